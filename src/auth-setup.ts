@@ -1,0 +1,49 @@
+import { join } from "node:path";
+import { createTokenVerifier, DevIssuer, JwksFetcher, type TokenVerifier } from "./auth/index.js";
+import type { Config } from "./config.js";
+import { DEV_CLIENT_IDS } from "./dev/personas.js";
+
+export interface AuthSetup {
+  readonly verifier: TokenVerifier;
+  /** Present in dev mode only. */
+  readonly devIssuer: DevIssuer | null;
+}
+
+/** Where the dev issuer keeps its key pairs, so dev tokens survive restarts. */
+export const devKeysFile = (config: Pick<Config, "dataDir">) => join(config.dataDir, "dev-issuer-keys.json");
+
+/**
+ * The verifier for the configured mode. Dev mode uses the same `CognitoJwtVerifier` path as production;
+ * only the key-set "endpoint" is the dev issuer in memory instead of Cognito over the network.
+ */
+export function setUpAuth(config: Config): AuthSetup {
+  const { auth } = config;
+  if (config.mode === "dev") {
+    const devIssuer = DevIssuer.load(devKeysFile(config));
+    const body = new TextEncoder().encode(JSON.stringify(devIssuer.jwks()));
+    const verifier = createTokenVerifier({
+      userPoolIds: [devIssuer.userPoolId],
+      clientIds: DEV_CLIENT_IDS,
+      tokenUse: auth.tokenUse,
+      clockSkewSeconds: auth.clockSkewSeconds,
+      fetcher: { fetch: async () => body.slice().buffer },
+    });
+    return { verifier, devIssuer };
+  }
+  const uris = auth.jwksUris;
+  const redirect = uris
+    ? (cognitoUri: string) => {
+        if (uris.length === 1) return uris[0]!;
+        const index = auth.userPoolIds.findIndex((id) => cognitoUri.includes(`/${id}/`));
+        return uris[index] ?? cognitoUri;
+      }
+    : undefined;
+  const verifier = createTokenVerifier({
+    userPoolIds: auth.userPoolIds,
+    clientIds: auth.clientIds,
+    tokenUse: auth.tokenUse,
+    clockSkewSeconds: auth.clockSkewSeconds,
+    fetcher: new JwksFetcher({ redirect }),
+  });
+  return { verifier, devIssuer: null };
+}

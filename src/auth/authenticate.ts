@@ -1,0 +1,31 @@
+import { readBearerToken, type CredentialSources } from "./bearer.js";
+import { AuthError, requestError, type ErrorPosture } from "./errors.js";
+import { RequestAuth, type AuthContext } from "./request-auth.js";
+import type { TokenVerifier } from "./verifier.js";
+
+export interface AuthenticatorOptions {
+  readonly verifier: TokenVerifier;
+  readonly posture: ErrorPosture;
+  /** Called once for every refused request, for audit logs. Never receives the token. */
+  readonly onRefused?: (error: AuthError) => void;
+}
+
+/**
+ * Builds the per-request step that turns credential sources into the auth part of the GraphQL context:
+ * one verification per HTTP request, before any resolver. A present but bad token fails the whole request
+ * with the GraphQLError of the error table (400, 401 or 503); no token means an anonymous caller.
+ */
+export function createAuthenticator(options: AuthenticatorOptions) {
+  const { verifier, posture } = options;
+  return async function authenticate(sources: CredentialSources): Promise<AuthContext> {
+    try {
+      const token = readBearerToken(sources);
+      const principal = token === null ? null : await verifier.verify(token);
+      return { principal, auth: new RequestAuth(principal, posture) };
+    } catch (error) {
+      if (!(error instanceof AuthError)) throw error;
+      options.onRefused?.(error);
+      throw requestError(error, posture);
+    }
+  };
+}

@@ -1,0 +1,74 @@
+import type { IncomingMessage } from "node:http";
+import { InvalidRequestError } from "./errors.js";
+
+/** Where a credential could have been sent; we accept only one of them (RFC 6750 §2.1). */
+export interface CredentialSources {
+  /** Every Authorization header value received, in order (a repeated header gives several). */
+  readonly authorization: readonly string[];
+  /** The query string without its leading `?`. */
+  readonly search: string;
+  /** The raw Cookie header, if any. */
+  readonly cookie: string | undefined;
+}
+
+// RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token; b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
+// A JWT-looking value: a base64url JSON object header, then two more segments.
+const JWT_LIKE = /eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/;
+const TOKEN_PARAMETERS = new Set(["access_token", "id_token", "token", "authorization"]);
+
+/**
+ * Reads the bearer token of a request, or `null` for an anonymous one.
+ * Throws `InvalidRequestError` (400) for anything RFC 6750 calls an invalid request, and also when a
+ * token travels in the URL or a cookie: such tokens leak into logs and invite CSRF, so we refuse them
+ * rather than ignore them, with or without an Authorization header.
+ */
+export function readBearerToken(sources: CredentialSources): string | null {
+  if (carriesTokenInQuery(sources.search)) {
+    throw new InvalidRequestError("TOKEN_IN_URL", "A token must not be sent in the URL; use the Authorization header.");
+  }
+  if (sources.cookie !== undefined && carriesTokenInCookie(sources.cookie)) {
+    throw new InvalidRequestError("TOKEN_IN_COOKIE", "A token must not be sent in a cookie; use the Authorization header.");
+  }
+  if (sources.authorization.length === 0) return null;
+  if (sources.authorization.length > 1) {
+    throw new InvalidRequestError("AUTHORIZATION_DUPLICATED", "Send exactly one Authorization header.");
+  }
+  const match = BEARER.exec(sources.authorization[0]!.trim());
+  if (!match) {
+    throw new InvalidRequestError(
+      "AUTHORIZATION_MALFORMED",
+      'The Authorization header must be "Bearer <token>" with exactly one token.',
+    );
+  }
+  return match[1]!;
+}
+
+function carriesTokenInQuery(search: string): boolean {
+  if (search === "") return false;
+  for (const [name, value] of new URLSearchParams(search)) {
+    if (TOKEN_PARAMETERS.has(name.toLowerCase()) || JWT_LIKE.test(value)) return true;
+  }
+  return false;
+}
+
+function carriesTokenInCookie(cookie: string): boolean {
+  return cookie.split(";").some((pair) => {
+    const eq = pair.indexOf("=");
+    const name = (eq === -1 ? pair : pair.slice(0, eq)).trim().toLowerCase();
+    const value = eq === -1 ? "" : pair.slice(eq + 1);
+    return TOKEN_PARAMETERS.has(name) || JWT_LIKE.test(value);
+  });
+}
+
+/** Collects the credential sources of a Node request. Node folds repeated headers, so read the raw ones. */
+export function credentialSourcesFromNode(req: IncomingMessage): CredentialSources {
+  const authorization: string[] = [];
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.toLowerCase() === "authorization") authorization.push(raw[i + 1]!);
+  }
+  const url = req.url ?? "";
+  const q = url.indexOf("?");
+  return { authorization, search: q === -1 ? "" : url.slice(q + 1), cookie: req.headers.cookie };
+}

@@ -1,0 +1,134 @@
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, sign, type JsonWebKey, type KeyObject } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import type { Jwks } from "aws-jwt-verify/jwk";
+import { issuersOfPool } from "./verifier.js";
+
+/**
+ * A built-in stand-in for a Cognito user pool, for dev mode and tests only: it mints tokens whose claims
+ * and headers have the shape of real Cognito access, ID and client-credentials tokens, signed RS256 with
+ * one key per token use (as Cognito does). Verification of these tokens goes through the same
+ * `CognitoJwtVerifier` path as production; the issuer only hands over its public key set.
+ */
+
+/** A dev pool id in Cognito's format with a region that does not exist, so it is never mistaken for a real pool. */
+export const DEV_USER_POOL_ID = "xx-local-1_DevPool";
+
+export interface DevTokenRequest {
+  readonly sub: string;
+  /** `access` (default) or `id`. */
+  readonly tokenUse?: "access" | "id";
+  /** The app client the token is for (`client_id` / `aud`). */
+  readonly clientId: string;
+  /** A person's username; omit for a machine client (client-credentials grant). */
+  readonly username?: string;
+  readonly email?: string;
+  readonly groups?: readonly string[];
+  readonly scopes?: readonly string[];
+  /** Seconds until `exp`. Default 3600. */
+  readonly expiresInSeconds?: number;
+  /** Override `iat` (seconds since the epoch); tests use it for time edges. */
+  readonly issuedAt?: number;
+}
+
+interface StoredKeys {
+  readonly access: JsonWebKey;
+  readonly id: JsonWebKey;
+}
+
+interface SigningKey {
+  readonly kid: string;
+  readonly privateKey: KeyObject;
+  readonly publicJwk: JsonWebKey;
+}
+
+export class DevIssuer {
+  readonly userPoolId = DEV_USER_POOL_ID;
+  readonly issuer = issuersOfPool(DEV_USER_POOL_ID)[0]!;
+  private readonly keys: Record<"access" | "id", SigningKey>;
+
+  private constructor(stored: StoredKeys) {
+    this.keys = { access: signingKey(stored.access), id: signingKey(stored.id) };
+  }
+
+  /** Loads the key pairs from `file`, creating them on first use so dev tokens survive restarts. */
+  static load(file: string): DevIssuer {
+    let stored: StoredKeys;
+    try {
+      stored = JSON.parse(readFileSync(file, "utf8")) as StoredKeys;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      stored = { access: newPrivateJwk(), id: newPrivateJwk() };
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, JSON.stringify(stored), { mode: 0o600 });
+    }
+    return new DevIssuer(stored);
+  }
+
+  /** Fresh keys held in memory only (tests). */
+  static ephemeral(): DevIssuer {
+    return new DevIssuer({ access: newPrivateJwk(), id: newPrivateJwk() });
+  }
+
+  /** The public key set, as Cognito publishes it at `/.well-known/jwks.json`. */
+  jwks(): Jwks {
+    return {
+      keys: [this.keys.access, this.keys.id].map((k) => ({ ...k.publicJwk, kid: k.kid, alg: "RS256", use: "sig" })),
+    } as unknown as Jwks;
+  }
+
+  /** Mints a Cognito-shaped token. */
+  mint(request: DevTokenRequest): string {
+    const tokenUse = request.tokenUse ?? "access";
+    const iat = request.issuedAt ?? Math.floor(Date.now() / 1000);
+    const common = {
+      sub: request.sub,
+      iss: this.issuer,
+      token_use: tokenUse,
+      auth_time: iat,
+      iat,
+      exp: iat + (request.expiresInSeconds ?? 3600),
+      jti: randomUUID(),
+      origin_jti: randomUUID(),
+      event_id: randomUUID(),
+      ...(request.groups && request.groups.length > 0 ? { "cognito:groups": [...request.groups] } : {}),
+    };
+    const payload =
+      tokenUse === "id"
+        ? {
+            ...common,
+            aud: request.clientId,
+            "cognito:username": request.username ?? request.sub,
+            ...(request.email ? { email: request.email, email_verified: true } : {}),
+          }
+        : {
+            ...common,
+            client_id: request.clientId,
+            version: 2,
+            scope: (request.scopes ?? []).join(" "),
+            ...(request.username !== undefined ? { username: request.username } : {}),
+          };
+    const key = this.keys[tokenUse];
+    return signJwt({ kid: key.kid, alg: "RS256" }, payload, key.privateKey);
+  }
+}
+
+/** Signs a JWT with RS256. Exported for tests, which also sign tokens with keys of their own. */
+export function signJwt(header: object, payload: object, privateKey: KeyObject): string {
+  const input = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(payload))}`;
+  return `${input}.${sign("RSA-SHA256", Buffer.from(input), privateKey).toString("base64url")}`;
+}
+
+const base64url = (text: string) => Buffer.from(text, "utf8").toString("base64url");
+
+function newPrivateJwk(): JsonWebKey {
+  return generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ format: "jwk" });
+}
+
+function signingKey(privateJwk: JsonWebKey): SigningKey {
+  const privateKey = createPrivateKey({ key: privateJwk, format: "jwk" });
+  const publicJwk = createPublicKey(privateKey).export({ format: "jwk" });
+  // Like Cognito's kids: stable, derived from the key, opaque.
+  const kid = createHash("sha256").update(publicJwk.n ?? "").digest("base64");
+  return { kid, privateKey, publicJwk };
+}

@@ -1,0 +1,160 @@
+import { GraphQLError } from "graphql";
+
+/**
+ * The one place that owns the auth failure kinds: their HTTP status, `extensions.code`,
+ * `WWW-Authenticate` value and fixed message. Callers branch on the class or on `reason`,
+ * never on message text.
+ */
+
+/** Why a request was refused. Production responses carry only this code, never details. */
+export type AuthReason =
+  // 400: the request itself is malformed (RFC 6750 invalid_request)
+  | "AUTHORIZATION_MALFORMED"
+  | "AUTHORIZATION_DUPLICATED"
+  | "TOKEN_IN_URL"
+  | "TOKEN_IN_COOKIE"
+  // 401: a token was presented but cannot be trusted (RFC 6750 invalid_token)
+  | "TOKEN_MALFORMED"
+  | "TOKEN_TOO_LARGE"
+  | "TOKEN_HEADER_REJECTED"
+  | "TOKEN_SIGNATURE_INVALID"
+  | "TOKEN_UNKNOWN_KEY"
+  | "TOKEN_EXPIRED"
+  | "TOKEN_NOT_YET_VALID"
+  | "TOKEN_ISSUED_IN_FUTURE"
+  | "TOKEN_LIFETIME_TOO_LONG"
+  | "TOKEN_WRONG_ISSUER"
+  | "TOKEN_WRONG_CLIENT"
+  | "TOKEN_WRONG_USE"
+  | "TOKEN_CLAIMS_INVALID"
+  | "TOKEN_INVALID"
+  // 401 / 403: the caller is known (or anonymous) but lacks a requirement
+  | "AUTHENTICATION_REQUIRED"
+  | "INSUFFICIENT_PERMISSION"
+  // 503: our dependency is down
+  | "KEYS_UNAVAILABLE";
+
+export type AuthErrorCode = "BAD_REQUEST" | "UNAUTHENTICATED" | "FORBIDDEN" | "AUTH_UNAVAILABLE";
+
+/** Base of every auth failure. `detail` is for developers and logs; it never reaches a production client. */
+export abstract class AuthError extends Error {
+  abstract readonly code: AuthErrorCode;
+  abstract readonly status: number;
+  constructor(
+    readonly reason: AuthReason,
+    readonly detail?: string,
+  ) {
+    super(detail ?? reason);
+    this.name = new.target.name;
+  }
+}
+
+/** The Authorization header (or the request around it) breaks RFC 6750: HTTP 400. */
+export class InvalidRequestError extends AuthError {
+  readonly code = "BAD_REQUEST";
+  readonly status = 400;
+}
+
+/** A token was presented but is not acceptable: HTTP 401 invalid_token. */
+export class InvalidTokenError extends AuthError {
+  readonly code = "UNAUTHENTICATED";
+  readonly status = 401;
+}
+
+/** The key set cannot be fetched or parsed: HTTP 503 with Retry-After. */
+export class AuthUnavailableError extends AuthError {
+  readonly code = "AUTH_UNAVAILABLE";
+  readonly status = 503;
+}
+
+/** What a denial explains in dev mode: the rule that applied and the entries that failed. */
+export interface DenialExplanation {
+  /** The place decided on, as `Type.field`. */
+  readonly coordinate: string;
+  readonly required: readonly string[];
+  readonly missing: readonly string[];
+}
+
+const MESSAGES: Record<AuthErrorCode, string> = {
+  BAD_REQUEST: "The Authorization header is malformed or the token was sent in a way that is not allowed.",
+  UNAUTHENTICATED: "The bearer token is invalid or expired.",
+  FORBIDDEN: "You do not have permission to perform this operation.",
+  AUTH_UNAVAILABLE: "Authentication is temporarily unavailable. Retry later.",
+};
+
+const DENIAL_MESSAGES = {
+  operation: {
+    UNAUTHENTICATED: "Authentication is required to perform this operation.",
+    FORBIDDEN: MESSAGES.FORBIDDEN,
+  },
+  field: {
+    UNAUTHENTICATED: "Authentication is required to access this field.",
+    FORBIDDEN: "You do not have permission to access this field.",
+  },
+} as const;
+
+/** Seconds a client should wait before retrying when the key set is unavailable. */
+export const RETRY_AFTER_SECONDS = 5;
+
+const WWW_AUTHENTICATE: Record<AuthErrorCode, string | undefined> = {
+  BAD_REQUEST: 'Bearer error="invalid_request"',
+  UNAUTHENTICATED: 'Bearer error="invalid_token"',
+  FORBIDDEN: 'Bearer error="insufficient_scope"',
+  AUTH_UNAVAILABLE: undefined,
+};
+
+/** How much an error may say: dev mode explains, production gives only the reason code. */
+export interface ErrorPosture {
+  readonly explain: boolean;
+}
+
+function httpExtension(status: number, headers: [string, string][]) {
+  return { status, headers: new Map(headers) };
+}
+
+/** Turns a failure of the request as a whole (before execution) into the GraphQLError Apollo answers with. */
+export function requestError(error: AuthError, posture: ErrorPosture): GraphQLError {
+  const headers: [string, string][] = [];
+  const challenge = WWW_AUTHENTICATE[error.code];
+  if (challenge) headers.push(["www-authenticate", challenge]);
+  if (error.status === 503) headers.push(["retry-after", String(RETRY_AFTER_SECONDS)]);
+  return new GraphQLError(MESSAGES[error.code], {
+    extensions: {
+      code: error.code,
+      auth: posture.explain ? { reason: error.reason, detail: error.detail } : { reason: error.reason },
+      http: httpExtension(error.status, headers),
+    },
+  });
+}
+
+/** A whole operation refused by the rules: 401 for an anonymous caller, 403 for a verified one. */
+export function operationDenied(
+  anonymous: boolean,
+  explanations: readonly DenialExplanation[],
+  posture: ErrorPosture,
+): GraphQLError {
+  const code = anonymous ? "UNAUTHENTICATED" : "FORBIDDEN";
+  const reason: AuthReason = anonymous ? "AUTHENTICATION_REQUIRED" : "INSUFFICIENT_PERMISSION";
+  return new GraphQLError(DENIAL_MESSAGES.operation[code], {
+    extensions: {
+      code,
+      auth: posture.explain ? { reason, denied: explanations } : { reason },
+      http: httpExtension(anonymous ? 401 : 403, [
+        ["www-authenticate", anonymous ? "Bearer" : (WWW_AUTHENTICATE.FORBIDDEN as string)],
+      ]),
+    },
+  });
+}
+
+/** A denied field inside an otherwise answered query: the field becomes null, status stays 200. */
+export function fieldDenied(
+  anonymous: boolean,
+  explanation: DenialExplanation,
+  posture: ErrorPosture,
+): GraphQLError {
+  const code = anonymous ? "UNAUTHENTICATED" : "FORBIDDEN";
+  const reason: AuthReason = anonymous ? "AUTHENTICATION_REQUIRED" : "INSUFFICIENT_PERMISSION";
+  return new GraphQLError(DENIAL_MESSAGES.field[code], {
+    extensions: { code, auth: posture.explain ? { reason, ...explanation } : { reason } },
+  });
+}

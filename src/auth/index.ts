@@ -1,0 +1,24 @@
+/**
+ * The auth layer: Cognito token verification, the request's Principal, and the `@auth` / `@public`
+ * directive. It imports nothing from the domain, so another GraphQL service can take it as it is.
+ */
+export { createAuthenticator, type AuthenticatorOptions } from "./authenticate.js";
+export { credentialSourcesFromNode, readBearerToken, type CredentialSources } from "./bearer.js";
+export { DEV_USER_POOL_ID, DevIssuer, signJwt, type DevTokenRequest } from "./dev-issuer.js";
+export { applyAuthDirectives, authDirectiveTypeDefs, AuthSchemaError } from "./directive.js";
+export {
+  AuthError,
+  AuthUnavailableError,
+  InvalidRequestError,
+  InvalidTokenError,
+  RETRY_AFTER_SECONDS,
+  type AuthErrorCode,
+  type AuthReason,
+  type ErrorPosture,
+} from "./errors.js";
+export { guardOf, type FieldGuard } from "./guard.js";
+export { JwksFetcher, type JwksFetcherOptions } from "./jwks-fetcher.js";
+export { findDenials, operationCheckPlugin, type OperationCheckOptions } from "./operation-check.js";
+export type { Principal } from "./principal.js";
+export { RequestAuth, type AuthContext } from "./request-auth.js";
+export { createTokenVerifier, issuersOfPool, type TokenVerifier, type VerifierOptions } from "./verifier.js";

@@ -1,0 +1,74 @@
+import type { Fetcher } from "aws-jwt-verify/https";
+import { FetchError, NonRetryableFetchError } from "aws-jwt-verify/error";
+
+/** Options of the key-set fetcher that `aws-jwt-verify`'s `SimpleJwksCache` calls. */
+export interface JwksFetcherOptions {
+  /**
+   * Maps the Cognito key-set URL that the verifier derives from the pool to the URL actually fetched
+   * (`COGNITO_JWKS_URI`: emulators, tests, private networks). Default: fetch the URL as given.
+   */
+  readonly redirect?: (cognitoJwksUri: string) => string;
+  /** Abort a fetch after this many milliseconds. Default 3000. */
+  readonly timeoutMs?: number;
+  /** Refuse a key set larger than this many bytes. Default 64 KiB (a Cognito key set is about 1 KiB). */
+  readonly maxBytes?: number;
+  /** After a failed fetch, fail fast for this many milliseconds instead of fetching again. Default 5000. */
+  readonly backoffMs?: number;
+}
+
+/**
+ * Fetches key sets over `http:` or `https:` (the library's own fetcher speaks only `https:`), with a
+ * timeout, a size cap and a back-off after failures so that a flood of requests while the endpoint is down
+ * does not become a flood of fetches.
+ */
+export class JwksFetcher implements Fetcher {
+  /** Every URL fetched, in order; tests and metrics read it. */
+  readonly fetched: string[] = [];
+  private readonly failedUntil = new Map<string, number>();
+
+  constructor(private readonly options: JwksFetcherOptions = {}) {}
+
+  async fetch(uri: string): Promise<ArrayBuffer> {
+    const target = this.options.redirect?.(uri) ?? uri;
+    const until = this.failedUntil.get(target);
+    if (until !== undefined && Date.now() < until) {
+      throw new NonRetryableFetchError(target, "Key set fetch is backing off after a failure");
+    }
+    try {
+      const body = await this.download(target);
+      this.failedUntil.delete(target);
+      return body;
+    } catch (error) {
+      this.failedUntil.set(target, Date.now() + (this.options.backoffMs ?? 5000));
+      if (error instanceof FetchError) throw error;
+      // Non-retryable: SimpleFetcher-style immediate retries would double the load on a failing endpoint.
+      throw new NonRetryableFetchError(target, error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  private async download(target: string): Promise<ArrayBuffer> {
+    this.fetched.push(target);
+    const response = await fetch(target, {
+      redirect: "error",
+      signal: AbortSignal.timeout(this.options.timeoutMs ?? 3000),
+      headers: { accept: "application/json" },
+    });
+    if (response.status !== 200) {
+      await response.body?.cancel();
+      throw new NonRetryableFetchError(target, `Status code is ${response.status}, expected 200`);
+    }
+    const maxBytes = this.options.maxBytes ?? 64 * 1024;
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for await (const chunk of response.body ?? []) {
+      size += chunk.byteLength;
+      if (size > maxBytes) {
+        await response.body?.cancel().catch(() => undefined);
+        throw new NonRetryableFetchError(target, `Key set is larger than ${maxBytes} bytes`);
+      }
+      chunks.push(chunk);
+    }
+    const buffer = Buffer.concat(chunks);
+    return buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength) as ArrayBuffer;
+  }
+}

@@ -1,0 +1,58 @@
+/** Who is calling, as every resolver sees it in `context.principal` (`null` when anonymous). */
+export interface Principal {
+  /** The token's `sub`; for a machine client (client-credentials grant) this is its client id. */
+  readonly sub: string;
+  /** `USER` for a person's token; `CLIENT` for an access token without `username` (client-credentials grant). */
+  readonly kind: "USER" | "CLIENT";
+  readonly username: string | null;
+  /** Only ID tokens carry an email. */
+  readonly email: string | null;
+  readonly groups: readonly string[];
+  readonly scopes: readonly string[];
+  readonly tokenUse: "access" | "id";
+  /** `client_id` of an access token, `aud` of an ID token. */
+  readonly clientId: string;
+  readonly issuer: string;
+  readonly expiresAt: Date;
+  /** The token's `jti`, for audit logs; never used for decisions. */
+  readonly tokenId: string | null;
+}
+
+/** The claims we read; verification has already checked their presence and types. */
+export interface VerifiedClaims {
+  readonly sub: string;
+  readonly iss: string;
+  readonly exp: number;
+  readonly token_use: "access" | "id";
+  readonly client_id?: unknown;
+  readonly aud?: unknown;
+  readonly username?: unknown;
+  readonly "cognito:username"?: unknown;
+  readonly "cognito:groups"?: unknown;
+  readonly scope?: unknown;
+  readonly email?: unknown;
+  readonly jti?: unknown;
+}
+
+const asString = (value: unknown): string | null => (typeof value === "string" ? value : null);
+
+/** Verified claims to Principal. Pure: no I/O, no clock. */
+export function principalFromClaims(claims: VerifiedClaims): Principal {
+  const isAccess = claims.token_use === "access";
+  const username = asString(isAccess ? claims.username : claims["cognito:username"]);
+  const groups = Array.isArray(claims["cognito:groups"]) ? (claims["cognito:groups"] as string[]) : [];
+  const scope = asString(claims.scope);
+  return Object.freeze({
+    sub: claims.sub,
+    kind: isAccess && username === null ? "CLIENT" : "USER",
+    username,
+    email: isAccess ? null : asString(claims.email),
+    groups: Object.freeze([...groups]),
+    scopes: Object.freeze(scope ? scope.split(" ").filter((s) => s !== "") : []),
+    tokenUse: claims.token_use,
+    clientId: asString(isAccess ? claims.client_id : Array.isArray(claims.aud) ? claims.aud[0] : claims.aud) ?? "",
+    issuer: claims.iss,
+    expiresAt: new Date(claims.exp * 1000),
+    tokenId: asString(claims.jti),
+  });
+}

@@ -1,0 +1,196 @@
+import { CognitoJwtVerifier } from "aws-jwt-verify";
+import { SimpleJwksCache, SimplePenaltyBox } from "aws-jwt-verify/jwk";
+import type { Fetcher } from "aws-jwt-verify/https";
+import {
+  CognitoJwtInvalidClientIdError,
+  CognitoJwtInvalidTokenUseError,
+  FetchError,
+  JwksNotAvailableInCacheError,
+  JwksValidationError,
+  JwkValidationError,
+  JwtExpiredError,
+  JwtInvalidAudienceError,
+  JwtInvalidIssuerError,
+  JwtInvalidSignatureAlgorithmError,
+  JwtInvalidSignatureError,
+  JwtNotBeforeError,
+  JwtParseError,
+  JwtWithoutValidKidError,
+  KidNotFoundInJwksError,
+  WaitPeriodNotYetEndedJwkError,
+} from "aws-jwt-verify/error";
+import { AuthError, AuthUnavailableError, InvalidTokenError, type AuthReason } from "./errors.js";
+import { principalFromClaims, type Principal, type VerifiedClaims } from "./principal.js";
+
+/** Cognito tokens are at most a few KiB; anything larger is refused before it is parsed. */
+export const MAX_TOKEN_BYTES = 8 * 1024;
+/** Cognito access and ID tokens live at most one day. */
+export const MAX_LIFETIME_SECONDS = 24 * 60 * 60;
+const ALLOWED_HEADER_KEYS = new Set(["alg", "kid", "typ"]);
+const SEGMENT = /^[A-Za-z0-9_-]+$/;
+
+export interface VerifierOptions {
+  /** Accepted user pools, e.g. `us-east-1_AbC123`. Required, at least one. */
+  readonly userPoolIds: readonly string[];
+  /** Accepted app client ids (`client_id` of access tokens, `aud` of ID tokens). Required, at least one. */
+  readonly clientIds: readonly string[];
+  /** Which tokens are accepted. */
+  readonly tokenUse: "access" | "id" | "any";
+  /** Leeway for `exp`, `nbf` and `iat`, in seconds. */
+  readonly clockSkewSeconds: number;
+  /** Fetches key sets; gets the pool's Cognito key-set URL. */
+  readonly fetcher: Fetcher;
+  /** Seconds to wait before fetching again for an unknown `kid`. Default 10. */
+  readonly unknownKidWaitSeconds?: number;
+}
+
+export interface TokenVerifier {
+  /** Loads every pool's key set; call before the server reports ready. Throws `AuthUnavailableError`. */
+  hydrate(): Promise<void>;
+  /** Verifies a bearer token once, fully. Throws `InvalidTokenError` (401) or `AuthUnavailableError` (503). */
+  verify(token: string): Promise<Principal>;
+}
+
+/** The issuers a pool's tokens may carry: Cognito's regional format and its newer global format. */
+export function issuersOfPool(userPoolId: string): string[] {
+  const region = userPoolId.split("_")[0];
+  return [
+    `https://cognito-idp.${region}.amazonaws.com/${userPoolId}`,
+    `https://issuer-cognito-idp.${region}.amazonaws.com/${userPoolId}`,
+  ];
+}
+
+/** Builds the verifier once at start: every token goes through `aws-jwt-verify`'s `CognitoJwtVerifier`. */
+export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
+  const skew = options.clockSkewSeconds;
+  const issuers = new Set(options.userPoolIds.flatMap(issuersOfPool));
+  const jwksCache = new SimpleJwksCache({
+    fetcher: options.fetcher,
+    penaltyBox: new SimplePenaltyBox({ waitSeconds: options.unknownKidWaitSeconds ?? 10 }),
+  });
+  const verifier = CognitoJwtVerifier.create(
+    options.userPoolIds.map((userPoolId) => ({
+      userPoolId,
+      clientId: [...options.clientIds],
+      tokenUse: options.tokenUse === "any" ? null : options.tokenUse,
+      graceSeconds: skew,
+      customJwtCheck: ({ payload }: { payload: object }) => checkClaims(payload as Record<string, unknown>, skew),
+    })),
+    { jwksCache },
+  );
+
+  return {
+    async hydrate() {
+      try {
+        await verifier.hydrate();
+      } catch (error) {
+        throw mapLibraryError(error);
+      }
+    },
+    async verify(token) {
+      precheck(token, issuers);
+      try {
+        const payload = await verifier.verify(token);
+        return principalFromClaims(payload as unknown as VerifiedClaims);
+      } catch (error) {
+        throw mapLibraryError(error);
+      }
+    },
+  };
+}
+
+/**
+ * Checks made before the library sees the token, so that nothing is fetched or parsed leniently for a token
+ * that is malformed, oversized, asks for a key we would never use, or names an issuer we do not trust.
+ */
+export function precheck(token: string, issuers: ReadonlySet<string>): void {
+  if (token.length > MAX_TOKEN_BYTES) throw new InvalidTokenError("TOKEN_TOO_LARGE", `Token is over ${MAX_TOKEN_BYTES} bytes`);
+  const segments = token.split(".");
+  // Strict base64url without padding; a length of 1 mod 4 cannot be produced by any encoder.
+  if (segments.length !== 3 || !segments.every((s) => SEGMENT.test(s) && s.length % 4 !== 1)) {
+    throw new InvalidTokenError("TOKEN_MALFORMED", "Token is not three base64url segments without padding");
+  }
+  const header = decodeSegment(segments[0]!, "header");
+  for (const key of Object.keys(header)) {
+    if (!ALLOWED_HEADER_KEYS.has(key)) {
+      throw new InvalidTokenError("TOKEN_HEADER_REJECTED", `Header parameter "${key}" is not accepted`);
+    }
+  }
+  // Cognito signs with RS256 only: refusing everything else closes alg confusion before any key lookup.
+  if (header.alg !== "RS256") throw new InvalidTokenError("TOKEN_HEADER_REJECTED", "Header alg must be RS256");
+  if (typeof header.kid !== "string" || header.kid === "") {
+    throw new InvalidTokenError("TOKEN_HEADER_REJECTED", "Header kid must be a non-empty string");
+  }
+  if (header.typ !== undefined && header.typ !== "JWT") {
+    throw new InvalidTokenError("TOKEN_HEADER_REJECTED", "Header typ must be JWT when present");
+  }
+  const payload = decodeSegment(segments[1]!, "payload");
+  if (typeof payload.iss !== "string" || !issuers.has(payload.iss)) {
+    throw new InvalidTokenError("TOKEN_WRONG_ISSUER", "Issuer is not a configured user pool");
+  }
+}
+
+function decodeSegment(segment: string, part: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(segment, "base64url").toString("utf8"));
+  } catch {
+    throw new InvalidTokenError("TOKEN_MALFORMED", `Token ${part} is not JSON`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new InvalidTokenError("TOKEN_MALFORMED", `Token ${part} is not a JSON object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Claim checks the library does not make; runs after the signature is verified (`customJwtCheck`). */
+export function checkClaims(payload: Record<string, unknown>, skewSeconds: number, now = Date.now() / 1000): void {
+  const { exp, iat, sub } = payload;
+  if (typeof exp !== "number" || !Number.isFinite(exp)) throw claimError("TOKEN_CLAIMS_INVALID", "exp must be a number");
+  if (typeof iat !== "number" || !Number.isFinite(iat)) throw claimError("TOKEN_CLAIMS_INVALID", "iat must be a number");
+  if (iat > now + skewSeconds) throw claimError("TOKEN_ISSUED_IN_FUTURE", "iat is in the future");
+  if (exp - iat > MAX_LIFETIME_SECONDS) throw claimError("TOKEN_LIFETIME_TOO_LONG", "Lifetime exceeds one day");
+  if (typeof sub !== "string" || sub === "") throw claimError("TOKEN_CLAIMS_INVALID", "sub must be a non-empty string");
+  const groups = payload["cognito:groups"];
+  if (groups !== undefined && !(Array.isArray(groups) && groups.every((g) => typeof g === "string"))) {
+    throw claimError("TOKEN_CLAIMS_INVALID", "cognito:groups must be an array of strings");
+  }
+  if (payload.scope !== undefined && typeof payload.scope !== "string") {
+    throw claimError("TOKEN_CLAIMS_INVALID", "scope must be a string");
+  }
+}
+
+const claimError = (reason: AuthReason, detail: string) => new InvalidTokenError(reason, detail);
+
+/** The library's error classes, mapped onto our reasons. Anything unknown is an invalid token, never a 500. */
+function mapLibraryError(error: unknown): AuthError {
+  if (error instanceof AuthError) return error;
+  const detail = error instanceof Error ? error.message : String(error);
+  const reasonOf = (): AuthReason | "UNAVAILABLE" => {
+    if (error instanceof FetchError || error instanceof JwksValidationError || error instanceof JwkValidationError) {
+      return "UNAVAILABLE";
+    }
+    if (error instanceof JwksNotAvailableInCacheError) return "UNAVAILABLE";
+    if (error instanceof JwtExpiredError) return "TOKEN_EXPIRED";
+    if (error instanceof JwtNotBeforeError) return "TOKEN_NOT_YET_VALID";
+    if (error instanceof JwtInvalidIssuerError) return "TOKEN_WRONG_ISSUER";
+    if (error instanceof CognitoJwtInvalidClientIdError || error instanceof JwtInvalidAudienceError) return "TOKEN_WRONG_CLIENT";
+    if (error instanceof CognitoJwtInvalidTokenUseError) return "TOKEN_WRONG_USE";
+    if (error instanceof JwtInvalidSignatureError || error instanceof JwtInvalidSignatureAlgorithmError) {
+      return "TOKEN_SIGNATURE_INVALID";
+    }
+    if (
+      error instanceof KidNotFoundInJwksError ||
+      error instanceof WaitPeriodNotYetEndedJwkError ||
+      error instanceof JwtWithoutValidKidError
+    ) {
+      return "TOKEN_UNKNOWN_KEY";
+    }
+    if (error instanceof JwtParseError) return "TOKEN_MALFORMED";
+    return "TOKEN_INVALID";
+  };
+  const reason = reasonOf();
+  return reason === "UNAVAILABLE"
+    ? new AuthUnavailableError("KEYS_UNAVAILABLE", detail)
+    : new InvalidTokenError(reason, detail);
+}

@@ -1,0 +1,89 @@
+import { parseArgs } from "node:util";
+import { DevIssuer } from "../auth/index.js";
+import { devKeysFile } from "../auth-setup.js";
+import { ConfigError, loadConfig } from "../config.js";
+import { DEV_APP_CLIENT_ID, DEV_FULFILLMENT_CLIENT_ID, isPersonaName, PERSONAS } from "../dev/personas.js";
+
+const USAGE = `Prints a dev token that the dev server (npm start) accepts.
+
+  npm run -s token -- <persona> [flags]
+  npm run -s token -- [flags]
+
+Personas: ${Object.keys(PERSONAS).join(", ")}
+Flags (override the persona's values):
+  --groups a,b        cognito:groups
+  --scopes x,y        scopes (comma or space separated)
+  --client            a machine token (client-credentials grant) of ${DEV_FULFILLMENT_CLIENT_ID}: no username, sub = client id
+  --id                an ID token instead of an access token
+  --expires-in N      lifetime in seconds (1 to 86400, default 3600)
+  --sub S             the token's sub
+  --username U        the username
+  --email E           the email (ID tokens)`;
+
+function fail(message: string): never {
+  console.error(`${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+const splitList = (text: string) => text.split(/[\s,]+/).filter((s) => s !== "");
+
+function main(): void {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      allowPositionals: true,
+      options: {
+        groups: { type: "string" },
+        scopes: { type: "string" },
+        client: { type: "boolean" },
+        id: { type: "boolean" },
+        "expires-in": { type: "string" },
+        sub: { type: "string" },
+        username: { type: "string" },
+        email: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) fail(`Configuration error: ${error.message}`);
+    throw error;
+  }
+  if (config.mode !== "dev") fail("npm run token works in dev mode only (COGNITO_USER_POOL_ID is set).");
+  if (positionals.length > 1) fail(`Give at most one persona, got: ${positionals.join(" ")}`);
+  const personaName = positionals[0];
+  if (personaName !== undefined && !isPersonaName(personaName)) fail(`Unknown persona "${personaName}".`);
+  const persona = personaName !== undefined ? PERSONAS[personaName] : undefined;
+  const machine = values.client === true || (persona !== undefined && persona.username === undefined);
+  const expiresIn = values["expires-in"] === undefined ? 3600 : Number(values["expires-in"]);
+  if (!Number.isInteger(expiresIn) || expiresIn < 1 || expiresIn > 86_400) {
+    fail("--expires-in must be a whole number of seconds from 1 to 86400 (the server refuses longer lifetimes).");
+  }
+  if (machine && values.id) fail("--id and --client do not go together: machine clients get access tokens only.");
+  // The dev server accepts exactly the dev app client and the dev machine client.
+  const clientId = machine ? DEV_FULFILLMENT_CLIENT_ID : DEV_APP_CLIENT_ID;
+  const issuer = DevIssuer.load(devKeysFile(config));
+  const token = issuer.mint({
+    sub: values.sub ?? (machine ? clientId : (persona?.sub ?? crypto.randomUUID())),
+    tokenUse: values.id ? "id" : "access",
+    clientId,
+    username: machine ? undefined : (values.username ?? persona?.username ?? "dev-user"),
+    email: values.email ?? persona?.email,
+    groups: values.groups !== undefined ? splitList(values.groups) : (persona?.groups ?? []),
+    scopes: values.scopes !== undefined ? splitList(values.scopes) : (persona?.scopes ?? []),
+    expiresInSeconds: expiresIn,
+  });
+  console.log(token);
+}
+
+main();

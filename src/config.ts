@@ -1,0 +1,136 @@
+/**
+ * Environment to a validated, read-only configuration, once at start. A bad value stops the start with a
+ * `ConfigError` naming the variable.
+ */
+
+export interface Config {
+  /** `dev`: the built-in dev issuer; `cognito`: real user pools. */
+  readonly mode: "dev" | "cognito";
+  /** `NODE_ENV=production`: no introspection or Sandbox unless enabled, no stack traces, redacted denials. */
+  readonly production: boolean;
+  readonly auth: {
+    readonly userPoolIds: readonly string[];
+    readonly clientIds: readonly string[];
+    readonly tokenUse: "access" | "id" | "any";
+    /** One URL for every pool, or one per pool in the order of `userPoolIds`; `null`: Cognito's URLs. */
+    readonly jwksUris: readonly string[] | null;
+    readonly clockSkewSeconds: number;
+    readonly rejectPartial: boolean;
+  };
+  readonly http: { readonly host: string; readonly port: number };
+  readonly introspection: boolean;
+  readonly sandbox: boolean;
+  /** Where dev keys (and the embedded database) live. */
+  readonly dataDir: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+// The user pool id format that aws-jwt-verify accepts (region_id).
+const USER_POOL_ID = /^(?:eusc-[a-z]{2}|[a-z]{2})-(?:gov-)?[a-z]+-\d_[a-zA-Z0-9]+$/;
+// Cognito app client ids: word characters and '+', at most 128.
+const CLIENT_ID = /^[\w+]{1,128}$/;
+
+export function loadConfig(env: Env = process.env): Config {
+  const production = env.NODE_ENV === "production";
+  const userPoolIds = list(env, "COGNITO_USER_POOL_ID");
+  const mode = userPoolIds.length > 0 ? "cognito" : "dev";
+  if (mode === "dev" && production) {
+    throw new ConfigError("COGNITO_USER_POOL_ID", "is required when NODE_ENV=production (dev mode is refused in production)");
+  }
+  for (const id of userPoolIds) {
+    if (!USER_POOL_ID.test(id)) throw new ConfigError("COGNITO_USER_POOL_ID", `"${id}" is not a user pool id like us-east-1_AbC123`);
+  }
+  const clientIds = list(env, "COGNITO_CLIENT_ID");
+  if (mode === "cognito" && clientIds.length === 0) {
+    throw new ConfigError("COGNITO_CLIENT_ID", "is required with COGNITO_USER_POOL_ID (the accepted app client ids)");
+  }
+  if (mode === "dev" && clientIds.length > 0) {
+    throw new ConfigError("COGNITO_CLIENT_ID", "is set without COGNITO_USER_POOL_ID; set both, or neither for dev mode");
+  }
+  for (const id of clientIds) {
+    if (!CLIENT_ID.test(id)) throw new ConfigError("COGNITO_CLIENT_ID", `"${id}" is not an app client id`);
+  }
+  const jwksUris = list(env, "COGNITO_JWKS_URI");
+  if (jwksUris.length > 0 && mode === "dev") {
+    throw new ConfigError("COGNITO_JWKS_URI", "is set without COGNITO_USER_POOL_ID");
+  }
+  if (jwksUris.length > 1 && jwksUris.length !== userPoolIds.length) {
+    throw new ConfigError("COGNITO_JWKS_URI", "give one URL, or one per user pool in the same order");
+  }
+  for (const uri of jwksUris) {
+    if (!/^https?:$/.test(safeUrl(uri)?.protocol ?? "")) throw new ConfigError("COGNITO_JWKS_URI", `"${uri}" is not an http(s) URL`);
+  }
+  const sandbox = flag(env, "GRAPHQL_SANDBOX", !production);
+  return Object.freeze({
+    mode,
+    production,
+    auth: Object.freeze({
+      userPoolIds,
+      clientIds,
+      // Dev mode accepts ID tokens too, so that `npm run token -- --id` can be tried out as it is.
+      tokenUse: oneOf(env, "COGNITO_TOKEN_USE", ["access", "id", "any"] as const, mode === "dev" ? "any" : "access"),
+      jwksUris: jwksUris.length > 0 ? jwksUris : null,
+      clockSkewSeconds: integer(env, "AUTH_CLOCK_SKEW_SECONDS", 30, 0, 300),
+      rejectPartial: flag(env, "AUTH_REJECT_PARTIAL", false),
+    }),
+    http: Object.freeze({
+      host: env.HOST?.trim() || (mode === "dev" ? "127.0.0.1" : "0.0.0.0"),
+      port: integer(env, "PORT", 4000, 0, 65535),
+    }),
+    // Sandbox needs introspection, so enabling it enables introspection too.
+    introspection: flag(env, "GRAPHQL_INTROSPECTION", !production) || sandbox,
+    sandbox,
+    dataDir: env.DATA_DIR?.trim() || ".data",
+  });
+}
+
+function list(env: Env, name: string): string[] {
+  const raw = env[name]?.trim();
+  if (!raw) return [];
+  const items = raw.split(",").map((s) => s.trim());
+  if (items.some((s) => s === "")) throw new ConfigError(name, "has an empty item in its comma-separated list");
+  return [...new Set(items)];
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got "${raw}"`);
+  }
+  return Number(raw);
+}
+
+function flag(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (!raw) return fallback;
+  if (raw === "true" || raw === "1") return true;
+  if (raw === "false" || raw === "0") return false;
+  throw new ConfigError(name, `must be true or false, got "${env[name]}"`);
+}
+
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  if (!(values as readonly string[]).includes(raw)) throw new ConfigError(name, `must be one of ${values.join(", ")}, got "${raw}"`);
+  return raw as T;
+}
+
+function safeUrl(text: string): URL | undefined {
+  try {
+    return new URL(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,52 @@
+import { ConfigError, loadConfig, type Config } from "./config.js";
+import { setUpAuth } from "./auth-setup.js";
+import { PERSONAS } from "./dev/personas.js";
+import { buildSchema } from "./graphql/schema.js";
+import { createLogger } from "./logger.js";
+import { startServer } from "./server.js";
+
+/** Entry: config -> verifier (keys hydrated) -> schema -> listen; stops cleanly on SIGINT/SIGTERM. */
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`Configuration error: ${error.message}`);
+    process.exit(1);
+  }
+  const logger = createLogger(config.production);
+  const { verifier, devIssuer } = setUpAuth(config);
+  try {
+    await verifier.hydrate();
+  } catch (error) {
+    logger.fatal({ reason: (error as { reason?: string }).reason }, "Could not load the user pools' key sets; not starting");
+    process.exit(1);
+  }
+  const schema = buildSchema();
+  const server = await startServer({
+    config,
+    schema,
+    verifier,
+    sandboxToken: devIssuer ? () => devIssuer.mint({ ...PERSONAS.alice, expiresInSeconds: 3600 }) : undefined,
+    onRefused: (error) => logger.info({ reason: error.reason, status: error.status }, "request refused"),
+  });
+
+  if (config.mode === "dev") {
+    console.log(`API listening on ${server.url} (dev mode: built-in dev issuer, pool ${devIssuer!.userPoolId})`);
+    console.log(`Open ${server.url} in a browser for Apollo Sandbox, signed in as alice.`);
+    console.log("Get a token:  npm run -s token -- alice   (personas: alice bob sam stella ada fulfillment)");
+  } else {
+    logger.info({ url: server.url, pools: config.auth.userPoolIds, tokenUse: config.auth.tokenUse }, "API listening");
+  }
+
+  const stop = async (signal: string) => {
+    logger.info({ signal }, "shutting down");
+    await server.close();
+    process.exit(0);
+  };
+  process.once("SIGINT", (s) => void stop(s));
+  process.once("SIGTERM", (s) => void stop(s));
+}
+
+await main();

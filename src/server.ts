@@ -1,0 +1,138 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
+import { ApolloServerPluginCacheControlDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginDisableSuggestions } from "@apollo/server/plugin/disableSuggestions";
+import {
+  ApolloServerPluginLandingPageDisabled,
+  ApolloServerPluginSchemaReportingDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
+import type { GraphQLFormattedError, GraphQLSchema } from "graphql";
+import {
+  createAuthenticator,
+  credentialSourcesFromNode,
+  operationCheckPlugin,
+  type AuthError,
+  type TokenVerifier,
+} from "./auth/index.js";
+import type { Config } from "./config.js";
+import type { AppContext } from "./graphql/context.js";
+import { createHttpHandler, GRAPHQL_PATH } from "./http.js";
+
+export interface ServerDependencies {
+  readonly config: Config;
+  readonly schema: GraphQLSchema;
+  readonly verifier: TokenVerifier;
+  /** Mints the token that dev-mode Sandbox starts with; absent outside dev mode. */
+  readonly sandboxToken?: () => string;
+  readonly onRefused?: (error: AuthError) => void;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly httpServer: Server;
+  close(): Promise<void>;
+}
+
+/** The Apollo Server of the product: schema, auth plugins, and the production posture of DESIGN.md. */
+export function createApolloServer(deps: ServerDependencies): ApolloServer<AppContext> {
+  const { config } = deps;
+  const plugins: ApolloServerPlugin<AppContext>[] = [
+    operationCheckPlugin({ rejectPartial: config.auth.rejectPartial }),
+    // Cache hints are not used by this product and cost time on every resolved field.
+    ApolloServerPluginCacheControlDisabled(),
+    ApolloServerPluginUsageReportingDisabled(),
+    ApolloServerPluginSchemaReportingDisabled(),
+    landingPage(config, deps.sandboxToken),
+  ];
+  if (config.production) plugins.push(ApolloServerPluginDisableSuggestions());
+  return new ApolloServer<AppContext>({
+    schema: deps.schema,
+    introspection: config.introspection,
+    includeStacktraceInErrorResponses: !config.production,
+    plugins,
+    formatError: config.production ? redactInternalError : undefined,
+  });
+}
+
+/** Starts Apollo and the HTTP server; the verifier must already be hydrated. */
+export async function startServer(deps: ServerDependencies): Promise<RunningServer> {
+  const apollo = createApolloServer(deps);
+  await apollo.start();
+  const authenticate = createAuthenticator({
+    verifier: deps.verifier,
+    posture: { explain: !deps.config.production },
+    onRefused: deps.onRefused,
+  });
+  let draining = false;
+  const handler = createHttpHandler<AppContext>({
+    apollo,
+    context: (req) => authenticate(credentialSourcesFromNode(req)),
+    ready: () => !draining,
+  });
+  const httpServer = createServer((req, res) => void handler(req, res));
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once("error", reject);
+    httpServer.listen(deps.config.http.port, deps.config.http.host, () => resolve());
+  });
+  const { port } = httpServer.address() as AddressInfo;
+  const host = deps.config.http.host === "0.0.0.0" ? "localhost" : deps.config.http.host;
+  return {
+    url: `http://${host}:${port}${GRAPHQL_PATH}`,
+    httpServer,
+    async close() {
+      draining = true;
+      await new Promise<void>((resolve) => {
+        httpServer.close(() => resolve());
+        httpServer.closeIdleConnections();
+      });
+      await apollo.stop();
+    },
+  };
+}
+
+const SANDBOX_DOCUMENT = `# Sandbox starts with alice's dev token in the shared Authorization header.
+# Mint another persona's token with: npm run -s token -- sam
+query Me {
+  me { sub kind username groups scopes tokenUse expiresAt }
+}
+`;
+const TOKEN_PLACEHOLDER = "__DEV_BEARER_TOKEN__";
+
+/**
+ * Dev mode: Apollo Sandbox with the Authorization header filled with a fresh dev token on every page load
+ * (tokens expire, the page should not). Production: no landing page unless GRAPHQL_SANDBOX=true.
+ */
+function landingPage(config: Config, sandboxToken?: () => string): ApolloServerPlugin<AppContext> {
+  if (!config.sandbox) return ApolloServerPluginLandingPageDisabled();
+  if (!sandboxToken) return ApolloServerPluginLandingPageLocalDefault({ embed: { runTelemetry: false }, footer: false });
+  const inner = ApolloServerPluginLandingPageLocalDefault({
+    document: SANDBOX_DOCUMENT,
+    footer: false,
+    embed: {
+      runTelemetry: false,
+      initialState: { sharedHeaders: { Authorization: `Bearer ${TOKEN_PLACEHOLDER}` } },
+    },
+  });
+  return {
+    async serverWillStart(service) {
+      const listener = await inner.serverWillStart?.(service);
+      const page = await listener?.renderLandingPage?.();
+      if (!page) throw new Error("Apollo's landing page plugin rendered nothing");
+      const template = typeof page.html === "string" ? page.html : await page.html();
+      return {
+        async renderLandingPage() {
+          return { html: async () => template.replace(TOKEN_PLACEHOLDER, sandboxToken()) };
+        },
+      };
+    },
+  };
+}
+
+/** Production: an unexpected error says nothing about its cause; expected ones keep their fixed messages. */
+function redactInternalError(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  if (formatted.extensions?.code !== "INTERNAL_SERVER_ERROR") return formatted;
+  return { message: "Internal server error.", extensions: { code: "INTERNAL_SERVER_ERROR" }, path: formatted.path, locations: formatted.locations };
+}
