@@ -1,6 +1,5 @@
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { setUpAuth } from "./auth-setup.js";
-import { PERSONAS } from "./dev/personas.js";
 import { buildSchema } from "./graphql/schema.js";
 import { createLogger } from "./logger.js";
 import { startServer } from "./server.js";
@@ -28,7 +27,7 @@ async function main(): Promise<void> {
     config,
     schema,
     verifier,
-    sandboxToken: devIssuer ? () => devIssuer.mint({ ...PERSONAS.alice, expiresInSeconds: 3600 }) : undefined,
+    devIssuer,
     onRefused: (error) => logger.info({ reason: error.reason, status: error.status }, "request refused"),
   });
 

@@ -15,9 +15,11 @@ import {
   credentialSourcesFromNode,
   operationCheckPlugin,
   type AuthError,
+  type DevIssuer,
   type TokenVerifier,
 } from "./auth/index.js";
 import type { Config } from "./config.js";
+import { PERSONAS } from "./dev/personas.js";
 import type { AppContext } from "./graphql/context.js";
 import { createHttpHandler, GRAPHQL_PATH } from "./http.js";
 
@@ -25,8 +27,8 @@ export interface ServerDependencies {
   readonly config: Config;
   readonly schema: GraphQLSchema;
   readonly verifier: TokenVerifier;
-  /** Mints the token that dev-mode Sandbox starts with; absent outside dev mode. */
-  readonly sandboxToken?: () => string;
+  /** Dev mode only: mints the token that Sandbox starts with. */
+  readonly devIssuer?: DevIssuer | null;
   readonly onRefused?: (error: AuthError) => void;
 }
 
@@ -45,7 +47,7 @@ export function createApolloServer(deps: ServerDependencies): ApolloServer<AppCo
     ApolloServerPluginCacheControlDisabled(),
     ApolloServerPluginUsageReportingDisabled(),
     ApolloServerPluginSchemaReportingDisabled(),
-    landingPage(config, deps.sandboxToken),
+    landingPage(config, deps.devIssuer),
   ];
   if (config.production) plugins.push(ApolloServerPluginDisableSuggestions());
   return new ApolloServer<AppContext>({
@@ -53,6 +55,8 @@ export function createApolloServer(deps: ServerDependencies): ApolloServer<AppCo
     introspection: config.introspection,
     includeStacktraceInErrorResponses: !config.production,
     plugins,
+    // main.ts owns shutdown: drain HTTP first, then stop Apollo, then exit 0.
+    stopOnTerminationSignals: false,
     formatError: config.production ? redactInternalError : undefined,
   });
 }
@@ -105,9 +109,9 @@ const TOKEN_PLACEHOLDER = "__DEV_BEARER_TOKEN__";
  * Dev mode: Apollo Sandbox with the Authorization header filled with a fresh dev token on every page load
  * (tokens expire, the page should not). Production: no landing page unless GRAPHQL_SANDBOX=true.
  */
-function landingPage(config: Config, sandboxToken?: () => string): ApolloServerPlugin<AppContext> {
+function landingPage(config: Config, devIssuer?: DevIssuer | null): ApolloServerPlugin<AppContext> {
   if (!config.sandbox) return ApolloServerPluginLandingPageDisabled();
-  if (!sandboxToken) return ApolloServerPluginLandingPageLocalDefault({ embed: { runTelemetry: false }, footer: false });
+  if (!devIssuer) return ApolloServerPluginLandingPageLocalDefault({ embed: { runTelemetry: false }, footer: false });
   const inner = ApolloServerPluginLandingPageLocalDefault({
     document: SANDBOX_DOCUMENT,
     footer: false,
@@ -124,7 +128,7 @@ function landingPage(config: Config, sandboxToken?: () => string): ApolloServerP
       const template = typeof page.html === "string" ? page.html : await page.html();
       return {
         async renderLandingPage() {
-          return { html: async () => template.replace(TOKEN_PLACEHOLDER, sandboxToken()) };
+          return { html: async () => template.replace(TOKEN_PLACEHOLDER, devIssuer.mint(PERSONAS.alice)) };
         },
       };
     },

@@ -37,7 +37,7 @@ export async function startApp(env: Record<string, string> = {}, options: { sche
   const config = loadConfig({ DATA_DIR: mkdtempSync(join(tmpdir(), "api-test-")), ...env, PORT: "0", HOST: "127.0.0.1" });
   const { verifier, devIssuer } = setUpAuth(config);
   await verifier.hydrate();
-  const server: RunningServer = await startServer({ config, schema: options.schema ?? buildSchema(), verifier });
+  const server: RunningServer = await startServer({ config, schema: options.schema ?? buildSchema(), verifier, devIssuer });
   const base = server.url.replace(/\/graphql$/, "");
   const send = async (path: string, init?: RequestInit): Promise<TestResponse> => {
     const response = await fetch(base + path, init);

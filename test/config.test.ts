@@ -1,0 +1,88 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../src/config.js";
+
+const cognito = { COGNITO_USER_POOL_ID: "us-east-1_AbC123", COGNITO_CLIENT_ID: "client1" };
+const variableOf = (env: Record<string, string>) => {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).variable;
+  }
+  return "accepted";
+};
+
+describe("loadConfig", () => {
+  it("defaults to dev mode on 127.0.0.1:4000, accepting access and ID tokens", () => {
+    const config = loadConfig({});
+    expect(config.mode).toBe("dev");
+    expect(config.http).toEqual({ host: "127.0.0.1", port: 4000 });
+    expect(config.auth).toMatchObject({ tokenUse: "any", clockSkewSeconds: 30, rejectPartial: false });
+    expect(config).toMatchObject({ production: false, introspection: true, sandbox: true });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it("reads a Cognito configuration with several pools and clients", () => {
+    const config = loadConfig({
+      COGNITO_USER_POOL_ID: "us-east-1_AbC123, eu-west-1_Xyz9",
+      COGNITO_CLIENT_ID: "a1,b2",
+      COGNITO_TOKEN_USE: "id",
+      COGNITO_JWKS_URI: "http://127.0.0.1:9/a.json,https://keys.example/b.json",
+      AUTH_CLOCK_SKEW_SECONDS: "5",
+      AUTH_REJECT_PARTIAL: "true",
+      PORT: "8080",
+    });
+    expect(config.mode).toBe("cognito");
+    expect(config.auth).toEqual({
+      userPoolIds: ["us-east-1_AbC123", "eu-west-1_Xyz9"],
+      clientIds: ["a1", "b2"],
+      tokenUse: "id",
+      jwksUris: ["http://127.0.0.1:9/a.json", "https://keys.example/b.json"],
+      clockSkewSeconds: 5,
+      rejectPartial: true,
+    });
+    expect(config.http).toEqual({ host: "0.0.0.0", port: 8080 });
+  });
+
+  it("defaults to access tokens with a pool configured", () => {
+    expect(loadConfig(cognito).auth.tokenUse).toBe("access");
+  });
+
+  it("turns introspection and Sandbox off in production unless enabled", () => {
+    expect(loadConfig({ ...cognito, NODE_ENV: "production" })).toMatchObject({ introspection: false, sandbox: false });
+    expect(loadConfig({ ...cognito, NODE_ENV: "production", GRAPHQL_INTROSPECTION: "true" })).toMatchObject({
+      introspection: true,
+      sandbox: false,
+    });
+    expect(loadConfig({ ...cognito, NODE_ENV: "production", GRAPHQL_SANDBOX: "true" })).toMatchObject({
+      introspection: true,
+      sandbox: true,
+    });
+  });
+
+  it.each([
+    ["dev mode in production", { NODE_ENV: "production" }, "COGNITO_USER_POOL_ID"],
+    ["a malformed pool id", { ...cognito, COGNITO_USER_POOL_ID: "AbC123" }, "COGNITO_USER_POOL_ID"],
+    ["an empty list item", { ...cognito, COGNITO_USER_POOL_ID: "us-east-1_AbC123,," }, "COGNITO_USER_POOL_ID"],
+    ["a pool without a client", { COGNITO_USER_POOL_ID: "us-east-1_AbC123" }, "COGNITO_CLIENT_ID"],
+    ["a client without a pool", { COGNITO_CLIENT_ID: "client1" }, "COGNITO_CLIENT_ID"],
+    ["a malformed client id", { ...cognito, COGNITO_CLIENT_ID: "bad id" }, "COGNITO_CLIENT_ID"],
+    ["an unknown token use", { ...cognito, COGNITO_TOKEN_USE: "refresh" }, "COGNITO_TOKEN_USE"],
+    ["a key-set URL that is not http(s)", { ...cognito, COGNITO_JWKS_URI: "file:///etc/passwd" }, "COGNITO_JWKS_URI"],
+    ["a key-set URL that is not a URL", { ...cognito, COGNITO_JWKS_URI: "keys" }, "COGNITO_JWKS_URI"],
+    ["more key-set URLs than pools", { ...cognito, COGNITO_JWKS_URI: "http://a/1,http://a/2" }, "COGNITO_JWKS_URI"],
+    ["a key-set URL in dev mode", { COGNITO_JWKS_URI: "http://a/1" }, "COGNITO_JWKS_URI"],
+    ["a negative leeway", { AUTH_CLOCK_SKEW_SECONDS: "-1" }, "AUTH_CLOCK_SKEW_SECONDS"],
+    ["a fractional leeway", { AUTH_CLOCK_SKEW_SECONDS: "1.5" }, "AUTH_CLOCK_SKEW_SECONDS"],
+    ["a leeway over five minutes", { AUTH_CLOCK_SKEW_SECONDS: "301" }, "AUTH_CLOCK_SKEW_SECONDS"],
+    ["a non-boolean flag", { AUTH_REJECT_PARTIAL: "yes" }, "AUTH_REJECT_PARTIAL"],
+    ["a port out of range", { PORT: "70000" }, "PORT"],
+    ["a port that is not a number", { PORT: "http" }, "PORT"],
+  ])("refuses %s, naming the variable", (_label, env, variable) => {
+    expect(variableOf(env)).toBe(variable);
+  });
+
+  it("says what is wrong in the message", () => {
+    expect(() => loadConfig({ PORT: "x" })).toThrow('PORT: must be a whole number from 0 to 65535, got "x"');
+  });
+});
