@@ -25,11 +25,21 @@ export class JwksFetcher implements Fetcher {
   /** Every URL fetched, in order; tests and metrics read it. */
   readonly fetched: string[] = [];
   private readonly failedUntil = new Map<string, number>();
+  // Cognito pools have two issuer formats and so two key-set URLs that redirect to one target: share the fetch.
+  private readonly inFlight = new Map<string, Promise<ArrayBuffer>>();
 
   constructor(private readonly options: JwksFetcherOptions = {}) {}
 
-  async fetch(uri: string): Promise<ArrayBuffer> {
+  fetch(uri: string): Promise<ArrayBuffer> {
     const target = this.options.redirect?.(uri) ?? uri;
+    const running = this.inFlight.get(target);
+    if (running) return running;
+    const fetching = this.fetchOnce(target).finally(() => this.inFlight.delete(target));
+    this.inFlight.set(target, fetching);
+    return fetching;
+  }
+
+  private async fetchOnce(target: string): Promise<ArrayBuffer> {
     const until = this.failedUntil.get(target);
     if (until !== undefined && Date.now() < until) {
       throw new NonRetryableFetchError(target, "Key set fetch is backing off after a failure");

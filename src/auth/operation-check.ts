@@ -5,6 +5,7 @@ import {
   Kind,
   getDirectiveValues,
   getNamedType,
+  getVariableValues,
   isCompositeType,
   isObjectType,
   type FragmentDefinitionNode,
@@ -30,11 +31,15 @@ export function findDenials(
   variables: Readonly<Record<string, unknown>>,
   auth: RequestAuth,
 ): DenialExplanation[] {
+  // Coerce as execution will (defaults filled in); bad variables are execution's to report, and nothing runs.
+  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables);
+  if (coerced.errors) return [];
+  const values = coerced.coerced;
   const denials = new Map<string, DenialExplanation>();
   const visitedFragments = new Set<string>();
   const included = (node: SelectionNode) =>
-    getDirectiveValues(GraphQLSkipDirective, node, variables)?.if !== true &&
-    getDirectiveValues(GraphQLIncludeDirective, node, variables)?.if !== false;
+    getDirectiveValues(GraphQLSkipDirective, node, values)?.if !== true &&
+    getDirectiveValues(GraphQLIncludeDirective, node, values)?.if !== false;
 
   const visit = (selectionSet: SelectionSetNode, parentType: GraphQLCompositeType): void => {
     for (const selection of selectionSet.selections) {
@@ -54,20 +59,22 @@ export function findDenials(
         const name = selection.name.value;
         if (name.startsWith("__")) continue;
         const candidates = isObjectType(parentType) ? [parentType] : schema.getPossibleTypes(parentType);
-        let allowedSomewhere = false;
-        let returnType: GraphQLCompositeType | undefined;
+        // Implementations may return narrower types (covariant fields): walk the selection under each.
+        const returnTypes = new Set<GraphQLCompositeType>();
         for (const type of candidates) {
           const field = type.getFields()[name];
           if (!field) continue;
-          const named = getNamedType(field.type);
-          if (isCompositeType(named)) returnType = named;
           const guard = guardOf(field);
           const decision = guard ? auth.decide(guard) : undefined;
-          if (guard && decision?.outcome === "deny") denials.set(guard.coordinate, auth.explain(guard, decision.missing));
-          else allowedSomewhere = true;
+          if (guard && decision?.outcome === "deny") {
+            denials.set(guard.coordinate, auth.explain(guard, decision.missing));
+            // Below a denied field nothing executes, so nothing more can be denied there.
+            continue;
+          }
+          const named = getNamedType(field.type);
+          if (isCompositeType(named)) returnTypes.add(named);
         }
-        // Below a field denied everywhere nothing executes, so nothing more can be denied.
-        if (allowedSomewhere && selection.selectionSet && returnType) visit(selection.selectionSet, returnType);
+        if (selection.selectionSet) for (const type of returnTypes) visit(selection.selectionSet, type);
       }
     }
   };

@@ -1,4 +1,4 @@
-import { isNonNullType, type FieldNode, type GraphQLResolveInfo } from "graphql";
+import { isNonNullType, type GraphQLResolveInfo } from "graphql";
 import { fieldDenied, type DenialExplanation, type ErrorPosture } from "./errors.js";
 import type { FieldGuard } from "./guard.js";
 import type { Principal } from "./principal.js";
@@ -10,7 +10,7 @@ import { decide, type Decision } from "./requirements.js";
  */
 export class RequestAuth {
   private readonly decisions: (Decision | undefined)[] = [];
-  private readonly reported = new Set<FieldNode>();
+  private readonly reported = new Set<string>();
 
   constructor(
     readonly principal: Principal | null,
@@ -26,16 +26,24 @@ export class RequestAuth {
   }
 
   /**
-   * Refuses one field: the first time for a selection, an error at its path; after that (the same selection
-   * in the next list item) a silent null, so a denied field in a 1,000-item list costs one error.
-   * A non-null field cannot be null without an error of its own, so it throws every time.
+   * Refuses one field: the first time at a response path, an error there; after that (the same path in the
+   * next list item) a silent null, so a denied field in a 1,000-item list costs one error, while two aliases
+   * or two spreads of one fragment each get theirs. A non-null field cannot be null without an error of its
+   * own, so it throws every time.
    */
   refuseField(info: GraphQLResolveInfo, guard: FieldGuard, missing: readonly string[]): null {
-    const node = info.fieldNodes[0]!;
-    if (this.reported.has(node) && !isNonNullType(info.returnType)) return null;
-    this.reported.add(node);
+    const key = pathWithoutIndices(info.path);
+    if (this.reported.has(key) && !isNonNullType(info.returnType)) return null;
+    this.reported.add(key);
     throw fieldDenied(this.principal === null, this.explain(guard, missing), this.posture);
   }
+}
+
+/** `orders.3.items.0.product` -> `orders.items.product`: the same selection in every list item. */
+function pathWithoutIndices(path: GraphQLResolveInfo["path"] | undefined): string {
+  let key = "";
+  for (let p = path; p; p = p.prev) if (typeof p.key === "string") key = key === "" ? p.key : `${p.key}.${key}`;
+  return key;
 }
 
 /** What the auth layer adds to every GraphQL context. */

@@ -128,6 +128,31 @@ export function precheck(token: string, issuers: ReadonlySet<string>): void {
   if (typeof payload.iss !== "string" || !issuers.has(payload.iss)) {
     throw new InvalidTokenError("TOKEN_WRONG_ISSUER", "Issuer is not a configured user pool");
   }
+  checkClaimTypes(payload);
+}
+
+const isNumber = (value: unknown) => typeof value === "number" && Number.isFinite(value);
+const isString = (value: unknown) => typeof value === "string";
+const isStringArray = (value: unknown) => Array.isArray(value) && value.every(isString);
+
+/**
+ * Claim types, checked before the library parses them: it refuses some wrong types itself, but only as a
+ * generic parse error, and it ignores others (`cognito:groups` as a string would reach our rules).
+ */
+function checkClaimTypes(payload: Record<string, unknown>): void {
+  const wrong = (detail: string) => new InvalidTokenError("TOKEN_CLAIMS_INVALID", detail);
+  if (!isNumber(payload.exp)) throw wrong("exp must be a number");
+  if (!isNumber(payload.iat)) throw wrong("iat must be a number");
+  if (payload.nbf !== undefined && !isNumber(payload.nbf)) throw wrong("nbf must be a number");
+  if (!isString(payload.sub) || payload.sub === "") throw wrong("sub must be a non-empty string");
+  if (payload.jti !== undefined && !isString(payload.jti)) throw wrong("jti must be a string");
+  if (payload.aud !== undefined && !isString(payload.aud) && !isStringArray(payload.aud)) {
+    throw wrong("aud must be a string or an array of strings");
+  }
+  if (payload["cognito:groups"] !== undefined && !isStringArray(payload["cognito:groups"])) {
+    throw wrong("cognito:groups must be an array of strings");
+  }
+  if (payload.scope !== undefined && !isString(payload.scope)) throw wrong("scope must be a string");
 }
 
 function decodeSegment(segment: string, part: string): Record<string, unknown> {
@@ -143,21 +168,15 @@ function decodeSegment(segment: string, part: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-/** Claim checks the library does not make; runs after the signature is verified (`customJwtCheck`). */
+/**
+ * Time rules the library does not apply; runs after the signature is verified (`customJwtCheck`). Types were
+ * checked in `precheck`; they are checked again here so that this function is safe on its own.
+ */
 export function checkClaims(payload: Record<string, unknown>, skewSeconds: number, now = Date.now() / 1000): void {
-  const { exp, iat, sub } = payload;
-  if (typeof exp !== "number" || !Number.isFinite(exp)) throw claimError("TOKEN_CLAIMS_INVALID", "exp must be a number");
-  if (typeof iat !== "number" || !Number.isFinite(iat)) throw claimError("TOKEN_CLAIMS_INVALID", "iat must be a number");
+  checkClaimTypes(payload);
+  const iat = payload.iat as number;
   if (iat > now + skewSeconds) throw claimError("TOKEN_ISSUED_IN_FUTURE", "iat is in the future");
-  if (exp - iat > MAX_LIFETIME_SECONDS) throw claimError("TOKEN_LIFETIME_TOO_LONG", "Lifetime exceeds one day");
-  if (typeof sub !== "string" || sub === "") throw claimError("TOKEN_CLAIMS_INVALID", "sub must be a non-empty string");
-  const groups = payload["cognito:groups"];
-  if (groups !== undefined && !(Array.isArray(groups) && groups.every((g) => typeof g === "string"))) {
-    throw claimError("TOKEN_CLAIMS_INVALID", "cognito:groups must be an array of strings");
-  }
-  if (payload.scope !== undefined && typeof payload.scope !== "string") {
-    throw claimError("TOKEN_CLAIMS_INVALID", "scope must be a string");
-  }
+  if ((payload.exp as number) - iat > MAX_LIFETIME_SECONDS) throw claimError("TOKEN_LIFETIME_TOO_LONG", "Lifetime exceeds one day");
 }
 
 const claimError = (reason: AuthReason, detail: string) => new InvalidTokenError(reason, detail);

@@ -1,0 +1,563 @@
+import { makeExecutableSchema } from "@graphql-tools/schema";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { applyAuthDirectives, AuthSchemaError, authDirectiveTypeDefs } from "../../src/auth/directive.js";
+import { fieldDenied, operationDenied } from "../../src/auth/errors.js";
+import { DEV_APP_CLIENT_ID, DEV_FULFILLMENT_CLIENT_ID } from "../../src/dev/personas.js";
+import { bearer, startApp, type TestApp, type TestResponse } from "../helpers/app.js";
+
+/** Builds a schema with the directive applied; resolvers are optional (default resolvers otherwise). */
+const build = (sdl: string, resolvers: Record<string, Record<string, unknown>> = {}) =>
+  applyAuthDirectives(makeExecutableSchema({ typeDefs: [authDirectiveTypeDefs, sdl], resolvers: resolvers as never }));
+
+/** The `problems` of the AuthSchemaError that building `sdl` throws (fails the test if it builds). */
+function problemsOf(sdl: string): readonly string[] {
+  try {
+    build(sdl);
+  } catch (error) {
+    expect(error).toBeInstanceOf(AuthSchemaError);
+    return (error as AuthSchemaError).problems;
+  }
+  throw new Error("the schema was expected to be refused, but it built");
+}
+
+describe("@auth / @public: build-time refusals", () => {
+  it("refuses an unknown atom and names the field", () => {
+    const problems = problemsOf(`type Query { x: String @auth(requires: ["role:admin"]) }`);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^Query\.x: .*unknown atom "role:admin"/);
+  });
+
+  it("refuses an empty entry and names the field", () => {
+    const problems = problemsOf(`type Query { x: String @auth(requires: [""]) }`);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^Query\.x: .*empty entry/);
+  });
+
+  it("refuses an empty atom after a bar and names the field", () => {
+    const problems = problemsOf(`type Query { x: String @auth(requires: ["group:a|"]) }`);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^Query\.x: .*empty atom/);
+  });
+
+  it("refuses requires: [] and names the field", () => {
+    const problems = problemsOf(`type Query { x: String @auth(requires: []) }`);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^Query\.x: .*empty/);
+  });
+
+  it("refuses an owner: field that the type lacks in a type rule, naming the type", () => {
+    const problems = problemsOf(`
+      type Query { order: Order @auth }
+      type Order @auth(requires: ["owner:ownerId"]) { id: ID, customerId: ID }
+    `);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^Order: "owner:ownerId" names a field the type lacks/);
+  });
+
+  it("refuses an owner: field that the type lacks in a field rule, naming the field", () => {
+    const problems = problemsOf(`
+      type Query { order: Order @auth }
+      type Order { id: ID, customerId: ID, note: String @auth(requires: ["group:staff|owner:buyerId"]) }
+    `);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^Order\.note: "owner:buyerId" names a field the type lacks/);
+  });
+
+  it("accepts an owner: field that the type has, on a type and on a field", () => {
+    expect(() =>
+      build(`
+        type Query { order: Order @auth }
+        type Order @auth(requires: ["owner:customerId|group:support"]) {
+          id: ID
+          customerId: ID
+          note: String @auth(requires: ["owner:customerId"])
+        }
+      `),
+    ).not.toThrow();
+  });
+
+  it("refuses owner: on a root field, which has no parent object", () => {
+    const problems = problemsOf(`
+      type Query { x: String @auth(requires: ["owner:id"]) }
+      type Mutation { y: String @auth(requires: ["group:a", "owner:id"]) }
+    `);
+    expect(problems).toEqual([
+      expect.stringMatching(/^Query\.x: "owner:id" has no parent object on a root type/),
+      expect.stringMatching(/^Mutation\.y: "owner:id" has no parent object on a root type/),
+    ]);
+  });
+
+  it("refuses a Query field with no @auth or @public decision of its own or from its type", () => {
+    const problems = problemsOf(`type Query { decided: String @public, undecided: String }`);
+    expect(problems).toEqual([expect.stringMatching(/^Query\.undecided: root field has no @auth or @public decision/)]);
+  });
+
+  it("refuses a Mutation field with no @auth or @public decision", () => {
+    const problems = problemsOf(`
+      type Query { ok: String @public }
+      type Mutation { ok: String @auth, undecided(id: ID): String }
+    `);
+    expect(problems).toEqual([expect.stringMatching(/^Mutation\.undecided: root field has no @auth or @public decision/)]);
+  });
+
+  it("counts a type-level @public or @auth on Query and Mutation as the decision of every root field", () => {
+    expect(() => build(`type Query @public { a: String, b: Int }`)).not.toThrow();
+    expect(() =>
+      build(`
+        type Query @public { a: String }
+        type Mutation @auth { b: String, c: Int @auth(requires: ["group:admin"]) }
+      `),
+    ).not.toThrow();
+  });
+
+  it("refuses both @auth and @public on one field and on one type", () => {
+    const problems = problemsOf(`
+      type Query { x: String @auth @public, t: T @public }
+      type T @auth @public { id: ID }
+    `);
+    expect(problems).toContainEqual(expect.stringMatching(/^Query\.x: has both @auth and @public/));
+    expect(problems).toContainEqual(expect.stringMatching(/^T: has both @auth and @public/));
+  });
+
+  it("refuses a @public field inside an @auth type", () => {
+    const problems = problemsOf(`
+      type Query { t: T @auth }
+      type T @auth(requires: ["group:staff"]) { id: ID, open: String @public }
+    `);
+    expect(problems).toEqual([expect.stringMatching(/^T\.open: @public contradicts an @auth rule/)]);
+  });
+
+  it("refuses a @public field of an implementation whose interface has an @auth rule", () => {
+    const problems = problemsOf(`
+      type Query { n: Node @auth }
+      interface Node @auth { id: ID }
+      type Leaf implements Node { id: ID, open: String @public }
+    `);
+    expect(problems).toEqual([expect.stringMatching(/^Leaf\.open: @public contradicts/)]);
+  });
+
+  it("reports several problems together in one error, each naming its place", () => {
+    const problems = problemsOf(`
+      type Query { a: String @auth(requires: ["role:admin"]), b: String, c: String @auth(requires: []) }
+      type Mutation { d: String @auth(requires: ["owner:id"]) }
+      type Order @auth(requires: ["owner:nope"]) { id: ID, e: String @auth(requires: ["group:x|"]) }
+    `);
+    expect(problems).toHaveLength(6);
+    for (const place of ["Query.a:", "Query.b:", "Query.c:", "Mutation.d:", "Order:", "Order.e:"]) {
+      expect(problems.some((p) => p.startsWith(place))).toBe(true);
+    }
+    // The message lists every problem too.
+    let message = "";
+    try {
+      build(`type Query { a: String @auth(requires: ["role:admin"]), b: String }`);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain("Query.a");
+    expect(message).toContain("Query.b");
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Runtime semantics over real HTTP with real dev tokens.
+
+const RUNTIME_SDL = /* GraphQL */ `
+  type Query @public {
+    anyone: String @auth
+    both: String @auth(requires: ["group:a", "group:b"])
+    either: String @auth(requires: ["group:a|scope:x/y"])
+    admins: String @auth(requires: ["group:admin"])
+    ordersRead: String @auth(requires: ["scope:orders/read"])
+    open: String
+    search(kinds: [String!]!): [SearchResult]
+    memo: Memo
+    accounts: [Account]
+    vault: Vault
+    ledger: Ledger
+    order(id: ID!): Order @auth
+    orders: [Order] @auth
+    ordersOf(customerId: ID!): [Order] @auth
+    items(count: Int!): [Item]
+  }
+
+  "A type rule, reached through a union (no return-type rule) so its default-resolved fields are checked one by one."
+  type SecretDoc @auth(requires: ["group:admin"]) { title: String, body: String }
+  type Note { text: String }
+  union SearchResult = SecretDoc | Note | Memo | Order
+
+  interface Confidential @auth(requires: ["group:admin"]) { id: ID }
+  type Memo implements Confidential { id: ID, text: String }
+
+  interface Account { id: ID, balance: Int @auth(requires: ["group:finance"]) }
+  type Savings implements Account { id: ID, balance: Int }
+  type Checking implements Account { id: ID, balance: Int, overdraft: Int }
+
+  type Vault @auth(requires: ["group:admin"]) { gold: Int }
+
+  type Ledger @auth(requires: ["group:finance"]) { total: Int, audit: String @auth(requires: ["group:auditor"]) }
+
+  type Order @auth(requires: ["owner:customerId|group:support"]) { id: ID!, customerId: ID!, total: Int }
+
+  type Item { id: ID, secret: String @auth(requires: ["group:admin"]) }
+`;
+
+const sub = (name: string) => `sub-${name}`;
+const ORDERS = [
+  { id: "o1", customerId: sub("alice"), total: 10 },
+  { id: "o2", customerId: sub("bob"), total: 20 },
+  { id: "o3", customerId: sub("alice"), total: 30 },
+];
+
+const resolverRan = vi.fn<(coordinate: string) => void>();
+
+const runtimeResolvers = {
+  Query: {
+    anyone: () => "anyone",
+    both: () => "both",
+    either: () => "either",
+    admins: () => "admins",
+    ordersRead: () => "ordersRead",
+    open: () => "open",
+    search: (_: unknown, args: { kinds: string[] }) =>
+      args.kinds.map((kind) => {
+        switch (kind) {
+          case "secret":
+            return { __typename: "SecretDoc", title: "plans", body: "details" };
+          case "note":
+            return { __typename: "Note", text: "hello" };
+          case "memo":
+            return { __typename: "Memo", id: "m1", text: "memo text" };
+          default:
+            return { __typename: "Order", ...ORDERS.find((o) => o.id === kind)! };
+        }
+      }),
+    memo: () => {
+      resolverRan("Query.memo");
+      return { id: "m1", text: "memo text" };
+    },
+    accounts: () => [
+      { __typename: "Savings", id: "s1", balance: 100 },
+      { __typename: "Checking", id: "c1", balance: 5, overdraft: 50 },
+    ],
+    vault: () => {
+      resolverRan("Query.vault");
+      return { gold: 99 };
+    },
+    ledger: () => ({ total: 7, audit: "clean" }),
+    order: (_: unknown, args: { id: string }) => ORDERS.find((o) => o.id === args.id) ?? null,
+    orders: () => ORDERS,
+    ordersOf: (_: unknown, args: { customerId: string }) => ORDERS.filter((o) => o.customerId === args.customerId),
+    items: (_: unknown, args: { count: number }) => Array.from({ length: args.count }, (_v, i) => ({ id: `i${i}`, secret: `s${i}` })),
+  },
+};
+
+interface GraphQLErrorBody {
+  message: string;
+  path?: (string | number)[];
+  extensions: { code: string; auth?: Record<string, unknown> };
+}
+
+const errorsOf = (response: TestResponse): GraphQLErrorBody[] => response.body?.errors ?? [];
+const pathsOf = (response: TestResponse) => errorsOf(response).map((e) => e.path);
+
+describe("@auth / @public at runtime over HTTP (dev mode, real dev tokens)", () => {
+  let app: TestApp;
+
+  /** The Authorization header of a person's access token for the dev web app. */
+  const user = (name: string, groups: string[] = [], scopes: string[] = []) =>
+    bearer(app.devIssuer!.mint({ sub: sub(name), clientId: DEV_APP_CLIENT_ID, username: name, groups, scopes }));
+  /** A machine token (client-credentials grant): no username, sub = client id. */
+  const machine = (scopes: string[]) =>
+    bearer(app.devIssuer!.mint({ sub: DEV_FULFILLMENT_CLIENT_ID, clientId: DEV_FULFILLMENT_CLIENT_ID, scopes }));
+
+  beforeAll(async () => {
+    app = await startApp({}, { schema: build(RUNTIME_SDL, runtimeResolvers) });
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+  beforeEach(() => {
+    resolverRan.mockClear();
+  });
+
+  it("refuses an anonymous caller on @auth without arguments, with UNAUTHENTICATED at the field's path and HTTP 200", async () => {
+    const response = await app.graphql("{ open anyone }");
+    expect(response.status).toBe(200);
+    expect(response.headers.get("www-authenticate")).toBeNull();
+    expect(response.body.data).toEqual({ open: "open", anyone: null });
+    expect(errorsOf(response)).toHaveLength(1);
+    expect(errorsOf(response)[0]).toMatchObject({ path: ["anyone"], extensions: { code: "UNAUTHENTICATED" } });
+  });
+
+  it("allows any verified caller, person or machine, on @auth without arguments", async () => {
+    for (const headers of [user("alice"), machine([])]) {
+      const response = await app.graphql("{ anyone }", { headers });
+      expect(response.status).toBe(200);
+      expect(response.body).toEqual({ data: { anyone: "anyone" } });
+    }
+  });
+
+  it("requires every entry of requires to hold (AND)", async () => {
+    const onlyA = await app.graphql("{ both }", { headers: user("alice", ["a"]) });
+    expect(onlyA.body.data).toEqual({ both: null });
+    expect(errorsOf(onlyA)).toMatchObject([{ path: ["both"], extensions: { code: "FORBIDDEN", auth: { missing: ["group:b"] } } }]);
+    const onlyB = await app.graphql("{ both }", { headers: user("alice", ["b"]) });
+    expect(onlyB.body.data).toEqual({ both: null });
+    const aAndB = await app.graphql("{ both }", { headers: user("alice", ["a", "b"]) });
+    expect(aAndB.body).toEqual({ data: { both: "both" } });
+  });
+
+  it("lets any one atom of an entry joined with | suffice (OR)", async () => {
+    expect((await app.graphql("{ either }", { headers: user("alice", ["a"]) })).body).toEqual({ data: { either: "either" } });
+    expect((await app.graphql("{ either }", { headers: machine(["x/y"]) })).body).toEqual({ data: { either: "either" } });
+    const neither = await app.graphql("{ either }", { headers: user("alice", ["b"], ["x/z"]) });
+    expect(neither.body.data).toEqual({ either: null });
+    expect(errorsOf(neither)).toMatchObject([{ path: ["either"], extensions: { code: "FORBIDDEN" } }]);
+  });
+
+  it("matches groups exactly and case-sensitively", async () => {
+    const wrongCase = await app.graphql("{ admins }", { headers: user("alice", ["Admin", "admins", "admin "]) });
+    expect(wrongCase.body.data).toEqual({ admins: null });
+    expect(errorsOf(wrongCase)).toMatchObject([{ extensions: { code: "FORBIDDEN" } }]);
+    const exact = await app.graphql("{ admins }", { headers: user("ada", ["admin"]) });
+    expect(exact.body).toEqual({ data: { admins: "admins" } });
+  });
+
+  it("splits scopes on spaces and matches each exactly", async () => {
+    for (const scopes of [["orders/readx"], ["orders"], ["orders/rea"], ["Orders/read"]]) {
+      const response = await app.graphql("{ ordersRead }", { headers: machine(scopes) });
+      expect(response.body.data, `scopes ${scopes.join(" ")}`).toEqual({ ordersRead: null });
+      expect(errorsOf(response)[0]?.extensions.code).toBe("FORBIDDEN");
+    }
+    const allowed = await app.graphql("{ ordersRead }", { headers: machine(["openid", "orders/read", "orders/write"]) });
+    expect(allowed.body).toEqual({ data: { ordersRead: "ordersRead" } });
+    const userWithScope = await app.graphql("{ ordersRead }", { headers: user("alice", [], ["email", "orders/read"]) });
+    expect(userWithScope.body).toEqual({ data: { ordersRead: "ordersRead" } });
+  });
+
+  it("applies a type rule to every field of the type, default-resolved ones included", async () => {
+    const query = "{ search(kinds: [\"secret\", \"note\"]) { ... on SecretDoc { title body } ... on Note { text } } }";
+    const denied = await app.graphql(query, { headers: user("alice") });
+    expect(denied.status).toBe(200);
+    expect(denied.body.data.search).toEqual([{ title: null, body: null }, { text: "hello" }]);
+    expect(pathsOf(denied)).toEqual(expect.arrayContaining([["search", 0, "title"], ["search", 0, "body"]]));
+    expect(errorsOf(denied)).toHaveLength(2);
+    const allowed = await app.graphql(query, { headers: user("ada", ["admin"]) });
+    expect(allowed.body).toEqual({ data: { search: [{ title: "plans", body: "details" }, { text: "hello" }] } });
+  });
+
+  it("applies an interface's rule to its implementations, also to fields the interface does not declare", async () => {
+    const viaUnion = await app.graphql("{ search(kinds: [\"memo\"]) { ... on Memo { id text } } }", { headers: user("alice") });
+    expect(viaUnion.body.data.search).toEqual([{ id: null, text: null }]);
+    expect(errorsOf(viaUnion)).toHaveLength(2);
+    expect(errorsOf(viaUnion).every((e) => e.extensions.code === "FORBIDDEN")).toBe(true);
+    const allowed = await app.graphql("{ search(kinds: [\"memo\"]) { ... on Memo { id text } } }", { headers: user("ada", ["admin"]) });
+    expect(allowed.body).toEqual({ data: { search: [{ id: "m1", text: "memo text" }] } });
+  });
+
+  it("applies an interface field's rule to the implementing field of every implementation", async () => {
+    const query = "{ accounts { id balance } }";
+    const denied = await app.graphql(query, { headers: user("alice") });
+    expect(denied.body.data.accounts).toEqual([
+      { id: "s1", balance: null },
+      { id: "c1", balance: null },
+    ]);
+    expect(errorsOf(denied).map((e) => e.extensions.code)).toEqual(["FORBIDDEN"]);
+    expect(errorsOf(denied)[0]!.extensions.auth).toMatchObject({ coordinate: "Savings.balance" });
+    // Each implementation's own field carries the rule, also when selected through an inline fragment.
+    const viaFragment = await app.graphql("{ accounts { ... on Checking { id balance overdraft } } }", { headers: user("alice") });
+    expect(viaFragment.body.data.accounts).toEqual([{}, { id: "c1", balance: null, overdraft: 50 }]);
+    expect(errorsOf(viaFragment)).toMatchObject([{ path: ["accounts", 1, "balance"], extensions: { auth: { coordinate: "Checking.balance" } } }]);
+    const allowed = await app.graphql(query, { headers: user("fin", ["finance"]) });
+    expect(allowed.body).toEqual({ data: { accounts: [{ id: "s1", balance: 100 }, { id: "c1", balance: 5 }] } });
+  });
+
+  it("refuses a field that returns a protected type at that field: one error, data null, resolver not run", async () => {
+    const response = await app.graphql("{ vault { gold } open }", { headers: user("alice") });
+    expect(response.status).toBe(200);
+    expect(response.body.data).toEqual({ vault: null, open: "open" });
+    expect(errorsOf(response)).toMatchObject([{ path: ["vault"], extensions: { code: "FORBIDDEN", auth: { coordinate: "Query.vault" } } }]);
+    expect(resolverRan).not.toHaveBeenCalledWith("Query.vault");
+    const anonymous = await app.graphql("{ vault { gold } }");
+    expect(errorsOf(anonymous)).toMatchObject([{ path: ["vault"], extensions: { code: "UNAUTHENTICATED" } }]);
+    const allowed = await app.graphql("{ vault { gold } }", { headers: user("ada", ["admin"]) });
+    expect(allowed.body).toEqual({ data: { vault: { gold: 99 } } });
+  });
+
+  it("applies an interface's rule to a field returning one of its implementations", async () => {
+    const response = await app.graphql("{ memo { id text } }", { headers: user("alice") });
+    expect(response.body.data).toEqual({ memo: null });
+    expect(errorsOf(response)).toMatchObject([{ path: ["memo"], extensions: { code: "FORBIDDEN" } }]);
+    expect(resolverRan).not.toHaveBeenCalled();
+  });
+
+  it("applies type and field rules both", async () => {
+    const query = "{ ledger { total audit } }";
+    const financeOnly = await app.graphql(query, { headers: user("fin", ["finance"]) });
+    expect(financeOnly.body.data).toEqual({ ledger: { total: 7, audit: null } });
+    expect(errorsOf(financeOnly)).toMatchObject([
+      { path: ["ledger", "audit"], extensions: { code: "FORBIDDEN", auth: { missing: ["group:auditor"] } } },
+    ]);
+    const auditorOnly = await app.graphql(query, { headers: user("aud", ["auditor"]) });
+    expect(auditorOnly.body.data).toEqual({ ledger: null });
+    expect(errorsOf(auditorOnly)).toMatchObject([{ path: ["ledger"], extensions: { auth: { missing: ["group:finance"] } } }]);
+    const both = await app.graphql(query, { headers: user("both", ["finance", "auditor"]) });
+    expect(both.body).toEqual({ data: { ledger: { total: 7, audit: "clean" } } });
+  });
+
+  it("checks owner: of a type on the object as it resolves: the owner sees it, another user gets null and FORBIDDEN, support passes", async () => {
+    const query = `{ order(id: "o1") { id customerId total } }`;
+    const owner = await app.graphql(query, { headers: user("alice") });
+    expect(owner.body).toEqual({ data: { order: { id: "o1", customerId: sub("alice"), total: 10 } } });
+    const other = await app.graphql(query, { headers: user("bob") });
+    expect(other.status).toBe(200);
+    expect(other.body.data).toEqual({ order: null });
+    expect(errorsOf(other)).toMatchObject([{ path: ["order"], extensions: { code: "FORBIDDEN" } }]);
+    const support = await app.graphql(query, { headers: user("sam", ["support"]) });
+    expect(support.body).toEqual({ data: { order: { id: "o1", customerId: sub("alice"), total: 10 } } });
+    const anonymous = await app.graphql(query);
+    expect(errorsOf(anonymous)).toMatchObject([{ path: ["order"], extensions: { code: "UNAUTHENTICATED" } }]);
+  });
+
+  it("checks owner: on each object reached without a return-type rule (through a union), field by field", async () => {
+    const query = `{ search(kinds: ["o1", "o2"]) { ... on Order { id total } } }`;
+    const response = await app.graphql(query, { headers: user("alice") });
+    // Order.id is non-null: its denial propagates to the list item, so the foreign item itself becomes null.
+    expect(response.body.data.search).toEqual([{ id: "o1", total: 10 }, null]);
+    expect(errorsOf(response).length).toBeGreaterThan(0);
+    expect(errorsOf(response).every((e) => e.extensions.code === "FORBIDDEN" && e.path?.[1] === 1)).toBe(true);
+  });
+
+  it("answers a list of owned objects, and refuses a list with one foreign item whole with one error", async () => {
+    const owned = await app.graphql(`{ ordersOf(customerId: "${sub("alice")}") { id total } }`, { headers: user("alice") });
+    expect(owned.body).toEqual({ data: { ordersOf: [{ id: "o1", total: 10 }, { id: "o3", total: 30 }] } });
+    const mixed = await app.graphql("{ orders { id total } }", { headers: user("alice") });
+    expect(mixed.body.data).toEqual({ orders: null });
+    expect(errorsOf(mixed)).toMatchObject([{ path: ["orders"], extensions: { code: "FORBIDDEN" } }]);
+    const support = await app.graphql("{ orders { id } }", { headers: user("sam", ["support"]) });
+    expect(support.body).toEqual({ data: { orders: [{ id: "o1" }, { id: "o2" }, { id: "o3" }] } });
+  });
+
+  it("reports a denied field at the path of each of its aliases", async () => {
+    const response = await app.graphql("{ first: admins second: admins open }", { headers: user("alice") });
+    expect(response.body.data).toEqual({ first: null, second: null, open: "open" });
+    expect(pathsOf(response)).toEqual(expect.arrayContaining([["first"], ["second"]]));
+    expect(errorsOf(response)).toHaveLength(2);
+  });
+
+  it("refuses a denied field selected through a named fragment at its path", async () => {
+    const response = await app.graphql("{ ...Q } fragment Q on Query { admins anyone }", { headers: user("alice") });
+    expect(response.body.data).toEqual({ admins: null, anyone: "anyone" });
+    expect(errorsOf(response)).toMatchObject([{ path: ["admins"], extensions: { code: "FORBIDDEN" } }]);
+  });
+
+  it("reports a denied field of a named fragment spread under two aliases at both paths", async () => {
+    const query = "{ a: ledger { ...L } b: ledger { ...L } } fragment L on Ledger { total audit }";
+    const response = await app.graphql(query, { headers: user("fin", ["finance"]) });
+    expect(response.body.data).toEqual({ a: { total: 7, audit: null }, b: { total: 7, audit: null } });
+    // Not a list: the same fragment field at two distinct paths is two denied fields, each with its error.
+    expect(pathsOf(response)).toEqual(expect.arrayContaining([["a", "audit"], ["b", "audit"]]));
+    expect(errorsOf(response)).toHaveLength(2);
+  });
+
+  it("refuses denied fields inside inline fragments on unions and on interfaces", async () => {
+    const onUnion = await app.graphql(`{ search(kinds: ["note", "secret"]) { ... on Note { text } ... on SecretDoc { title } } }`, {
+      headers: user("alice"),
+    });
+    expect(onUnion.body.data.search).toEqual([{ text: "hello" }, { title: null }]);
+    expect(errorsOf(onUnion)).toMatchObject([{ path: ["search", 1, "title"], extensions: { code: "FORBIDDEN" } }]);
+    const onInterface = await app.graphql("{ accounts { ... on Account { id balance } } }", { headers: user("alice") });
+    expect(onInterface.body.data.accounts).toEqual([{ id: "s1", balance: null }, { id: "c1", balance: null }]);
+    expect(errorsOf(onInterface)).toHaveLength(1);
+  });
+
+  it("honours @include and @skip with variables: a skipped denied field produces no error", async () => {
+    const include = "query ($with: Boolean!) { open admins @include(if: $with) }";
+    const excluded = await app.graphql(include, { headers: user("alice"), variables: { with: false } });
+    expect(excluded.body).toEqual({ data: { open: "open" } });
+    const included = await app.graphql(include, { headers: user("alice"), variables: { with: true } });
+    expect(included.body.data).toEqual({ open: "open", admins: null });
+    expect(errorsOf(included)).toHaveLength(1);
+    const skip = "query ($skip: Boolean!) { open admins @skip(if: $skip) }";
+    const skipped = await app.graphql(skip, { headers: user("alice"), variables: { skip: true } });
+    expect(skipped.body).toEqual({ data: { open: "open" } });
+    const notSkipped = await app.graphql(skip, { headers: user("alice"), variables: { skip: false } });
+    expect(errorsOf(notSkipped)).toMatchObject([{ path: ["admins"] }]);
+  });
+
+  it("yields exactly one error for a denied field in a 1,000-item list, nulls it in every item and keeps allowed fields", async () => {
+    const response = await app.graphql("{ items(count: 1000) { id secret } }", { headers: user("alice") });
+    expect(response.status).toBe(200);
+    const items = response.body.data.items as { id: string; secret: string | null }[];
+    expect(items).toHaveLength(1000);
+    expect(items.every((item, i) => item.id === `i${i}` && item.secret === null)).toBe(true);
+    expect(errorsOf(response)).toHaveLength(1);
+    expect(errorsOf(response)[0]).toMatchObject({ path: ["items", 0, "secret"], extensions: { code: "FORBIDDEN" } });
+  });
+
+  it("gives UNAUTHENTICATED to an anonymous caller and FORBIDDEN to a verified caller lacking a requirement", async () => {
+    const anonymous = await app.graphql("{ admins }");
+    expect(anonymous.status).toBe(200);
+    expect(errorsOf(anonymous)).toMatchObject([
+      { path: ["admins"], message: "Authentication is required to access this field.", extensions: { code: "UNAUTHENTICATED" } },
+    ]);
+    const verified = await app.graphql("{ admins }", { headers: user("alice") });
+    expect(verified.status).toBe(200);
+    expect(verified.headers.get("www-authenticate")).toBeNull();
+    expect(errorsOf(verified)).toMatchObject([
+      { path: ["admins"], message: "You do not have permission to access this field.", extensions: { code: "FORBIDDEN" } },
+    ]);
+  });
+
+  it("explains a denial in dev mode with coordinate, required and missing", async () => {
+    const response = await app.graphql("{ both }", { headers: user("alice", ["a"]) });
+    expect(errorsOf(response)[0]!.extensions.auth).toEqual({
+      reason: "INSUFFICIENT_PERMISSION",
+      coordinate: "Query.both",
+      required: ["group:a", "group:b"],
+      missing: ["group:b"],
+    });
+    const anonymous = await app.graphql("{ anyone }");
+    expect(errorsOf(anonymous)[0]!.extensions.auth).toEqual({
+      reason: "AUTHENTICATION_REQUIRED",
+      coordinate: "Query.anyone",
+      required: [],
+      missing: ["a verified caller"],
+    });
+  });
+});
+
+describe("denial errors in the production posture", () => {
+  const explanation = { coordinate: "Order.internalNote", required: ["group:staff"], missing: ["group:staff"] };
+
+  it("redacts a field denial to its reason code only", () => {
+    const forbidden = fieldDenied(false, explanation, { explain: false });
+    expect(forbidden.extensions.code).toBe("FORBIDDEN");
+    expect(forbidden.extensions.auth).toEqual({ reason: "INSUFFICIENT_PERMISSION" });
+    const anonymous = fieldDenied(true, explanation, { explain: false });
+    expect(anonymous.extensions.code).toBe("UNAUTHENTICATED");
+    expect(anonymous.extensions.auth).toEqual({ reason: "AUTHENTICATION_REQUIRED" });
+    expect(JSON.stringify(forbidden.toJSON())).not.toMatch(/staff|internalNote/);
+  });
+
+  it("redacts an operation denial to its reason code only, keeping status and challenge", () => {
+    const forbidden = operationDenied(false, [explanation], { explain: false });
+    expect(forbidden.extensions.auth).toEqual({ reason: "INSUFFICIENT_PERMISSION" });
+    expect(forbidden.extensions.code).toBe("FORBIDDEN");
+    const http = forbidden.extensions.http as { status: number; headers: Map<string, string> };
+    expect(http.status).toBe(403);
+    expect(http.headers.get("www-authenticate")).toBe('Bearer error="insufficient_scope"');
+    const anonymous = operationDenied(true, [explanation], { explain: false });
+    expect(anonymous.extensions.auth).toEqual({ reason: "AUTHENTICATION_REQUIRED" });
+    expect((anonymous.extensions.http as { status: number }).status).toBe(401);
+    expect(JSON.stringify({ ...forbidden.toJSON(), extensions: { ...forbidden.extensions, http: undefined } })).not.toMatch(/staff|internalNote/);
+  });
+
+  it("explains in the dev posture", () => {
+    expect(fieldDenied(false, explanation, { explain: true }).extensions.auth).toEqual({ reason: "INSUFFICIENT_PERMISSION", ...explanation });
+    expect(operationDenied(false, [explanation], { explain: true }).extensions.auth).toEqual({
+      reason: "INSUFFICIENT_PERMISSION",
+      denied: [explanation],
+    });
+  });
+});
