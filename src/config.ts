@@ -20,6 +20,8 @@ export interface Config {
   readonly http: { readonly host: string; readonly port: number };
   readonly introspection: boolean;
   readonly sandbox: boolean;
+  /** `postgres://...`; `null`: the embedded PGlite database under `dataDir`. */
+  readonly databaseUrl: string | null;
   /** Where dev keys (and the embedded database) live. */
   readonly dataDir: string;
 }
@@ -72,6 +74,10 @@ export function loadConfig(env: Env = process.env): Config {
     if (!/^https?:$/.test(safeUrl(uri)?.protocol ?? "")) throw new ConfigError("COGNITO_JWKS_URI", `"${uri}" is not an http(s) URL`);
   }
   const sandbox = flag(env, "GRAPHQL_SANDBOX", !production);
+  const databaseUrl = env.DATABASE_URL?.trim() || null;
+  if (databaseUrl !== null && !/^postgres(ql)?:$/.test(safeUrl(databaseUrl)?.protocol ?? "")) {
+    throw new ConfigError("DATABASE_URL", "must be a postgres:// or postgresql:// URL");
+  }
   return Object.freeze({
     mode,
     production,
@@ -91,6 +97,7 @@ export function loadConfig(env: Env = process.env): Config {
     // Sandbox needs introspection, so enabling it enables introspection too.
     introspection: flag(env, "GRAPHQL_INTROSPECTION", !production) || sandbox,
     sandbox,
+    databaseUrl,
     dataDir: env.DATA_DIR?.trim() || ".data",
   });
 }

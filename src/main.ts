@@ -1,10 +1,12 @@
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { setUpAuth } from "./auth-setup.js";
+import { openDatabase, pgliteDirOf } from "./data/database.js";
+import { seedDevData } from "./dev/seed.js";
 import { buildSchema } from "./graphql/schema.js";
 import { createLogger } from "./logger.js";
 import { startServer } from "./server.js";
 
-/** Entry: config -> verifier (keys hydrated) -> schema -> listen; stops cleanly on SIGINT/SIGTERM. */
+/** Entry: config -> verifier (keys hydrated) -> database (migrated) -> schema -> listen; stops on SIGINT/SIGTERM. */
 async function main(): Promise<void> {
   let config: Config;
   try {
@@ -22,17 +24,21 @@ async function main(): Promise<void> {
     logger.fatal({ reason: (error as { reason?: string }).reason }, "Could not load the user pools' key sets; not starting");
     process.exit(1);
   }
+  const database = await openDatabase({ url: config.databaseUrl, pgliteDir: pgliteDirOf(config.dataDir) });
+  if (config.mode === "dev") await seedDevData(database.db);
   const schema = buildSchema();
   const server = await startServer({
     config,
     schema,
     verifier,
+    db: database.db,
     devIssuer,
     onRefused: (error) => logger.info({ reason: error.reason, status: error.status }, "request refused"),
   });
 
   if (config.mode === "dev") {
     console.log(`API listening on ${server.url} (dev mode: built-in dev issuer, pool ${devIssuer!.userPoolId})`);
+    console.log(`Database: ${database.kind === "postgres" ? "PostgreSQL (DATABASE_URL)" : `embedded PGlite in ${pgliteDirOf(config.dataDir)}`}, with dev seed data.`);
     console.log(`Open ${server.url} in a browser for Apollo Sandbox, signed in as alice.`);
     console.log("Get a token:  npm run -s token -- alice   (personas: alice bob sam stella ada fulfillment)");
   } else {
@@ -42,6 +48,7 @@ async function main(): Promise<void> {
   const stop = async (signal: string) => {
     logger.info({ signal }, "shutting down");
     await server.close();
+    await database.close();
     process.exit(0);
   };
   process.once("SIGINT", (s) => void stop(s));

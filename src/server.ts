@@ -9,6 +9,7 @@ import {
   ApolloServerPluginUsageReportingDisabled,
 } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
+import { unwrapResolverError } from "@apollo/server/errors";
 import type { GraphQLFormattedError, GraphQLSchema } from "graphql";
 import {
   createAuthenticator,
@@ -19,6 +20,9 @@ import {
   type TokenVerifier,
 } from "./auth/index.js";
 import type { Config } from "./config.js";
+import type { Db } from "./data/database.js";
+import { InvalidInputError } from "./data/errors.js";
+import { createLoaders } from "./data/loaders.js";
 import { PERSONAS } from "./dev/personas.js";
 import type { AppContext } from "./graphql/context.js";
 import { createHttpHandler, GRAPHQL_PATH } from "./http.js";
@@ -27,6 +31,7 @@ export interface ServerDependencies {
   readonly config: Config;
   readonly schema: GraphQLSchema;
   readonly verifier: TokenVerifier;
+  readonly db: Db;
   /** Dev mode only: mints the token that Sandbox starts with. */
   readonly devIssuer?: DevIssuer | null;
   readonly onRefused?: (error: AuthError) => void;
@@ -57,7 +62,7 @@ export function createApolloServer(deps: ServerDependencies): ApolloServer<AppCo
     plugins,
     // main.ts owns shutdown: drain HTTP first, then stop Apollo, then exit 0.
     stopOnTerminationSignals: false,
-    formatError: config.production ? redactInternalError : undefined,
+    formatError: (formatted, error) => formatError(formatted, error, config.production),
   });
 }
 
@@ -73,7 +78,7 @@ export async function startServer(deps: ServerDependencies): Promise<RunningServ
   let draining = false;
   const handler = createHttpHandler<AppContext>({
     apollo,
-    context: (req) => authenticate(credentialSourcesFromNode(req)),
+    context: async (req) => ({ ...(await authenticate(credentialSourcesFromNode(req))), db: deps.db, loaders: createLoaders(deps.db) }),
     ready: () => !draining,
   });
   const httpServer = createServer((req, res) => void handler(req, res));
@@ -135,8 +140,20 @@ function landingPage(config: Config, devIssuer?: DevIssuer | null): ApolloServer
   };
 }
 
-/** Production: an unexpected error says nothing about its cause; expected ones keep their fixed messages. */
-function redactInternalError(formatted: GraphQLFormattedError): GraphQLFormattedError {
-  if (formatted.extensions?.code !== "INTERNAL_SERVER_ERROR") return formatted;
+/**
+ * Input the data layer refused becomes BAD_USER_INPUT with its message (nothing was written). In production an
+ * unexpected error says nothing about its cause; expected ones keep their fixed messages.
+ */
+function formatError(formatted: GraphQLFormattedError, error: unknown, production: boolean): GraphQLFormattedError {
+  const original = unwrapResolverError(error);
+  if (original instanceof InvalidInputError) {
+    return {
+      message: original.message,
+      path: formatted.path,
+      locations: formatted.locations,
+      extensions: { code: "BAD_USER_INPUT", ...(original.field ? { field: original.field } : {}) },
+    };
+  }
+  if (!production || formatted.extensions?.code !== "INTERNAL_SERVER_ERROR") return formatted;
   return { message: "Internal server error.", extensions: { code: "INTERNAL_SERVER_ERROR" }, path: formatted.path, locations: formatted.locations };
 }

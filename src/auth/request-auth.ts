@@ -1,5 +1,5 @@
 import { isNonNullType, type GraphQLResolveInfo } from "graphql";
-import { fieldDenied, type DenialExplanation, type ErrorPosture } from "./errors.js";
+import { fieldDenied, operationDenied, type DenialExplanation, type ErrorPosture } from "./errors.js";
 import type { FieldGuard } from "./guard.js";
 import type { Principal } from "./principal.js";
 import { decide, type Decision } from "./requirements.js";
@@ -23,6 +23,14 @@ export class RequestAuth {
 
   explain(guard: FieldGuard, missing: readonly string[]): DenialExplanation {
     return { coordinate: guard.coordinate, required: guard.requirements.map((r) => r.text), missing };
+  }
+
+  /**
+   * Refuses the whole operation from inside a resolver: for rules that depend on a row read in a mutation's
+   * transaction (before any write). Answers 401 for an anonymous caller, 403 otherwise.
+   */
+  refuseOperation(coordinate: string, required: readonly string[]): never {
+    throw operationDenied(this.principal === null, [{ coordinate, required, missing: required }], this.posture);
   }
 
   /**

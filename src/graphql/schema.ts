@@ -2,9 +2,12 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeExecutableSchema } from "@graphql-tools/schema";
 import type { GraphQLSchema } from "graphql";
-import { DateTimeResolver, EmailAddressResolver } from "graphql-scalars";
+import { DateTimeResolver, EmailAddressResolver, NonNegativeIntResolver, PositiveIntResolver } from "graphql-scalars";
 import { applyAuthDirectives } from "../auth/index.js";
+import type { Resolvers } from "../__generated__/resolvers.js";
+import { catalogResolvers } from "./resolvers/catalog.js";
 import { meResolvers } from "./resolvers/me.js";
+import { orderResolvers } from "./resolvers/orders.js";
 
 export const SCHEMA_DIR = join(import.meta.dirname, "..", "..", "schema");
 
@@ -16,11 +19,18 @@ export function loadTypeDefs(dir = SCHEMA_DIR): string[] {
     .map((name) => readFileSync(join(dir, name), "utf8"));
 }
 
+const scalars: Resolvers = {
+  DateTime: DateTimeResolver,
+  EmailAddress: EmailAddressResolver,
+  NonNegativeInt: NonNegativeIntResolver,
+  PositiveInt: PositiveIntResolver,
+};
+
 /** Builds the executable schema once at start: SDL, resolvers, then the @auth rules (which may refuse it). */
 export function buildSchema(): GraphQLSchema {
   const schema = makeExecutableSchema({
     typeDefs: loadTypeDefs(),
-    resolvers: [{ DateTime: DateTimeResolver, EmailAddress: EmailAddressResolver }, meResolvers],
+    resolvers: [scalars, meResolvers, catalogResolvers, orderResolvers],
   });
   return applyAuthDirectives(schema);
 }

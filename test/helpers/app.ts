@@ -8,6 +8,9 @@ import { loadConfig } from "../../src/config.js";
 import { buildSchema } from "../../src/graphql/schema.js";
 import { startServer, type RunningServer } from "../../src/server.js";
 import type { DevIssuer } from "../../src/auth/index.js";
+import { openDatabase, type Db } from "../../src/data/database.js";
+import { seedDevData } from "../../src/dev/seed.js";
+import { createTestDatabase } from "./database.js";
 
 export interface TestResponse {
   readonly status: number;
@@ -20,6 +23,10 @@ export interface TestResponse {
 export interface TestApp {
   readonly url: string;
   readonly devIssuer: DevIssuer | null;
+  /** The server's database, for asserting what was (not) written. */
+  readonly db: Db;
+  /** SQL statements run so far (for batching tests: read before and after one request). */
+  readonly queryCount: () => number;
   /** POSTs a GraphQL request with JSON, plus any extra headers (give `authorization` for a token). */
   graphql(query: string, options?: { headers?: Record<string, string>; variables?: Record<string, unknown> }): Promise<TestResponse>;
   /** A raw request to the server, for the transport cases. */
@@ -33,11 +40,23 @@ export interface TestApp {
  * Starts the real server on a free loopback port with the given environment (dev mode when no pool is set),
  * keys hydrated as in `npm start`. `schema` replaces the product schema (directive tests build their own).
  */
-export async function startApp(env: Record<string, string> = {}, options: { schema?: GraphQLSchema } = {}): Promise<TestApp> {
+export interface StartOptions {
+  /** Replaces the product schema (directive tests build their own). */
+  readonly schema?: GraphQLSchema;
+  /** A PostgreSQL server URL: the app gets a fresh database of its own there. Default: in-memory PGlite. */
+  readonly postgresUrl?: string;
+}
+
+export async function startApp(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestApp> {
   const config = loadConfig({ DATA_DIR: mkdtempSync(join(tmpdir(), "api-test-")), ...env, PORT: "0", HOST: "127.0.0.1" });
   const { verifier, devIssuer } = setUpAuth(config);
   await verifier.hydrate();
-  const server: RunningServer = await startServer({ config, schema: options.schema ?? buildSchema(), verifier, devIssuer });
+  let queries = 0;
+  const scratch = options.postgresUrl ? await createTestDatabase(options.postgresUrl) : null;
+  const database = await openDatabase({ url: scratch?.url ?? null, pgliteDir: null, onQuery: () => queries++ });
+  if (config.mode === "dev") await seedDevData(database.db);
+  const schema = options.schema ?? buildSchema();
+  const server: RunningServer = await startServer({ config, schema, verifier, devIssuer, db: database.db });
   const base = server.url.replace(/\/graphql$/, "");
   const send = async (path: string, init?: RequestInit): Promise<TestResponse> => {
     const response = await fetch(base + path, init);
@@ -53,6 +72,8 @@ export async function startApp(env: Record<string, string> = {}, options: { sche
   return {
     url: server.url,
     devIssuer,
+    db: database.db,
+    queryCount: () => queries,
     graphql: (query, opts = {}) =>
       send("/graphql", {
         method: "POST",
@@ -83,7 +104,11 @@ export async function startApp(env: Record<string, string> = {}, options: { sche
         req.on("error", reject);
         req.end(body);
       }),
-    close: () => server.close(),
+    close: async () => {
+      await server.close();
+      await database.close();
+      await scratch?.drop();
+    },
   };
 }
 

@@ -1,0 +1,29 @@
+import DataLoader from "dataloader";
+import type { Db } from "./database.js";
+import { customersBySubs, itemsByOrderIds } from "./orders.js";
+import { productsByIds } from "./products.js";
+import type { CustomerRow, OrderItemRow, ProductRow } from "./tables.js";
+
+/** Per-request batching: a page of orders with items and products costs one query per kind, whatever its size. */
+export interface Loaders {
+  readonly productById: DataLoader<string, ProductRow | null>;
+  readonly itemsByOrderId: DataLoader<string, OrderItemRow[]>;
+  readonly customerBySub: DataLoader<string, CustomerRow | null>;
+}
+
+export function createLoaders(db: Db): Loaders {
+  return {
+    productById: new DataLoader(async (ids) => byKey(ids, await productsByIds(db, ids), (p) => p.id)),
+    itemsByOrderId: new DataLoader(async (ids) => {
+      const groups = new Map<string, OrderItemRow[]>(ids.map((id) => [id, []]));
+      for (const item of await itemsByOrderIds(db, ids)) groups.get(item.orderId)?.push(item);
+      return ids.map((id) => groups.get(id)!);
+    }),
+    customerBySub: new DataLoader(async (subs) => byKey(subs, await customersBySubs(db, subs), (c) => c.sub)),
+  };
+}
+
+function byKey<T>(keys: readonly string[], rows: readonly T[], keyOf: (row: T) => string): (T | null)[] {
+  const map = new Map(rows.map((row) => [keyOf(row), row]));
+  return keys.map((key) => map.get(key) ?? null);
+}

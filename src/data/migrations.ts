@@ -1,0 +1,68 @@
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from "kysely";
+
+/**
+ * Migrations as code, applied in name order. Kysely's Migrator takes a database lock (an advisory lock on
+ * PostgreSQL) around the run, so replicas starting together apply each migration once.
+ */
+const migrations: Record<string, Migration> = {
+  "2026-11-28-001-shop": {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable("products")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("sku", "text", (c) => c.notNull().unique())
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("description", "text")
+        .addColumn("price_cents", "integer", (c) => c.notNull().check(sql`price_cents >= 0`))
+        .addColumn("cost_price_cents", "integer", (c) => c.notNull().check(sql`cost_price_cents >= 0`))
+        .addColumn("stock", "integer", (c) => c.notNull().check(sql`stock >= 0`))
+        .addColumn("active", "boolean", (c) => c.notNull().defaultTo(true))
+        .addColumn("created_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn("updated_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+      await db.schema
+        .createTable("customers")
+        .addColumn("sub", "text", (c) => c.primaryKey())
+        .addColumn("username", "text")
+        .addColumn("email", "text")
+        .addColumn("created_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+      await db.schema
+        .createTable("orders")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("customer_id", "text", (c) => c.notNull().references("customers.sub"))
+        .addColumn("status", "text", (c) =>
+          c.notNull().check(sql`status in ('PENDING', 'PAID', 'SHIPPED', 'DELIVERED', 'CANCELLED')`),
+        )
+        .addColumn("total_cents", "integer", (c) => c.notNull().check(sql`total_cents >= 0`))
+        .addColumn("internal_note", "text")
+        .addColumn("idempotency_key", "text", (c) => c.notNull())
+        .addColumn("created_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn("updated_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
+        .addUniqueConstraint("orders_customer_idempotency_key", ["customer_id", "idempotency_key"])
+        .execute();
+      await db.schema.createIndex("orders_customer_created").on("orders").columns(["customer_id", "created_at", "id"]).execute();
+      await db.schema.createIndex("orders_created").on("orders").columns(["created_at", "id"]).execute();
+      await db.schema
+        .createTable("order_items")
+        .addColumn("id", "serial", (c) => c.primaryKey())
+        .addColumn("order_id", "text", (c) => c.notNull().references("orders.id").onDelete("cascade"))
+        .addColumn("product_id", "text", (c) => c.notNull().references("products.id"))
+        .addColumn("quantity", "integer", (c) => c.notNull().check(sql`quantity > 0`))
+        .addColumn("unit_price_cents", "integer", (c) => c.notNull().check(sql`unit_price_cents >= 0`))
+        .execute();
+      await db.schema.createIndex("order_items_order").on("order_items").column("order_id").execute();
+    },
+  },
+};
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+/** Brings the database to the latest migration; throws with the failing migration's name. */
+export async function migrateToLatest(db: Kysely<any>): Promise<void> {
+  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";
+    throw new Error(`Migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+}

@@ -1,0 +1,62 @@
+import type { ColumnType, Generated, Selectable } from "kysely";
+
+/**
+ * The database as Kysely sees it. Columns are snake_case in SQL and camelCase here (CamelCasePlugin), so a
+ * row's properties carry the GraphQL field names (`owner:customerId` reads `customerId` from the row).
+ */
+export interface Database {
+  products: ProductTable;
+  customers: CustomerTable;
+  orders: OrderTable;
+  orderItems: OrderItemTable;
+}
+
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export interface ProductTable {
+  id: string;
+  sku: string;
+  name: string;
+  description: string | null;
+  priceCents: number;
+  costPriceCents: number;
+  stock: number;
+  active: ColumnType<boolean, boolean | undefined, boolean>;
+  createdAt: CreatedAt;
+  updatedAt: UpdatedAt;
+}
+
+export interface CustomerTable {
+  /** The Cognito `sub` of the customer. */
+  sub: string;
+  username: string | null;
+  email: string | null;
+  createdAt: CreatedAt;
+}
+
+export type OrderStatus = "PENDING" | "PAID" | "SHIPPED" | "DELIVERED" | "CANCELLED";
+
+export interface OrderTable {
+  id: string;
+  customerId: string;
+  status: OrderStatus;
+  totalCents: number;
+  internalNote: string | null;
+  idempotencyKey: string;
+  createdAt: CreatedAt;
+  updatedAt: UpdatedAt;
+}
+
+export interface OrderItemTable {
+  id: Generated<number>;
+  orderId: string;
+  productId: string;
+  quantity: number;
+  unitPriceCents: number;
+}
+
+export type ProductRow = Selectable<ProductTable>;
+export type CustomerRow = Selectable<CustomerTable>;
+export type OrderRow = Selectable<OrderTable>;
+export type OrderItemRow = Selectable<OrderItemTable>;

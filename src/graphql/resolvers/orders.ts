@@ -1,0 +1,48 @@
+import { GraphQLError } from "graphql";
+import type { Resolvers } from "../../__generated__/resolvers.js";
+import { changeStatus, listOrders, placeOrder } from "../../data/orders.js";
+import { InvalidInputError } from "../../data/errors.js";
+import { toConnection } from "../connection.js";
+
+export const orderResolvers: Resolvers = {
+  Query: {
+    // Filtered by the caller's sub in SQL: other customers' rows are never read.
+    myOrders: async (_parent, args, { db, principal }) => toConnection(await listOrders(db, { ...args, customerId: principal!.sub })),
+    // The Order type's owner rule is checked on the row as it resolves.
+    order: async (_parent, { id }, { db }) =>
+      (await db.selectFrom("orders").selectAll().where("id", "=", id).executeTakeFirst()) ?? null,
+    orders: async (_parent, args, { db }) => toConnection(await listOrders(db, args)),
+  },
+  Mutation: {
+    placeOrder: (_parent, { input }, { db, principal, auth }) => {
+      // Orders are placed by people; a machine client has no customer to stand for.
+      if (principal!.kind !== "USER") auth.refuseOperation("Mutation.placeOrder", ["a person's token (not a machine client)"]);
+      return placeOrder(db, { sub: principal!.sub, username: principal!.username, email: principal!.email }, input.items, input.idempotencyKey);
+    },
+    cancelOrder: (_parent, { id }, { db, principal, auth }) =>
+      changeStatus(db, id, "CANCELLED", {
+        // Inside the transaction, on the locked row, before any write.
+        authorize: (order) => {
+          if (principal!.groups.includes("support")) {
+            return;
+          }
+          if (order.customerId !== principal!.sub) auth.refuseOperation("Mutation.cancelOrder", ["owner:customerId|group:support"]);
+          if (order.status !== "PENDING") throw new InvalidInputError("A customer can cancel an order only while it is PENDING", "id");
+        },
+      }),
+    updateOrderStatus: (_parent, { id, status, internalNote }, { db }) => changeStatus(db, id, status, { internalNote }),
+  },
+  Order: {
+    items: (order, _args, { loaders }) => loaders.itemsByOrderId.load(order.id),
+    customerEmail: async (order, _args, { loaders }) => (await loaders.customerBySub.load(order.customerId))?.email ?? null,
+  },
+  OrderItem: {
+    product: async (item, _args, { loaders }) => {
+      const product = await loaders.productById.load(item.productId);
+      // A foreign key guarantees the product; its absence is a broken database, not bad input.
+      if (!product) throw new GraphQLError("Order item refers to a missing product");
+      return product;
+    },
+    lineTotalCents: (item) => item.unitPriceCents * item.quantity,
+  },
+};
