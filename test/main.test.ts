@@ -3,6 +3,9 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { DevIssuer } from "../src/auth/index.js";
+import { PERSONAS } from "../src/dev/personas.js";
+import { createTestDatabase, TEST_DATABASE_URL } from "./helpers/database.js";
 
 /** Starts `npm start`'s entry point as a real process and collects what it prints. */
 function startMain(env: Record<string, string>) {
@@ -15,7 +18,7 @@ function startMain(env: Record<string, string>) {
   child.stderr.on("data", (chunk: Buffer) => (output += chunk));
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   const waitFor = async (pattern: RegExp) => {
-    for (let i = 0; i < 200 && !pattern.test(output); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 600 && !pattern.test(output); i++) await new Promise((r) => setTimeout(r, 50));
     return pattern.exec(output);
   };
   return { child, exited, waitFor, output: () => output };
@@ -41,8 +44,41 @@ describe("npm start", () => {
     }
   });
 
+  it("keeps what was written across a restart (embedded PGlite under DATA_DIR)", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "main-restart-"));
+    const first = await placeAndStop({ PORT: "0", DATA_DIR: dataDir }, "restart-1");
+    const second = startMain({ PORT: "0", DATA_DIR: dataDir });
+    try {
+      const url = (await second.waitFor(/API listening on (\S+)/))![1]!;
+      const ids = await myOrderIds(url, dataDir);
+      expect(ids).toContain(first);
+      second.child.kill("SIGTERM");
+      expect(await second.exited).toBe(0);
+    } finally {
+      second.child.kill("SIGKILL");
+    }
+  }, 60_000);
+
+  it.skipIf(!TEST_DATABASE_URL)("uses PostgreSQL when DATABASE_URL is set", async () => {
+    const scratch = await createTestDatabase(TEST_DATABASE_URL!);
+    try {
+      const dataDir = mkdtempSync(join(tmpdir(), "main-pg-"));
+      await placeAndStop({ PORT: "0", DATA_DIR: dataDir, DATABASE_URL: scratch.url }, "pg-1");
+      // The order is in PostgreSQL, not in an embedded database.
+      const pg = await import("pg");
+      const client = new pg.default.Client({ connectionString: scratch.url });
+      await client.connect();
+      const { rows } = await client.query("select count(*)::int as n from orders where idempotency_key = 'pg-1'");
+      await client.end();
+      expect(rows[0].n).toBe(1);
+    } finally {
+      await scratch.drop();
+    }
+  }, 60_000);
+
   it.each([
     [{ PORT: "abc" }, "PORT"],
+    [{ DATABASE_URL: "mysql://x" }, "DATABASE_URL"],
     [{ NODE_ENV: "production" }, "COGNITO_USER_POOL_ID"],
   ])("refuses to start with %j, naming %s", async (env, variable) => {
     const main = startMain(env);
@@ -62,3 +98,40 @@ describe("npm start", () => {
     expect(main.output()).toContain("KEYS_UNAVAILABLE");
   });
 });
+
+/** Alice's token for a server started on `dataDir` (the dev issuer's keys live there). */
+const aliceToken = (dataDir: string) => DevIssuer.load(join(dataDir, "dev-issuer-keys.json")).mint(PERSONAS.alice);
+
+async function graphql(url: string, token: string, query: string, variables?: unknown) {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await response.json()) as { data?: any; errors?: unknown[] };
+}
+
+async function myOrderIds(url: string, dataDir: string): Promise<string[]> {
+  const result = await graphql(url, aliceToken(dataDir), "{ myOrders(first: 100) { edges { node { id } } } }");
+  return result.data.myOrders.edges.map((e: { node: { id: string } }) => e.node.id);
+}
+
+/** Starts the server, places one order as alice, stops it with SIGTERM; returns the order id. */
+async function placeAndStop(env: Record<string, string>, idempotencyKey: string): Promise<string> {
+  const main = startMain(env);
+  try {
+    const url = (await main.waitFor(/API listening on (\S+)/))![1]!;
+    const placed = await graphql(
+      url,
+      aliceToken(env.DATA_DIR!),
+      "mutation ($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }",
+      { input: { idempotencyKey, items: [{ productId: "prd-cable", quantity: 1 }] } },
+    );
+    expect(placed.errors).toBeUndefined();
+    main.child.kill("SIGTERM");
+    expect(await main.exited).toBe(0);
+    return placed.data.placeOrder.id;
+  } finally {
+    main.child.kill("SIGKILL");
+  }
+}

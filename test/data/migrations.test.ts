@@ -1,0 +1,34 @@
+import { describe, expect, it } from "vitest";
+import { openDatabase } from "../../src/data/database.js";
+import { migrateToLatest } from "../../src/data/migrations.js";
+import { createTestDatabase, TEST_DATABASE_URL } from "../helpers/database.js";
+
+describe.skipIf(!TEST_DATABASE_URL)("migrations on PostgreSQL", () => {
+  it("run once when several replicas start together", async () => {
+    const scratch = await createTestDatabase(TEST_DATABASE_URL!);
+    try {
+      const replicas = await Promise.all([1, 2, 3].map(() => openDatabase({ url: scratch.url, pgliteDir: null, poolSize: 2 })));
+      const applied = await replicas[0]!.db
+        .selectFrom("kysely_migration" as never)
+        .select("name" as never)
+        .execute();
+      expect(applied).toHaveLength(1);
+      await Promise.all(replicas.map((r) => r.close()));
+    } finally {
+      await scratch.drop();
+    }
+  });
+});
+
+describe("migrations on PGlite", () => {
+  it("leave an already migrated database as it is", async () => {
+    const first = await openDatabase({ url: null, pgliteDir: null });
+    try {
+      await migrateToLatest(first.db);
+      const tables = await first.db.introspection.getTables();
+      expect(tables.map((t) => t.name).sort()).toEqual(["customers", "order_items", "orders", "products"]);
+    } finally {
+      await first.close();
+    }
+  }, 30_000);
+});
