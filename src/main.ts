@@ -48,6 +48,7 @@ async function main(): Promise<void> {
   const stop = async (signal: string) => {
     logger.info({ signal }, "shutting down");
     await server.close();
+    verifier.close();
     await database.close();
     process.exit(0);
   };

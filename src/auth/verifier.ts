@@ -1,5 +1,5 @@
 import { CognitoJwtVerifier } from "aws-jwt-verify";
-import { SimpleJwksCache, SimplePenaltyBox } from "aws-jwt-verify/jwk";
+import { SimplePenaltyBox } from "aws-jwt-verify/jwk";
 import type { Fetcher } from "aws-jwt-verify/https";
 import {
   CognitoJwtInvalidClientIdError,
@@ -20,7 +20,9 @@ import {
   WaitPeriodNotYetEndedJwkError,
 } from "aws-jwt-verify/error";
 import { AuthError, AuthUnavailableError, InvalidTokenError, type AuthReason } from "./errors.js";
+import { KeySetCache } from "./key-set-cache.js";
 import { principalFromClaims, type Principal, type VerifiedClaims } from "./principal.js";
+import { VerifiedTokenCache } from "./token-cache.js";
 
 /** Cognito tokens are at most a few KiB; anything larger is refused before it is parsed. */
 export const MAX_TOKEN_BYTES = 8 * 1024;
@@ -42,6 +44,10 @@ export interface VerifierOptions {
   readonly fetcher: Fetcher;
   /** Seconds to wait before fetching again for an unknown `kid`. Default 10. */
   readonly unknownKidWaitSeconds?: number;
+  /** Verified tokens remembered (0 turns the cache off). Default 10,000. */
+  readonly tokenCacheSize?: number;
+  /** Seconds between key-set refreshes after `hydrate()` (0: never). Default 900. */
+  readonly refreshIntervalSeconds?: number;
 }
 
 export interface TokenVerifier {
@@ -49,6 +55,10 @@ export interface TokenVerifier {
   hydrate(): Promise<void>;
   /** Verifies a bearer token once, fully. Throws `InvalidTokenError` (401) or `AuthUnavailableError` (503). */
   verify(token: string): Promise<Principal>;
+  /** Fetches every key set again now; returns how many fetches failed. Also runs on a timer after hydrate(). */
+  refreshKeys(): Promise<number>;
+  /** Stops the refresh timer. */
+  close(): void;
 }
 
 /** The issuers a pool's tokens may carry: Cognito's regional format and its newer global format. */
@@ -64,7 +74,7 @@ export function issuersOfPool(userPoolId: string): string[] {
 export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   const skew = options.clockSkewSeconds;
   const issuers = new Set(options.userPoolIds.flatMap(issuersOfPool));
-  const jwksCache = new SimpleJwksCache({
+  const jwksCache = new KeySetCache({
     fetcher: options.fetcher,
     penaltyBox: new SimplePenaltyBox({ waitSeconds: options.unknownKidWaitSeconds ?? 10 }),
   });
@@ -79,6 +89,9 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     { jwksCache },
   );
 
+  const tokens = new VerifiedTokenCache(options.tokenCacheSize ?? 10_000);
+  let refreshTimer: NodeJS.Timeout | undefined;
+
   return {
     async hydrate() {
       try {
@@ -86,15 +99,30 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       } catch (error) {
         throw mapLibraryError(error);
       }
+      const interval = options.refreshIntervalSeconds ?? 900;
+      if (interval > 0 && refreshTimer === undefined) {
+        refreshTimer = setInterval(() => void jwksCache.refresh(), interval * 1000).unref();
+      }
     },
     async verify(token) {
-      precheck(token, issuers);
+      const now = Date.now() / 1000;
+      const cached = tokens.get(token, now, jwksCache.trustedKids);
+      if (cached) return cached;
+      const kid = precheck(token, issuers);
+      let payload;
       try {
-        const payload = await verifier.verify(token);
-        return principalFromClaims(payload as unknown as VerifiedClaims);
+        payload = (await verifier.verify(token)) as unknown as VerifiedClaims;
       } catch (error) {
         throw mapLibraryError(error);
       }
+      const principal = principalFromClaims(payload);
+      tokens.set(token, { principal, validUntil: payload.exp + skew, kid });
+      return principal;
+    },
+    refreshKeys: () => jwksCache.refresh(),
+    close() {
+      clearInterval(refreshTimer);
+      refreshTimer = undefined;
     },
   };
 }
@@ -102,8 +130,9 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
 /**
  * Checks made before the library sees the token, so that nothing is fetched or parsed leniently for a token
  * that is malformed, oversized, asks for a key we would never use, or names an issuer we do not trust.
+ * Returns the token's `kid`.
  */
-export function precheck(token: string, issuers: ReadonlySet<string>): void {
+export function precheck(token: string, issuers: ReadonlySet<string>): string {
   if (token.length > MAX_TOKEN_BYTES) throw new InvalidTokenError("TOKEN_TOO_LARGE", `Token is over ${MAX_TOKEN_BYTES} bytes`);
   const segments = token.split(".");
   // Strict base64url without padding; a length of 1 mod 4 cannot be produced by any encoder.
@@ -129,6 +158,7 @@ export function precheck(token: string, issuers: ReadonlySet<string>): void {
     throw new InvalidTokenError("TOKEN_WRONG_ISSUER", "Issuer is not a configured user pool");
   }
   checkClaimTypes(payload);
+  return header.kid;
 }
 
 const isNumber = (value: unknown) => typeof value === "number" && Number.isFinite(value);

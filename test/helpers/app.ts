@@ -106,6 +106,7 @@ export async function startApp(env: Record<string, string> = {}, options: StartO
       }),
     close: async () => {
       await server.close();
+      verifier.close();
       await database.close();
       await scratch?.drop();
     },

@@ -1,0 +1,34 @@
+import { SimpleJwksCache, type Jwks } from "aws-jwt-verify/jwk";
+
+/**
+ * `aws-jwt-verify`'s key-set cache, plus what the verified-token cache needs: which key ids are trusted right
+ * now, and a refresh that replaces every key set, so a key removed upstream stops being trusted without a
+ * restart (a failed refresh keeps the keys we have: availability over freshness, for at most one interval).
+ */
+export class KeySetCache extends SimpleJwksCache {
+  private readonly kidsByUri = new Map<string, Set<string>>();
+  /** Every key id of every cached key set. */
+  trustedKids: ReadonlySet<string> = new Set();
+
+  override addJwks(jwksUri: string, jwks: Jwks): void {
+    super.addJwks(jwksUri, jwks);
+    this.remember(jwksUri, jwks);
+  }
+
+  override async getJwks(jwksUri: string): Promise<Jwks> {
+    const jwks = await super.getJwks(jwksUri);
+    this.remember(jwksUri, jwks);
+    return jwks;
+  }
+
+  /** Fetches every known key set again; returns how many failed (their old keys stay). */
+  async refresh(): Promise<number> {
+    const results = await Promise.allSettled([...this.kidsByUri.keys()].map((uri) => this.getJwks(uri)));
+    return results.filter((r) => r.status === "rejected").length;
+  }
+
+  private remember(jwksUri: string, jwks: Jwks): void {
+    this.kidsByUri.set(jwksUri, new Set(jwks.keys.flatMap((k) => (typeof k.kid === "string" ? [k.kid] : []))));
+    this.trustedKids = new Set([...this.kidsByUri.values()].flatMap((kids) => [...kids]));
+  }
+}
