@@ -108,7 +108,11 @@ export interface ErrorPosture {
   readonly explain: boolean;
 }
 
-function httpExtension(status: number, headers: [string, string][]) {
+/**
+ * Apollo's `extensions.http`: it sets the response status and headers, and wants the headers as a Map. Typed
+ * loosely because other GraphQL servers' types (Yoga's, in the benchmark) declare a different shape for it.
+ */
+function httpExtension(status: number, headers: [string, string][]): Record<string, unknown> {
   return { status, headers: new Map(headers) };
 }
 
@@ -118,13 +122,12 @@ export function requestError(error: AuthError, posture: ErrorPosture): GraphQLEr
   const challenge = WWW_AUTHENTICATE[error.code];
   if (challenge) headers.push(["www-authenticate", challenge]);
   if (error.status === 503) headers.push(["retry-after", String(RETRY_AFTER_SECONDS)]);
-  return new GraphQLError(MESSAGES[error.code], {
-    extensions: {
-      code: error.code,
-      auth: posture.explain ? { reason: error.reason, detail: error.detail } : { reason: error.reason },
-      http: httpExtension(error.status, headers),
-    },
-  });
+  const extensions: Record<string, unknown> = {
+    code: error.code,
+    auth: posture.explain ? { reason: error.reason, detail: error.detail } : { reason: error.reason },
+    http: httpExtension(error.status, headers),
+  };
+  return new GraphQLError(MESSAGES[error.code], { extensions });
 }
 
 /** A whole operation refused by the rules: 401 for an anonymous caller, 403 for a verified one. */
@@ -135,15 +138,12 @@ export function operationDenied(
 ): GraphQLError {
   const code = anonymous ? "UNAUTHENTICATED" : "FORBIDDEN";
   const reason: AuthReason = anonymous ? "AUTHENTICATION_REQUIRED" : "INSUFFICIENT_PERMISSION";
-  return new GraphQLError(DENIAL_MESSAGES.operation[code], {
-    extensions: {
-      code,
-      auth: posture.explain ? { reason, denied: explanations } : { reason },
-      http: httpExtension(anonymous ? 401 : 403, [
-        ["www-authenticate", anonymous ? "Bearer" : (WWW_AUTHENTICATE.FORBIDDEN as string)],
-      ]),
-    },
-  });
+  const extensions: Record<string, unknown> = {
+    code,
+    auth: posture.explain ? { reason, denied: explanations } : { reason },
+    http: httpExtension(anonymous ? 401 : 403, [["www-authenticate", anonymous ? "Bearer" : WWW_AUTHENTICATE.FORBIDDEN!]]),
+  };
+  return new GraphQLError(DENIAL_MESSAGES.operation[code], { extensions });
 }
 
 /** A denied field inside an otherwise answered query: the field becomes null, status stays 200. */

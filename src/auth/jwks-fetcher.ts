@@ -70,13 +70,14 @@ export class JwksFetcher implements Fetcher {
     const maxBytes = this.options.maxBytes ?? 64 * 1024;
     const chunks: Uint8Array[] = [];
     let size = 0;
-    for await (const chunk of response.body ?? []) {
-      size += chunk.byteLength;
+    const reader = response.body!.getReader();
+    for (let read = await reader.read(); !read.done; read = await reader.read()) {
+      size += read.value.byteLength;
       if (size > maxBytes) {
-        await response.body?.cancel().catch(() => undefined);
+        await reader.cancel().catch(() => undefined);
         throw new NonRetryableFetchError(target, `Key set is larger than ${maxBytes} bytes`);
       }
-      chunks.push(chunk);
+      chunks.push(read.value);
     }
     const buffer = Buffer.concat(chunks);
     return buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength) as ArrayBuffer;

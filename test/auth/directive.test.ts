@@ -544,7 +544,7 @@ describe("denial errors in the production posture", () => {
     const forbidden = operationDenied(false, [explanation], { explain: false });
     expect(forbidden.extensions.auth).toEqual({ reason: "INSUFFICIENT_PERMISSION" });
     expect(forbidden.extensions.code).toBe("FORBIDDEN");
-    const http = forbidden.extensions.http as { status: number; headers: Map<string, string> };
+    const http = forbidden.extensions.http as unknown as { status: number; headers: Map<string, string> };
     expect(http.status).toBe(403);
     expect(http.headers.get("www-authenticate")).toBe('Bearer error="insufficient_scope"');
     const anonymous = operationDenied(true, [explanation], { explain: false });

@@ -1,0 +1,96 @@
+/**
+ * One server variant of the benchmark, as a child process of bench/bench.ts (so that the load generator and
+ * the server run on separate cores). Variants:
+ *   auth-on   the product server, production mode, a configured pool whose key set is served locally
+ *   auth-off  the same server with auth switched off: no rules in the schema, no token verification
+ *   yoga      the peer: GraphQL Yoga with @graphql-yoga/plugin-jwt, same schema, resolvers, data and tokens
+ * It reports its port, then answers `stats` messages with its CPU time and SQL statement count.
+ */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createRemoteJwksSigningKeyProvider, extractFromHeader, useJWT } from "@graphql-yoga/plugin-jwt";
+import { createYoga } from "graphql-yoga";
+import { RequestAuth, type Principal, type TokenVerifier } from "../src/auth/index.js";
+import { principalFromClaims, type VerifiedClaims } from "../src/auth/principal.js";
+import { setUpAuth } from "../src/auth-setup.js";
+import { loadConfig } from "../src/config.js";
+import { openDatabase } from "../src/data/database.js";
+import { createLoaders } from "../src/data/loaders.js";
+import type { AppContext } from "../src/graphql/context.js";
+import { startServer } from "../src/server.js";
+import { BENCH_CLIENT_ID, BENCH_POOL_ID, benchSchema, seedBenchData, USERS } from "./fixture.js";
+
+const variant = process.argv[2] as "auth-on" | "auth-off" | "yoga";
+const jwksUrl = process.env.BENCH_JWKS_URL!;
+let queries = 0;
+const database = await openDatabase({ url: null, pgliteDir: null, onQuery: () => queries++ });
+await seedBenchData(database.db);
+
+const config = loadConfig({
+  NODE_ENV: "production",
+  COGNITO_USER_POOL_ID: BENCH_POOL_ID,
+  COGNITO_CLIENT_ID: BENCH_CLIENT_ID,
+  COGNITO_JWKS_URI: jwksUrl,
+  HOST: "127.0.0.1",
+  PORT: "0",
+  LOG_LEVEL: "silent",
+});
+
+let port: number;
+if (variant === "yoga") {
+  port = await startYoga();
+} else {
+  const verifier = variant === "auth-on" ? setUpAuth(config).verifier : trustingVerifier();
+  await verifier.hydrate();
+  const server = await startServer({ config, schema: benchSchema(variant === "auth-on"), verifier, db: database.db });
+  port = Number(new URL(server.url).port);
+}
+
+process.send!({ type: "ready", port });
+process.on("message", (message: { type: string }) => {
+  if (message.type === "stats") {
+    const cpu = process.cpuUsage();
+    process.send!({ type: "stats", cpuMicros: cpu.user + cpu.system, queries });
+  }
+});
+
+/** Auth off: every request is the admin, nothing is verified (the baseline). */
+function trustingVerifier(): TokenVerifier {
+  const admin: Principal = principalFromClaims({
+    sub: USERS.admin.sub,
+    iss: "bench",
+    exp: 4_000_000_000,
+    token_use: "access",
+    client_id: BENCH_CLIENT_ID,
+    username: USERS.admin.username,
+    "cognito:groups": USERS.admin.groups,
+    scope: "",
+  });
+  return { hydrate: async () => undefined, verify: async () => admin, refreshKeys: async () => 0, close: () => undefined };
+}
+
+async function startYoga(): Promise<number> {
+  const issuer = `https://cognito-idp.us-east-1.amazonaws.com/${BENCH_POOL_ID}`;
+  const yoga = createYoga<Record<string, unknown>>({
+    schema: benchSchema(true),
+    logging: false,
+    maskedErrors: true,
+    plugins: [
+      useJWT({
+        signingKeyProviders: [createRemoteJwksSigningKeyProvider({ jwksUri: jwksUrl, cache: true, rateLimit: true })],
+        tokenLookupLocations: [extractFromHeader({ name: "authorization", prefix: "Bearer" })],
+        tokenVerification: { issuer, algorithms: ["RS256"] },
+        reject: { missingToken: false, invalidToken: true },
+      }),
+    ],
+    // The same context our resolvers and directive need, built from the claims plugin-jwt verified.
+    context: (initial): AppContext => {
+      const jwt = (initial as { jwt?: { payload: Record<string, unknown> } }).jwt;
+      const principal = jwt ? principalFromClaims(jwt.payload as unknown as VerifiedClaims) : null;
+      return { principal, auth: new RequestAuth(principal, { explain: false }), db: database.db, loaders: createLoaders(database.db) };
+    },
+  });
+  const server = createServer(yoga);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return (server.address() as AddressInfo).port;
+}
