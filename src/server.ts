@@ -16,6 +16,7 @@ import {
   credentialSourcesFromNode,
   operationCheckPlugin,
   type AuthError,
+  type CredentialSources,
   type DevIssuer,
   type TokenVerifier,
 } from "./auth/index.js";
@@ -66,19 +67,28 @@ export function createApolloServer(deps: ServerDependencies): ApolloServer<AppCo
   });
 }
 
-/** Starts Apollo and the HTTP server; the verifier must already be hydrated. */
-export async function startServer(deps: ServerDependencies): Promise<RunningServer> {
-  const apollo = createApolloServer(deps);
-  await apollo.start();
+/**
+ * The per-request context, whatever the transport (HTTP server or Lambda): one token verification, then this
+ * request's batch loaders over the shared database.
+ */
+export function createContextFactory(deps: ServerDependencies): (sources: CredentialSources) => Promise<AppContext> {
   const authenticate = createAuthenticator({
     verifier: deps.verifier,
     posture: { explain: !deps.config.production },
     onRefused: deps.onRefused,
   });
+  return async (sources) => ({ ...(await authenticate(sources)), db: deps.db, loaders: createLoaders(deps.db) });
+}
+
+/** Starts Apollo and the HTTP server; the verifier must already be hydrated. */
+export async function startServer(deps: ServerDependencies): Promise<RunningServer> {
+  const apollo = createApolloServer(deps);
+  await apollo.start();
+  const contextFor = createContextFactory(deps);
   let draining = false;
   const handler = createHttpHandler<AppContext>({
     apollo,
-    context: async (req) => ({ ...(await authenticate(credentialSourcesFromNode(req))), db: deps.db, loaders: createLoaders(deps.db) }),
+    context: (req) => contextFor(credentialSourcesFromNode(req)),
     ready: () => !draining,
   });
   const httpServer = createServer((req, res) => void handler(req, res));

@@ -1,0 +1,120 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { ALBEvent, APIGatewayProxyEventV2, Context } from "aws-lambda";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import albFixture from "./fixtures/alb-event.json" with { type: "json" };
+import httpApiFixture from "./fixtures/http-api-v2-event.json" with { type: "json" };
+import { startJwksServer, type JwksServer } from "./helpers/jwks-server.js";
+import { accessClaims, generateRsaKey, jwksOf, signToken, TEST_CLIENT_ID, TEST_POOL_ID, type TestKey } from "./helpers/keys.js";
+
+const context = { awsRequestId: "test", functionName: "graphql" } as Context;
+const ME = JSON.stringify({ query: "{ me { sub groups } }" });
+
+let key: TestKey;
+let jwks: JwksServer;
+let lambda: typeof import("../src/lambda.js");
+
+beforeAll(async () => {
+  key = generateRsaKey();
+  jwks = await startJwksServer(jwksOf(key));
+  // The handler reads its configuration once per cold start, as on Lambda.
+  Object.assign(process.env, {
+    NODE_ENV: "production",
+    COGNITO_USER_POOL_ID: TEST_POOL_ID,
+    COGNITO_CLIENT_ID: TEST_CLIENT_ID,
+    COGNITO_JWKS_URI: jwks.url,
+    DATA_DIR: mkdtempSync(join(tmpdir(), "lambda-")),
+  });
+  lambda = await import("../src/lambda.js");
+}, 60_000);
+
+afterAll(async () => {
+  for (const name of ["NODE_ENV", "COGNITO_USER_POOL_ID", "COGNITO_CLIENT_ID", "COGNITO_JWKS_URI", "DATA_DIR"]) delete process.env[name];
+  await jwks.close();
+});
+
+function httpApiEvent(body: string, headers: Record<string, string> = {}, rawQueryString = ""): APIGatewayProxyEventV2 {
+  const event = structuredClone(httpApiFixture) as unknown as APIGatewayProxyEventV2;
+  return { ...event, body, rawQueryString, headers: { ...event.headers, "content-length": String(body.length), ...headers } };
+}
+
+function albEvent(body: string, headers: Record<string, string> = {}, queryStringParameters: Record<string, string> = {}): ALBEvent {
+  const event = structuredClone(albFixture) as unknown as ALBEvent;
+  return { ...event, body, queryStringParameters, headers: { ...event.headers, ...headers } };
+}
+
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+describe("the Lambda handler (API Gateway HTTP API)", () => {
+  it("answers a verified caller", async () => {
+    const result = await lambda.handler(httpApiEvent(ME, bearer(signToken(key, accessClaims()))), context);
+    expect(result.statusCode).toBe(200);
+    expect(JSON.parse(result.body!)).toEqual({ data: { me: { sub: "user-sub-1", groups: ["support"] } } });
+  });
+
+  it("refuses an expired token with 401 and the invalid_token challenge", async () => {
+    const token = signToken(key, accessClaims({ exp: Math.floor(Date.now() / 1000) - 600 }));
+    const result = await lambda.handler(httpApiEvent(ME, bearer(token)), context);
+    expect(result.statusCode).toBe(401);
+    expect(result.headers?.["www-authenticate"]).toBe('Bearer error="invalid_token"');
+    expect(JSON.parse(result.body!).errors[0].extensions).toEqual({ code: "UNAUTHENTICATED", auth: { reason: "TOKEN_EXPIRED" } });
+  });
+
+  it("refuses a denied mutation whole with 403 and the insufficient_scope challenge", async () => {
+    const body = JSON.stringify({ query: 'mutation { createProduct(input: { sku: "L-1", name: "x", priceCents: 1, costPriceCents: 1, stock: 1 }) { id } }' });
+    const result = await lambda.handler(httpApiEvent(body, bearer(signToken(key, accessClaims()))), context);
+    expect(result.statusCode).toBe(403);
+    expect(result.headers?.["www-authenticate"]).toBe('Bearer error="insufficient_scope"');
+  });
+
+  it("refuses a token in the query string with 400", async () => {
+    const result = await lambda.handler(httpApiEvent(ME, {}, "access_token=abc"), context);
+    expect(result.statusCode).toBe(400);
+    expect(result.headers?.["www-authenticate"]).toBe('Bearer error="invalid_request"');
+  });
+
+  it("refuses repeated Authorization headers, which API Gateway joins with a comma, with 400", async () => {
+    const token = signToken(key, accessClaims());
+    const result = await lambda.handler(httpApiEvent(ME, { authorization: `Bearer ${token},Bearer ${token}` }), context);
+    expect(result.statusCode).toBe(400);
+  });
+
+  it("answers 503 with Retry-After when the key set cannot be fetched", async () => {
+    jwks.setBehaviour({ status: 500 });
+    try {
+      const result = await lambda.handler(httpApiEvent(ME, bearer(signToken(generateRsaKey(), accessClaims()))), context);
+      expect(result.statusCode).toBe(503);
+      expect(result.headers?.["retry-after"]).toBe("5");
+    } finally {
+      jwks.setBehaviour({});
+    }
+  });
+});
+
+describe("the Lambda handler (Application Load Balancer)", () => {
+  it("answers a verified caller, whatever the case of the header's name", async () => {
+    const token = signToken(key, accessClaims({ sub: "alb-user" }));
+    const result = await lambda.albHandler(albEvent(ME, { Authorization: `Bearer ${token}` }), context);
+    expect(result.statusCode).toBe(200);
+    expect(JSON.parse(result.body!).data.me.sub).toBe("alb-user");
+  });
+
+  it("refuses a token for another app client with 401", async () => {
+    const result = await lambda.albHandler(albEvent(ME, bearer(signToken(key, accessClaims({ client_id: "stranger" })))), context);
+    expect(result.statusCode).toBe(401);
+    expect(result.headers?.["www-authenticate"]).toBe('Bearer error="invalid_token"');
+  });
+
+  it("refuses a token in the query string with 400", async () => {
+    const result = await lambda.albHandler(albEvent(ME, {}, { access_token: "abc" }), context);
+    expect(result.statusCode).toBe(400);
+    expect(JSON.parse(result.body!).errors[0].extensions.auth).toEqual({ reason: "TOKEN_IN_URL" });
+  });
+
+  it("answers an anonymous caller", async () => {
+    const result = await lambda.albHandler(albEvent(ME), context);
+    expect(result.statusCode).toBe(200);
+    expect(JSON.parse(result.body!)).toEqual({ data: { me: null } });
+  });
+});
