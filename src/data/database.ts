@@ -1,9 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { PGlite } from "@electric-sql/pglite";
-import { CamelCasePlugin, Kysely, PostgresDialect, type LogEvent } from "kysely";
-import { PGliteDialect } from "kysely-pglite-dialect";
-import pg from "pg";
+import { CamelCasePlugin, Kysely, PostgresDialect, type Dialect, type LogEvent } from "kysely";
 import { migrateToLatest } from "./migrations.js";
 import type { Database } from "./tables.js";
 
@@ -28,19 +25,9 @@ export interface OpenDatabase {
 
 /** Opens the database and migrates it to the latest version. One code path for PGlite and PostgreSQL. */
 export async function openDatabase(options: DatabaseOptions): Promise<OpenDatabase> {
-  let db: Db;
-  let kind: OpenDatabase["kind"];
-  const log = options.onQuery;
-  if (options.url) {
-    kind = "postgres";
-    const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 });
-    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new CamelCasePlugin()], log });
-  } else {
-    kind = "pglite";
-    if (options.pgliteDir) mkdirSync(options.pgliteDir, { recursive: true });
-    const pglite = new PGlite(options.pgliteDir ?? undefined);
-    db = new Kysely<Database>({ dialect: new PGliteDialect(pglite), plugins: [new CamelCasePlugin()], log });
-  }
+  const kind: OpenDatabase["kind"] = options.url ? "postgres" : "pglite";
+  const dialect = options.url ? await postgresDialect(options.url, options.poolSize ?? 10) : await pgliteDialect(options.pgliteDir);
+  const db = new Kysely<Database>({ dialect, plugins: [new CamelCasePlugin()], log: options.onQuery });
   try {
     await migrateToLatest(db);
   } catch (error) {
@@ -48,6 +35,19 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenDataba
     throw error;
   }
   return { db, kind, close: () => db.destroy() };
+}
+
+// Each driver is loaded only when used: PGlite's WebAssembly build is large, and a Lambda cold start on
+// PostgreSQL should not pay for it.
+async function postgresDialect(url: string, max: number): Promise<Dialect> {
+  const { default: pg } = await import("pg");
+  return new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max }) });
+}
+
+async function pgliteDialect(dir: string | null): Promise<Dialect> {
+  const [{ PGlite }, { PGliteDialect }] = await Promise.all([import("@electric-sql/pglite"), import("kysely-pglite-dialect")]);
+  if (dir) mkdirSync(dir, { recursive: true });
+  return new PGliteDialect(new PGlite(dir ?? undefined));
 }
 
 export const pgliteDirOf = (dataDir: string) => join(dataDir, "pglite");
