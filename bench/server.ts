@@ -66,7 +66,7 @@ function trustingVerifier(): TokenVerifier {
     "cognito:groups": USERS.admin.groups,
     scope: "",
   });
-  return { hydrate: async () => undefined, verify: async () => admin, refreshKeys: async () => 0, close: () => undefined };
+  return { hydrate: async () => undefined, verify: async () => admin, refreshKeys: async () => 0, keysLoaded: () => true, close: () => undefined };
 }
 
 async function startYoga(): Promise<number> {

@@ -16,7 +16,7 @@ export const devKeysFile = (config: Pick<Config, "dataDir">) => join(config.data
  * The verifier for the configured mode. Dev mode uses the same `CognitoJwtVerifier` path as production;
  * only the key-set "endpoint" is the dev issuer in memory instead of Cognito over the network.
  */
-export function setUpAuth(config: Config): AuthSetup {
+export function setUpAuth(config: Config, onKeySetFetch?: (result: "ok" | "failed" | "skipped") => void): AuthSetup {
   const { auth } = config;
   if (config.mode === "dev") {
     const devIssuer = DevIssuer.load(devKeysFile(config));
@@ -43,7 +43,7 @@ export function setUpAuth(config: Config): AuthSetup {
     clientIds: auth.clientIds,
     tokenUse: auth.tokenUse,
     clockSkewSeconds: auth.clockSkewSeconds,
-    fetcher: new JwksFetcher({ redirect }),
+    fetcher: new JwksFetcher({ redirect, onFetch: onKeySetFetch }),
   });
   return { verifier, devIssuer: null };
 }

@@ -17,7 +17,12 @@ export interface Config {
     readonly clockSkewSeconds: number;
     readonly rejectPartial: boolean;
   };
-  readonly http: { readonly host: string; readonly port: number };
+  readonly http: {
+    readonly host: string;
+    readonly port: number;
+    /** How long shutdown waits for in-flight requests (SHUTDOWN_TIMEOUT_SECONDS). */
+    readonly shutdownTimeoutSeconds: number;
+  };
   readonly introspection: boolean;
   readonly sandbox: boolean;
   /** `postgres://...`; `null`: the embedded PGlite database under `dataDir`. */
@@ -93,6 +98,7 @@ export function loadConfig(env: Env = process.env): Config {
     http: Object.freeze({
       host: env.HOST?.trim() || (mode === "dev" ? "127.0.0.1" : "0.0.0.0"),
       port: integer(env, "PORT", 4000, 0, 65535),
+      shutdownTimeoutSeconds: integer(env, "SHUTDOWN_TIMEOUT_SECONDS", 10, 0, 600),
     }),
     // Sandbox needs introspection, so enabling it enables introspection too.
     introspection: flag(env, "GRAPHQL_INTROSPECTION", !production) || sandbox,

@@ -1,21 +1,45 @@
+import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLRequest } from "@apollo/server";
 
 /** Requests larger than this are refused with 413 before they are parsed. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 export const GRAPHQL_PATH = "/graphql";
+// An incoming x-request-id is kept when it is a plausible id, so logs line up across services.
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** What `/readyz` reports: ready only when every check passes. */
+export interface Readiness {
+  readonly ready: boolean;
+  readonly checks: Readonly<Record<string, boolean>>;
+}
+
+/** One answered `/graphql` request, for the request log and metrics. */
+export interface Exchange<TContext> {
+  readonly requestId: string;
+  /** The operation name the client sent, if any. */
+  readonly operationName: string | undefined;
+  readonly status: number;
+  readonly durationMs: number;
+  /** Absent when the request failed before its context was built (e.g. a refused token). */
+  readonly context: TContext | undefined;
+}
 
 export interface HttpHandlerOptions<TContext extends BaseContext> {
   readonly apollo: ApolloServer<TContext>;
   /** Builds the GraphQL context of one request; may throw a GraphQLError carrying `extensions.http`. */
-  readonly context: (req: IncomingMessage) => Promise<TContext>;
+  readonly context: (req: IncomingMessage, requestId: string) => Promise<TContext>;
   /** Whether the server can take traffic (`/readyz`). */
-  readonly ready: () => boolean;
+  readonly readiness: () => Promise<Readiness>;
+  /** Prometheus exposition for `/metrics`. */
+  readonly metrics?: () => Promise<{ contentType: string; body: string }>;
+  /** Called once per answered `/graphql` request. */
+  readonly onExchange?: (exchange: Exchange<TContext>) => void;
 }
 
 /**
- * A small Node `http` integration for Apollo Server: `/graphql` goes to Apollo, `/healthz` and `/readyz`
- * answer probes, `/` leads to `/graphql`, everything else is 404.
+ * A small Node `http` integration for Apollo Server: `/graphql` goes to Apollo, `/healthz`, `/readyz` and
+ * `/metrics` answer operators, `/` leads to `/graphql`, everything else is 404.
  */
 export function createHttpHandler<TContext extends BaseContext>(options: HttpHandlerOptions<TContext>) {
   const { apollo } = options;
@@ -25,51 +49,73 @@ export function createHttpHandler<TContext extends BaseContext>(options: HttpHan
     const path = q === -1 ? url : url.slice(0, q);
     try {
       if (path === "/healthz") return sendJson(res, 200, { status: "ok" });
-      if (path === "/readyz") return options.ready() ? sendJson(res, 200, { status: "ready" }) : sendJson(res, 503, { status: "not ready" });
+      if (path === "/readyz") {
+        const readiness = await options.readiness();
+        return sendJson(res, readiness.ready ? 200 : 503, { status: readiness.ready ? "ready" : "not ready", checks: readiness.checks });
+      }
+      if (path === "/metrics" && options.metrics) {
+        const { contentType, body } = await options.metrics();
+        res.writeHead(200, { "content-type": contentType }).end(body);
+        return;
+      }
       if (path === "/") {
         res.writeHead(302, { location: GRAPHQL_PATH }).end();
         return;
       }
       if (path !== GRAPHQL_PATH) return sendJson(res, 404, { errors: [{ message: "Not found. The API is at /graphql." }] });
-
-      const body = await readBody(req);
-      if (body === TOO_LARGE) return sendError(res, 413, "The request body is too large.");
-      const headers = new HeaderMap();
-      for (const [name, value] of Object.entries(req.headers)) {
-        if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(", ") : value);
-      }
-      let parsed: unknown = body;
-      if (body !== "" && (headers.get("content-type") ?? "").toLowerCase().startsWith("application/json")) {
-        try {
-          parsed = JSON.parse(body);
-        } catch {
-          return sendError(res, 400, "The request body is not valid JSON.");
-        }
-      }
-      const request: HTTPGraphQLRequest = {
-        method: (req.method ?? "GET").toUpperCase(),
-        headers,
-        search: q === -1 ? "" : url.slice(q + 1),
-        body: parsed,
-      };
-      const response = await apollo.executeHTTPGraphQLRequest({
-        httpGraphQLRequest: request,
-        context: () => options.context(req),
-      });
-      for (const [name, value] of response.headers) res.setHeader(name, value);
-      res.statusCode = response.status ?? 200;
-      if (response.body.kind === "complete") {
-        res.end(response.body.string);
-        return;
-      }
-      for await (const chunk of response.body.asyncIterator) res.write(chunk);
-      res.end();
+      await handleGraphQL(req, res, url.slice(q === -1 ? url.length : q + 1));
     } catch (error) {
       // Apollo answers request errors itself; reaching here is a bug or a broken connection.
       if (!res.headersSent) sendError(res, 500, "Internal server error.");
       else res.destroy(error as Error);
     }
   };
+
+  async function handleGraphQL(req: IncomingMessage, res: ServerResponse, search: string): Promise<void> {
+    const started = performance.now();
+    const incomingId = req.headers["x-request-id"];
+    const requestId = typeof incomingId === "string" && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
+    res.setHeader("x-request-id", requestId);
+    let context: TContext | undefined;
+    let operationName: string | undefined;
+    const finish = (status: number) =>
+      options.onExchange?.({ requestId, operationName, status, durationMs: performance.now() - started, context });
+
+    const body = await readBody(req);
+    if (body === TOO_LARGE) {
+      sendError(res, 413, "The request body is too large.");
+      return finish(413);
+    }
+    const headers = new HeaderMap();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(", ") : value);
+    }
+    let parsed: unknown = body;
+    if (body !== "" && (headers.get("content-type") ?? "").toLowerCase().startsWith("application/json")) {
+      try {
+        parsed = JSON.parse(body);
+      } catch {
+        sendError(res, 400, "The request body is not valid JSON.");
+        return finish(400);
+      }
+    }
+    const name = (parsed as { operationName?: unknown } | null)?.operationName;
+    operationName = typeof name === "string" ? name : (new URLSearchParams(search).get("operationName") ?? undefined);
+    const request: HTTPGraphQLRequest = { method: (req.method ?? "GET").toUpperCase(), headers, search, body: parsed };
+    const response = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: request,
+      context: async () => (context = await options.context(req, requestId)),
+    });
+    for (const [header, value] of response.headers) res.setHeader(header, value);
+    res.statusCode = response.status ?? 200;
+    if (response.body.kind === "complete") {
+      res.end(response.body.string);
+    } else {
+      for await (const chunk of response.body.asyncIterator) res.write(chunk);
+      res.end();
+    }
+    finish(res.statusCode);
+  }
 }
 
 const TOO_LARGE = Symbol("too large");

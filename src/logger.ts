@@ -1,6 +1,13 @@
 import { pino, type Logger } from "pino";
+import pretty from "pino-pretty";
 
-/** One logger for the process: JSON lines; tokens are never passed to it. */
+/**
+ * One logger for the process: JSON lines in production (one per request, plus audit lines for refusals),
+ * readable lines in dev, written synchronously so nothing is lost when the process exits. Tokens are never
+ * passed to it.
+ */
 export function createLogger(production: boolean): Logger {
-  return pino({ level: process.env.LOG_LEVEL ?? (production ? "info" : "debug"), base: undefined });
+  const options = { level: process.env.LOG_LEVEL ?? "info", base: undefined };
+  if (production) return pino(options);
+  return pino(options, pretty({ sync: true, singleLine: true, colorize: process.stdout.isTTY, ignore: "time" }));
 }

@@ -1,9 +1,10 @@
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { setUpAuth } from "./auth-setup.js";
-import { openDatabase, pgliteDirOf } from "./data/database.js";
+import { openDatabase, pgliteDirOf, type OpenDatabase } from "./data/database.js";
 import { seedDevData } from "./dev/seed.js";
 import { buildSchema } from "./graphql/schema.js";
 import { createLogger } from "./logger.js";
+import { Metrics } from "./metrics.js";
 import { startServer } from "./server.js";
 
 /** Entry: config -> verifier (keys hydrated) -> database (migrated) -> schema -> listen; stops on SIGINT/SIGTERM. */
@@ -17,14 +18,18 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const logger = createLogger(config.production);
-  const { verifier, devIssuer } = setUpAuth(config);
+  // Metrics exist before the database does (key-set fetches are counted from the start).
+  let poolOf: OpenDatabase | undefined;
+  const metrics = new Metrics(() => poolOf?.poolStats() ?? null);
+  const { verifier, devIssuer } = setUpAuth(config, (result) => metrics.keySetFetches.inc({ result }));
   try {
     await verifier.hydrate();
   } catch (error) {
-    logger.fatal({ reason: (error as { reason?: string }).reason }, "Could not load the user pools' key sets; not starting");
+    console.error(`Could not load the user pools' key sets (${(error as { reason?: string }).reason}); not starting.`);
     process.exit(1);
   }
   const database = await openDatabase({ url: config.databaseUrl, pgliteDir: pgliteDirOf(config.dataDir) });
+  poolOf = database;
   if (config.mode === "dev") await seedDevData(database.db);
   const schema = buildSchema();
   const server = await startServer({
@@ -33,7 +38,10 @@ async function main(): Promise<void> {
     verifier,
     db: database.db,
     devIssuer,
-    onRefused: (error) => logger.info({ reason: error.reason, status: error.status }, "request refused"),
+    logger,
+    metrics,
+    readinessChecks: { database: () => database.ping() },
+    shutdownTimeoutMs: config.http.shutdownTimeoutSeconds * 1000,
   });
 
   if (config.mode === "dev") {

@@ -10,12 +10,12 @@ import {
 } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import { unwrapResolverError } from "@apollo/server/errors";
-import type { GraphQLFormattedError, GraphQLSchema } from "graphql";
+import type { GraphQLError, GraphQLFormattedError, GraphQLSchema } from "graphql";
+import type { Logger } from "pino";
 import {
   createAuthenticator,
   credentialSourcesFromNode,
   operationCheckPlugin,
-  type AuthError,
   type CredentialSources,
   type DevIssuer,
   type TokenVerifier,
@@ -26,7 +26,8 @@ import { InvalidInputError } from "./data/errors.js";
 import { createLoaders } from "./data/loaders.js";
 import { PERSONAS } from "./dev/personas.js";
 import type { AppContext } from "./graphql/context.js";
-import { createHttpHandler, GRAPHQL_PATH } from "./http.js";
+import { createHttpHandler, GRAPHQL_PATH, type Exchange } from "./http.js";
+import type { Metrics } from "./metrics.js";
 
 export interface ServerDependencies {
   readonly config: Config;
@@ -35,7 +36,13 @@ export interface ServerDependencies {
   readonly db: Db;
   /** Dev mode only: mints the token that Sandbox starts with. */
   readonly devIssuer?: DevIssuer | null;
-  readonly onRefused?: (error: AuthError) => void;
+  /** Request log and audit log of refusals; nothing is logged without it. Tokens are never logged. */
+  readonly logger?: Logger;
+  readonly metrics?: Metrics;
+  /** Extra `/readyz` checks (the database), besides loaded keys and not draining. */
+  readonly readinessChecks?: Readonly<Record<string, () => Promise<boolean>>>;
+  /** How long shutdown waits for in-flight requests before closing their connections. Default 10 s. */
+  readonly shutdownTimeoutMs?: number;
 }
 
 export interface RunningServer {
@@ -49,6 +56,7 @@ export function createApolloServer(deps: ServerDependencies): ApolloServer<AppCo
   const { config } = deps;
   const plugins: ApolloServerPlugin<AppContext>[] = [
     operationCheckPlugin({ rejectPartial: config.auth.rejectPartial }),
+    auditPlugin(deps.logger),
     // Cache hints are not used by this product and cost time on every resolved field.
     ApolloServerPluginCacheControlDisabled(),
     ApolloServerPluginUsageReportingDisabled(),
@@ -69,15 +77,23 @@ export function createApolloServer(deps: ServerDependencies): ApolloServer<AppCo
 
 /**
  * The per-request context, whatever the transport (HTTP server or Lambda): one token verification, then this
- * request's batch loaders over the shared database.
+ * request's batch loaders over the shared database. Refused tokens are logged (audit) and counted.
  */
-export function createContextFactory(deps: ServerDependencies): (sources: CredentialSources) => Promise<AppContext> {
-  const authenticate = createAuthenticator({
-    verifier: deps.verifier,
-    posture: { explain: !deps.config.production },
-    onRefused: deps.onRefused,
-  });
-  return async (sources) => ({ ...(await authenticate(sources)), db: deps.db, loaders: createLoaders(deps.db) });
+export function createContextFactory(deps: ServerDependencies): (sources: CredentialSources, requestId?: string) => Promise<AppContext> {
+  const authenticate = createAuthenticator({ verifier: deps.verifier, posture: { explain: !deps.config.production } });
+  return async (sources, requestId) => {
+    let auth;
+    try {
+      auth = await authenticate(sources);
+    } catch (error) {
+      const reason = (error as GraphQLError).extensions?.auth as { reason?: string } | undefined;
+      deps.metrics?.authentications.inc({ reason: reason?.reason ?? "ERROR" });
+      deps.logger?.info({ event: "auth.refused", requestId, reason: reason?.reason }, "request refused before execution");
+      throw error;
+    }
+    deps.metrics?.authentications.inc({ reason: auth.principal ? "VERIFIED" : "ANONYMOUS" });
+    return { ...auth, db: deps.db, loaders: createLoaders(deps.db) };
+  };
 }
 
 /** Starts Apollo and the HTTP server; the verifier must already be hydrated. */
@@ -88,8 +104,14 @@ export async function startServer(deps: ServerDependencies): Promise<RunningServ
   let draining = false;
   const handler = createHttpHandler<AppContext>({
     apollo,
-    context: (req) => contextFor(credentialSourcesFromNode(req)),
-    ready: () => !draining,
+    context: (req, requestId) => contextFor(credentialSourcesFromNode(req), requestId),
+    readiness: async () => {
+      const checks: Record<string, boolean> = { serving: !draining, keys: deps.verifier.keysLoaded() };
+      for (const [name, check] of Object.entries(deps.readinessChecks ?? {})) checks[name] = await check().catch(() => false);
+      return { ready: Object.values(checks).every(Boolean), checks };
+    },
+    metrics: deps.metrics && (async () => ({ contentType: deps.metrics!.registry.contentType, body: await deps.metrics!.registry.metrics() })),
+    onExchange: (exchange) => recordExchange(deps, exchange),
   });
   const httpServer = createServer((req, res) => void handler(req, res));
   await new Promise<void>((resolve, reject) => {
@@ -101,13 +123,60 @@ export async function startServer(deps: ServerDependencies): Promise<RunningServ
   return {
     url: `http://${host}:${port}${GRAPHQL_PATH}`,
     httpServer,
+    /** Stops accepting, lets in-flight requests finish (a mutation completes), then stops Apollo. */
     async close() {
       draining = true;
-      await new Promise<void>((resolve) => {
-        httpServer.close(() => resolve());
-        httpServer.closeIdleConnections();
-      });
+      const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      httpServer.closeIdleConnections();
+      const timeout = setTimeout(() => httpServer.closeAllConnections(), deps.shutdownTimeoutMs ?? 10_000);
+      await closed;
+      clearTimeout(timeout);
       await apollo.stop();
+    },
+  };
+}
+
+/** One log line and the request metrics per answered request: who, what, outcome, how long. Never a token. */
+function recordExchange(deps: ServerDependencies, exchange: Exchange<AppContext>): void {
+  const principal = exchange.context?.principal;
+  const operation = deps.metrics?.operationLabel(exchange.operationName);
+  deps.metrics?.requests.inc({ operation, status: String(exchange.status) });
+  deps.metrics?.duration.observe({ operation }, exchange.durationMs / 1000);
+  deps.logger?.info(
+    {
+      requestId: exchange.requestId,
+      operation: exchange.operationName,
+      sub: principal?.sub,
+      kind: principal?.kind ?? (exchange.context ? "ANONYMOUS" : undefined),
+      status: exchange.status,
+      durationMs: Math.round(exchange.durationMs * 10) / 10,
+    },
+    "request",
+  );
+}
+
+/** Audit log: each denial by the rules, once per request, with the caller's sub and jti. */
+function auditPlugin(logger: Logger | undefined): ApolloServerPlugin<AppContext> {
+  if (!logger) return {};
+  return {
+    async requestDidStart() {
+      return {
+        async didEncounterErrors({ errors, contextValue, operationName }) {
+          const denied = errors.filter((e) => e.extensions?.code === "FORBIDDEN" || e.extensions?.code === "UNAUTHENTICATED");
+          if (denied.length === 0 || !contextValue?.auth) return;
+          logger.info(
+            {
+              event: "auth.denied",
+              operation: operationName ?? undefined,
+              sub: contextValue.principal?.sub,
+              jti: contextValue.principal?.tokenId ?? undefined,
+              reasons: [...new Set(denied.map((e) => (e.extensions?.auth as { reason?: string } | undefined)?.reason))],
+              paths: denied.map((e) => e.path?.join(".") ?? "(operation)"),
+            },
+            "request denied by @auth rules",
+          );
+        },
+      };
     },
   };
 }

@@ -16,7 +16,7 @@ describe("loadConfig", () => {
   it("defaults to dev mode on 127.0.0.1:4000, accepting access and ID tokens", () => {
     const config = loadConfig({});
     expect(config.mode).toBe("dev");
-    expect(config.http).toEqual({ host: "127.0.0.1", port: 4000 });
+    expect(config.http).toEqual({ host: "127.0.0.1", port: 4000, shutdownTimeoutSeconds: 10 });
     expect(config.auth).toMatchObject({ tokenUse: "any", clockSkewSeconds: 30, rejectPartial: false });
     expect(config).toMatchObject({ production: false, introspection: true, sandbox: true });
     expect(Object.isFrozen(config)).toBe(true);
@@ -41,7 +41,7 @@ describe("loadConfig", () => {
       clockSkewSeconds: 5,
       rejectPartial: true,
     });
-    expect(config.http).toEqual({ host: "0.0.0.0", port: 8080 });
+    expect(config.http).toEqual({ host: "0.0.0.0", port: 8080, shutdownTimeoutSeconds: 10 });
   });
 
   it("defaults to access tokens with a pool configured", () => {
@@ -78,6 +78,7 @@ describe("loadConfig", () => {
     ["a non-boolean flag", { AUTH_REJECT_PARTIAL: "yes" }, "AUTH_REJECT_PARTIAL"],
     ["a port out of range", { PORT: "70000" }, "PORT"],
     ["a port that is not a number", { PORT: "http" }, "PORT"],
+    ["a negative shutdown bound", { SHUTDOWN_TIMEOUT_SECONDS: "-5" }, "SHUTDOWN_TIMEOUT_SECONDS"],
   ])("refuses %s, naming the variable", (_label, env, variable) => {
     expect(variableOf(env)).toBe(variable);
   });

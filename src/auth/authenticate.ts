@@ -6,8 +6,6 @@ import type { TokenVerifier } from "./verifier.js";
 export interface AuthenticatorOptions {
   readonly verifier: TokenVerifier;
   readonly posture: ErrorPosture;
-  /** Called once for every refused request, for audit logs. Never receives the token. */
-  readonly onRefused?: (error: AuthError) => void;
 }
 
 /**
@@ -24,7 +22,6 @@ export function createAuthenticator(options: AuthenticatorOptions) {
       return { principal, auth: new RequestAuth(principal, posture) };
     } catch (error) {
       if (!(error instanceof AuthError)) throw error;
-      options.onRefused?.(error);
       throw requestError(error, posture);
     }
   };

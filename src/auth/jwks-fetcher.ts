@@ -14,6 +14,8 @@ export interface JwksFetcherOptions {
   readonly maxBytes?: number;
   /** After a failed fetch, fail fast for this many milliseconds instead of fetching again. Default 5000. */
   readonly backoffMs?: number;
+  /** Told about every fetch (metrics): `ok`, `failed`, or `skipped` while backing off. */
+  readonly onFetch?: (result: "ok" | "failed" | "skipped") => void;
 }
 
 /**
@@ -42,14 +44,17 @@ export class JwksFetcher implements Fetcher {
   private async fetchOnce(target: string): Promise<ArrayBuffer> {
     const until = this.failedUntil.get(target);
     if (until !== undefined && Date.now() < until) {
+      this.options.onFetch?.("skipped");
       throw new NonRetryableFetchError(target, "Key set fetch is backing off after a failure");
     }
     try {
       const body = await this.download(target);
       this.failedUntil.delete(target);
+      this.options.onFetch?.("ok");
       return body;
     } catch (error) {
       this.failedUntil.set(target, Date.now() + (this.options.backoffMs ?? 5000));
+      this.options.onFetch?.("failed");
       if (error instanceof FetchError) throw error;
       // Non-retryable: SimpleFetcher-style immediate retries would double the load on a failing endpoint.
       throw new NonRetryableFetchError(target, error instanceof Error ? error.message : String(error));

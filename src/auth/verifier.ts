@@ -57,6 +57,8 @@ export interface TokenVerifier {
   verify(token: string): Promise<Principal>;
   /** Fetches every key set again now; returns how many fetches failed. Also runs on a timer after hydrate(). */
   refreshKeys(): Promise<number>;
+  /** Whether every configured pool's key set is loaded (readiness). */
+  keysLoaded(): boolean;
   /** Stops the refresh timer. */
   close(): void;
 }
@@ -120,6 +122,7 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       return principal;
     },
     refreshKeys: () => jwksCache.refresh(),
+    keysLoaded: () => jwksCache.trustedKids.size > 0,
     close() {
       clearInterval(refreshTimer);
       refreshTimer = undefined;

@@ -1,0 +1,70 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { PoolStats } from "./data/database.js";
+
+/** Distinct operation names kept as label values; later ones are counted as "other" (clients choose names). */
+const MAX_OPERATION_LABELS = 200;
+const OPERATION_NAME = /^[_A-Za-z][_0-9A-Za-z]{0,63}$/;
+
+
+/** The Prometheus instruments of one server, on a registry of its own (served at `/metrics`). */
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly operations = new Set<string>();
+
+  readonly requests = new Counter({
+    name: "graphql_requests_total",
+    help: "HTTP requests to /graphql by operation name and HTTP status",
+    labelNames: ["operation", "status"] as const,
+    registers: [this.registry],
+  });
+
+  readonly duration = new Histogram({
+    name: "graphql_request_duration_seconds",
+    help: "Time from request to response, by operation name",
+    labelNames: ["operation"] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  readonly authentications = new Counter({
+    name: "auth_outcomes_total",
+    help: "Authentication outcomes per request: VERIFIED, ANONYMOUS, or the refusal's reason code",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
+
+  readonly keySetFetches = new Counter({
+    name: "jwks_fetches_total",
+    help: "Key-set fetches by result: ok, failed, or skipped while backing off after a failure",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
+
+  constructor(poolStats?: () => PoolStats | null) {
+    collectDefaultMetrics({ register: this.registry });
+    if (poolStats) {
+      new Gauge({
+        name: "db_pool_connections",
+        help: "PostgreSQL pool connections by state",
+        labelNames: ["state"] as const,
+        registers: [this.registry],
+        collect() {
+          const stats = poolStats();
+          if (!stats) return;
+          this.set({ state: "total" }, stats.total);
+          this.set({ state: "idle" }, stats.idle);
+          this.set({ state: "waiting" }, stats.waiting);
+        },
+      });
+    }
+  }
+
+  /** A bounded label value for a client-chosen operation name. */
+  operationLabel(name: unknown): string {
+    if (typeof name !== "string" || !OPERATION_NAME.test(name)) return "anonymous";
+    if (this.operations.has(name)) return name;
+    if (this.operations.size >= MAX_OPERATION_LABELS) return "other";
+    this.operations.add(name);
+    return name;
+  }
+}
