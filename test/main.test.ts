@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,23 +5,7 @@ import { describe, expect, it } from "vitest";
 import { DevIssuer } from "../src/auth/index.js";
 import { PERSONAS } from "../src/dev/personas.js";
 import { createTestDatabase, TEST_DATABASE_URL } from "./helpers/database.js";
-
-/** Starts `npm start`'s entry point as a real process and collects what it prints. */
-function startMain(env: Record<string, string>) {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-    env: { PATH: process.env.PATH, DATA_DIR: mkdtempSync(join(tmpdir(), "main-")), ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout.on("data", (chunk: Buffer) => (output += chunk));
-  child.stderr.on("data", (chunk: Buffer) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  const waitFor = async (pattern: RegExp) => {
-    for (let i = 0; i < 600 && !pattern.test(output); i++) await new Promise((r) => setTimeout(r, 50));
-    return pattern.exec(output);
-  };
-  return { child, exited, waitFor, output: () => output };
-}
+import { startServerProcess as startMain } from "./helpers/process.js";
 
 describe("npm start", () => {
   it("starts in dev mode, says where and how to get a token, serves requests and stops on SIGTERM", async () => {

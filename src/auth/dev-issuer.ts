@@ -1,5 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, sign, type JsonWebKey, type KeyObject } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Jwks } from "aws-jwt-verify/jwk";
 import { issuersOfPool } from "./verifier.js";
@@ -53,16 +53,24 @@ export class DevIssuer {
 
   /** Loads the key pairs from `file`, creating them on first use so dev tokens survive restarts. */
   static load(file: string): DevIssuer {
-    let stored: StoredKeys;
     try {
-      stored = JSON.parse(readFileSync(file, "utf8")) as StoredKeys;
+      return new DevIssuer(JSON.parse(readFileSync(file, "utf8")) as StoredKeys);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-      stored = { access: newPrivateJwk(), id: newPrivateJwk() };
-      mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(file, JSON.stringify(stored), { mode: 0o600 });
     }
-    return new DevIssuer(stored);
+    // Create the file atomically (write aside, then link, which fails if it exists): two processes starting
+    // together on one data directory must end up with the same keys.
+    mkdirSync(dirname(file), { recursive: true });
+    const aside = `${file}.${process.pid}.${randomUUID()}`;
+    writeFileSync(aside, JSON.stringify({ access: newPrivateJwk(), id: newPrivateJwk() }), { mode: 0o600 });
+    try {
+      linkSync(aside, file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    } finally {
+      unlinkSync(aside);
+    }
+    return new DevIssuer(JSON.parse(readFileSync(file, "utf8")) as StoredKeys);
   }
 
   /** Fresh keys held in memory only (tests). */

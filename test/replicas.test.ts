@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import pg from "pg";
+import { DevIssuer } from "../src/auth/index.js";
+import { PERSONAS } from "../src/dev/personas.js";
+import { createTestDatabase, TEST_DATABASE_URL, type ScratchDatabase } from "./helpers/database.js";
+import { startServerProcess, type ServerProcess } from "./helpers/process.js";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** Two server processes on one PostgreSQL database, as behind a load balancer. */
+describe.skipIf(!TEST_DATABASE_URL)("two replicas on one PostgreSQL", () => {
+  let scratch: ScratchDatabase;
+  let replicas: ServerProcess[];
+  let urls: string[];
+  let token: string;
+
+  beforeAll(async () => {
+    scratch = await createTestDatabase(TEST_DATABASE_URL!);
+    // Both replicas share the dev issuer's keys, as replicas share a Cognito pool.
+    const dataDir = mkdtempSync(join(tmpdir(), "replicas-"));
+    replicas = [1, 2].map(() => startServerProcess({ DATABASE_URL: scratch.url, DATA_DIR: dataDir }));
+    urls = await Promise.all(replicas.map((r) => r.url()));
+    token = DevIssuer.load(join(dataDir, "dev-issuer-keys.json")).mint(PERSONAS.alice);
+  }, 90_000);
+
+  afterAll(async () => {
+    for (const replica of replicas ?? []) replica.kill();
+    await Promise.all((replicas ?? []).map((r) => r.exited));
+    await scratch?.drop();
+  });
+
+  const graphql = async (url: string, query: string, variables?: unknown) => {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    return (await response.json()) as { data?: any; errors?: unknown[] };
+  };
+  const PLACE = "mutation ($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }";
+  const input = (idempotencyKey: string) => ({ input: { idempotencyKey, items: [{ productId: "prd-cable", quantity: 1 }] } });
+
+  it("ran each migration once although both started together", async () => {
+    const client = new pg.Client({ connectionString: scratch.url });
+    await client.connect();
+    const { rows } = await client.query("select name from kysely_migration");
+    await client.end();
+    expect(rows).toHaveLength(1);
+  });
+
+  it("reads on one replica what the other wrote", async () => {
+    const placed = await graphql(urls[0]!, PLACE, input("replica-write"));
+    expect(placed.errors).toBeUndefined();
+    const seen = await graphql(urls[1]!, '{ myOrders(first: 100) { edges { node { id } } } }');
+    expect(seen.data.myOrders.edges.map((e: { node: { id: string } }) => e.node.id)).toContain(placed.data.placeOrder.id);
+  });
+
+  it("holds an idempotency key across replicas, also when both get it at once", async () => {
+    const answers = await Promise.all([0, 1, 0, 1, 0, 1].map((i) => graphql(urls[i]!, PLACE, input("replica-race"))));
+    for (const answer of answers) expect(answer.errors).toBeUndefined();
+    expect(new Set(answers.map((a) => a.data.placeOrder.id)).size).toBe(1);
+    const client = new pg.Client({ connectionString: scratch.url });
+    await client.connect();
+    const { rows } = await client.query("select count(*)::int as n from orders where idempotency_key = 'replica-race'");
+    await client.end();
+    expect(rows[0].n).toBe(1);
+  });
+});
