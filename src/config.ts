@@ -23,6 +23,14 @@ export interface Config {
     /** How long shutdown waits for in-flight requests (SHUTDOWN_TIMEOUT_SECONDS). */
     readonly shutdownTimeoutSeconds: number;
   };
+  /** GraphQL Armor limits, checked before execution (GRAPHQL_MAX_*). */
+  readonly limits: {
+    readonly depth: number;
+    readonly aliases: number;
+    readonly directives: number;
+    readonly tokens: number;
+    readonly cost: number;
+  };
   readonly introspection: boolean;
   readonly sandbox: boolean;
   /** `postgres://...`; `null`: the embedded PGlite database under `dataDir`. */
@@ -99,6 +107,13 @@ export function loadConfig(env: Env = process.env): Config {
       host: env.HOST?.trim() || (mode === "dev" ? "127.0.0.1" : "0.0.0.0"),
       port: integer(env, "PORT", 4000, 0, 65535),
       shutdownTimeoutSeconds: integer(env, "SHUTDOWN_TIMEOUT_SECONDS", 10, 0, 600),
+    }),
+    limits: Object.freeze({
+      depth: integer(env, "GRAPHQL_MAX_DEPTH", 10, 1, 100),
+      aliases: integer(env, "GRAPHQL_MAX_ALIASES", 15, 0, 1000),
+      directives: integer(env, "GRAPHQL_MAX_DIRECTIVES", 50, 0, 1000),
+      tokens: integer(env, "GRAPHQL_MAX_TOKENS", 2000, 10, 100_000),
+      cost: integer(env, "GRAPHQL_MAX_COST", 5000, 1, 1_000_000),
     }),
     // Sandbox needs introspection, so enabling it enables introspection too.
     introspection: flag(env, "GRAPHQL_INTROSPECTION", !production) || sandbox,

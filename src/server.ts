@@ -10,6 +10,7 @@ import {
 } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import { unwrapResolverError } from "@apollo/server/errors";
+import { ApolloArmor } from "@escape.tech/graphql-armor";
 import type { GraphQLError, GraphQLFormattedError, GraphQLSchema } from "graphql";
 import type { Logger } from "pino";
 import {
@@ -64,8 +65,23 @@ export function createApolloServer(deps: ServerDependencies): ApolloServer<AppCo
     landingPage(config, deps.devIssuer),
   ];
   if (config.production) plugins.push(ApolloServerPluginDisableSuggestions());
+  // Limits on what one operation may ask for, refused (400) before any resolver runs.
+  const armor = new ApolloArmor({
+    maxDepth: { n: config.limits.depth },
+    maxAliases: { n: config.limits.aliases },
+    maxDirectives: { n: config.limits.directives },
+    // Tokens are limited by graphql-js's own parser (parseOptions below): Armor's check answers 500, not 400.
+    maxTokens: { enabled: false },
+    costLimit: { maxCost: config.limits.cost },
+    // Suggestions are hidden by Apollo's own plugin in production and useful in dev.
+    blockFieldSuggestion: { enabled: false },
+  }).protect();
+  plugins.push(...(armor.plugins as ApolloServerPlugin<AppContext>[]));
   return new ApolloServer<AppContext>({
     schema: deps.schema,
+    validationRules: armor.validationRules,
+    parseOptions: { maxTokens: config.limits.tokens },
+    allowBatchedHttpRequests: false,
     introspection: config.introspection,
     includeStacktraceInErrorResponses: !config.production,
     plugins,
