@@ -47,6 +47,8 @@ if (variant === "yoga") {
 }
 
 process.send!({ type: "ready", port });
+// A clean exit on SIGINT lets `node --cpu-prof` write its profile.
+process.once("SIGINT", () => process.exit(0));
 process.on("message", (message: { type: string }) => {
   if (message.type === "stats") {
     const cpu = process.cpuUsage();

@@ -1,6 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
+import { ApolloServer, type ApolloServerPlugin, type GraphQLRequestListener } from "@apollo/server";
 import { ApolloServerPluginCacheControlDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginDisableSuggestions } from "@apollo/server/plugin/disableSuggestions";
 import {
@@ -174,27 +174,25 @@ function recordExchange(deps: ServerDependencies, exchange: Exchange<AppContext>
 /** Audit log: each denial by the rules, once per request, with the caller's sub and jti. */
 function auditPlugin(logger: Logger | undefined): ApolloServerPlugin<AppContext> {
   if (!logger) return {};
-  return {
-    async requestDidStart() {
-      return {
-        async didEncounterErrors({ errors, contextValue, operationName }) {
-          const denied = errors.filter((e) => e.extensions?.code === "FORBIDDEN" || e.extensions?.code === "UNAUTHENTICATED");
-          if (denied.length === 0 || !contextValue?.auth) return;
-          logger.info(
-            {
-              event: "auth.denied",
-              operation: operationName ?? undefined,
-              sub: contextValue.principal?.sub,
-              jti: contextValue.principal?.tokenId ?? undefined,
-              reasons: [...new Set(denied.map((e) => (e.extensions?.auth as { reason?: string } | undefined)?.reason))],
-              paths: denied.map((e) => e.path?.join(".") ?? "(operation)"),
-            },
-            "request denied by @auth rules",
-          );
+  // One hooks object for all requests: nothing is allocated per request unless there are errors.
+  const hooks: GraphQLRequestListener<AppContext> = {
+    async didEncounterErrors({ errors, contextValue, operationName }) {
+      const denied = errors.filter((e) => e.extensions?.code === "FORBIDDEN" || e.extensions?.code === "UNAUTHENTICATED");
+      if (denied.length === 0 || !contextValue?.auth) return;
+      logger.info(
+        {
+          event: "auth.denied",
+          operation: operationName ?? undefined,
+          sub: contextValue.principal?.sub,
+          jti: contextValue.principal?.tokenId ?? undefined,
+          reasons: [...new Set(denied.map((e) => (e.extensions?.auth as { reason?: string } | undefined)?.reason))],
+          paths: denied.map((e) => e.path?.join(".") ?? "(operation)"),
         },
-      };
+        "request denied by @auth rules",
+      );
     },
   };
+  return { requestDidStart: async () => hooks };
 }
 
 const SANDBOX_DOCUMENT = `# Sandbox starts with alice's dev token in the shared Authorization header.

@@ -1,4 +1,4 @@
-import type { ApolloServerPlugin } from "@apollo/server";
+import type { ApolloServerPlugin, GraphQLRequestListener } from "@apollo/server";
 import {
   GraphQLIncludeDirective,
   GraphQLSkipDirective,
@@ -95,7 +95,7 @@ export interface OperationCheckOptions {
  * denied field is refused at its path by the directive's resolver wrapper.
  */
 export function operationCheckPlugin(options: OperationCheckOptions): ApolloServerPlugin<AuthContext> {
-  const hooks: Awaited<ReturnType<NonNullable<ApolloServerPlugin<AuthContext>["requestDidStart"]>>> = {
+  const hooks: GraphQLRequestListener<AuthContext> = {
     async didResolveOperation({ operation, document, request, schema, contextValue }) {
       // Apollo resolves the operation before this hook; a missing one was already answered with a 400.
       if (!operation || (!options.rejectPartial && operation.operation === "query")) return;

@@ -1,4 +1,4 @@
-import { isNonNullType, type GraphQLResolveInfo } from "graphql";
+import { isNonNullType, type FieldNode, type GraphQLResolveInfo } from "graphql";
 import { fieldDenied, operationDenied, type DenialExplanation, type ErrorPosture } from "./errors.js";
 import type { FieldGuard } from "./guard.js";
 import type { Principal } from "./principal.js";
@@ -11,6 +11,8 @@ import { decide, type Decision } from "./requirements.js";
 export class RequestAuth {
   private readonly decisions: (Decision | undefined)[] = [];
   private readonly reported = new Set<string>();
+  /** Per denied selection, the list whose items it was last refused in: the next items skip the path work. */
+  private readonly refusedInList = new Map<FieldNode, GraphQLResolveInfo["path"]>();
 
   constructor(
     readonly principal: Principal | null,
@@ -40,8 +42,15 @@ export class RequestAuth {
    * own, so it throws every time.
    */
   refuseField(info: GraphQLResolveInfo, guard: FieldGuard, missing: readonly string[]): null {
+    const node = info.fieldNodes[0]!;
+    const nullable = !isNonNullType(info.returnType);
+    // graphql-js gives all items of one list the same parent path object: compare it before building strings.
+    const item = info.path.prev;
+    const list = item !== undefined && typeof item.key === "number" ? item.prev : undefined;
+    if (nullable && list !== undefined && this.refusedInList.get(node) === list) return null;
+    if (list !== undefined) this.refusedInList.set(node, list);
     const key = pathWithoutIndices(info.path);
-    if (this.reported.has(key) && !isNonNullType(info.returnType)) return null;
+    if (nullable && this.reported.has(key)) return null;
     this.reported.add(key);
     throw fieldDenied(this.principal === null, this.explain(guard, missing), this.posture);
   }

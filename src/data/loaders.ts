@@ -11,15 +11,25 @@ export interface Loaders {
   readonly customerBySub: DataLoader<string, CustomerRow | null>;
 }
 
+/** Each loader is made on first use: most requests (`me`, the catalogue) never need one. */
 export function createLoaders(db: Db): Loaders {
+  let productById: Loaders["productById"] | undefined;
+  let itemsByOrderId: Loaders["itemsByOrderId"] | undefined;
+  let customerBySub: Loaders["customerBySub"] | undefined;
   return {
-    productById: new DataLoader(async (ids) => byKey(ids, await productsByIds(db, ids), (p) => p.id)),
-    itemsByOrderId: new DataLoader(async (ids) => {
-      const groups = new Map<string, OrderItemRow[]>(ids.map((id) => [id, []]));
-      for (const item of await itemsByOrderIds(db, ids)) groups.get(item.orderId)?.push(item);
-      return ids.map((id) => groups.get(id)!);
-    }),
-    customerBySub: new DataLoader(async (subs) => byKey(subs, await customersBySubs(db, subs), (c) => c.sub)),
+    get productById() {
+      return (productById ??= new DataLoader(async (ids) => byKey(ids, await productsByIds(db, ids), (p) => p.id)));
+    },
+    get itemsByOrderId() {
+      return (itemsByOrderId ??= new DataLoader(async (ids) => {
+        const groups = new Map<string, OrderItemRow[]>(ids.map((id) => [id, []]));
+        for (const item of await itemsByOrderIds(db, ids)) groups.get(item.orderId)?.push(item);
+        return ids.map((id) => groups.get(id)!);
+      }));
+    },
+    get customerBySub() {
+      return (customerBySub ??= new DataLoader(async (subs) => byKey(subs, await customersBySubs(db, subs), (c) => c.sub)));
+    },
   };
 }
 

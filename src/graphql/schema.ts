@@ -26,10 +26,13 @@ const scalars: Resolvers = {
   PositiveInt: PositiveIntResolver,
 };
 
-/** Builds the executable schema once at start: SDL, resolvers, then the @auth rules (which may refuse it). */
-export function buildSchema(): GraphQLSchema {
+/**
+ * Builds the executable schema once at start: SDL, resolvers, then the @auth rules (which may refuse it).
+ * `dir` replaces `schema/` (tools and tests check other schema files against the same rules).
+ */
+export function buildSchema(dir = SCHEMA_DIR): GraphQLSchema {
   const schema = makeExecutableSchema({
-    typeDefs: loadTypeDefs(),
+    typeDefs: loadTypeDefs(dir),
     resolvers: [scalars, meResolvers, catalogResolvers, orderResolvers],
   });
   return applyAuthDirectives(schema);
