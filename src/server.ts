@@ -82,6 +82,8 @@ export function createApolloServer(deps: ServerDependencies): ApolloServer<AppCo
     validationRules: armor.validationRules,
     parseOptions: { maxTokens: config.limits.tokens },
     allowBatchedHttpRequests: false,
+    // Automatic persisted queries are not offered: clients send the query text.
+    persistedQueries: false,
     introspection: config.introspection,
     includeStacktraceInErrorResponses: !config.production,
     plugins,
