@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Transaction } from "kysely";
 import type { Db } from "./database.js";
 import { InvalidInputError, isUniqueViolation } from "./errors.js";
-import { decodeCursor, pageSize, toPage, type Page, type PageArgs } from "./pagination.js";
+import { beforePosition, decodeCursor, pageSize, toPage, type Page, type PageArgs } from "./pagination.js";
 import type { CustomerRow, Database, OrderItemRow, OrderRow, OrderStatus } from "./tables.js";
 
 export const MAX_ORDER_LINES = 50;
@@ -42,7 +42,7 @@ export async function listOrders(db: Db, filter: OrderFilter): Promise<Page<Orde
   let query = db.selectFrom("orders").selectAll();
   if (filter.customerId !== undefined) query = query.where("customerId", "=", filter.customerId);
   if (filter.status) query = query.where("status", "=", filter.status);
-  if (after) query = query.where((eb) => eb.or([eb("createdAt", "<", after.createdAt), eb.and([eb("createdAt", "=", after.createdAt), eb("id", "<", after.id)])]));
+  if (after) query = query.where(beforePosition(after));
   const rows = await query.orderBy("createdAt", "desc").orderBy("id", "desc").limit(size + 1).execute();
   return toPage(rows, size);
 }

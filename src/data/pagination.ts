@@ -1,3 +1,4 @@
+import { sql, type RawBuilder } from "kysely";
 import { InvalidInputError } from "./errors.js";
 
 /** A page request: `first` items after the opaque `after` cursor. */
@@ -47,4 +48,9 @@ export interface Page<T> {
 /** Rows were fetched with one extra to learn whether another page follows. */
 export function toPage<T>(rows: T[], size: number): Page<T> {
   return { rows: rows.slice(0, size), hasNextPage: rows.length > size };
+}
+
+/** Rows strictly after a position in newest-first order: one row-value comparison, served by (created_at, id). */
+export function beforePosition(position: Position): RawBuilder<boolean> {
+  return sql<boolean>`(created_at, id) < (${position.createdAt}, ${position.id})`;
 }

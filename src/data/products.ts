@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Db } from "./database.js";
 import { InvalidInputError, isUniqueViolation } from "./errors.js";
-import { decodeCursor, pageSize, toPage, type Page, type PageArgs } from "./pagination.js";
+import { beforePosition, decodeCursor, pageSize, toPage, type Page, type PageArgs } from "./pagination.js";
 import type { ProductRow } from "./tables.js";
 
 export interface NewProduct {
@@ -27,7 +27,7 @@ export async function listProducts(db: Db, args: PageArgs): Promise<Page<Product
   const size = pageSize(args.first);
   const after = decodeCursor(args.after);
   let query = db.selectFrom("products").selectAll().where("active", "=", true);
-  if (after) query = query.where((eb) => eb.or([eb("createdAt", "<", after.createdAt), eb.and([eb("createdAt", "=", after.createdAt), eb("id", "<", after.id)])]));
+  if (after) query = query.where(beforePosition(after));
   const rows = await query.orderBy("createdAt", "desc").orderBy("id", "desc").limit(size + 1).execute();
   return toPage(rows, size);
 }

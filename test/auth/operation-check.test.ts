@@ -7,6 +7,7 @@ import type { Principal } from "../../src/auth/principal.js";
 import { RequestAuth } from "../../src/auth/request-auth.js";
 import { DEV_APP_CLIENT_ID } from "../../src/dev/personas.js";
 import { bearer, startApp, type TestApp, type TestResponse } from "../helpers/app.js";
+import { principal } from "../helpers/principal.js";
 
 const SDL = /* GraphQL */ `
   type Query {
@@ -243,20 +244,6 @@ describe("AUTH_REJECT_PARTIAL=true refuses queries whole (over HTTP)", () => {
 // ---------------------------------------------------------------------------------------------------------
 // findDenials, unit-tested on parsed documents.
 
-const principal = (overrides: Partial<Principal> = {}): Principal => ({
-  sub: "sub-1",
-  kind: "USER",
-  username: "u",
-  email: null,
-  groups: [],
-  scopes: [],
-  tokenUse: "access",
-  clientId: DEV_APP_CLIENT_ID,
-  issuer: "https://issuer.example",
-  expiresAt: new Date(Date.now() + 3_600_000),
-  tokenId: null,
-  ...overrides,
-});
 
 describe("findDenials", () => {
   const schema = buildSchema();

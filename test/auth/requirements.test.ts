@@ -1,21 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { Principal } from "../../src/auth/principal.js";
+import { principal } from "../helpers/principal.js";
 import { decide, ownerHolds, parseRequires, RuleSyntaxError } from "../../src/auth/requirements.js";
 
-const principal = (overrides: Partial<Principal> = {}): Principal => ({
-  sub: "sub-1",
-  kind: "USER",
-  username: "u",
-  email: null,
-  groups: [],
-  scopes: [],
-  tokenUse: "access",
-  clientId: "c",
-  issuer: "i",
-  expiresAt: new Date(0),
-  tokenId: null,
-  ...overrides,
-});
 
 describe("parseRequires", () => {
   it("parses AND-ed entries of OR-ed atoms", () => {
