@@ -5,7 +5,7 @@ import { AuthSchemaError } from "../auth/index.js";
 import { accessManifest, formatAccessTable, manifestText } from "../graphql/access-manifest.js";
 import { buildSchema, SCHEMA_DIR } from "../graphql/schema.js";
 
-export const MANIFEST_FILE = join(import.meta.dirname, "..", "__generated__", "access-manifest.json");
+const MANIFEST_FILE = join(import.meta.dirname, "..", "__generated__", "access-manifest.json");
 
 const USAGE = `Prints every object field's effective access rule, from the schema as the server builds it.
 
