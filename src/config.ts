@@ -33,6 +33,11 @@ export interface Config {
   };
   readonly introspection: boolean;
   readonly sandbox: boolean;
+  /**
+   * Browser origins allowed to call the API (CORS_ORIGINS): exact origins like `https://app.example.com`, or
+   * `*` for any. Empty: no CORS headers. Default `*` outside production, empty in production.
+   */
+  readonly corsOrigins: "*" | readonly string[];
   /** `postgres://...`; `null`: the embedded PGlite database under `dataDir`. */
   readonly databaseUrl: string | null;
   /** Where dev keys (and the embedded database) live. */
@@ -87,6 +92,7 @@ export function loadConfig(env: Env = process.env): Config {
     if (!/^https?:$/.test(safeUrl(uri)?.protocol ?? "")) throw new ConfigError("COGNITO_JWKS_URI", `"${uri}" is not an http(s) URL`);
   }
   const sandbox = flag(env, "GRAPHQL_SANDBOX", !production);
+  const corsOrigins = origins(env, "CORS_ORIGINS", production ? [] : "*");
   const databaseUrl = env.DATABASE_URL?.trim() || null;
   if (databaseUrl !== null && !/^postgres(ql)?:$/.test(safeUrl(databaseUrl)?.protocol ?? "")) {
     throw new ConfigError("DATABASE_URL", "must be a postgres:// or postgresql:// URL");
@@ -118,6 +124,7 @@ export function loadConfig(env: Env = process.env): Config {
     // Sandbox needs introspection, so enabling it enables introspection too.
     introspection: flag(env, "GRAPHQL_INTROSPECTION", !production) || sandbox,
     sandbox,
+    corsOrigins: typeof corsOrigins === "string" ? corsOrigins : Object.freeze(corsOrigins),
     databaseUrl,
     dataDir: env.DATA_DIR?.trim() || ".data",
   });
@@ -129,6 +136,26 @@ function list(env: Env, name: string): string[] {
   const items = raw.split(",").map((s) => s.trim());
   if (items.some((s) => s === "")) throw new ConfigError(name, "has an empty item in its comma-separated list");
   return [...new Set(items)];
+}
+
+/**
+ * `*`, or a list of exact origins. Browsers send the serialized origin (lowercase scheme and host, no default
+ * port, no path), and it is compared as a string, so anything else here could never match and is refused.
+ */
+function origins(env: Env, name: string, fallback: "*" | string[]): "*" | string[] {
+  const items = list(env, name);
+  if (items.length === 0) return fallback;
+  if (items.includes("*")) {
+    if (items.length > 1) throw new ConfigError(name, "* allows every origin; give it alone or list exact origins");
+    return "*";
+  }
+  for (const item of items) {
+    const url = safeUrl(item);
+    if (!url || !/^https?:$/.test(url.protocol) || url.origin !== item) {
+      throw new ConfigError(name, `"${item}" is not an origin like https://app.example.com (scheme, host and port only)`);
+    }
+  }
+  return items;
 }
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {

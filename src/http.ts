@@ -35,6 +35,8 @@ export interface HttpHandlerOptions<TContext extends BaseContext> {
   readonly metrics?: () => Promise<{ contentType: string; body: string }>;
   /** Called once per answered `/graphql` request. */
   readonly onExchange?: (exchange: Exchange<TContext>) => void;
+  /** Browser origins allowed to call `/graphql` (`Config.corsOrigins`): exact origins or `*`. Default: none. */
+  readonly corsOrigins?: "*" | readonly string[];
 }
 
 /**
@@ -63,6 +65,11 @@ export function createHttpHandler<TContext extends BaseContext>(options: HttpHan
         return;
       }
       if (path !== GRAPHQL_PATH) return sendJson(res, 404, { errors: [{ message: "Not found. The API is at /graphql." }] });
+      applyCors(req, res, options.corsOrigins ?? []);
+      if (req.method === "OPTIONS") {
+        res.writeHead(204).end();
+        return;
+      }
       await handleGraphQL(req, res, url.slice(q === -1 ? url.length : q + 1));
     } catch (error) {
       // Apollo answers request errors itself; reaching here is a bug or a broken connection.
@@ -115,6 +122,31 @@ export function createHttpHandler<TContext extends BaseContext>(options: HttpHan
       res.end();
     }
     finish(res.statusCode);
+  }
+}
+
+// A preflight's answer. No Allow-Credentials: bearer tokens are sent explicitly, never by the browser on its own.
+const PREFLIGHT_HEADERS = {
+  "access-control-allow-methods": "GET, POST, OPTIONS",
+  "access-control-allow-headers": "authorization, content-type, apollo-require-preflight, x-apollo-operation-name",
+  "access-control-max-age": "600",
+};
+// Beyond the CORS-safelisted headers, a browser client needs to read why it was refused and when to retry.
+const EXPOSED_HEADERS = "www-authenticate, retry-after, x-request-id";
+
+/** CORS for browser clients: an allowed origin gets the headers, any other origin gets none (the browser then refuses). */
+function applyCors(req: IncomingMessage, res: ServerResponse, origins: "*" | readonly string[]): void {
+  if (origins !== "*" && origins.length === 0) return;
+  // Caches must not hand one origin's answer to another.
+  res.setHeader("vary", "Origin");
+  const origin = req.headers.origin;
+  const allowed = origins === "*" ? "*" : origin !== undefined && origins.includes(origin) ? origin : undefined;
+  if (allowed === undefined) return;
+  res.setHeader("access-control-allow-origin", allowed);
+  if (req.method === "OPTIONS") {
+    for (const [name, value] of Object.entries(PREFLIGHT_HEADERS)) res.setHeader(name, value);
+  } else {
+    res.setHeader("access-control-expose-headers", EXPOSED_HEADERS);
   }
 }
 

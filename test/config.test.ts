@@ -87,3 +87,37 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ PORT: "x" })).toThrow('PORT: must be a whole number from 0 to 65535, got "x"');
   });
 });
+
+describe("loadConfig: CORS_ORIGINS", () => {
+  it("allows any origin outside production and none in production by default", () => {
+    expect(loadConfig({}).corsOrigins).toBe("*");
+    expect(loadConfig(cognito).corsOrigins).toBe("*");
+    expect(loadConfig({ ...cognito, NODE_ENV: "production" }).corsOrigins).toEqual([]);
+  });
+
+  it("reads exact origins, or * alone", () => {
+    const config = loadConfig({ ...cognito, NODE_ENV: "production", CORS_ORIGINS: "https://app.example.com, http://localhost:5173" });
+    expect(config.corsOrigins).toEqual(["https://app.example.com", "http://localhost:5173"]);
+    expect(Object.isFrozen(config.corsOrigins)).toBe(true);
+    expect(loadConfig({ ...cognito, NODE_ENV: "production", CORS_ORIGINS: "*" }).corsOrigins).toBe("*");
+  });
+
+  it.each([
+    ["a trailing slash", "https://app.example.com/"],
+    ["a path", "https://app.example.com/app"],
+    ["a host without a scheme", "app.example.com"],
+    ["a scheme other than http(s)", "ftp://app.example.com"],
+    ["upper-case letters, which a browser never sends", "https://App.example.com"],
+    ["a default port, which a browser never sends", "https://app.example.com:443"],
+    ["* next to other origins", "*,https://app.example.com"],
+    ["an empty item", "https://app.example.com,,"],
+  ])("refuses an origin with %s, naming CORS_ORIGINS", (_label, value) => {
+    expect(variableOf({ CORS_ORIGINS: value })).toBe("CORS_ORIGINS");
+  });
+
+  it("says what an origin looks like", () => {
+    expect(() => loadConfig({ CORS_ORIGINS: "https://app.example.com/" })).toThrow(
+      'CORS_ORIGINS: "https://app.example.com/" is not an origin like https://app.example.com (scheme, host and port only)',
+    );
+  });
+});
