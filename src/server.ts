@@ -130,6 +130,7 @@ export async function startServer(deps: ServerDependencies): Promise<RunningServ
     },
     metrics: deps.metrics && (async () => ({ contentType: deps.metrics!.registry.contentType, body: await deps.metrics!.registry.metrics() })),
     onExchange: (exchange) => recordExchange(deps, exchange),
+    corsOrigins: deps.config.corsOrigins,
   });
   const httpServer = createServer((req, res) => void handler(req, res));
   await new Promise<void>((resolve, reject) => {

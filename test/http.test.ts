@@ -4,6 +4,7 @@ import { ApolloServer } from "@apollo/server";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { createHttpHandler } from "../src/http.js";
+import { startApp } from "./helpers/app.js";
 
 const APP = "https://app.example.com";
 const PREFLIGHT = { origin: APP, "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type" };
@@ -21,8 +22,9 @@ const corsOf = (response: Response) =>
 
 let running: { server: Server; apollo: ApolloServer } | undefined;
 afterEach(async () => {
-  await new Promise((resolve) => running?.server.close(resolve));
-  await running?.apollo.stop();
+  if (!running) return;
+  await new Promise((resolve) => running!.server.close(resolve));
+  await running.apollo.stop();
   running = undefined;
 });
 
@@ -108,4 +110,19 @@ describe("CORS on /graphql", () => {
     expect(response.status).toBe(400);
     expect(response.headers.get("access-control-allow-origin")).toBe(APP);
   });
+});
+
+describe("CORS on the product server", () => {
+  it("answers a browser preflight from another origin in dev mode, as startServer wires it", async () => {
+    const app = await startApp({ CORS_ORIGINS: APP });
+    try {
+      const response = await fetch(app.url, { method: "OPTIONS", headers: PREFLIGHT });
+      expect(response.status).toBe(204);
+      expect(response.headers.get("access-control-allow-origin")).toBe(APP);
+      const other = await fetch(app.url, { method: "OPTIONS", headers: { ...PREFLIGHT, origin: "https://evil.example" } });
+      expect(other.headers.get("access-control-allow-origin")).toBeNull();
+    } finally {
+      await app.close();
+    }
+  }, 60_000);
 });
