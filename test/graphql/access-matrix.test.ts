@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PERSONAS, type PersonaName } from "../../src/dev/personas.js";
 import { bearer, startApp, type TestApp, type TestResponse } from "../helpers/app.js";
-import { TEST_DATABASE_URL } from "../helpers/database.js";
+import { BACKENDS } from "../helpers/database.js";
 
 /**
  * Every persona (and an anonymous caller) against every root field and every protected field, with the
@@ -63,12 +63,8 @@ function outcomeOf(response: TestResponse): Outcome {
   throw new Error(`unexpected answer ${response.status}: ${response.text}`);
 }
 
-const backends = [
-  { name: "PGlite", postgresUrl: undefined, skip: false },
-  { name: "PostgreSQL", postgresUrl: TEST_DATABASE_URL, skip: !TEST_DATABASE_URL },
-];
 
-describe.each(backends)("the access matrix on $name", ({ postgresUrl, skip }) => {
+describe.each(BACKENDS)("the access matrix on $name", ({ postgresUrl, skip }) => {
   let app: TestApp;
   beforeAll(async () => {
     if (!skip) app = await startApp({}, { postgresUrl });

@@ -34,3 +34,12 @@ export async function createTestDatabase(serverUrl: string): Promise<ScratchData
     },
   };
 }
+
+/**
+ * The databases a suite runs on: PGlite always, PostgreSQL when TEST_DATABASE_URL is set (`skip` otherwise, so
+ * those tests are reported as skipped, never passed silently). Use with `describe.each(BACKENDS)`.
+ */
+export const BACKENDS = [
+  { name: "PGlite", postgresUrl: undefined, skip: false },
+  { name: "PostgreSQL", postgresUrl: TEST_DATABASE_URL, skip: !TEST_DATABASE_URL },
+] as const;

@@ -1,23 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PERSONAS, type PersonaName } from "../../../src/dev/personas.js";
 import { bearer, startApp, type TestApp, type TestResponse } from "../../helpers/app.js";
-import { TEST_DATABASE_URL } from "../../helpers/database.js";
+import { BACKENDS } from "../../helpers/database.js";
 
 /**
  * The orders API through real HTTP with real dev tokens, on PGlite and (with TEST_DATABASE_URL) PostgreSQL:
  * journeys, bad input that changes nothing, idempotent and concurrent orders, and batching.
  */
-const backends = [
-  { name: "PGlite", postgresUrl: undefined, skip: false },
-  { name: "PostgreSQL", postgresUrl: TEST_DATABASE_URL, skip: !TEST_DATABASE_URL },
-];
 
 const PLACE = "mutation ($input: PlaceOrderInput!) { placeOrder(input: $input) { id status totalCents customerId items { quantity unitPriceCents product { id } } } }";
 const CANCEL = "mutation ($id: ID!) { cancelOrder(id: $id) { id status } }";
 const UPDATE = "mutation ($id: ID!, $status: OrderStatus!, $note: String) { updateOrderStatus(id: $id, status: $status, internalNote: $note) { id status internalNote } }";
 const CREATE_PRODUCT = "mutation ($input: CreateProductInput!) { createProduct(input: $input) { id stock costPriceCents } }";
 
-describe.each(backends)("orders on $name", ({ postgresUrl, skip }) => {
+describe.each(BACKENDS)("orders on $name", ({ postgresUrl, skip }) => {
   let app: TestApp;
   beforeAll(async () => {
     if (!skip) app = await startApp({}, { postgresUrl });
