@@ -6,6 +6,7 @@ import { loadConfig } from "./config.js";
 import { openDatabase, pgliteDirOf } from "./data/database.js";
 import { seedDevData } from "./dev/seed.js";
 import { buildSchema } from "./graphql/schema.js";
+import { createLogger } from "./logger.js";
 import { createApolloServer, createContextFactory } from "./server.js";
 
 /**
@@ -21,7 +22,8 @@ const instance = (async () => {
   await verifier.hydrate();
   const database = await openDatabase({ url: config.databaseUrl, pgliteDir: pgliteDirOf(config.dataDir), poolSize: 2 });
   if (config.mode === "dev") await seedDevData(database.db);
-  return { config, schema: buildSchema(), verifier, db: database.db, devIssuer };
+  // Logs go to stdout, which Lambda sends to CloudWatch; metrics are CloudWatch's, so none here.
+  return { config, schema: buildSchema(), verifier, db: database.db, devIssuer, logger: createLogger(config.production) };
 })();
 
 type Deps = Awaited<typeof instance>;
