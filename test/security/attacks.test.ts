@@ -1,0 +1,179 @@
+import { createHmac, createPublicKey, generateKeyPairSync, randomUUID, sign } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startApp, type TestApp, type TestResponse } from "../helpers/app.js";
+import { startJwksServer, type JwksServer } from "../helpers/jwks-server.js";
+import { accessClaims, b64url, generateRsaKey, idClaims, jwksOf, signToken, TEST_CLIENT_ID, TEST_POOL_ID, type TestKey } from "../helpers/keys.js";
+
+/**
+ * Token and transport attacks against the running server in production posture, one row per attack: what is
+ * sent, and the status, code, challenge and reason it must get. Every row also checks that the answer leaks
+ * nothing: no claim, token segment, key id, group name or stack trace.
+ */
+let key: TestKey;
+let jwks: JwksServer;
+let lure: JwksServer;
+let app: TestApp;
+
+beforeAll(async () => {
+  key = generateRsaKey();
+  jwks = await startJwksServer(jwksOf(key));
+  // Where an attacker would like us to fetch keys from: it must never be asked.
+  lure = await startJwksServer(jwksOf(generateRsaKey()));
+  app = await startApp({ NODE_ENV: "production", COGNITO_USER_POOL_ID: TEST_POOL_ID, COGNITO_CLIENT_ID: TEST_CLIENT_ID, COGNITO_JWKS_URI: jwks.url });
+}, 60_000);
+afterAll(async () => {
+  await app.close();
+  await jwks.close();
+  await lure.close();
+});
+
+const now = () => Math.floor(Date.now() / 1000);
+const unsigned = (header: object, claims: object, signature = "") => `${b64url(header)}.${b64url(claims)}.${signature}`;
+const hmac = (alg: string, secret: Buffer | string, claims: object) => {
+  const input = `${b64url({ alg, kid: key.kid })}.${b64url(claims)}`;
+  const digest = { HS256: "sha256", HS384: "sha384", HS512: "sha512" }[alg]!;
+  return `${input}.${createHmac(digest, secret).update(input).digest("base64url")}`;
+};
+const publicPem = () => createPublicKey({ key: key.publicJwk, format: "jwk" }).export({ format: "pem", type: "spki" }) as string;
+const ecToken = () => {
+  const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const input = `${b64url({ alg: "ES256", kid: key.kid })}.${b64url(accessClaims())}`;
+  return `${input}.${sign("sha256", Buffer.from(input), { key: privateKey, dsaEncoding: "ieee-p1363" }).toString("base64url")}`;
+};
+/** A raw JSON text as a segment, for duplicate keys the JSON encoder would not write. */
+const rawSegment = (json: string) => Buffer.from(json).toString("base64url");
+const withSignature = (header: string, payload: string) => {
+  const input = `${header}.${payload}`;
+  return `${input}.${sign("RSA-SHA256", Buffer.from(input), key.privateKey).toString("base64url")}`;
+};
+
+type Expect = { status: number; code: string; challenge: string | null; reason: string };
+const invalidToken = (reason: string): Expect => ({ status: 401, code: "UNAUTHENTICATED", challenge: 'Bearer error="invalid_token"', reason });
+const invalidRequest = (reason: string): Expect => ({ status: 400, code: "BAD_REQUEST", challenge: 'Bearer error="invalid_request"', reason });
+
+interface Attack {
+  readonly name: string;
+  readonly token?: () => string;
+  /** Builds the request's headers and path from the token (default: `Authorization: Bearer <token>` on /graphql). */
+  readonly request?: (token: string) => { path?: string; headers: Record<string, string | string[]> };
+  readonly expected: Expect;
+}
+
+const ATTACKS: Attack[] = [
+  // algorithm
+  ...["none", "None", "NONE", "nOnE"].flatMap((alg): Attack[] => [
+    { name: `alg ${alg} without signature`, token: () => unsigned({ alg, kid: key.kid }, accessClaims()), expected: invalidToken("TOKEN_MALFORMED") },
+    { name: `alg ${alg} with a signature`, token: () => unsigned({ alg, kid: key.kid }, accessClaims(), "c2ln"), expected: invalidToken("TOKEN_HEADER_REJECTED") },
+  ]),
+  ...["HS256", "HS384", "HS512"].flatMap((alg): Attack[] => [
+    { name: `${alg} keyed with the public key's PEM`, token: () => hmac(alg, publicPem(), accessClaims()), expected: invalidToken("TOKEN_HEADER_REJECTED") },
+    { name: `${alg} keyed with the public key's JWK`, token: () => hmac(alg, JSON.stringify(key.publicJwk), accessClaims()), expected: invalidToken("TOKEN_HEADER_REJECTED") },
+  ]),
+  ...["RS384", "RS512", "PS256"].map((alg): Attack => ({ name: `alg ${alg} on an RS256 key`, token: () => signToken(key, accessClaims(), { alg }), expected: invalidToken("TOKEN_HEADER_REJECTED") })),
+  { name: "an ES256 signature under the RSA key's kid", token: ecToken, expected: invalidToken("TOKEN_HEADER_REJECTED") },
+  // keys
+  { name: "an unknown kid", token: () => signToken(generateRsaKey(), accessClaims()), expected: invalidToken("TOKEN_UNKNOWN_KEY") },
+  { name: "a known kid with another key's signature", token: () => signToken({ ...generateRsaKey(), kid: key.kid }, accessClaims()), expected: invalidToken("TOKEN_SIGNATURE_INVALID") },
+  ...["jku", "x5u"].map((param): Attack => ({ name: `a ${param} header`, token: () => signToken(key, accessClaims(), { [param]: lure.url }), expected: invalidToken("TOKEN_HEADER_REJECTED") })),
+  { name: "an embedded jwk header", token: () => signToken(key, accessClaims(), { jwk: key.publicJwk }), expected: invalidToken("TOKEN_HEADER_REJECTED") },
+  { name: "an x5c header", token: () => signToken(key, accessClaims(), { x5c: ["MIIB"] }), expected: invalidToken("TOKEN_HEADER_REJECTED") },
+  { name: "a crit header", token: () => signToken(key, accessClaims(), { crit: ["exp"] }), expected: invalidToken("TOKEN_HEADER_REJECTED") },
+  ...["", " ", "../../etc/passwd", "x".repeat(7000), "' or 1=1 --"].map((kid): Attack => ({
+    name: `kid ${JSON.stringify(kid.slice(0, 20))}`,
+    token: () => signToken(key, accessClaims(), { kid }),
+    expected: kid === "" ? invalidToken("TOKEN_HEADER_REJECTED") : kid.length > 4000 ? invalidToken("TOKEN_TOO_LARGE") : invalidToken("TOKEN_UNKNOWN_KEY"),
+  })),
+  ...[42, null, { a: 1 }].map((kid): Attack => ({ name: `kid ${JSON.stringify(kid)}`, token: () => signToken(key, accessClaims(), { kid }), expected: invalidToken("TOKEN_HEADER_REJECTED") })),
+  // claims
+  ...[
+    `https://cognito-idp.us-east-1.amazonaws.com/us-east-1_OtherPool`,
+    `http://cognito-idp.us-east-1.amazonaws.com/${TEST_POOL_ID}`,
+    `https://cognito-idp.us-east-1.amazonaws.com/${TEST_POOL_ID}/`,
+    `https://Cognito-idp.us-east-1.amazonaws.com/${TEST_POOL_ID}`,
+    `https://cognito-idp.us-east-1.amazonaws.com/${TEST_POOL_ID.toLowerCase()}`,
+  ].map((iss): Attack => ({ name: `issuer ${iss}`, token: () => signToken(key, accessClaims({ iss })), expected: invalidToken("TOKEN_WRONG_ISSUER") })),
+  { name: "another app client", token: () => signToken(key, accessClaims({ client_id: "someone-else" })), expected: invalidToken("TOKEN_WRONG_CLIENT") },
+  { name: "an ID token where access tokens are required", token: () => signToken(key, idClaims()), expected: invalidToken("TOKEN_WRONG_USE") },
+  ...["refresh", ["access"]].map((use): Attack => ({ name: `token_use ${JSON.stringify(use)}`, token: () => signToken(key, accessClaims({ token_use: use })), expected: invalidToken("TOKEN_WRONG_USE") })),
+  { name: "exp 31 s ago (outside the leeway)", token: () => signToken(key, accessClaims({ exp: now() - 31, iat: now() - 600 })), expected: invalidToken("TOKEN_EXPIRED") },
+  { name: "nbf 60 s ahead", token: () => signToken(key, accessClaims({ nbf: now() + 60 })), expected: invalidToken("TOKEN_NOT_YET_VALID") },
+  { name: "iat 60 s ahead", token: () => signToken(key, accessClaims({ iat: now() + 60, exp: now() + 3600 })), expected: invalidToken("TOKEN_ISSUED_IN_FUTURE") },
+  { name: "a lifetime over one day", token: () => signToken(key, accessClaims({ iat: now(), exp: now() + 86_401 })), expected: invalidToken("TOKEN_LIFETIME_TOO_LONG") },
+  { name: "exp as a string", token: () => signToken(key, accessClaims({ exp: String(now() + 600) })), expected: invalidToken("TOKEN_CLAIMS_INVALID") },
+  { name: "no exp", token: () => signToken(key, accessClaims({ exp: undefined })), expected: invalidToken("TOKEN_CLAIMS_INVALID") },
+  { name: "cognito:groups as a string", token: () => signToken(key, accessClaims({ "cognito:groups": "admin" })), expected: invalidToken("TOKEN_CLAIMS_INVALID") },
+  { name: "cognito:groups with a number", token: () => signToken(key, accessClaims({ "cognito:groups": ["admin", 1] })), expected: invalidToken("TOKEN_CLAIMS_INVALID") },
+  { name: "scope as an array", token: () => signToken(key, accessClaims({ scope: ["orders/read"] })), expected: invalidToken("TOKEN_CLAIMS_INVALID") },
+  {
+    name: "duplicate alg keys in the header",
+    token: () => withSignature(rawSegment(`{"alg":"none","alg":"RS256","kid":"${key.kid}"}`), b64url(accessClaims())),
+    // JSON.parse keeps the last key (RS256): the token is then an ordinary valid one, and the library agrees.
+    expected: { status: 200, code: "", challenge: null, reason: "" },
+  },
+  // encoding
+  { name: "a padded segment", token: () => `${signToken(key, accessClaims())}=`, expected: invalidToken("TOKEN_MALFORMED") },
+  { name: "standard base64 characters", token: () => signToken(key, accessClaims()).replace(/-/g, "+").replace(/_/g, "/") + "+/", expected: invalidToken("TOKEN_MALFORMED") },
+  { name: "two segments", token: () => signToken(key, accessClaims()).split(".").slice(0, 2).join("."), expected: invalidToken("TOKEN_MALFORMED") },
+  { name: "four segments", token: () => `${signToken(key, accessClaims())}.eyJ9`, expected: invalidToken("TOKEN_MALFORMED") },
+  { name: "an empty payload segment", token: () => { const [h, , s] = signToken(key, accessClaims()).split("."); return `${h}..${s}`; }, expected: invalidToken("TOKEN_MALFORMED") },
+  { name: "8 KiB + 1", token: () => "a".repeat(4096) + "." + "b".repeat(4096) + ".c", expected: invalidToken("TOKEN_TOO_LARGE") },
+  // transport
+  { name: "the Basic scheme", request: (t) => ({ headers: { authorization: `Basic ${t}` } }), expected: invalidRequest("AUTHORIZATION_MALFORMED") },
+  { name: "the Token scheme", request: (t) => ({ headers: { authorization: `Token ${t}` } }), expected: invalidRequest("AUTHORIZATION_MALFORMED") },
+  { name: "empty credentials", request: () => ({ headers: { authorization: "Bearer " } }), expected: invalidRequest("AUTHORIZATION_MALFORMED") },
+  { name: "two credentials", request: (t) => ({ headers: { authorization: `Bearer ${t} ${t}` } }), expected: invalidRequest("AUTHORIZATION_MALFORMED") },
+  { name: "two Authorization headers", request: (t) => ({ headers: { authorization: [`Bearer ${t}`, `Bearer ${t}`] } }), expected: invalidRequest("AUTHORIZATION_DUPLICATED") },
+  { name: "a token in ?access_token=", request: (t) => ({ path: `/graphql?access_token=${t}`, headers: {} }), expected: invalidRequest("TOKEN_IN_URL") },
+  { name: "a token in ?id_token= beside a header", request: (t) => ({ path: `/graphql?id_token=${t}`, headers: { authorization: `Bearer ${t}` } }), expected: invalidRequest("TOKEN_IN_URL") },
+  { name: "a token in a cookie", request: (t) => ({ headers: { cookie: `session=${t}` } }), expected: invalidRequest("TOKEN_IN_COOKIE") },
+  { name: "a token in a cookie beside a header", request: (t) => ({ headers: { cookie: `access_token=${t}`, authorization: `Bearer ${t}` } }), expected: invalidRequest("TOKEN_IN_COOKIE") },
+];
+
+describe("token and transport attacks over HTTP", () => {
+  it.each(ATTACKS)("$name: $expected.status $expected.reason", async ({ token, request, expected }) => {
+    const presented = token ? token() : signToken(key, accessClaims({ jti: randomUUID() }));
+    const { path = "/graphql", headers } = request ? request(presented) : { headers: { authorization: `Bearer ${presented}` } };
+    const lureRequests = lure.requests.length;
+    const response = await app.raw(path, { "content-type": "application/json", ...headers }, JSON.stringify({ query: "{ me { sub groups } }" }));
+    expect(response.status, response.text).toBe(expected.status);
+    expect(response.headers.get("www-authenticate")).toBe(expected.challenge);
+    if (expected.status !== 200) {
+      expect(response.body.errors).toEqual([{ message: expect.any(String), extensions: { code: expected.code, auth: { reason: expected.reason } } }]);
+    }
+    expect(lure.requests.length).toBe(lureRequests);
+    expectNoLeak(response, presented);
+  });
+
+  it("answers a 1 MB Authorization header without a 200 or a 500", async () => {
+    const response = await app.raw("/graphql", { "content-type": "application/json", authorization: `Bearer ${"a".repeat(1024 * 1024)}` }, "{}").catch(
+      () => ({ status: 431 }) as TestResponse,
+    );
+    expect([400, 401, 431]).toContain(response.status);
+  });
+
+  it("grants nothing to look-alike groups and scopes", async () => {
+    // `orders` needs group:admin, group:support or scope:orders/read.
+    for (const groups of [["Admin"], ["admin "], ["admіn"], [" support"], ["support,admin"], ["SUPPORT"]]) {
+      const token = signToken(key, accessClaims({ "cognito:groups": groups, scope: "openid" }));
+      const response = await app.graphql("{ orders { edges { node { id } } } }", { headers: { authorization: `Bearer ${token}` } });
+      expect(response.body.errors?.[0]?.extensions?.code, groups[0]).toBe("FORBIDDEN");
+    }
+    const genuine = signToken(key, accessClaims({ "cognito:groups": ["support"], scope: "openid" }));
+    expect((await app.graphql("{ orders { edges { node { id } } } }", { headers: { authorization: `Bearer ${genuine}` } })).body.errors).toBeUndefined();
+    for (const scope of ["orders/read2", "orders/Read", "orders", "orders/read/x", "xorders/read"]) {
+      const response = await app.graphql("{ orders { edges { node { id } } } }", {
+        headers: { authorization: `Bearer ${signToken(key, accessClaims({ scope, "cognito:groups": [] }))}` },
+      });
+      expect(response.body.errors?.[0]?.extensions?.code, scope).toBe("FORBIDDEN");
+    }
+  });
+});
+
+/** No claim value, token segment, key id, group name or stack trace in an answer. */
+function expectNoLeak(response: TestResponse, token: string) {
+  if (response.status === 200) return;
+  expect(response.text).not.toMatch(/stacktrace|\.ts:\d+|at [\w.]+ \(/);
+  for (const secret of [...token.split(".").filter((s) => s.length > 8), key.kid, "user-sub-1", "support", TEST_CLIENT_ID]) {
+    expect(response.text).not.toContain(secret);
+  }
+}
