@@ -11,7 +11,7 @@ import {
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import { unwrapResolverError } from "@apollo/server/errors";
 import { ApolloArmor } from "@escape.tech/graphql-armor";
-import type { GraphQLError, GraphQLFormattedError, GraphQLSchema } from "graphql";
+import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema, type ValidationRule } from "graphql";
 import type { Logger } from "pino";
 import {
   createAuthenticator,
@@ -79,7 +79,7 @@ export function createApolloServer(deps: ServerDependencies): ApolloServer<AppCo
   plugins.push(...(armor.plugins as ApolloServerPlugin<AppContext>[]));
   return new ApolloServer<AppContext>({
     schema: deps.schema,
-    validationRules: armor.validationRules,
+    validationRules: [...armor.validationRules, noSubscriptions],
     parseOptions: { maxTokens: config.limits.tokens },
     allowBatchedHttpRequests: false,
     // Automatic persisted queries are not offered: clients send the query text.
@@ -92,6 +92,18 @@ export function createApolloServer(deps: ServerDependencies): ApolloServer<AppCo
     formatError: (formatted, error) => formatError(formatted, error, config.production),
   });
 }
+
+/**
+ * This API serves no subscriptions (no Subscription type, no transport for them). Without this rule graphql-js
+ * lets a subscription operation through validation and fails it in execution as an internal error.
+ */
+const noSubscriptions: ValidationRule = (context) => ({
+  OperationDefinition(node) {
+    if (node.operation === "subscription") {
+      context.reportError(new GraphQLError("Subscriptions are not supported by this API.", { nodes: node }));
+    }
+  },
+});
 
 /**
  * The per-request context, whatever the transport (HTTP server or Lambda): one token verification, then this

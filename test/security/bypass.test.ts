@@ -1,0 +1,103 @@
+import { createHash } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PERSONAS, type PersonaName } from "../../src/dev/personas.js";
+import { bearer, startApp, type TestApp } from "../helpers/app.js";
+
+/**
+ * Attempts to reach protected data or writes through GraphQL itself, against the orders schema with the dev
+ * personas: other paths, aliases, fragments, __typename probes, directives, batching, CSRF, subscriptions.
+ */
+let app: TestApp;
+beforeAll(async () => {
+  app = await startApp();
+}, 60_000);
+afterAll(() => app.close());
+
+const as = (persona: PersonaName) => bearer(app.devIssuer!.mint(PERSONAS[persona]));
+/** A checksum over every row of every table: equal before and after means nothing was written. */
+async function checksum(): Promise<string> {
+  const rows = await Promise.all([
+    app.db.selectFrom("products").selectAll().orderBy("id").execute(),
+    app.db.selectFrom("customers").selectAll().orderBy("sub").execute(),
+    app.db.selectFrom("orders").selectAll().orderBy("id").execute(),
+    app.db.selectFrom("orderItems").selectAll().orderBy("id").execute(),
+  ]);
+  return createHash("sha256").update(JSON.stringify(rows)).digest("hex");
+}
+
+describe("reading what the rules protect", () => {
+  it.each([
+    ["__typename of another customer's order", "{ order(id: \"ord-bob-1\") { __typename } }", ["order"]],
+    ["two aliases of a denied field", "{ a: order(id: \"ord-bob-1\") { id } b: order(id: \"ord-bob-1\") { status } }", ["a", "b"]],
+    ["a named fragment", "{ order(id: \"ord-bob-1\") { ...F } } fragment F on Order { customerEmail }", ["order"]],
+    ["an inline fragment", "{ order(id: \"ord-bob-1\") { ... on Order { internalNote } } }", ["order"]],
+    ["internalNote through the customer's own list", "{ myOrders { edges { node { internalNote } } } }", ["myOrders.edges.0.node.internalNote"]],
+    ["costPriceCents through an order's items", "{ myOrders { edges { node { items { product { costPriceCents } } } } } }", ["myOrders.edges.0.node.items.0.product.costPriceCents"]],
+    ["the whole list of orders", "{ orders { edges { node { id } } } }", ["orders"]],
+  ])("refuses %s to alice, naming each path", async (_label, query, paths) => {
+    const response = await app.graphql(query, { headers: as("alice") });
+    expect(response.status).toBe(200);
+    expect(response.body.errors.map((e: { path: (string | number)[] }) => e.path.join("."))).toEqual(paths);
+    expect(response.body.errors.every((e: { extensions: { code: string } }) => e.extensions.code === "FORBIDDEN")).toBe(true);
+    expect(response.text).not.toContain("Gift wrap requested");
+    expect(response.text).not.toContain("bob@example.com");
+  });
+
+  it("decides @include and @skip as execution does, with variables", async () => {
+    const query = "query ($show: Boolean!) { me { sub } order(id: \"ord-bob-1\") @include(if: $show) { id } }";
+    const hidden = await app.graphql(query, { headers: as("alice"), variables: { show: false } });
+    expect(hidden.body).toEqual({ data: { me: { sub: PERSONAS.alice.sub } } });
+    const shown = await app.graphql(query, { headers: as("alice"), variables: { show: true } });
+    expect(shown.body.errors[0].extensions.code).toBe("FORBIDDEN");
+  });
+});
+
+describe("writing what the rules protect", () => {
+  it.each([
+    ["a denied root field", "alice", 'mutation { updateOrderStatus(id: "ord-alice-1", status: PAID) { id } }', 403],
+    ["a denied field in the result selection", "alice", 'mutation { placeOrder(input: { idempotencyKey: "b-1", items: [{ productId: "prd-cable", quantity: 1 }] }) { id internalNote } }', 403],
+    ["a denied field hidden in a fragment", "alice", 'mutation { placeOrder(input: { idempotencyKey: "b-2", items: [{ productId: "prd-cable", quantity: 1 }] }) { ...N } } fragment N on Order { internalNote }', 403],
+    ["an allowed field followed by a denied one", "stella", 'mutation { a: updateOrderStatus(id: "ord-alice-1", status: PAID) { id } b: createProduct(input: { sku: "B-1", name: "x", priceCents: 1, costPriceCents: 1, stock: 1 }) { id } }', 403],
+    ["an anonymous mutation", null, 'mutation { placeOrder(input: { idempotencyKey: "b-3", items: [{ productId: "prd-cable", quantity: 1 }] }) { id } }', 401],
+  ])("refuses %s whole, writing nothing", async (_label, persona, query, status) => {
+    const before = await checksum();
+    const response = await app.graphql(query, { headers: persona ? as(persona as PersonaName) : {} });
+    expect(response.status, response.text).toBe(status);
+    expect(response.body.data).toBeUndefined();
+    expect(await checksum()).toBe(before);
+  });
+
+  const mutation = JSON.stringify({ query: 'mutation { createProduct(input: { sku: "CSRF-1", name: "x", priceCents: 1, costPriceCents: 1, stock: 1 }) { id } }' });
+
+  it.each([
+    ["text/plain", "text/plain"],
+    ["a form", "application/x-www-form-urlencoded"],
+  ])("refuses a %s POST (CSRF), writing nothing", async (_label, contentType) => {
+    const before = await checksum();
+    const response = await app.fetch("/graphql", { method: "POST", headers: { ...as("ada"), "content-type": contentType }, body: mutation });
+    expect(response.status).toBe(400);
+    expect(await checksum()).toBe(before);
+  });
+
+  it("refuses a mutation over GET, and a GET query without a preflight header", async () => {
+    const before = await checksum();
+    const asGet = await app.fetch(`/graphql?query=${encodeURIComponent(JSON.parse(mutation).query)}`, { headers: { ...as("ada"), "apollo-require-preflight": "1" } });
+    expect(asGet.status).toBe(405);
+    const simpleGet = await app.fetch(`/graphql?query=${encodeURIComponent("{ me { sub } }")}`);
+    expect(simpleGet.status).toBe(400);
+    expect(await checksum()).toBe(before);
+  });
+
+  it("refuses a batch of operations in one request", async () => {
+    const before = await checksum();
+    const response = await app.fetch("/graphql", { method: "POST", headers: { ...as("ada"), "content-type": "application/json" }, body: `[${mutation},${mutation}]` });
+    expect(response.status).toBe(400);
+    expect(await checksum()).toBe(before);
+  });
+
+  it("refuses a subscription over HTTP", async () => {
+    const response = await app.graphql("subscription { orderUpdated { id } }", { headers: as("alice") });
+    expect(response.status).toBe(400);
+    expect(response.body.errors[0].extensions.code).toBe("GRAPHQL_VALIDATION_FAILED");
+  });
+});
