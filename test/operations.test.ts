@@ -66,13 +66,21 @@ describe("the production build", () => {
     expect(answer.headers.get("x-request-id")).toBe("req-42");
     const refused = signToken(key, accessClaims({ exp: Math.floor(Date.now() / 1000) - 600 }));
     expect((await graphql(url, refused, { query: "{ me { sub } }" })).status).toBe(401);
+    const customer = signToken(key, accessClaims({ sub: "customer-sub", jti: "jti-77", "cognito:groups": [], scope: "openid" }));
+    const denied = await graphql(url, customer, { operationName: "AllOrders", query: "query AllOrders { orders { edges { node { id } } } }" });
+    expect(denied.body.errors[0].extensions.code).toBe("FORBIDDEN");
     await server.waitFor(/"reason":"TOKEN_EXPIRED"/);
+    await server.waitFor(/"event":"auth.denied"/);
     const lines = server.output().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
     expect(lines).toContainEqual(
       expect.objectContaining({ msg: "request", requestId: "req-42", operation: "WhoAmI", sub: "admin-sub", kind: "USER", status: 200 }),
     );
     expect(lines).toContainEqual(expect.objectContaining({ event: "auth.refused", reason: "TOKEN_EXPIRED" }));
-    for (const secret of [token, refused]) for (const part of secret.split(".")) expect(server.output()).not.toContain(part);
+    const denials = lines.filter((l) => l.event === "auth.denied");
+    expect(denials).toEqual([
+      expect.objectContaining({ operation: "AllOrders", sub: "customer-sub", jti: "jti-77", reasons: ["INSUFFICIENT_PERMISSION"], paths: ["orders"] }),
+    ]);
+    for (const secret of [token, refused, customer]) for (const part of secret.split(".")) expect(server.output()).not.toContain(part);
   });
 
   it("serves Prometheus metrics: requests, authentication outcomes and key-set fetches", async () => {
