@@ -57,7 +57,7 @@ export interface TokenVerifier {
   verify(token: string): Promise<Principal>;
   /** Fetches every key set again now; returns how many fetches failed. Also runs on a timer after hydrate(). */
   refreshKeys(): Promise<number>;
-  /** Whether every configured pool's key set is loaded (readiness). */
+  /** Whether the key sets are loaded, i.e. some key is trusted (readiness). hydrate() loads every pool or throws. */
   keysLoaded(): boolean;
   /** Stops the refresh timer. */
   close(): void;
