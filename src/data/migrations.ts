@@ -1,4 +1,6 @@
-import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from "kysely";
+import { sql, type Kysely } from "kysely";
+// Kysely 0.29 moved the migrator to its own entry point.
+import { Migrator, type Migration, type MigrationProvider } from "kysely/migration";
 
 /**
  * Migrations as code, applied in name order. Kysely's Migrator takes a database lock (an advisory lock on
