@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeExecutableSchema } from "@graphql-tools/schema";
 import type { GraphQLSchema } from "graphql";
@@ -9,7 +9,13 @@ import { catalogResolvers } from "./resolvers/catalog.js";
 import { meResolvers } from "./resolvers/me.js";
 import { orderResolvers } from "./resolvers/orders.js";
 
-export const SCHEMA_DIR = join(import.meta.dirname, "..", "..", "schema");
+/**
+ * The schema files: `schema/` at the repository root (from `src/graphql/` or `dist/graphql/`), or `schema/`
+ * beside the one-file Lambda bundle, where `npm run build:lambda` copies them.
+ */
+export const SCHEMA_DIR = existsSync(join(import.meta.dirname, "schema"))
+  ? join(import.meta.dirname, "schema")
+  : join(import.meta.dirname, "..", "..", "schema");
 
 /** The SDL of every `schema/*.graphql` file, in name order. */
 export function loadTypeDefs(dir = SCHEMA_DIR): string[] {
