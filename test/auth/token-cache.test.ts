@@ -26,11 +26,14 @@ describe("VerifiedTokenCache", () => {
     expect(cache.get("t", 1, new Set(["k"]))).toBeUndefined();
   });
 
-  it("stays within its bound, dropping the oldest entry", () => {
+  it("stays within its bound, dropping the least recently used entry", () => {
     const cache = new VerifiedTokenCache(3);
-    for (const token of ["a", "b", "c", "d"]) cache.set(token, { principal, validUntil: 100, kid: "k" });
+    for (const token of ["a", "b", "c"]) cache.set(token, { principal, validUntil: 100, kid: "k" });
+    expect(cache.get("a", 1, new Set(["k"]))).toBe(principal);
+    cache.set("d", { principal, validUntil: 100, kid: "k" });
     expect(cache.size).toBe(3);
-    expect(cache.get("a", 1, new Set(["k"]))).toBeUndefined();
+    expect(cache.get("b", 1, new Set(["k"]))).toBeUndefined();
+    expect(cache.get("a", 1, new Set(["k"]))).toBe(principal);
     expect(cache.get("d", 1, new Set(["k"]))).toBe(principal);
   });
 
