@@ -1,9 +1,14 @@
 /**
- * `npm run bench`: the server with auth on, the same server with auth off (baseline) and the peer (GraphQL
- * Yoga + @graphql-yoga/plugin-jwt), each in its own process, driven by autocannon from this process. Variants
- * are interleaved within every round so machine noise hits them alike; the table shows medians over rounds,
- * the spread, p99 latency and server CPU per request. The last line gives the ratios the targets speak of.
- * `--quick` is a smoke run (well under a minute) that proves the bench works; its numbers mean little.
+ * `npm run bench`: the server with auth on, the same server with auth off (baseline), the peer (GraphQL
+ * Yoga + @graphql-yoga/plugin-jwt) and the floor (stock Apollo Server standalone), each in its own process,
+ * driven by autocannon from this process. Variants are interleaved within every round so machine noise hits them
+ * alike; the table shows medians over rounds, the spread, p99 latency and server CPU per request. The last line
+ * gives the ratios the targets speak of.
+ *   --quick          a smoke run (well under a minute) that proves the bench works; its numbers mean little
+ *   --instructions   instructions per request under callgrind instead of wall-clock time (bench/instructions.ts):
+ *                    a fixed number of requests per cell, unmoved by other load on the machine
+ *   --requests N     counted requests per cell with --instructions (default 200; 20 with --quick)
+ *   --only a,b       only these scenarios
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -11,21 +16,31 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
+import { createTestDatabase } from "../test/helpers/database.js";
 import { startJwksServer } from "../test/helpers/jwks-server.js";
 import { generateRsaKey, jwksOf, signToken } from "../test/helpers/keys.js";
 import { BENCH_CLIENT_ID, BENCH_ITEMS, BENCH_POOL_ID, USERS } from "./fixture.js";
+import { countInstructions, hasCallgrind, type InstructionCell } from "./instructions.js";
 
 const quick = process.argv.includes("--quick");
+const instructions = process.argv.includes("--instructions");
+const flag = (name: string) => {
+  const index = process.argv.indexOf(name);
+  return index >= 0 ? process.argv[index + 1] : undefined;
+};
+const COUNTED_REQUESTS = Number(flag("--requests") ?? (quick ? 20 : 200));
+const ONLY = flag("--only")?.split(",");
 const ROUNDS = quick ? 1 : 5;
 const SECONDS = quick ? 1 : 5;
 /** Unmeasured load per cell before the first round, so every variant is measured after JIT warm-up. */
 const WARMUP_SECONDS = quick ? 0 : 2;
 const CONNECTIONS = 10;
-const VARIANTS = ["auth-off", "auth-on", "yoga"] as const;
+const VARIANTS = ["auth-off", "auth-on", "yoga", "floor"] as const;
 type Variant = (typeof VARIANTS)[number];
 
-// Server on core 0, load generator on core 1, when the machine has two cores and taskset.
-const pinning = cpus().length >= 2 && hasTaskset();
+// Server on core 0, load generator on core 1, when the machine has two cores and taskset (wall-clock mode only:
+// instruction counts do not depend on where the process runs).
+const pinning = !instructions && cpus().length >= 2 && hasTaskset();
 if (pinning && !process.env.BENCH_PINNED) {
   execFileSync("taskset", ["-c", "1", process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
     stdio: "inherit",
@@ -38,7 +53,7 @@ const key = generateRsaKey();
 const jwks = await startJwksServer(jwksOf(key));
 const issuer = `https://cognito-idp.us-east-1.amazonaws.com/${BENCH_POOL_ID}`;
 const now = Math.floor(Date.now() / 1000);
-const tokenOf = (user: (typeof USERS)[keyof typeof USERS]) =>
+const tokenOf = (user: { sub: string; username: string; groups: readonly string[] }) =>
   signToken(key, {
     sub: user.sub,
     iss: issuer,
@@ -57,30 +72,53 @@ const customerToken = tokenOf(USERS.customer);
 interface Scenario {
   readonly name: string;
   readonly variants: readonly Variant[];
-  readonly token: string;
+  /** The token of request n. */
+  readonly token: (n: number) => string;
   readonly body: (n: number) => string;
+  /** Every request carries a token never sent before (minted ahead, outside the measurement). */
+  readonly distinct?: true;
 }
 
+/**
+ * Tokens of users the server has never seen, each signed once: a distinct `sub`, the same groups as a customer.
+ * Minted ahead of a measurement, since signing (RSA private key) costs the client far more than verifying costs
+ * the server.
+ */
+function mintDistinct(count: number): string[] {
+  const run = randomUUID().slice(0, 8);
+  return Array.from({ length: count }, (_, i) => tokenOf({ sub: `bench-distinct-${run}-${i}`, username: `distinct-${i}`, groups: [] }));
+}
+/** Requests per wall-clock cell of a distinct-token scenario (a count, not a duration, so the tokens suffice). */
+const DISTINCT_AMOUNT = quick ? 300 : 3000;
+let distinctTokens: string[] = [];
+
 const ORDERS_PAGE = "{ orders(first: 50) { edges { node { id status totalCents items { quantity product { name priceCents } } } } } }";
-const SCENARIOS: Scenario[] = [
-  { name: "me", variants: VARIANTS, token: adminToken, body: () => JSON.stringify({ query: "{ me { sub username groups } }" }) },
+const ALL_SCENARIOS: Scenario[] = [
+  { name: "me", variants: VARIANTS, token: () => adminToken, body: () => JSON.stringify({ query: "{ me { sub username groups } }" }) },
+  {
+    name: "me-distinct",
+    variants: ["auth-on", "yoga"],
+    token: (n) => distinctTokens[n]!,
+    body: () => JSON.stringify({ query: "{ me { sub username groups } }" }),
+    distinct: true,
+  },
   {
     name: "list-allowed",
     variants: VARIANTS,
-    token: adminToken,
+    token: () => adminToken,
     body: () => JSON.stringify({ query: "{ benchItems { id name secret } }" }),
   },
   {
     name: "list-denied",
     variants: ["auth-on", "yoga"],
-    token: customerToken,
+    token: () => customerToken,
     body: () => JSON.stringify({ query: "{ benchItems { id name secret } }" }),
   },
-  { name: "orders-page", variants: VARIANTS, token: adminToken, body: () => JSON.stringify({ query: ORDERS_PAGE }) },
+  { name: "orders-page", variants: VARIANTS, token: () => adminToken, body: () => JSON.stringify({ query: ORDERS_PAGE }) },
   {
     name: "mutation",
-    variants: VARIANTS,
-    token: adminToken,
+    variants: ["auth-off", "auth-on", "yoga"],
+    token: () => adminToken,
     body: (n) =>
       JSON.stringify({
         query: "mutation ($input: PlaceOrderInput!) { placeOrder(input: $input) { id totalCents } }",
@@ -88,6 +126,7 @@ const SCENARIOS: Scenario[] = [
       }),
   },
 ];
+const SCENARIOS = ALL_SCENARIOS.filter((scenario) => !ONLY || ONLY.includes(scenario.name));
 
 interface Server {
   readonly child: ChildProcess;
@@ -99,6 +138,15 @@ interface Sample {
   readonly p99: number;
   readonly cpuMicrosPerRequest: number;
   readonly errors: number;
+}
+
+if (instructions) {
+  try {
+    await runInstructionCounts();
+  } finally {
+    await jwks.close();
+  }
+  process.exit(0);
 }
 
 const servers = new Map<Variant, Server>();
@@ -124,6 +172,62 @@ try {
 } finally {
   for (const server of servers.values()) server.child.kill("SIGKILL");
   await jwks.close();
+}
+
+/** `--instructions`: every scenario and variant in a fresh server process under callgrind, one after another. */
+async function runInstructionCounts(): Promise<void> {
+  if (!hasCallgrind()) throw new Error("--instructions needs valgrind and callgrind_control on PATH (Debian package valgrind)");
+  const postgres = process.env.TEST_DATABASE_URL ?? process.env.BENCH_POSTGRES_URL;
+  if (!postgres) throw new Error("--instructions needs PostgreSQL: set TEST_DATABASE_URL (a scratch database is made and dropped there)");
+  const warmup = quick ? 20 : 200;
+  const cells = new Map<string, InstructionCell>();
+  console.log(`\nNode ${process.version}, instructions per request under callgrind: ${warmup} warm-up then ${COUNTED_REQUESTS} counted requests per cell, one connection`);
+  console.log("scenario       variant    instructions/request");
+  for (const scenario of SCENARIOS) {
+    for (const variant of scenario.variants) {
+      if (scenario.distinct) distinctTokens = mintDistinct(warmup + COUNTED_REQUESTS);
+      // A fresh database per cell: every cell starts from the same rows, so its counts repeat.
+      const database = await createTestDatabase(postgres);
+      const cell = await countInstructions(
+        ["--import", "tsx", join(import.meta.dirname, "server.ts"), variant],
+        { ...process.env, BENCH_JWKS_URL: jwks.url, BENCH_DATABASE_URL: database.url, NODE_ENV: "production" },
+        (n) => ({ token: scenario.token(n), body: scenario.body(n) }),
+        warmup,
+        COUNTED_REQUESTS,
+      ).finally(() => database.drop());
+      cells.set(`${scenario.name}|${variant}`, cell);
+      console.log(`${scenario.name.padEnd(14)} ${variant.padEnd(10)} ${Math.round(cell.instructionsPerRequest).toLocaleString("en-US").padStart(20)}`);
+    }
+  }
+  // As throughput ratios: above 1 means auth-on executes fewer instructions per request than the other.
+  const per = (id: string) => cells.get(id)?.instructionsPerRequest;
+  const ratio = (numerator: string, denominator: string) => {
+    const [a, b] = [per(numerator), per(denominator)];
+    return a === undefined || b === undefined ? undefined : a / b;
+  };
+  const ratios: Record<string, number | undefined> = {
+    "me on/floor": ratio("me|floor", "me|auth-on"),
+    "me on/off": ratio("me|auth-off", "me|auth-on"),
+    "me on/peer": ratio("me|yoga", "me|auth-on"),
+    "me-distinct on/peer": ratio("me-distinct|yoga", "me-distinct|auth-on"),
+    "list-allowed on/off": ratio("list-allowed|auth-off", "list-allowed|auth-on"),
+    "list-allowed on/peer": ratio("list-allowed|yoga", "list-allowed|auth-on"),
+    "list-denied/allowed instructions": ratio("list-denied|auth-on", "list-allowed|auth-on"),
+    "orders-page on/off": ratio("orders-page|auth-off", "orders-page|auth-on"),
+    "mutation on/off": ratio("mutation|auth-off", "mutation|auth-on"),
+  };
+  const file = writeResults("instructions", { requests: COUNTED_REQUESTS, warmup, cells: Object.fromEntries(cells), ratios });
+  console.log(`raw results: ${file}`);
+  console.log(`ratios: ${Object.entries(ratios).filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${v!.toFixed(3)}x`).join(" | ")}`);
+}
+
+/** Writes one run's raw figures under bench/results/ (not committed) and returns the file's path. */
+function writeResults(kind: string, results: object): string {
+  const resultsDir = join(import.meta.dirname, "results");
+  mkdirSync(resultsDir, { recursive: true });
+  const file = join(resultsDir, `${new Date().toISOString().replace(/[:.]/g, "-")}-${kind}${quick ? "-quick" : ""}.json`);
+  writeFileSync(file, JSON.stringify({ quick, node: process.version, cpus: cpus().length, listItems: BENCH_ITEMS, ...results }, null, 2));
+  return file;
 }
 
 async function startServer(variant: Variant): Promise<Server> {
@@ -176,25 +280,35 @@ async function statementsPerPage(server: Server): Promise<Record<string, number>
 
 async function measure(server: Server, scenario: Scenario, seconds = SECONDS): Promise<Sample> {
   // Check the answer first: a benchmark of errors would measure nothing.
-  const answer = await post(server, scenario.token, scenario.body(0));
+  if (scenario.distinct) distinctTokens = mintDistinct(DISTINCT_AMOUNT + 1);
+  const answer = await post(server, scenario.token(DISTINCT_AMOUNT), scenario.body(0));
   const expectErrors = scenario.name === "list-denied";
   if (!answer.data || (answer.errors !== undefined) !== expectErrors || (expectErrors && answer.errors!.length !== 1)) {
     throw new Error(`${scenario.name} on ${server.url}: unexpected answer ${JSON.stringify(answer).slice(0, 300)}`);
   }
   const before = await stats(server);
   let n = 0;
+  const started = performance.now();
   const result = await autocannon({
     url: server.url,
     method: "POST",
     connections: CONNECTIONS,
-    duration: seconds,
-    headers: { "content-type": "application/json", authorization: `Bearer ${scenario.token}` },
-    requests: [{ setupRequest: (request) => ({ ...request, body: scenario.body(++n) }) }],
+    ...(scenario.distinct ? { amount: DISTINCT_AMOUNT } : { duration: seconds }),
+    headers: { "content-type": "application/json" },
+    requests: [
+      {
+        setupRequest: (request) => {
+          const i = n++;
+          return { ...request, headers: { ...request.headers, authorization: `Bearer ${scenario.token(i)}` }, body: scenario.body(i + 1) };
+        },
+      },
+    ],
   });
+  const elapsedSeconds = (performance.now() - started) / 1000;
   const after = await stats(server);
   const requests = result.requests.total;
   return {
-    requestsPerSecond: requests / seconds,
+    requestsPerSecond: requests / elapsedSeconds,
     p99: result.latency.p99,
     cpuMicrosPerRequest: (after.cpuMicros - before.cpuMicros) / Math.max(requests, 1),
     errors: result.errors + result.non2xx,
@@ -228,22 +342,21 @@ function report(samples: Map<string, Sample[]>, statements: Record<string, numbe
     }
   }
   console.log(`SQL statements per orders page: ${Object.entries(statements).map(([k, v]) => `${k} -> ${v}`).join(", ")}`);
-  const rps = (id: string) => summary[id]!.rps;
+  const rps = (id: string) => summary[id]?.rps ?? Number.NaN;
   const ratios = {
+    "me on/floor": rps("me|auth-on") / rps("me|floor"),
     "me on/off": rps("me|auth-on") / rps("me|auth-off"),
     "me on/peer": rps("me|auth-on") / rps("me|yoga"),
+    "me-distinct on/peer": rps("me-distinct|auth-on") / rps("me-distinct|yoga"),
     "list-allowed on/off": rps("list-allowed|auth-on") / rps("list-allowed|auth-off"),
     "list-allowed on/peer": rps("list-allowed|auth-on") / rps("list-allowed|yoga"),
-    "list-denied/allowed CPU": summary["list-denied|auth-on"]!.cpuUs / summary["list-allowed|auth-on"]!.cpuUs,
+    "list-denied/allowed CPU": (summary["list-denied|auth-on"]?.cpuUs ?? Number.NaN) / (summary["list-allowed|auth-on"]?.cpuUs ?? Number.NaN),
     "orders-page on/off": rps("orders-page|auth-on") / rps("orders-page|auth-off"),
     "mutation on/off": rps("mutation|auth-on") / rps("mutation|auth-off"),
   };
-  const resultsDir = join(import.meta.dirname, "results");
-  mkdirSync(resultsDir, { recursive: true });
-  const file = join(resultsDir, `${new Date().toISOString().replace(/[:.]/g, "-")}${quick ? "-quick" : ""}.json`);
-  writeFileSync(file, JSON.stringify({ quick, rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, listItems: BENCH_ITEMS, node: process.version, cpus: cpus().length, pinning, samples: Object.fromEntries(samples), summary, statements, ratios }, null, 2));
+  const file = writeResults("wall-clock", { rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, pinning, samples: Object.fromEntries(samples), summary, statements, ratios });
   console.log(`raw results: ${file}`);
-  console.log(`ratios: ${Object.entries(ratios).map(([k, v]) => `${k} ${v.toFixed(2)}x`).join(" | ")}`);
+  console.log(`ratios: ${Object.entries(ratios).filter(([, v]) => !Number.isNaN(v)).map(([k, v]) => `${k} ${v.toFixed(2)}x`).join(" | ")}`);
 }
 
 function shuffle<T>(items: T[]): T[] {

@@ -4,9 +4,13 @@
  *   auth-on   the product server, production mode, a configured pool whose key set is served locally
  *   auth-off  the same server with auth switched off: no rules in the schema, no token verification
  *   yoga      the peer: GraphQL Yoga with @graphql-yoga/plugin-jwt, same schema, resolvers, data and tokens
+ *   floor     stock Apollo Server's standalone server with the same schema and resolvers and nothing else: no
+ *             auth, limits, logging or metrics (what the framework costs on its own)
  * It reports its port, then answers `stats` messages with its CPU time and SQL statement count.
  */
 import { createServer } from "node:http";
+import { ApolloServer } from "@apollo/server";
+import { startStandaloneServer } from "@apollo/server/standalone";
 import type { AddressInfo } from "node:net";
 import { createRemoteJwksSigningKeyProvider, extractFromHeader, useJWT } from "@graphql-yoga/plugin-jwt";
 import { createYoga } from "graphql-yoga";
@@ -20,10 +24,12 @@ import type { AppContext } from "../src/graphql/context.js";
 import { startServer } from "../src/server.js";
 import { BENCH_CLIENT_ID, BENCH_POOL_ID, benchSchema, seedBenchData, USERS } from "./fixture.js";
 
-const variant = process.argv[2] as "auth-on" | "auth-off" | "yoga";
+const variant = process.argv[2] as "auth-on" | "auth-off" | "yoga" | "floor";
 const jwksUrl = process.env.BENCH_JWKS_URL!;
 let queries = 0;
-const database = await openDatabase({ url: null, pgliteDir: null, onQuery: () => queries++ });
+// PostgreSQL when the bench gives one (instruction counts: PGlite's WebAssembly would run inside the counted
+// process, and start very slowly under valgrind), else an in-memory PGlite.
+const database = await openDatabase({ url: process.env.BENCH_DATABASE_URL ?? null, pgliteDir: null, onQuery: () => queries++ });
 await seedBenchData(database.db);
 
 const config = loadConfig({
@@ -39,6 +45,8 @@ const config = loadConfig({
 let port: number;
 if (variant === "yoga") {
   port = await startYoga();
+} else if (variant === "floor") {
+  port = await startFloor();
 } else {
   const verifier = variant === "auth-on" ? setUpAuth(config).verifier : trustingVerifier();
   await verifier.hydrate();
@@ -58,7 +66,12 @@ process.on("message", (message: { type: string }) => {
 
 /** Auth off: every request is the admin, nothing is verified (the baseline). */
 function trustingVerifier(): TokenVerifier {
-  const admin: Principal = principalFromClaims({
+  const admin = adminPrincipal();
+  return { hydrate: async () => undefined, verify: async () => admin, refreshKeys: async () => 0, keysLoaded: () => true, close: () => undefined };
+}
+
+function adminPrincipal(): Principal {
+  return principalFromClaims({
     sub: USERS.admin.sub,
     iss: "bench",
     exp: 4_000_000_000,
@@ -68,7 +81,20 @@ function trustingVerifier(): TokenVerifier {
     "cognito:groups": USERS.admin.groups,
     scope: "",
   });
-  return { hydrate: async () => undefined, verify: async () => admin, refreshKeys: async () => 0, keysLoaded: () => true, close: () => undefined };
+}
+
+/**
+ * Stock Apollo Server: its standalone HTTP server and defaults, the schema without rules, and (as auth-off) every
+ * request is the admin without any verification, so the resolvers produce the same answers.
+ */
+async function startFloor(): Promise<number> {
+  const apollo = new ApolloServer<AppContext>({ schema: benchSchema(false) });
+  const admin = adminPrincipal();
+  const { url } = await startStandaloneServer(apollo, {
+    listen: { port: 0, host: "127.0.0.1" },
+    context: async () => ({ principal: admin, auth: new RequestAuth(admin, { explain: false }), db: database.db, loaders: createLoaders(database.db) }),
+  });
+  return Number(new URL(url).port);
 }
 
 async function startYoga(): Promise<number> {

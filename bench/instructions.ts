@@ -1,0 +1,97 @@
+/**
+ * Instruction counts per request: one server variant at a time in a fresh process under
+ * `valgrind --tool=callgrind`, instrumentation off while it starts and warms up, on for a fixed number of
+ * sequential requests over one kept-alive connection, then off again. Instructions are what the CPU executes,
+ * not how long it takes, so other load on this shared machine does not move them (two runs agree within 1%).
+ * Counts cover every thread of the server process (V8's compiler and GC threads included); the load generator
+ * is a separate process and is not counted.
+ */
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { Agent, request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface InstructionCell {
+  /** Instructions per request, all threads of the server process. */
+  readonly instructionsPerRequest: number;
+  readonly requests: number;
+}
+
+/** One request of a cell: the Authorization token and the JSON body to send. */
+export type RequestOf = (n: number) => { token: string | null; body: string };
+
+/** Whether `valgrind` and `callgrind_control` are on PATH. */
+export function hasCallgrind(): boolean {
+  try {
+    execFileSync("valgrind", ["--version"], { stdio: "ignore" });
+    execFileSync("callgrind_control", ["--version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Starts `serverArgs` (a Node command line, without `node`) under callgrind, waits for its `{ type: "ready",
+ * port }` IPC message, sends `warmup` uncounted and then `requests` counted requests built by `requestOf`
+ * (each must answer 200 with `data`), and returns the count. Throws when the server fails or answers wrongly.
+ */
+export async function countInstructions(serverArgs: readonly string[], env: NodeJS.ProcessEnv, requestOf: RequestOf, warmup: number, requests: number): Promise<InstructionCell> {
+  const outDir = mkdtempSync(join(tmpdir(), "bench-callgrind-"));
+  const child = spawn("valgrind", ["--tool=callgrind", "--instr-atstart=no", `--callgrind-out-file=${join(outDir, "callgrind.%p")}`, process.execPath, ...serverArgs], {
+    env,
+    stdio: ["ignore", "ignore", "pipe", "ipc"],
+  });
+  let stderr = "";
+  child.stderr!.on("data", (chunk: Buffer) => (stderr = (stderr + chunk).slice(-4000)));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      child.once("message", (m: { type: string; port: number }) => resolve(m.port));
+      child.once("exit", (code) => reject(new Error(`server under callgrind exited with ${code}: ${stderr}`)));
+    });
+    let n = 0;
+    for (let i = 0; i < warmup; i++) await send(agent, port, requestOf(n++));
+    control(child.pid!, ["--instr=on"]);
+    for (let i = 0; i < requests; i++) await send(agent, port, requestOf(n++));
+    control(child.pid!, ["--instr=off"]);
+    // SIGINT lets the server exit cleanly, and callgrind writes its totals at exit.
+    child.kill("SIGINT");
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 60_000))]);
+    const total = readdirSync(outDir)
+      .map((name) => /^totals: (\d+)/m.exec(readFileSync(join(outDir, name), "utf8"))?.[1])
+      .reduce((sum, value) => sum + Number(value ?? 0), 0);
+    if (total === 0) throw new Error(`callgrind counted nothing: ${stderr}`);
+    return { instructionsPerRequest: total / requests, requests };
+  } finally {
+    agent.destroy();
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    // BENCH_KEEP_CALLGRIND=1 keeps the profiles for callgrind_annotate (where the instructions go).
+    if (process.env.BENCH_KEEP_CALLGRIND) console.log(`callgrind profiles kept in ${outDir}`);
+    else rmSync(outDir, { recursive: true, force: true });
+  }
+}
+
+function control(pid: number, args: string[]): void {
+  execFileSync("callgrind_control", [...args, String(pid)], { stdio: "ignore" });
+}
+
+function send(agent: Agent, port: number, { token, body }: { token: string | null; body: string }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) };
+    if (token) headers.authorization = `Bearer ${token}`;
+    const req = request({ host: "127.0.0.1", port, path: "/graphql", method: "POST", agent, headers }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (text += chunk));
+      res.on("end", () => {
+        if (res.statusCode !== 200 || !text.includes('"data"')) reject(new Error(`unexpected answer ${res.statusCode}: ${text.slice(0, 300)}`));
+        else resolve();
+      });
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
