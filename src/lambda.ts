@@ -23,7 +23,7 @@ const instance = (async () => {
   const database = await openDatabase({ url: config.databaseUrl, pgliteDir: pgliteDirOf(config.dataDir), poolSize: 2 });
   if (config.mode === "dev") await seedDevData(database.db);
   // Logs go to stdout, which Lambda sends to CloudWatch; metrics are CloudWatch's, so none here.
-  return { config, schema: buildSchema(), verifier, db: database.db, devIssuer, logger: createLogger(config.production) };
+  return { config, schema: buildSchema(), verifier, db: database.db, devIssuer, logger: createLogger(config.production, config.logLevel) };
 })();
 
 type Deps = Awaited<typeof instance>;
