@@ -65,7 +65,7 @@ export class JwksFetcher implements Fetcher {
       this.options.onFetch?.("failed");
       if (error instanceof FetchError) throw error;
       // Non-retryable: SimpleFetcher-style immediate retries would double the load on a failing endpoint.
-      throw new NonRetryableFetchError(target, error instanceof Error ? error.message : String(error));
+      throw new NonRetryableFetchError(target, describeFailure(error));
     }
   }
 
@@ -115,4 +115,12 @@ function assertUsableKeySet(target: string, body: ArrayBuffer): void {
   if (!keys.every((key) => typeof key.kid === "string" && key.kid !== "")) {
     throw new NonRetryableFetchError(target, "Key set has a key without a kid");
   }
+}
+
+/** `fetch failed` alone says nothing; Node keeps the reason (`ECONNREFUSED`, `ENOTFOUND`, a TLS error) in `cause`. */
+function describeFailure(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause as { code?: string; message?: string } | undefined;
+  const why = cause?.code ?? cause?.message;
+  return why && !error.message.includes(why) ? `${error.message} (${why})` : error.message;
 }
