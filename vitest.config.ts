@@ -6,6 +6,7 @@ export default defineConfig({
   resolve: { alias: { graphql: "graphql/index.js" } },
   test: {
     include: ["test/**/*.test.ts"],
+    setupFiles: ["test/helpers/cleanup.ts"],
     // Integration tests start real HTTP servers; keep them in separate forks but bounded for 2 cores.
     pool: "forks",
     maxWorkers: 2,

@@ -1,11 +1,11 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DevIssuer } from "../src/auth/index.js";
 import { PERSONAS } from "../src/dev/personas.js";
 import { createTestDatabase, TEST_DATABASE_URL } from "./helpers/database.js";
 import { startServerProcess as startMain } from "./helpers/process.js";
+import { tempDir } from "./helpers/temp.js";
 
 describe("npm start", () => {
   it("starts in dev mode, says where and how to get a token, serves requests and stops on SIGTERM", async () => {
@@ -28,7 +28,7 @@ describe("npm start", () => {
   });
 
   it("keeps what was written across a restart (embedded PGlite under DATA_DIR)", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "main-restart-"));
+    const dataDir = tempDir("main-restart-");
     const first = await placeAndStop({ PORT: "0", DATA_DIR: dataDir }, "restart-1");
     const second = startMain({ PORT: "0", DATA_DIR: dataDir });
     try {
@@ -45,7 +45,7 @@ describe("npm start", () => {
   it.skipIf(!TEST_DATABASE_URL)("uses PostgreSQL when DATABASE_URL is set", async () => {
     const scratch = await createTestDatabase(TEST_DATABASE_URL!);
     try {
-      const dataDir = mkdtempSync(join(tmpdir(), "main-pg-"));
+      const dataDir = tempDir("main-pg-");
       await placeAndStop({ PORT: "0", DATA_DIR: dataDir, DATABASE_URL: scratch.url }, "pg-1");
       // The order is in PostgreSQL, not in an embedded database.
       const pg = await import("pg");
