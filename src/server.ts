@@ -192,13 +192,17 @@ export async function startServer(deps: ServerDependencies): Promise<RunningServ
     async close() {
       draining = true;
       const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      // A keep-alive connection becomes idle when its answer is sent; closing those as they appear lets the
+      // server stop as soon as the last request is answered.
       httpServer.closeIdleConnections();
+      const sweep = setInterval(() => httpServer.closeIdleConnections(), 100);
       let grace: NodeJS.Timeout | undefined;
       const timeout = setTimeout(() => {
         grace = setTimeout(() => httpServer.closeAllConnections(), ABORT_GRACE_MS);
         void deps.abortInFlight?.().catch(() => undefined);
       }, deps.shutdownTimeoutMs ?? 10_000);
       await closed;
+      clearInterval(sweep);
       clearTimeout(timeout);
       clearTimeout(grace);
       await apollo.stop();

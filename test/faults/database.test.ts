@@ -5,7 +5,7 @@ import { startJwksServer, type JwksServer } from "../helpers/jwks-server.js";
 import { accessClaims, generateRsaKey, jwksOf, signToken, TEST_CLIENT_ID, TEST_POOL_ID, type TestKey } from "../helpers/keys.js";
 import { startServerProcess, type ServerProcess } from "../helpers/process.js";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
-import { alive, checksums, expectServiceUnavailable, gql, logLines, orderOf, PLACE_ORDER, probe, waitUntil } from "./helpers.js";
+import { alive, checksums, expectServiceUnavailable, gql, logLines, waitForLog, orderOf, PLACE_ORDER, probe, waitUntil } from "./helpers.js";
 
 /**
  * The database going away under the real server process (production posture, PostgreSQL through a TCP proxy the
@@ -116,7 +116,7 @@ describe.skipIf(!TEST_DATABASE_URL)("database faults against the server process 
       const recoveredMs = await waitUntil("catalog answered again", async () => (await gql(url, CATALOG)).status === 200, RECOVERY_BOUND_MS);
       console.log(`idle backends terminated: first answer ${first.status}, served again after ${recoveredMs} ms`);
       expect(alive(server)).toBe(true);
-      expect(logLines(server).some((l) => l.event === "db.connection_lost")).toBe(true);
+      expect(await waitForLog(server, (l) => l.event === "db.connection_lost")).toMatchObject({ level: 40 });
     });
 
     it("answers 503 and writes nothing when the backend of a transaction is terminated mid-way", async () => {
@@ -177,6 +177,7 @@ describe.skipIf(!TEST_DATABASE_URL)("database faults against the server process 
       expect(answer.body.errors).toEqual([
         expect.objectContaining({ message: "Internal server error.", extensions: { code: "INTERNAL_SERVER_ERROR", requestId } }),
       ]);
+      await waitForLog(server, (l) => l.requestId === requestId && l.msg === "request");
       const lines = logLines(server).filter((l) => l.requestId === requestId);
       const error = lines.find((l) => l.level === 50);
       expect(error, JSON.stringify(lines)).toMatchObject({ operation: "Catalog", msg: "unexpected error", err: { type: "DatabaseError", code: "42P01" } });
@@ -194,7 +195,7 @@ describe.skipIf(!TEST_DATABASE_URL)("database faults against the server process 
       // A query answers what it may: the denied root field is null with a FORBIDDEN error at its path.
       expect(answer.body.errors[0].extensions.code).toBe("FORBIDDEN");
       const requestId = answer.headers.get("x-request-id");
-      expect(logLines(server).find((l) => l.event === "auth.denied")).toMatchObject({ requestId, operation: "AllOrders" });
+      expect(await waitForLog(server, (l) => l.event === "auth.denied")).toMatchObject({ requestId, operation: "AllOrders" });
     });
   });
 

@@ -60,6 +60,13 @@ export function logLines(server: ServerProcess): Record<string, any>[] {
     });
 }
 
+/** The first log line matching `predicate`, waited for (the child's output arrives through a pipe, after the answer). */
+export async function waitForLog(server: ServerProcess, predicate: (line: Record<string, any>) => boolean, timeoutMs = 10_000): Promise<Record<string, any>> {
+  let found: Record<string, any> | undefined;
+  await waitUntil("log line", () => (found = logLines(server).find(predicate)) !== undefined, timeoutMs, 50);
+  return found!;
+}
+
 /** An md5 of every row of every table of the shop: equal before and after means nothing was written. */
 export async function checksums(client: pg.Client): Promise<Record<string, string>> {
   const result: Record<string, string> = {};
