@@ -78,7 +78,7 @@ describe("npm start", () => {
       COGNITO_JWKS_URI: "http://127.0.0.1:9/jwks.json",
     });
     expect(await main.exited).toBe(1);
-    expect(main.output()).toContain("KEYS_UNAVAILABLE");
+    expect(main.output()).toContain("Cannot start: COGNITO_JWKS_URI: the key set at http://127.0.0.1:9/jwks.json could not be loaded");
   });
 });
 
