@@ -174,6 +174,7 @@ const UNAVAILABLE_SQLSTATES = new Set([
   "57P03", // cannot_connect_now: starting up or shutting down
   "57014", // query_canceled: shutdown's abortActive()
   "53300", // too_many_connections
+  "3D000", // invalid_catalog_name: the database was dropped (or never created) under a running server
 ]);
 const UNAVAILABLE_MESSAGES =
   /^(Connection terminated|Connection terminated unexpectedly|Connection terminated due to connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error and is not queryable|Client was closed and is not queryable|Cannot use a pool after calling end on the pool)$/;
@@ -187,9 +188,15 @@ const UNAVAILABLE_MESSAGES =
 export function isDatabaseUnavailable(error: unknown): boolean {
   for (let e = error, depth = 0; e && typeof e === "object" && depth < 5; depth++) {
     const { code, message } = e as { code?: unknown; message?: unknown };
-    if (typeof code === "string" && (UNREACHABLE_NODE_CODES.has(code) || UNAVAILABLE_SQLSTATES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true;
+    // Class 08: connection exception; class 28: the login was refused (a rotated password).
+    if (typeof code === "string" && (UNREACHABLE_NODE_CODES.has(code) || UNAVAILABLE_SQLSTATES.has(code) || /^(08|28)[0-9A-Z]{3}$/.test(code))) return true;
     if (typeof message === "string" && UNAVAILABLE_MESSAGES.test(message)) return true;
-    e = (e as { originalError?: unknown }).originalError ?? (e as { cause?: unknown }).cause;
+    const inner = (e as { errors?: unknown }).errors;
+    e =
+      (e as { originalError?: unknown }).originalError ??
+      (e as { cause?: unknown }).cause ??
+      // Node's AggregateError of a connection tried on several addresses (localhost: ::1 and 127.0.0.1).
+      (Array.isArray(inner) ? inner[0] : undefined);
   }
   return false;
 }
