@@ -25,7 +25,7 @@ beforeAll(async () => {
     DATA_DIR: tempDir("lambda-"),
   });
   lambda = await import("../src/lambda.js");
-}, 60_000);
+});
 
 afterAll(async () => {
   for (const name of ["NODE_ENV", "COGNITO_USER_POOL_ID", "COGNITO_CLIENT_ID", "COGNITO_JWKS_URI", "DATA_DIR"]) delete process.env[name];

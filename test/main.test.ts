@@ -40,7 +40,7 @@ describe("npm start", () => {
     } finally {
       second.child.kill("SIGKILL");
     }
-  }, 60_000);
+  });
 
   it.skipIf(!TEST_DATABASE_URL)("uses PostgreSQL when DATABASE_URL is set", async () => {
     const scratch = await createTestDatabase(TEST_DATABASE_URL!);
@@ -57,7 +57,7 @@ describe("npm start", () => {
     } finally {
       await scratch.drop();
     }
-  }, 60_000);
+  });
 
   it.each([
     [{ PORT: "abc" }, "PORT"],

@@ -23,7 +23,7 @@ beforeAll(async () => {
   key = generateRsaKey();
   jwks = await startJwksServer(jwksOf(key));
   env = { NODE_ENV: "production", COGNITO_USER_POOL_ID: TEST_POOL_ID, COGNITO_CLIENT_ID: TEST_CLIENT_ID, COGNITO_JWKS_URI: jwks.url };
-}, 120_000);
+});
 afterAll(() => jwks.close());
 
 const admin = () => signToken(key, accessClaims({ sub: "admin-sub", "cognito:groups": ["admin"] }));
@@ -43,7 +43,7 @@ describe("the production build", () => {
   beforeAll(async () => {
     server = startServerProcess(env, { built: true });
     url = await server.url();
-  }, 60_000);
+  });
   afterAll(() => server.kill());
 
   it("refuses to start without a user pool, naming the variable", async () => {
@@ -137,6 +137,6 @@ describe("graceful shutdown", () => {
     } finally {
       server.kill();
     }
-  }, 60_000);
+  });
 
 });

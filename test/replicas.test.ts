@@ -22,7 +22,7 @@ describe.skipIf(!TEST_DATABASE_URL)("two replicas on one PostgreSQL", () => {
     replicas = [1, 2].map(() => startServerProcess({ DATABASE_URL: scratch.url, DATA_DIR: dataDir }));
     urls = await Promise.all(replicas.map((r) => r.url()));
     token = DevIssuer.load(join(dataDir, "dev-issuer-keys.json")).mint(PERSONAS.alice);
-  }, 90_000);
+  });
 
   afterAll(async () => {
     for (const replica of replicas ?? []) replica.kill();
