@@ -40,7 +40,7 @@ describe("npm start", () => {
     } finally {
       second.child.kill("SIGKILL");
     }
-  });
+  }, 240_000); // two server starts on PGlite: about 40 s each at a load of 12 on two cores
 
   it.skipIf(!TEST_DATABASE_URL)("uses PostgreSQL when DATABASE_URL is set", async () => {
     const scratch = await createTestDatabase(TEST_DATABASE_URL!);
