@@ -228,4 +228,37 @@ describe.skipIf(!TEST_DATABASE_URL)("database faults against the server process 
     expect(await checksums(admin)).toEqual(before);
     await waitUntil("no backend of the stopped server is left", async () => (await serverBackends()).length === 0, 10_000);
   });
+
+  it("on SIGTERM while PostgreSQL stops answering altogether (a partition), still exits 0 within the bound", async () => {
+    const pgUrl = new URL(TEST_DATABASE_URL!);
+    const partition = await startTcpProxy({ host: pgUrl.hostname, port: Number(pgUrl.port || 5432) });
+    const dbUrl = new URL(scratch.url);
+    dbUrl.port = String(partition.port);
+    const { server, url } = await startServer({ SHUTDOWN_TIMEOUT_SECONDS: "1", DATABASE_URL: dbUrl.toString() }, true);
+    await seedProducts();
+    const before = await checksums(admin);
+    await admin.query("begin");
+    await admin.query("select * from products where id = 'prd-b' for update");
+    let exitMs = 0;
+    let answer;
+    try {
+      const placing = gql(url, PLACE_ORDER, { token: token(), variables: orderOf("prd-b", "partition-1") });
+      await waitUntil("the order waits on the locked row", async () => (await serverBackends(true)).length === 1, 30_000);
+      partition.freeze();
+      const signalled = Date.now();
+      server.child.kill("SIGTERM");
+      answer = await placing;
+      expect(await server.exited).toBe(0);
+      exitMs = Date.now() - signalled;
+    } finally {
+      await admin.query("rollback");
+      // The frozen connection's transaction is still open in PostgreSQL until its socket closes: close it first.
+      await partition.close();
+    }
+    console.log(`SIGTERM with SHUTDOWN_TIMEOUT_SECONDS=1 during a partition: exited 0 after ${exitMs} ms`);
+    expectServiceUnavailable(answer, expect);
+    expect(exitMs).toBeLessThan(1000 + 5000);
+    await waitUntil("no backend of the stopped server is left", async () => (await serverBackends()).length === 0, 10_000);
+    expect(await checksums(admin)).toEqual(before);
+  });
 });

@@ -10,6 +10,11 @@ export interface TcpProxy {
   cut(): Promise<void>;
   /** PostgreSQL is back on the same address. */
   restore(): Promise<void>;
+  /**
+   * A network partition: nothing passes any more in either direction, but no connection is closed, and new ones
+   * are accepted and left hanging (no RST, no FIN: what a dropped route looks like). Ends with cut() or close().
+   */
+  freeze(): void;
   close(): Promise<void>;
 }
 
@@ -22,9 +27,18 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   let accepted = 0;
   let port = 0;
   let server: Server | undefined;
+  let frozen = false;
   const listen = async () => {
+    frozen = false;
     server = createServer((client) => {
       accepted++;
+      if (frozen) {
+        sockets.add(client);
+        client.on("error", () => undefined);
+        client.on("close", () => sockets.delete(client));
+        client.pause();
+        return;
+      }
       const upstream = connect(target.port, target.host);
       for (const [a, b] of [
         [client, upstream],
@@ -52,6 +66,13 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     await closing;
   };
   await listen();
+  const freeze = () => {
+    frozen = true;
+    for (const socket of sockets) {
+      socket.unpipe();
+      socket.pause();
+    }
+  };
   return {
     get port() {
       return port;
@@ -59,6 +80,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     accepted: () => accepted,
     cut: stop,
     restore: listen,
+    freeze,
     close: stop,
   };
 }
