@@ -5,7 +5,7 @@
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTestDatabase } from "../test/helpers/database.js";
@@ -32,9 +32,22 @@ const child = `
   process.exit(0);
 `;
 
+// Every run's DATA_DIR (a 38 MB embedded database on PGlite) is removed after the run, also when it fails.
+const dataDirs: string[] = [];
+const removeDataDirs = () => {
+  for (const dir of dataDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+};
+process.once("SIGINT", () => {
+  removeDataDirs();
+  process.exit(130);
+});
+
 try {
   const runs = [];
+  console.error(`Measuring ${RUNS} cold starts (${scratch ? "PostgreSQL" : "embedded PGlite"}); each is a fresh Node process.`);
   for (let i = 0; i < RUNS; i++) {
+    const dataDir = mkdtempSync(join(tmpdir(), "cold-"));
+    dataDirs.push(dataDir);
     // Asynchronous: this process serves the key set the child fetches.
     const { stdout: output } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", child], {
       env: {
@@ -44,17 +57,22 @@ try {
         COGNITO_USER_POOL_ID: TEST_POOL_ID,
         COGNITO_CLIENT_ID: TEST_CLIENT_ID,
         COGNITO_JWKS_URI: jwks.url,
-        DATA_DIR: mkdtempSync(join(tmpdir(), "cold-")),
+        DATA_DIR: dataDir,
         ...(scratch ? { DATABASE_URL: scratch.url } : {}),
         EVENT: JSON.stringify(event),
       },
       encoding: "utf8",
+      timeout: 120_000,
     });
-    runs.push(JSON.parse(output.trim().split("\n").at(-1)!) as { importMs: number; firstResponseMs: number });
+    removeDataDirs();
+    const run = JSON.parse(output.trim().split("\n").at(-1)!) as { importMs: number; firstResponseMs: number };
+    runs.push(run);
+    console.error(`  run ${i + 1}/${RUNS}: import ${run.importMs.toFixed(0)} ms, first response ${run.firstResponseMs.toFixed(0)} ms`);
   }
   const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   console.log(`Lambda cold start over ${RUNS} runs (${scratch ? "PostgreSQL" : "PGlite"}), median: import ${median(runs.map((r) => r.importMs)).toFixed(0)} ms, import to first response ${median(runs.map((r) => r.firstResponseMs)).toFixed(0)} ms`);
 } finally {
+  removeDataDirs();
   await jwks.close();
   await scratch?.drop();
 }

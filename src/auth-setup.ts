@@ -43,6 +43,7 @@ export function setUpAuth(config: Config, onKeySetFetch?: (result: "ok" | "faile
     clientIds: auth.clientIds,
     tokenUse: auth.tokenUse,
     clockSkewSeconds: auth.clockSkewSeconds,
+    refreshIntervalSeconds: auth.jwksRefreshSeconds,
     fetcher: new JwksFetcher({ redirect, onFetch: onKeySetFetch }),
   });
   return { verifier, devIssuer: null };

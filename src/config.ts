@@ -1,3 +1,5 @@
+import { isIP } from "node:net";
+
 /**
  * Environment to a validated, read-only configuration, once at start. A bad value stops the start with a
  * `ConfigError` naming the variable.
@@ -16,6 +18,8 @@ export interface Config {
     readonly jwksUris: readonly string[] | null;
     readonly clockSkewSeconds: number;
     readonly rejectPartial: boolean;
+    /** Seconds between refreshes of the cached key sets (JWKS_REFRESH_SECONDS, 1 to 86400, default 900). */
+    readonly jwksRefreshSeconds: number;
   };
   readonly http: {
     readonly host: string;
@@ -42,7 +46,12 @@ export interface Config {
   readonly databaseUrl: string | null;
   /** Where dev keys (and the embedded database) live. */
   readonly dataDir: string;
+  /** pino level (LOG_LEVEL): fatal, error, warn, info (default), debug, trace or silent. */
+  readonly logLevel: LogLevel;
 }
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -108,9 +117,10 @@ export function loadConfig(env: Env = process.env): Config {
       jwksUris: jwksUris.length > 0 ? jwksUris : null,
       clockSkewSeconds: integer(env, "AUTH_CLOCK_SKEW_SECONDS", 30, 0, 300),
       rejectPartial: flag(env, "AUTH_REJECT_PARTIAL", false),
+      jwksRefreshSeconds: integer(env, "JWKS_REFRESH_SECONDS", 900, 1, 86_400),
     }),
     http: Object.freeze({
-      host: env.HOST?.trim() || (mode === "dev" ? "127.0.0.1" : "0.0.0.0"),
+      host: host(env, "HOST", mode === "dev" ? "127.0.0.1" : "0.0.0.0"),
       port: integer(env, "PORT", 4000, 0, 65535),
       shutdownTimeoutSeconds: integer(env, "SHUTDOWN_TIMEOUT_SECONDS", 10, 0, 600),
     }),
@@ -127,7 +137,21 @@ export function loadConfig(env: Env = process.env): Config {
     corsOrigins: typeof corsOrigins === "string" ? corsOrigins : Object.freeze(corsOrigins),
     databaseUrl,
     dataDir: env.DATA_DIR?.trim() || ".data",
+    logLevel: oneOf(env, "LOG_LEVEL", LOG_LEVELS, "info"),
   });
+}
+
+// A DNS name: labels of letters, digits and inner hyphens, dot-separated (RFC 1123).
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/** An address to listen on: an IP address or a host name (whether the name resolves is found out when listening). */
+function host(env: Env, name: string, fallback: string): string {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  if (isIP(raw) === 0 && !HOST_NAME.test(raw)) {
+    throw new ConfigError(name, `"${raw}" is not an IP address or a host name (e.g. 0.0.0.0, 127.0.0.1, ::, localhost)`);
+  }
+  return raw;
 }
 
 function list(env: Env, name: string): string[] {

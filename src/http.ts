@@ -8,16 +8,36 @@ export const GRAPHQL_PATH = "/graphql";
 // An incoming x-request-id is kept when it is a plausible id, so logs line up across services.
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
+// Apollo hands plugins the very HTTPGraphQLRequest object built here, so per-request facts travel on it without
+// widening the GraphQL context: the request id (for log lines written inside Apollo) and the operation name that
+// Apollo resolved from the document (for the request line when the body names none).
+const requestIds = new WeakMap<object, string>();
+const resolvedOperationNames = new WeakMap<object, string>();
+
+/** The request id of a request served by this handler (`undefined` elsewhere, e.g. on Lambda). */
+export function requestIdOf(http: object | undefined): string | undefined {
+  return http ? requestIds.get(http) : undefined;
+}
+
+/** Records the operation name Apollo resolved from the document; the request line uses it. */
+export function noteOperationName(http: object | undefined, name: string | null | undefined): void {
+  if (http && name) resolvedOperationNames.set(http, name);
+}
+
 /** What `/readyz` reports: ready only when every check passes. */
 export interface Readiness {
   readonly ready: boolean;
   readonly checks: Readonly<Record<string, boolean>>;
 }
 
-/** One answered `/graphql` request, for the request log and metrics. */
+/** One answered request, for the request log and metrics. */
 export interface Exchange<TContext> {
-  readonly requestId: string;
-  /** The operation name the client sent, if any. */
+  /** Present on `/graphql` (echoed as `x-request-id`). */
+  readonly requestId: string | undefined;
+  readonly method: string;
+  /** The URL path, without the query string. */
+  readonly path: string;
+  /** The operation name the client sent, or else the one its document names; `undefined` off `/graphql`. */
   readonly operationName: string | undefined;
   readonly status: number;
   readonly durationMs: number;
@@ -33,7 +53,7 @@ export interface HttpHandlerOptions<TContext extends BaseContext> {
   readonly readiness: () => Promise<Readiness>;
   /** Prometheus exposition for `/metrics`. */
   readonly metrics?: () => Promise<{ contentType: string; body: string }>;
-  /** Called once per answered `/graphql` request. */
+  /** Called once per answered request, on every path. */
   readonly onExchange?: (exchange: Exchange<TContext>) => void;
   /** Browser origins allowed to call `/graphql` (`Config.corsOrigins`): exact origins or `*`. Default: none. */
   readonly corsOrigins?: "*" | readonly string[];
@@ -49,6 +69,21 @@ export function createHttpHandler<TContext extends BaseContext>(options: HttpHan
     const url = req.url ?? "/";
     const q = url.indexOf("?");
     const path = q === -1 ? url : url.slice(0, q);
+    if (path !== GRAPHQL_PATH) {
+      // /graphql reports its own exchange (with the operation and the caller); every other path is reported here.
+      const started = performance.now();
+      res.once("finish", () =>
+        options.onExchange?.({
+          requestId: undefined,
+          method: req.method ?? "GET",
+          path,
+          operationName: undefined,
+          status: res.statusCode,
+          durationMs: performance.now() - started,
+          context: undefined,
+        }),
+      );
+    }
     try {
       if (path === "/healthz") return sendJson(res, 200, { status: "ok" });
       if (path === "/readyz") {
@@ -70,7 +105,7 @@ export function createHttpHandler<TContext extends BaseContext>(options: HttpHan
         res.writeHead(204).end();
         return;
       }
-      await handleGraphQL(req, res, url.slice(q === -1 ? url.length : q + 1));
+      await handleGraphQL(req, res, path, url.slice(q === -1 ? url.length : q + 1));
     } catch (error) {
       // Apollo answers request errors itself; reaching here is a bug or a broken connection.
       if (!res.headersSent) sendError(res, 500, "Internal server error.");
@@ -78,15 +113,25 @@ export function createHttpHandler<TContext extends BaseContext>(options: HttpHan
     }
   };
 
-  async function handleGraphQL(req: IncomingMessage, res: ServerResponse, search: string): Promise<void> {
+  async function handleGraphQL(req: IncomingMessage, res: ServerResponse, path: string, search: string): Promise<void> {
     const started = performance.now();
     const incomingId = req.headers["x-request-id"];
     const requestId = typeof incomingId === "string" && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
     res.setHeader("x-request-id", requestId);
     let context: TContext | undefined;
     let operationName: string | undefined;
+    let request: HTTPGraphQLRequest | undefined;
+    const method = (req.method ?? "GET").toUpperCase();
     const finish = (status: number) =>
-      options.onExchange?.({ requestId, operationName, status, durationMs: performance.now() - started, context });
+      options.onExchange?.({
+        requestId,
+        method,
+        path,
+        operationName: operationName ?? (request && resolvedOperationNames.get(request)),
+        status,
+        durationMs: performance.now() - started,
+        context,
+      });
 
     const body = await readBody(req);
     if (body === TOO_LARGE) {
@@ -108,7 +153,8 @@ export function createHttpHandler<TContext extends BaseContext>(options: HttpHan
     }
     const name = (parsed as { operationName?: unknown } | null)?.operationName;
     operationName = typeof name === "string" ? name : (new URLSearchParams(search).get("operationName") ?? undefined);
-    const request: HTTPGraphQLRequest = { method: (req.method ?? "GET").toUpperCase(), headers, search, body: parsed };
+    request = { method, headers, search, body: parsed };
+    requestIds.set(request, requestId);
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: request,
       context: async () => (context = await options.context(req, requestId)),

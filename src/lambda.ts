@@ -16,29 +16,63 @@ import { createApolloServer, createContextFactory } from "./server.js";
  * Configuration, the key sets (hydrated) and the database are set up once per cold start and reused by every
  * invocation of the same instance.
  */
-const instance = (async () => {
+async function setUp() {
   const config = loadConfig();
+  // Logs go to stdout, which Lambda sends to CloudWatch; metrics are CloudWatch's, so none here.
+  const logger = createLogger(config.production, config.logLevel);
   const { verifier, devIssuer } = setUpAuth(config);
   await verifier.hydrate();
-  const database = await openDatabase({ url: config.databaseUrl, pgliteDir: pgliteDirOf(config.dataDir), poolSize: 2 });
+  const database = await openDatabase({
+    url: config.databaseUrl,
+    pgliteDir: pgliteDirOf(config.dataDir),
+    poolSize: 2,
+    onConnectionError: (error, state) =>
+      logger.warn({ event: "db.connection_lost", state, err: { type: error.name, message: error.message } }, "database connection lost; it is replaced on next use"),
+  });
   if (config.mode === "dev") await seedDevData(database.db);
-  // Logs go to stdout, which Lambda sends to CloudWatch; metrics are CloudWatch's, so none here.
-  return { config, schema: buildSchema(), verifier, db: database.db, devIssuer, logger: createLogger(config.production) };
-})();
+  return { config, schema: buildSchema(), verifier, db: database.db, devIssuer, logger };
+}
 
-type Deps = Awaited<typeof instance>;
+type Deps = Awaited<ReturnType<typeof setUp>>;
+
+// Set-up starts at import (during the cold start's init phase, which Lambda does not bill the same way). If it
+// fails (the database or the key set unreachable at that moment), the invocation reports the error and the next
+// invocation tries again, instead of the instance failing every request until it is recycled.
+let instance: Promise<Deps> = start();
+let failed = false;
+
+function start(): Promise<Deps> {
+  const started = setUp();
+  started.catch(() => {
+    if (instance === started) failed = true;
+  });
+  return started;
+}
+
+function currentInstance(): Promise<Deps> {
+  if (failed) {
+    failed = false;
+    instance = start();
+  }
+  return instance;
+}
 
 /**
  * An Apollo Server starts once, so each event shape gets its own (a function normally serves just one), made
- * on its first invocation.
+ * on its first invocation (again on the next one if making it failed).
  */
 function lazyHandler<T>(create: (deps: Deps, apollo: Parameters<typeof startServerAndCreateLambdaHandler>[0]) => T): () => Promise<T> {
   let made: Promise<T> | undefined;
   return () =>
-    (made ??= instance.then((deps) =>
-      // The integration is CommonJS and types Apollo with its CommonJS declarations; at run time it is this instance.
-      create(deps, createApolloServer(deps) as unknown as Parameters<typeof startServerAndCreateLambdaHandler>[0]),
-    ));
+    (made ??= currentInstance()
+      .then((deps) =>
+        // The integration is CommonJS and types Apollo with its CommonJS declarations; at run time it is this instance.
+        create(deps, createApolloServer(deps) as unknown as Parameters<typeof startServerAndCreateLambdaHandler>[0]),
+      )
+      .catch((error: unknown) => {
+        made = undefined;
+        throw error;
+      }));
 }
 
 const httpApi = lazyHandler((deps, apollo) => {

@@ -1,13 +1,17 @@
 import { pino, type Logger } from "pino";
 import pretty from "pino-pretty";
+import type { LogLevel } from "./config.js";
 
 /**
- * One logger for the process: JSON lines in production (one per request, plus audit lines for refusals),
- * readable lines in dev, written synchronously so nothing is lost when the process exits. Tokens are never
- * passed to it.
+ * One logger for the process: JSON lines in production (one per request, plus audit lines for refusals and
+ * an error line for each unexpected error), readable lines with the time of day in dev, written synchronously so
+ * nothing is lost when the process exits. Tokens and headers are never passed to it.
+ *
+ * @param production JSON lines (`NODE_ENV=production`) instead of readable ones.
+ * @param level the validated `LOG_LEVEL` (`Config.logLevel`); default `info`.
  */
-export function createLogger(production: boolean): Logger {
-  const options = { level: process.env.LOG_LEVEL ?? "info", base: undefined };
+export function createLogger(production: boolean, level: LogLevel = "info"): Logger {
+  const options = { level, base: undefined };
   if (production) return pino(options);
-  return pino(options, pretty({ sync: true, singleLine: true, colorize: process.stdout.isTTY, ignore: "time" }));
+  return pino(options, pretty({ sync: true, singleLine: true, colorize: process.stdout.isTTY, translateTime: "SYS:HH:MM:ss.l" }));
 }

@@ -1,13 +1,14 @@
+// Only the configuration is imported up front: a bad variable is reported in well under a second, before the
+// heavy modules (Apollo, graphql, pg, PGlite) are loaded.
 import { ConfigError, loadConfig, type Config } from "./config.js";
-import { setUpAuth } from "./auth-setup.js";
-import { openDatabase, pgliteDirOf, type OpenDatabase } from "./data/database.js";
-import { seedDevData } from "./dev/seed.js";
-import { buildSchema } from "./graphql/schema.js";
-import { createLogger } from "./logger.js";
-import { Metrics } from "./metrics.js";
-import { startServer } from "./server.js";
 
-/** Entry: config -> verifier (keys hydrated) -> database (migrated) -> schema -> listen; stops on SIGINT/SIGTERM. */
+/** Exits 1 with one line on stderr: which variable or file, the cause, what to do. */
+function refuse(line: string): never {
+  console.error(`Cannot start: ${line}`);
+  process.exit(1);
+}
+
+/** Entry: config -> port check -> verifier (keys hydrated) -> database (migrated) -> schema -> listen; stops on SIGINT/SIGTERM. */
 async function main(): Promise<void> {
   let config: Config;
   try {
@@ -17,32 +18,66 @@ async function main(): Promise<void> {
     console.error(`Configuration error: ${error.message}`);
     process.exit(1);
   }
-  const logger = createLogger(config.production);
-  // Metrics exist before the database does (key-set fetches are counted from the start).
-  let poolOf: OpenDatabase | undefined;
-  const metrics = new Metrics(() => poolOf?.poolStats() ?? null);
-  const { verifier, devIssuer } = setUpAuth(config, (result) => metrics.keySetFetches.inc({ result }));
-  try {
-    await verifier.hydrate();
-  } catch (error) {
-    console.error(`Could not load the user pools' key sets (${(error as { reason?: string }).reason}); not starting.`);
+  const { checkListenable, describeStartupFailure } = await import("./startup.js");
+  const step = async <T>(name: Parameters<typeof describeStartupFailure>[0], run: () => T | Promise<T>): Promise<T> => {
+    try {
+      return await run();
+    } catch (error) {
+      refuse(describeStartupFailure(name, error, config));
+    }
+  };
+  await step("listen", () => checkListenable(config.http.host, config.http.port));
+
+  const [{ setUpAuth }, { openDatabase, pgliteDirOf }, { seedDevData }, { buildSchema }, { createLogger }, { Metrics }, { startServer, ABORT_GRACE_MS }] =
+    await Promise.all([
+      import("./auth-setup.js"),
+      import("./data/database.js"),
+      import("./dev/seed.js"),
+      import("./graphql/schema.js"),
+      import("./logger.js"),
+      import("./metrics.js"),
+      import("./server.js"),
+    ]);
+  const logger = createLogger(config.production, config.logLevel);
+  // Anything that still escapes is logged as one error line (with its stack, for the developers) before exiting.
+  const fatal = (kind: string) => (error: unknown) => {
+    logger.fatal({ err: error }, `${kind}; exiting`);
     process.exit(1);
-  }
-  const database = await openDatabase({ url: config.databaseUrl, pgliteDir: pgliteDirOf(config.dataDir) });
+  };
+  process.on("uncaughtException", fatal("uncaught exception"));
+  process.on("unhandledRejection", fatal("unhandled promise rejection"));
+
+  // Metrics exist before the database does (key-set fetches are counted from the start).
+  let poolOf: { poolStats(): ReturnType<import("./data/database.js").OpenDatabase["poolStats"]> } | undefined;
+  const metrics = new Metrics(() => poolOf?.poolStats() ?? null);
+  const { verifier, devIssuer } = await step("dev-keys", () => setUpAuth(config, (result) => metrics.keySetFetches.inc({ result })));
+  await step("key-sets", () => verifier.hydrate());
+  const database = await step("database", () =>
+    openDatabase({
+      url: config.databaseUrl,
+      pgliteDir: pgliteDirOf(config.dataDir),
+      onConnectionError: (error, state) =>
+        logger.warn({ event: "db.connection_lost", state, err: { type: error.name, message: error.message } }, "database connection lost; it is replaced on next use"),
+    }),
+  );
   poolOf = database;
-  if (config.mode === "dev") await seedDevData(database.db);
+  if (config.mode === "dev") await step("database", () => seedDevData(database.db));
   const schema = buildSchema();
-  const server = await startServer({
-    config,
-    schema,
-    verifier,
-    db: database.db,
-    devIssuer,
-    logger,
-    metrics,
-    readinessChecks: { database: () => database.ping() },
-    shutdownTimeoutMs: config.http.shutdownTimeoutSeconds * 1000,
-  });
+  const shutdownTimeoutMs = config.http.shutdownTimeoutSeconds * 1000;
+  const server = await step("listen", () =>
+    startServer({
+      config,
+      schema,
+      verifier,
+      db: database.db,
+      devIssuer,
+      logger,
+      metrics,
+      readinessChecks: { database: () => database.ping() },
+      shutdownTimeoutMs,
+      abortInFlight: () => database.abortActive(),
+    }),
+  );
 
   if (config.mode === "dev") {
     console.log(`API listening on ${server.url} (dev mode: built-in dev issuer, pool ${devIssuer!.userPoolId})`);
@@ -53,11 +88,20 @@ async function main(): Promise<void> {
     logger.info({ url: server.url, pools: config.auth.userPoolIds, tokenUse: config.auth.tokenUse }, "API listening");
   }
 
+  // Shutdown is bounded whatever the database does: requests get SHUTDOWN_TIMEOUT_SECONDS, blocked ones are then
+  // aborted and answered 503 (ABORT_GRACE_MS), the pool gets 2 s to end. The backstop below only fires if one of
+  // those bounds has a bug; it still exits 0, since the process did what SIGTERM asked.
+  const SHUTDOWN_MARGIN_MS = ABORT_GRACE_MS + 2500;
   const stop = async (signal: string) => {
     logger.info({ signal }, "shutting down");
+    setTimeout(() => {
+      logger.error({ signal }, "shutdown overran its bound; exiting anyway");
+      process.exit(0);
+    }, shutdownTimeoutMs + SHUTDOWN_MARGIN_MS + 1000).unref();
     await server.close();
     verifier.close();
-    await database.close();
+    await database.close(2000);
+    logger.info({ signal }, "stopped");
     process.exit(0);
   };
   process.once("SIGINT", (s) => void stop(s));

@@ -14,20 +14,25 @@ import { ApolloArmor } from "@escape.tech/graphql-armor";
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema, type ValidationRule } from "graphql";
 import type { Logger } from "pino";
 import {
+  AuthError,
   createAuthenticator,
   credentialSourcesFromNode,
   operationCheckPlugin,
+  RETRY_AFTER_SECONDS,
+  SERVICE_UNAVAILABLE,
+  SERVICE_UNAVAILABLE_MESSAGE,
+  serviceUnavailableError,
   type CredentialSources,
   type DevIssuer,
   type TokenVerifier,
 } from "./auth/index.js";
 import type { Config } from "./config.js";
-import type { Db } from "./data/database.js";
+import { isDatabaseUnavailable, type Db } from "./data/database.js";
 import { InvalidInputError } from "./data/errors.js";
 import { createLoaders } from "./data/loaders.js";
 import { PERSONAS } from "./dev/personas.js";
 import type { AppContext } from "./graphql/context.js";
-import { createHttpHandler, GRAPHQL_PATH, type Exchange } from "./http.js";
+import { createHttpHandler, GRAPHQL_PATH, noteOperationName, requestIdOf, type Exchange } from "./http.js";
 import type { Metrics } from "./metrics.js";
 
 export interface ServerDependencies {
@@ -44,7 +49,16 @@ export interface ServerDependencies {
   readonly readinessChecks?: Readonly<Record<string, () => Promise<boolean>>>;
   /** How long shutdown waits for in-flight requests before closing their connections. Default 10 s. */
   readonly shutdownTimeoutMs?: number;
+  /**
+   * Called when shutdown's wait for in-flight requests runs out (the database's `abortActive`): work still
+   * blocked (a transaction waiting on a lock) is made to fail, so its request is answered 503 within
+   * `ABORT_GRACE_MS` instead of being cut off without an answer.
+   */
+  readonly abortInFlight?: () => Promise<void>;
 }
+
+/** After `abortInFlight`, how long requests get to send their (503) answers before their connections are closed. */
+export const ABORT_GRACE_MS = 2500;
 
 export interface RunningServer {
   readonly url: string;
@@ -57,7 +71,7 @@ export function createApolloServer(deps: ServerDependencies): ApolloServer<AppCo
   const { config } = deps;
   const plugins: ApolloServerPlugin<AppContext>[] = [
     operationCheckPlugin({ rejectPartial: config.auth.rejectPartial }),
-    auditPlugin(deps.logger),
+    errorsPlugin(deps.logger),
     // Cache hints are not used by this product and cost time on every resolved field.
     ApolloServerPluginCacheControlDisabled(),
     ApolloServerPluginUsageReportingDisabled(),
@@ -122,8 +136,24 @@ export function createContextFactory(deps: ServerDependencies): (sources: Creden
       throw error;
     }
     deps.metrics?.authentications.inc({ reason: auth.principal ? "VERIFIED" : "ANONYMOUS" });
-    return { ...auth, db: deps.db, loaders: createLoaders(deps.db) };
+    try {
+      return { ...auth, db: deps.db, loaders: createLoaders(deps.db) };
+    } catch (error) {
+      // Apollo answers a failed context with 500 and runs no plugin: this is the one place to see and map it.
+      throw contextError(error, deps.logger, requestId);
+    }
   };
+}
+
+/** A failure while building the context: the database being down becomes 503; anything else is logged and rethrown. */
+function contextError(error: unknown, logger: Logger | undefined, requestId: string | undefined): unknown {
+  if (error instanceof GraphQLError || error instanceof AuthError) return error;
+  if (isDatabaseUnavailable(error)) {
+    logger?.warn({ event: "db.unavailable", requestId, err: errorSummary(error) }, "database unavailable; answered 503");
+    return serviceUnavailableError();
+  }
+  logger?.error({ requestId, err: error }, "unexpected error while building the request context");
+  return error;
 }
 
 /** Starts Apollo and the HTTP server; the verifier must already be hydrated. */
@@ -154,14 +184,27 @@ export async function startServer(deps: ServerDependencies): Promise<RunningServ
   return {
     url: `http://${host}:${port}${GRAPHQL_PATH}`,
     httpServer,
-    /** Stops accepting, lets in-flight requests finish (a mutation completes), then stops Apollo. */
+    /**
+     * Stops accepting, lets in-flight requests finish (a mutation completes) for up to `shutdownTimeoutMs`, then
+     * makes blocked work fail (`abortInFlight`, its clients get 503), gives the answers `ABORT_GRACE_MS` to go out
+     * and closes whatever connection is left. Returns within `shutdownTimeoutMs + ABORT_GRACE_MS + ~2 s`.
+     */
     async close() {
       draining = true;
       const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      // A keep-alive connection becomes idle when its answer is sent; closing those as they appear lets the
+      // server stop as soon as the last request is answered.
       httpServer.closeIdleConnections();
-      const timeout = setTimeout(() => httpServer.closeAllConnections(), deps.shutdownTimeoutMs ?? 10_000);
+      const sweep = setInterval(() => httpServer.closeIdleConnections(), 100);
+      let grace: NodeJS.Timeout | undefined;
+      const timeout = setTimeout(() => {
+        grace = setTimeout(() => httpServer.closeAllConnections(), ABORT_GRACE_MS);
+        void deps.abortInFlight?.().catch(() => undefined);
+      }, deps.shutdownTimeoutMs ?? 10_000);
       await closed;
+      clearInterval(sweep);
       clearTimeout(timeout);
+      clearTimeout(grace);
       await apollo.stop();
     },
   };
@@ -169,6 +212,13 @@ export async function startServer(deps: ServerDependencies): Promise<RunningServ
 
 /** One log line and the request metrics per answered request: who, what, outcome, how long. Never a token. */
 function recordExchange(deps: ServerDependencies, exchange: Exchange<AppContext>): void {
+  const durationMs = Math.round(exchange.durationMs * 10) / 10;
+  if (exchange.path !== GRAPHQL_PATH) {
+    // Probes and scrapes come every few seconds: at debug so they do not drown the request log.
+    const level = OPERATOR_PATHS.has(exchange.path) ? "debug" : "info";
+    deps.logger?.[level]({ method: exchange.method, path: exchange.path, status: exchange.status, durationMs }, "request");
+    return;
+  }
   const principal = exchange.context?.principal;
   const operation = deps.metrics?.operationLabel(exchange.operationName);
   deps.metrics?.requests.inc({ operation, status: String(exchange.status) });
@@ -176,28 +226,54 @@ function recordExchange(deps: ServerDependencies, exchange: Exchange<AppContext>
   deps.logger?.info(
     {
       requestId: exchange.requestId,
+      method: exchange.method,
+      path: exchange.path,
       operation: exchange.operationName,
       sub: principal?.sub,
       kind: principal?.kind ?? (exchange.context ? "ANONYMOUS" : undefined),
       status: exchange.status,
-      durationMs: Math.round(exchange.durationMs * 10) / 10,
+      durationMs,
     },
     "request",
   );
 }
 
-/** Audit log: each denial by the rules, once per request, with the caller's sub and jti. */
-function auditPlugin(logger: Logger | undefined): ApolloServerPlugin<AppContext> {
-  if (!logger) return {};
+const OPERATOR_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
+
+/**
+ * What a request's errors mean for operators and for the answer:
+ * - an unexpected error (a bug, a renamed table) is logged once at error level with the request id, operation,
+ *   class, message and stack; the client gets the fixed message and the request id to quote;
+ * - the database being unreachable is logged as a warning and answered 503 `SERVICE_UNAVAILABLE` with
+ *   `Retry-After` and `data: null` (the operation did nothing that committed);
+ * - each denial by the rules gets an audit line with the request id, the caller's sub and jti.
+ * Nothing here logs a header or a token.
+ */
+function errorsPlugin(logger: Logger | undefined): ApolloServerPlugin<AppContext> {
   // One hooks object for all requests: nothing is allocated per request unless there are errors.
   const hooks: GraphQLRequestListener<AppContext> = {
-    async didEncounterErrors({ errors, contextValue, operationName }) {
+    async didResolveOperation({ request, operationName }) {
+      noteOperationName(request.http, operationName);
+    },
+    async didEncounterErrors({ errors, contextValue, operationName, request }) {
+      const requestId = requestIdOf(request.http);
+      const operation = operationName ?? request.operationName ?? undefined;
+      const unavailable = errors.filter((e) => isDatabaseUnavailable(e));
+      if (unavailable.length > 0) {
+        logger?.warn({ event: "db.unavailable", requestId, operation, err: errorSummary(unavailable[0]!.originalError ?? unavailable[0]) }, "database unavailable; answered 503");
+      }
+      for (const error of errors) {
+        const original = error.originalError;
+        if (!original || original instanceof GraphQLError || original instanceof InvalidInputError || isDatabaseUnavailable(original)) continue;
+        logger?.error({ requestId, operation, path: error.path?.join("."), err: original }, "unexpected error");
+      }
       const denied = errors.filter((e) => e.extensions?.code === "FORBIDDEN" || e.extensions?.code === "UNAUTHENTICATED");
       if (denied.length === 0 || !contextValue?.auth) return;
-      logger.info(
+      logger?.info(
         {
           event: "auth.denied",
-          operation: operationName ?? undefined,
+          requestId,
+          operation,
           sub: contextValue.principal?.sub,
           jti: contextValue.principal?.tokenId ?? undefined,
           reasons: [...new Set(denied.map((e) => (e.extensions?.auth as { reason?: string } | undefined)?.reason))],
@@ -206,8 +282,31 @@ function auditPlugin(logger: Logger | undefined): ApolloServerPlugin<AppContext>
         "request denied by @auth rules",
       );
     },
+    async willSendResponse({ response, errors, request }) {
+      if (!errors || response.body.kind !== "single") return;
+      const result = response.body.singleResult;
+      if (errors.some((e) => isDatabaseUnavailable(e))) {
+        response.http.status = 503;
+        response.http.headers.set("retry-after", String(RETRY_AFTER_SECONDS));
+        result.data = null;
+        result.errors = [{ message: SERVICE_UNAVAILABLE_MESSAGE, extensions: { code: SERVICE_UNAVAILABLE } }];
+        return;
+      }
+      // The fixed message says nothing; the request id lets the client point at the log line.
+      const requestId = requestIdOf(request.http);
+      if (!requestId) return;
+      for (const formatted of result.errors ?? []) {
+        if (formatted.extensions?.code === "INTERNAL_SERVER_ERROR") (formatted.extensions as Record<string, unknown>).requestId = requestId;
+      }
+    },
   };
   return { requestDidStart: async () => hooks };
+}
+
+/** Class and message of an expected failure, without a stack (the cause is known; the stack would be noise). */
+function errorSummary(error: unknown): { type: string; message: string; code?: string } {
+  const e = error as { name?: string; message?: string; code?: string };
+  return { type: e?.name ?? typeof error, message: e?.message ?? String(error), ...(e?.code ? { code: e.code } : {}) };
 }
 
 const SANDBOX_DOCUMENT = `# Sandbox starts with alice's dev token in the shared Authorization header.
@@ -253,6 +352,9 @@ function landingPage(config: Config, devIssuer?: DevIssuer | null): ApolloServer
  * unexpected error says nothing about its cause; expected ones keep their fixed messages.
  */
 function formatError(formatted: GraphQLFormattedError, error: unknown, production: boolean): GraphQLFormattedError {
+  if (isDatabaseUnavailable(error)) {
+    return { message: SERVICE_UNAVAILABLE_MESSAGE, extensions: { code: SERVICE_UNAVAILABLE }, path: formatted.path, locations: formatted.locations };
+  }
   const original = unwrapResolverError(error);
   if (original instanceof InvalidInputError) {
     return {

@@ -40,6 +40,7 @@ describe("loadConfig", () => {
       jwksUris: ["http://127.0.0.1:9/a.json", "https://keys.example/b.json"],
       clockSkewSeconds: 5,
       rejectPartial: true,
+      jwksRefreshSeconds: 900,
     });
     expect(config.http).toEqual({ host: "0.0.0.0", port: 8080, shutdownTimeoutSeconds: 10 });
   });
@@ -79,8 +80,23 @@ describe("loadConfig", () => {
     ["a port out of range", { PORT: "70000" }, "PORT"],
     ["a port that is not a number", { PORT: "http" }, "PORT"],
     ["a negative shutdown bound", { SHUTDOWN_TIMEOUT_SECONDS: "-5" }, "SHUTDOWN_TIMEOUT_SECONDS"],
+    ["a key-set refresh of zero", { JWKS_REFRESH_SECONDS: "0" }, "JWKS_REFRESH_SECONDS"],
+    ["a key-set refresh over a day", { JWKS_REFRESH_SECONDS: "86401" }, "JWKS_REFRESH_SECONDS"],
+    ["a key-set refresh that is not a number", { JWKS_REFRESH_SECONDS: "15m" }, "JWKS_REFRESH_SECONDS"],
+    ["an unknown log level", { LOG_LEVEL: "verbose" }, "LOG_LEVEL"],
+    ["a host with a scheme", { HOST: "http://0.0.0.0" }, "HOST"],
+    ["a host with a port", { HOST: "127.0.0.1:4000" }, "HOST"],
+    ["a host with a space", { HOST: "my host" }, "HOST"],
   ])("refuses %s, naming the variable", (_label, env, variable) => {
     expect(variableOf(env)).toBe(variable);
+  });
+
+  it("reads JWKS_REFRESH_SECONDS, LOG_LEVEL and HOST, with their defaults", () => {
+    expect(loadConfig({}).auth.jwksRefreshSeconds).toBe(900);
+    expect(loadConfig({ JWKS_REFRESH_SECONDS: "60" }).auth.jwksRefreshSeconds).toBe(60);
+    expect(loadConfig({}).logLevel).toBe("info");
+    expect(loadConfig({ LOG_LEVEL: "debug" }).logLevel).toBe("debug");
+    for (const host of ["::", "::1", "10.0.0.5", "localhost", "api.internal.example"]) expect(loadConfig({ HOST: host }).http.host).toBe(host);
   });
 
   it("says what is wrong in the message", () => {

@@ -124,5 +124,5 @@ describe("CORS on the product server", () => {
     } finally {
       await app.close();
     }
-  }, 60_000);
+  });
 });

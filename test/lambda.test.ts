@@ -1,12 +1,10 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { ALBEvent, APIGatewayProxyEventV2, Context } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import albFixture from "./fixtures/alb-event.json" with { type: "json" };
 import httpApiFixture from "./fixtures/http-api-v2-event.json" with { type: "json" };
 import { startJwksServer, type JwksServer } from "./helpers/jwks-server.js";
 import { accessClaims, generateRsaKey, jwksOf, signToken, TEST_CLIENT_ID, TEST_POOL_ID, type TestKey } from "./helpers/keys.js";
+import { tempDir } from "./helpers/temp.js";
 
 const context = { awsRequestId: "test", functionName: "graphql" } as Context;
 const ME = JSON.stringify({ query: "{ me { sub groups } }" });
@@ -24,10 +22,10 @@ beforeAll(async () => {
     COGNITO_USER_POOL_ID: TEST_POOL_ID,
     COGNITO_CLIENT_ID: TEST_CLIENT_ID,
     COGNITO_JWKS_URI: jwks.url,
-    DATA_DIR: mkdtempSync(join(tmpdir(), "lambda-")),
+    DATA_DIR: tempDir("lambda-"),
   });
   lambda = await import("../src/lambda.js");
-}, 60_000);
+});
 
 afterAll(async () => {
   for (const name of ["NODE_ENV", "COGNITO_USER_POOL_ID", "COGNITO_CLIENT_ID", "COGNITO_JWKS_URI", "DATA_DIR"]) delete process.env[name];

@@ -7,7 +7,7 @@ describe("GraphQL limits", () => {
   let app: TestApp;
   beforeAll(async () => {
     app = await startApp({ GRAPHQL_MAX_DEPTH: "5", GRAPHQL_MAX_ALIASES: "3", GRAPHQL_MAX_DIRECTIVES: "3", GRAPHQL_MAX_TOKENS: "200", GRAPHQL_MAX_COST: "125" });
-  }, 60_000);
+  });
   afterAll(() => app.close());
 
   const expectRefused = async (query: string, message: RegExp) => {

@@ -1,7 +1,6 @@
 import { execFile } from "node:child_process";
 import { request } from "node:http";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,6 +8,7 @@ import { openDatabase, pgliteDirOf } from "../src/data/database.js";
 import { startJwksServer, type JwksServer } from "./helpers/jwks-server.js";
 import { accessClaims, generateRsaKey, jwksOf, signToken, TEST_CLIENT_ID, TEST_POOL_ID, type TestKey } from "./helpers/keys.js";
 import { startServerProcess, type ServerProcess } from "./helpers/process.js";
+import { tempDir } from "./helpers/temp.js";
 
 /**
  * The server as an operator runs it: `npm run build`, then `NODE_ENV=production node dist/main.js` in its own
@@ -23,7 +23,7 @@ beforeAll(async () => {
   key = generateRsaKey();
   jwks = await startJwksServer(jwksOf(key));
   env = { NODE_ENV: "production", COGNITO_USER_POOL_ID: TEST_POOL_ID, COGNITO_CLIENT_ID: TEST_CLIENT_ID, COGNITO_JWKS_URI: jwks.url };
-}, 120_000);
+});
 afterAll(() => jwks.close());
 
 const admin = () => signToken(key, accessClaims({ sub: "admin-sub", "cognito:groups": ["admin"] }));
@@ -43,7 +43,7 @@ describe("the production build", () => {
   beforeAll(async () => {
     server = startServerProcess(env, { built: true });
     url = await server.url();
-  }, 60_000);
+  });
   afterAll(() => server.kill());
 
   it("refuses to start without a user pool, naming the variable", async () => {
@@ -96,7 +96,7 @@ describe("the production build", () => {
 
 describe("graceful shutdown", () => {
   it("finishes a mutation in flight on SIGTERM, then exits 0 with the write kept", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "shutdown-"));
+    const dataDir = tempDir("shutdown-");
     const server = startServerProcess({ ...env, DATA_DIR: dataDir, LOG_LEVEL: "info" }, { built: true });
     try {
       const url = new URL(await server.url());
@@ -137,6 +137,6 @@ describe("graceful shutdown", () => {
     } finally {
       server.kill();
     }
-  }, 60_000);
+  });
 
 });

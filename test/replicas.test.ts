@@ -4,9 +4,9 @@ import { DevIssuer } from "../src/auth/index.js";
 import { PERSONAS } from "../src/dev/personas.js";
 import { createTestDatabase, TEST_DATABASE_URL, type ScratchDatabase } from "./helpers/database.js";
 import { startServerProcess, type ServerProcess } from "./helpers/process.js";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+
 import { join } from "node:path";
+import { tempDir } from "./helpers/temp.js";
 
 /** Two server processes on one PostgreSQL database, as behind a load balancer. */
 describe.skipIf(!TEST_DATABASE_URL)("two replicas on one PostgreSQL", () => {
@@ -18,11 +18,11 @@ describe.skipIf(!TEST_DATABASE_URL)("two replicas on one PostgreSQL", () => {
   beforeAll(async () => {
     scratch = await createTestDatabase(TEST_DATABASE_URL!);
     // Both replicas share the dev issuer's keys, as replicas share a Cognito pool.
-    const dataDir = mkdtempSync(join(tmpdir(), "replicas-"));
+    const dataDir = tempDir("replicas-");
     replicas = [1, 2].map(() => startServerProcess({ DATABASE_URL: scratch.url, DATA_DIR: dataDir }));
     urls = await Promise.all(replicas.map((r) => r.url()));
     token = DevIssuer.load(join(dataDir, "dev-issuer-keys.json")).mint(PERSONAS.alice);
-  }, 90_000);
+  });
 
   afterAll(async () => {
     for (const replica of replicas ?? []) replica.kill();

@@ -42,6 +42,20 @@ interface SigningKey {
   readonly publicJwk: JsonWebKey;
 }
 
+/**
+ * The dev keys file exists but cannot be used (not JSON, or not the two private RSA keys this issuer writes).
+ * The message names the file, the cause and the fix, in one line.
+ */
+export class DevKeysFileError extends Error {
+  override readonly name = "DevKeysFileError";
+  constructor(
+    readonly file: string,
+    readonly problem: string,
+  ) {
+    super(`${file}: ${problem}; delete ${file} to create new dev keys (tokens minted with the old keys stop working)`);
+  }
+}
+
 export class DevIssuer {
   readonly userPoolId = DEV_USER_POOL_ID;
   readonly issuer = issuersOfPool(DEV_USER_POOL_ID)[0]!;
@@ -51,13 +65,19 @@ export class DevIssuer {
     this.keys = { access: signingKey(stored.access), id: signingKey(stored.id) };
   }
 
-  /** Loads the key pairs from `file`, creating them on first use so dev tokens survive restarts. */
+  /**
+   * Loads the key pairs from `file`, creating them on first use so dev tokens survive restarts.
+   * Throws `DevKeysFileError` for a file that is not this issuer's keys, and Node's file-system errors
+   * (`EACCES`, `EROFS`, `ENOTDIR`, ...) when the file or its directory cannot be read or created.
+   */
   static load(file: string): DevIssuer {
+    let text: string | undefined;
     try {
-      return new DevIssuer(JSON.parse(readFileSync(file, "utf8")) as StoredKeys);
+      text = readFileSync(file, "utf8");
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
     }
+    if (text !== undefined) return DevIssuer.parse(file, text);
     // Create the file atomically (write aside, then link, which fails if it exists): two processes starting
     // together on one data directory must end up with the same keys.
     mkdirSync(dirname(file), { recursive: true });
@@ -70,7 +90,26 @@ export class DevIssuer {
     } finally {
       unlinkSync(aside);
     }
-    return new DevIssuer(JSON.parse(readFileSync(file, "utf8")) as StoredKeys);
+    return DevIssuer.parse(file, readFileSync(file, "utf8"));
+  }
+
+  private static parse(file: string, text: string): DevIssuer {
+    let stored: unknown;
+    try {
+      stored = JSON.parse(text);
+    } catch (error) {
+      throw new DevKeysFileError(file, `is not valid JSON (${(error as Error).message})`);
+    }
+    const isKey = (key: unknown) => typeof key === "object" && key !== null && (key as JsonWebKey).kty === "RSA" && typeof (key as JsonWebKey).d === "string";
+    const keys = stored as Partial<StoredKeys> | null;
+    if (typeof keys !== "object" || keys === null || !isKey(keys.access) || !isKey(keys.id)) {
+      throw new DevKeysFileError(file, 'is not a dev keys file (expected {"access": <private RSA JWK>, "id": <private RSA JWK>})');
+    }
+    try {
+      return new DevIssuer(keys as StoredKeys);
+    } catch (error) {
+      throw new DevKeysFileError(file, `holds a key that cannot be used (${(error as Error).message})`);
+    }
   }
 
   /** Fresh keys held in memory only (tests). */

@@ -67,6 +67,15 @@ export class AuthUnavailableError extends AuthError {
   readonly status = 503;
 }
 
+/**
+ * The code of a request refused because a dependency other than the key set is down (the database): HTTP 503
+ * with `Retry-After`. It lives here with the other codes so that one module owns the error table; the auth
+ * layer itself never raises it.
+ */
+export const SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE";
+/** The fixed message of `SERVICE_UNAVAILABLE`: the operation did nothing and may be retried. */
+export const SERVICE_UNAVAILABLE_MESSAGE = "The service is temporarily unavailable; nothing was changed. Retry later.";
+
 /** What a denial explains in dev mode: the rule that applied and the entries that failed. */
 export interface DenialExplanation {
   /** The place decided on, as `Type.field`. */
@@ -93,7 +102,7 @@ const DENIAL_MESSAGES = {
   },
 } as const;
 
-/** Seconds a client should wait before retrying when the key set is unavailable. */
+/** Seconds a client should wait before retrying when the key set or the database is unavailable (503). */
 export const RETRY_AFTER_SECONDS = 5;
 
 const WWW_AUTHENTICATE: Record<AuthErrorCode, string | undefined> = {
@@ -114,6 +123,17 @@ export interface ErrorPosture {
  */
 function httpExtension(status: number, headers: [string, string][]): Record<string, unknown> {
   return { status, headers: new Map(headers) };
+}
+
+/**
+ * The error for a request whose database could not be reached (thrown before execution, e.g. from the context
+ * factory): HTTP 503, `Retry-After: RETRY_AFTER_SECONDS`, code `SERVICE_UNAVAILABLE`, a fixed message. Errors met
+ * during execution get the same status and header from the server's response plugin.
+ */
+export function serviceUnavailableError(): GraphQLError {
+  return new GraphQLError(SERVICE_UNAVAILABLE_MESSAGE, {
+    extensions: { code: SERVICE_UNAVAILABLE, http: httpExtension(503, [["retry-after", String(RETRY_AFTER_SECONDS)]]) },
+  });
 }
 
 /** Turns a failure of the request as a whole (before execution) into the GraphQLError Apollo answers with. */

@@ -4,7 +4,7 @@
  */
 export { createAuthenticator, type AuthenticatorOptions } from "./authenticate.js";
 export { credentialSourcesFromNode, readBearerToken, type CredentialSources } from "./bearer.js";
-export { DEV_USER_POOL_ID, DevIssuer, signJwt, type DevTokenRequest } from "./dev-issuer.js";
+export { DEV_USER_POOL_ID, DevIssuer, DevKeysFileError, signJwt, type DevTokenRequest } from "./dev-issuer.js";
 export { applyAuthDirectives, authDirectiveTypeDefs, AuthSchemaError } from "./directive.js";
 export {
   AuthError,
@@ -12,6 +12,9 @@ export {
   InvalidRequestError,
   InvalidTokenError,
   RETRY_AFTER_SECONDS,
+  SERVICE_UNAVAILABLE,
+  SERVICE_UNAVAILABLE_MESSAGE,
+  serviceUnavailableError,
   type AuthErrorCode,
   type AuthReason,
   type ErrorPosture,

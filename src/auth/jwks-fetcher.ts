@@ -1,5 +1,6 @@
 import type { Fetcher } from "aws-jwt-verify/https";
 import { FetchError, NonRetryableFetchError } from "aws-jwt-verify/error";
+import { assertIsJwks } from "aws-jwt-verify/jwk";
 
 /** Options of the key-set fetcher that `aws-jwt-verify`'s `SimpleJwksCache` calls. */
 export interface JwksFetcherOptions {
@@ -22,6 +23,12 @@ export interface JwksFetcherOptions {
  * Fetches key sets over `http:` or `https:` (the library's own fetcher speaks only `https:`), with a
  * timeout, a size cap and a back-off after failures so that a flood of requests while the endpoint is down
  * does not become a flood of fetches.
+ *
+ * A body that is not a well-formed, non-empty key set (not UTF-8 JSON, not `{"keys":[...]}`, no keys, a key
+ * without a `kid`) is a failed fetch like a 500: it is backed off, the caller's tokens that need a new key get
+ * `AUTH_UNAVAILABLE`, and the cached keys are kept, because the library's cache replaces its keys only with a
+ * body this fetcher returned. An empty key set is refused because Cognito never publishes one: it means a broken
+ * endpoint, and accepting it would turn every cached user away.
  */
 export class JwksFetcher implements Fetcher {
   /** Every URL fetched, in order; tests and metrics read it. */
@@ -49,6 +56,7 @@ export class JwksFetcher implements Fetcher {
     }
     try {
       const body = await this.download(target);
+      assertUsableKeySet(target, body);
       this.failedUntil.delete(target);
       this.options.onFetch?.("ok");
       return body;
@@ -57,7 +65,7 @@ export class JwksFetcher implements Fetcher {
       this.options.onFetch?.("failed");
       if (error instanceof FetchError) throw error;
       // Non-retryable: SimpleFetcher-style immediate retries would double the load on a failing endpoint.
-      throw new NonRetryableFetchError(target, error instanceof Error ? error.message : String(error));
+      throw new NonRetryableFetchError(target, describeFailure(error));
     }
   }
 
@@ -87,4 +95,32 @@ export class JwksFetcher implements Fetcher {
     const buffer = Buffer.concat(chunks);
     return buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength) as ArrayBuffer;
   }
+}
+
+/** Throws `NonRetryableFetchError` unless `body` is UTF-8 JSON of a key set with at least one key, each with a `kid`. */
+function assertUsableKeySet(target: string, body: ArrayBuffer): void {
+  let jwks: unknown;
+  try {
+    jwks = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body));
+  } catch {
+    throw new NonRetryableFetchError(target, "Key set is not UTF-8 JSON");
+  }
+  try {
+    assertIsJwks(jwks as Parameters<typeof assertIsJwks>[0]);
+  } catch (error) {
+    throw new NonRetryableFetchError(target, `Key set is malformed: ${(error as Error).message}`);
+  }
+  const keys = (jwks as { keys: readonly { kid?: unknown }[] }).keys;
+  if (keys.length === 0) throw new NonRetryableFetchError(target, "Key set has no keys");
+  if (!keys.every((key) => typeof key.kid === "string" && key.kid !== "")) {
+    throw new NonRetryableFetchError(target, "Key set has a key without a kid");
+  }
+}
+
+/** `fetch failed` alone says nothing; Node keeps the reason (`ECONNREFUSED`, `ENOTFOUND`, a TLS error) in `cause`. */
+function describeFailure(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause as { code?: string; message?: string } | undefined;
+  const why = cause?.code ?? cause?.message;
+  return why && !error.message.includes(why) ? `${error.message} (${why})` : error.message;
 }

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { DevIssuer } from "../auth/index.js";
+import { DevIssuer, DevKeysFileError } from "../auth/index.js";
 import { devKeysFile } from "../auth-setup.js";
 import { ConfigError, loadConfig } from "../config.js";
 import { DEV_APP_CLIENT_ID, DEV_FULFILLMENT_CLIENT_ID, isPersonaName, PERSONAS } from "../dev/personas.js";
@@ -72,7 +72,15 @@ function main(): void {
   if (machine && values.id) fail("--id and --client do not go together: machine clients get access tokens only.");
   // The dev server accepts exactly the dev app client and the dev machine client.
   const clientId = machine ? DEV_FULFILLMENT_CLIENT_ID : DEV_APP_CLIENT_ID;
-  const issuer = DevIssuer.load(devKeysFile(config));
+  let issuer: DevIssuer;
+  try {
+    issuer = DevIssuer.load(devKeysFile(config));
+  } catch (error) {
+    // One line naming the file, the cause and the fix; no stack (the cause is the file, not this code).
+    const code = (error as NodeJS.ErrnoException).code;
+    console.error(error instanceof DevKeysFileError ? error.message : `${devKeysFile(config)}: cannot read or create the dev keys (${code ?? (error as Error).message}); check DATA_DIR (${config.dataDir}) is a writable directory`);
+    process.exit(1);
+  }
   const token = issuer.mint({
     sub: values.sub ?? (machine ? clientId : (persona?.sub ?? crypto.randomUUID())),
     tokenUse: values.id ? "id" : "access",

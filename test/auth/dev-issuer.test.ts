@@ -1,8 +1,8 @@
-import { mkdtempSync, readdirSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DevIssuer } from "../../src/auth/dev-issuer.js";
+import { tempDir } from "../helpers/temp.js";
 
 const header = (token: string) => JSON.parse(Buffer.from(token.split(".")[0]!, "base64url").toString()) as { kid: string; alg: string };
 
@@ -18,7 +18,7 @@ describe("DevIssuer", () => {
   });
 
   it("keeps its keys in a file readable by its owner only, so tokens survive a restart", () => {
-    const dir = mkdtempSync(join(tmpdir(), "dev-issuer-"));
+    const dir = tempDir("dev-issuer-");
     const file = join(dir, "keys.json");
     const first = DevIssuer.load(file);
     const second = DevIssuer.load(file);

@@ -56,6 +56,26 @@ describe("JwksFetcher", () => {
     expect(server.requests).toHaveLength(1);
   });
 
+  it.each([
+    ["not JSON", "<html>502 Bad Gateway</html>"],
+    ["not UTF-8", Buffer.from([0x7b, 0xff, 0xfe, 0x7d]).toString("latin1")],
+    ["JSON that is not a key set", JSON.stringify({ hello: "world" })],
+    ["keys that is not an array", JSON.stringify({ keys: {} })],
+    ["an empty key set", JSON.stringify({ keys: [] })],
+    ["a key without kid", JSON.stringify({ keys: [{ kty: "RSA", n: "x", e: "AQAB" }] })],
+    ["a key that is not a JWK", JSON.stringify({ keys: [42] })],
+  ])("counts %s as a failed fetch and backs off like a 500", async (_case, body) => {
+    const server = await keyServer();
+    server.setBehaviour({ body });
+    const results: string[] = [];
+    const fetcher = new JwksFetcher({ backoffMs: 60_000, onFetch: (r) => results.push(r) });
+
+    await expect(fetcher.fetch(server.url)).rejects.toBeInstanceOf(NonRetryableFetchError);
+    await expect(fetcher.fetch(server.url)).rejects.toBeInstanceOf(NonRetryableFetchError);
+    expect(server.requests).toHaveLength(1);
+    expect(results).toEqual(["failed", "skipped"]);
+  });
+
   it("refuses a key set larger than maxBytes", async () => {
     const server = await keyServer();
     server.setBehaviour({ body: JSON.stringify({ keys: [], filler: "x".repeat(5000) }) });
@@ -65,12 +85,14 @@ describe("JwksFetcher", () => {
 
   it("accepts a key set of exactly maxBytes", async () => {
     const server = await keyServer();
-    const body = JSON.stringify({ keys: [], filler: "" });
-    const exact = JSON.stringify({ keys: [], filler: "x".repeat(1024 - body.length) });
-    expect(Buffer.byteLength(exact)).toBe(1024);
+    const keys = jwksOf(generateRsaKey("k")).keys;
+    const body = JSON.stringify({ keys, filler: "" });
+    const maxBytes = body.length + 100;
+    const exact = JSON.stringify({ keys, filler: "x".repeat(maxBytes - body.length) });
+    expect(Buffer.byteLength(exact)).toBe(maxBytes);
     server.setBehaviour({ body: exact });
 
-    expect(json(await new JwksFetcher({ maxBytes: 1024 }).fetch(server.url))).toEqual(JSON.parse(exact));
+    expect(json(await new JwksFetcher({ maxBytes }).fetch(server.url))).toEqual(JSON.parse(exact));
   });
 
   it("gives up on a key server slower than timeoutMs", async () => {

@@ -1,11 +1,11 @@
 import { execFile } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { accessManifest, manifestText } from "../../src/graphql/access-manifest.js";
 import { buildSchema, SCHEMA_DIR } from "../../src/graphql/schema.js";
+import { tempDir } from "../helpers/temp.js";
 
 const run = promisify(execFile);
 const MANIFEST_FILE = join(import.meta.dirname, "..", "..", "src", "__generated__", "access-manifest.json");
@@ -23,7 +23,7 @@ async function authReport(...args: string[]) {
   }
 }
 
-const scratch = () => mkdtempSync(join(tmpdir(), "auth-report-"));
+const scratch = () => tempDir("auth-report-");
 
 describe("npm run auth:report", () => {
   it("prints the product's access table", async () => {

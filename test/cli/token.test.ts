@@ -1,13 +1,11 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bearer, startApp, type TestApp } from "../helpers/app.js";
+import { tempDir } from "../helpers/temp.js";
 
 const run = promisify(execFile);
-const dataDir = mkdtempSync(join(tmpdir(), "token-cli-"));
+const dataDir = tempDir("token-cli-");
 
 /** Runs `npm run token -- ...` as a user would (through tsx), against the given data directory. */
 async function token(args: string[], env: Record<string, string> = {}) {

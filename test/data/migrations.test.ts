@@ -30,5 +30,5 @@ describe("migrations on PGlite", () => {
     } finally {
       await first.close();
     }
-  }, 30_000);
+  });
 });

@@ -28,7 +28,7 @@ describe("paging through the catalogue", () => {
   let app: TestApp;
   beforeAll(async () => {
     app = await startApp();
-  }, 60_000);
+  });
   afterAll(() => app.close());
 
   it("chains pages with endCursor without gaps or repeats", async () => {

@@ -68,7 +68,7 @@ describe.each(BACKENDS)("the access matrix on $name", ({ postgresUrl, skip }) =>
   let app: TestApp;
   beforeAll(async () => {
     if (!skip) app = await startApp({}, { postgresUrl });
-  }, 60_000);
+  });
   afterAll(async () => {
     await app?.close();
   });

@@ -1,7 +1,4 @@
-import { mkdtempSync } from "node:fs";
 import { request as httpRequest } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { GraphQLSchema } from "graphql";
 import { setUpAuth } from "../../src/auth-setup.js";
 import { loadConfig } from "../../src/config.js";
@@ -11,6 +8,7 @@ import type { DevIssuer } from "../../src/auth/index.js";
 import { openDatabase, type Db } from "../../src/data/database.js";
 import { seedDevData } from "../../src/dev/seed.js";
 import { createTestDatabase } from "./database.js";
+import { tempDir } from "./temp.js";
 
 export interface TestResponse {
   readonly status: number;
@@ -48,7 +46,7 @@ export interface StartOptions {
 }
 
 export async function startApp(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestApp> {
-  const config = loadConfig({ DATA_DIR: mkdtempSync(join(tmpdir(), "api-test-")), ...env, PORT: "0", HOST: "127.0.0.1" });
+  const config = loadConfig({ DATA_DIR: tempDir("api-test-"), ...env, PORT: "0", HOST: "127.0.0.1" });
   const { verifier, devIssuer } = setUpAuth(config);
   await verifier.hydrate();
   let queries = 0;

@@ -1,7 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { removeTempDir, tempDir } from "./temp.js";
 
 export interface ServerProcess {
   readonly child: ChildProcess;
@@ -9,7 +7,7 @@ export interface ServerProcess {
   readonly exited: Promise<number | null>;
   /** Everything printed so far, stdout and stderr. */
   output(): string;
-  /** Waits (up to 30 s) until the output matches. */
+  /** Waits (up to 120 s, a loaded machine's start) until the output matches or the process exits. */
   waitFor(pattern: RegExp): Promise<RegExpExecArray | null>;
   /** The GraphQL URL once the server says it listens. */
   url(): Promise<string>;
@@ -22,16 +20,22 @@ export interface ServerProcess {
  */
 export function startServerProcess(env: Record<string, string>, options: { built?: boolean } = {}): ServerProcess {
   const args = options.built ? ["dist/main.js"] : ["--import", "tsx", "src/main.ts"];
+  const ownDir = env.DATA_DIR === undefined ? tempDir("server-") : undefined;
   const child = spawn(process.execPath, args, {
-    env: { PATH: process.env.PATH, DATA_DIR: mkdtempSync(join(tmpdir(), "server-")), PORT: "0", ...env },
+    env: { PATH: process.env.PATH, DATA_DIR: ownDir ?? "", PORT: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  // The directory made here goes with the process (a given one belongs to the test).
+  if (ownDir) child.once("exit", () => removeTempDir(ownDir));
   let output = "";
   child.stdout!.on("data", (chunk: Buffer) => (output += chunk));
   child.stderr!.on("data", (chunk: Buffer) => (output += chunk));
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   const waitFor = async (pattern: RegExp) => {
-    for (let i = 0; i < 600 && !pattern.test(output) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline && !pattern.test(output) && child.exitCode === null && child.signalCode === null) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
     return pattern.exec(output);
   };
   return {

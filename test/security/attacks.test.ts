@@ -20,7 +20,7 @@ beforeAll(async () => {
   // Where an attacker would like us to fetch keys from: it must never be asked.
   lure = await startJwksServer(jwksOf(generateRsaKey()));
   app = await startApp({ NODE_ENV: "production", COGNITO_USER_POOL_ID: TEST_POOL_ID, COGNITO_CLIENT_ID: TEST_CLIENT_ID, COGNITO_JWKS_URI: jwks.url });
-}, 60_000);
+});
 afterAll(async () => {
   await app.close();
   await jwks.close();

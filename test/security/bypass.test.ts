@@ -10,7 +10,7 @@ import { bearer, startApp, type TestApp } from "../helpers/app.js";
 let app: TestApp;
 beforeAll(async () => {
   app = await startApp();
-}, 60_000);
+});
 afterAll(() => app.close());
 
 const as = (persona: PersonaName) => bearer(app.devIssuer!.mint(PERSONAS[persona]));

@@ -13,7 +13,7 @@ const CLIENTS = 30;
 let app: TestApp;
 beforeAll(async () => {
   app = await startApp();
-}, 60_000);
+});
 afterAll(() => app.close());
 
 type Caller =
@@ -60,7 +60,7 @@ describe("isolation under load", () => {
     expect((await app.fetch("/readyz")).status).toBe(200);
     const after = await app.graphql("{ me { username } }", { headers: { authorization: `Bearer ${issuer.mint(PERSONAS.ada)}` } });
     expect(after.body).toEqual({ data: { me: { username: "ada" } } });
-  }, 60_000);
+  });
 });
 
 /** What is wrong with one answer, or undefined. */

@@ -17,7 +17,7 @@ describe.each(BACKENDS)("orders on $name", ({ postgresUrl, skip }) => {
   let app: TestApp;
   beforeAll(async () => {
     if (!skip) app = await startApp({}, { postgresUrl });
-  }, 60_000);
+  });
   afterAll(async () => {
     await app?.close();
   });
