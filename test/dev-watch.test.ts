@@ -1,14 +1,14 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, utimesSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { utimesSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { tempDir } from "./helpers/temp.js";
 
 /**
  * `npm run dev`: the dev server under `tsx watch`, restarted when a source or schema file changes. Run as a
  * developer would (npm, its own process group so the watcher and the server it starts are stopped together).
  */
-const dataDir = mkdtempSync(join(tmpdir(), "dev-watch-"));
+const dataDir = tempDir("dev-watch-");
 const child = spawn("npm", ["run", "dev"], {
   env: { ...process.env, PORT: "0", DATA_DIR: dataDir, NODE_ENV: "" },
   stdio: ["ignore", "pipe", "pipe"],
@@ -34,7 +34,6 @@ afterAll(async () => {
     await Promise.race([new Promise((r) => child.once("exit", r)), new Promise((r) => setTimeout(r, 15_000))]);
     if (child.exitCode === null) process.kill(-child.pid!, "SIGKILL");
   }
-  rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe("npm run dev", () => {

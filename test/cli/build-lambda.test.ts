@@ -1,11 +1,11 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildLambda, type LambdaBuild } from "../../src/cli/build-lambda.js";
 import { createTestDatabase, TEST_DATABASE_URL, type ScratchDatabase } from "../helpers/database.js";
+import { tempDir } from "../helpers/temp.js";
 import { startJwksServer, type JwksServer } from "../helpers/jwks-server.js";
 import { accessClaims, generateRsaKey, jwksOf, signToken, TEST_CLIENT_ID, TEST_POOL_ID, type TestKey } from "../helpers/keys.js";
 
@@ -14,7 +14,7 @@ import { accessClaims, generateRsaKey, jwksOf, signToken, TEST_CLIENT_ID, TEST_P
  * a fresh Node process as the Lambda runtime loads it, answers an API Gateway event with a real token against
  * PostgreSQL, or says in one sentence what to set when asked for something it left out.
  */
-const outDir = mkdtempSync(join(tmpdir(), "lambda-bundle-"));
+const outDir = tempDir("lambda-bundle-");
 let built: LambdaBuild;
 let key: TestKey;
 let jwks: JwksServer;
@@ -30,7 +30,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await jwks?.close();
   await scratch?.drop();
-  rmSync(outDir, { recursive: true, force: true });
 });
 
 /** Loads the bundle in its own process with `env` and hands it one HTTP API event; resolves with what it printed. */
