@@ -1,6 +1,5 @@
 import { spawn } from "node:child_process";
 import { utimesSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { tempDir } from "./helpers/temp.js";
 
