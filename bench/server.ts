@@ -89,7 +89,7 @@ async function startYoga(): Promise<number> {
     context: (initial): AppContext => {
       const jwt = (initial as { jwt?: { payload: Record<string, unknown> } }).jwt;
       const principal = jwt ? principalFromClaims(jwt.payload as unknown as VerifiedClaims) : null;
-      return { principal, auth: new RequestAuth(principal, { explain: false }), db: database.db, loaders: createLoaders(database.db) };
+      return { principal, auth: new RequestAuth(principal, { explain: false }), db: database.db, loaders: createLoaders(database.db), callerEmail: async () => null };
     },
   });
   const server = createServer(yoga);

@@ -18,12 +18,12 @@ import { createApolloServer, createContextFactory } from "./server.js";
  */
 const instance = (async () => {
   const config = loadConfig();
-  const { verifier, devIssuer } = setUpAuth(config);
+  const { verifier, devIssuer, emailLookup } = setUpAuth(config);
   await verifier.hydrate();
   const database = await openDatabase({ url: config.databaseUrl, pgliteDir: pgliteDirOf(config.dataDir), poolSize: 2 });
   if (config.mode === "dev") await seedDevData(database.db);
   // Logs go to stdout, which Lambda sends to CloudWatch; metrics are CloudWatch's, so none here.
-  return { config, schema: buildSchema(), verifier, db: database.db, devIssuer, logger: createLogger(config.production) };
+  return { config, schema: buildSchema(), verifier, db: database.db, devIssuer, emailLookup, logger: createLogger(config.production) };
 })();
 
 type Deps = Awaited<typeof instance>;

@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   // Metrics exist before the database does (key-set fetches are counted from the start).
   let poolOf: OpenDatabase | undefined;
   const metrics = new Metrics(() => poolOf?.poolStats() ?? null);
-  const { verifier, devIssuer } = setUpAuth(config, (result) => metrics.keySetFetches.inc({ result }));
+  const { verifier, devIssuer, emailLookup } = setUpAuth(config, (result) => metrics.keySetFetches.inc({ result }));
   try {
     await verifier.hydrate();
   } catch (error) {
@@ -38,6 +38,7 @@ async function main(): Promise<void> {
     verifier,
     db: database.db,
     devIssuer,
+    emailLookup,
     logger,
     metrics,
     readinessChecks: { database: () => database.ping() },

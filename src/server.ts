@@ -17,9 +17,11 @@ import {
   createAuthenticator,
   credentialSourcesFromNode,
   operationCheckPlugin,
+  readBearerToken,
   type CredentialSources,
   type DevIssuer,
   type TokenVerifier,
+  type VerifiedEmailLookup,
 } from "./auth/index.js";
 import type { Config } from "./config.js";
 import type { Db } from "./data/database.js";
@@ -35,6 +37,8 @@ export interface ServerDependencies {
   readonly schema: GraphQLSchema;
   readonly verifier: TokenVerifier;
   readonly db: Db;
+  /** The caller's verified email for `placeOrder` (`setUpAuth`'s); without it, no email is recorded. */
+  readonly emailLookup?: VerifiedEmailLookup;
   /** Dev mode only: mints the token that Sandbox starts with. */
   readonly devIssuer?: DevIssuer | null;
   /** Request log and audit log of refusals; nothing is logged without it. Tokens are never logged. */
@@ -122,7 +126,15 @@ export function createContextFactory(deps: ServerDependencies): (sources: Creden
       throw error;
     }
     deps.metrics?.authentications.inc({ reason: auth.principal ? "VERIFIED" : "ANONYMOUS" });
-    return { ...auth, db: deps.db, loaders: createLoaders(deps.db) };
+    const { principal } = auth;
+    // The token is read again only when a resolver asks (placeOrder), so it never sits in the context.
+    const callerEmail = async () =>
+      principal && deps.emailLookup
+        ? deps.emailLookup(principal, readBearerToken(sources)!, (error) =>
+            deps.logger?.warn({ event: "email.lookup_failed", requestId, sub: principal.sub, error: (error as Error)?.name }, "caller's email lookup failed"),
+          )
+        : null;
+    return { ...auth, db: deps.db, loaders: createLoaders(deps.db), callerEmail };
   };
 }
 

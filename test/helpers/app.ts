@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -48,15 +48,16 @@ export interface StartOptions {
 }
 
 export async function startApp(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestApp> {
-  const config = loadConfig({ DATA_DIR: mkdtempSync(join(tmpdir(), "api-test-")), ...env, PORT: "0", HOST: "127.0.0.1" });
-  const { verifier, devIssuer } = setUpAuth(config);
+  const scratchDir = env.DATA_DIR ? null : mkdtempSync(join(tmpdir(), "api-test-"));
+  const config = loadConfig({ ...(scratchDir ? { DATA_DIR: scratchDir } : {}), ...env, PORT: "0", HOST: "127.0.0.1" });
+  const { verifier, devIssuer, emailLookup } = setUpAuth(config);
   await verifier.hydrate();
   let queries = 0;
   const scratch = options.postgresUrl ? await createTestDatabase(options.postgresUrl) : null;
   const database = await openDatabase({ url: scratch?.url ?? null, pgliteDir: null, onQuery: () => queries++ });
   if (config.mode === "dev") await seedDevData(database.db);
   const schema = options.schema ?? buildSchema();
-  const server: RunningServer = await startServer({ config, schema, verifier, devIssuer, db: database.db });
+  const server: RunningServer = await startServer({ config, schema, verifier, devIssuer, emailLookup, db: database.db });
   const base = server.url.replace(/\/graphql$/, "");
   const send = async (path: string, init?: RequestInit): Promise<TestResponse> => {
     const response = await fetch(base + path, init);
@@ -109,6 +110,8 @@ export async function startApp(env: Record<string, string> = {}, options: StartO
       verifier.close();
       await database.close();
       await scratch?.drop();
+      // The dev keys live here; nothing of a test run stays behind in the temp folder.
+      if (scratchDir) rmSync(scratchDir, { recursive: true, force: true });
     },
   };
 }
