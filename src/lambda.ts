@@ -6,6 +6,7 @@ import { loadConfig } from "./config.js";
 import { openDatabase, pgliteDirOf } from "./data/database.js";
 import { seedDevData } from "./dev/seed.js";
 import { buildSchema } from "./graphql/schema.js";
+import { DEV_TOKEN_PATH } from "./http.js";
 import { createLogger } from "./logger.js";
 import { createApolloServer, createContextFactory } from "./server.js";
 
@@ -45,6 +46,7 @@ const httpApi = lazyHandler((deps, apollo) => {
   const contextFor = createContextFactory(deps);
   return startServerAndCreateLambdaHandler(apollo, handlers.createAPIGatewayProxyEventV2RequestHandler(), {
     context: ({ event }) => contextFor(sourcesOfHttpApiEvent(event)),
+    middleware: [async (event) => (isDevTokenPath(event.rawPath) ? DEV_TOKEN_NOT_FOUND : undefined)],
   });
 });
 
@@ -52,8 +54,20 @@ const alb = lazyHandler((deps, apollo) => {
   const contextFor = createContextFactory(deps);
   return startServerAndCreateLambdaHandler(apollo, handlers.createALBEventRequestHandler(), {
     context: ({ event }) => contextFor(sourcesOfAlbEvent(event)),
+    middleware: [async (event) => (isDevTokenPath(event.path) ? DEV_TOKEN_NOT_FOUND : undefined)],
   });
 });
+
+/**
+ * The dev token endpoint of the HTTP server is never served here, in any mode: a Lambda answers every other path
+ * with GraphQL, so this one is refused by name (after any stage prefix) rather than answered with a GraphQL error.
+ */
+const isDevTokenPath = (path: string | undefined) => path?.endsWith(DEV_TOKEN_PATH) === true;
+const DEV_TOKEN_NOT_FOUND = {
+  statusCode: 404,
+  headers: { "content-type": "application/json; charset=utf-8" },
+  body: JSON.stringify({ errors: [{ message: "Not found. The API is at /graphql." }] }),
+};
 
 // Lambda calls handlers with a callback as third argument; these handlers are async and never use it.
 const noCallback = () => undefined;

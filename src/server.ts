@@ -28,6 +28,7 @@ import type { Db } from "./data/database.js";
 import { InvalidInputError } from "./data/errors.js";
 import { createLoaders } from "./data/loaders.js";
 import { PERSONAS } from "./dev/personas.js";
+import { devTokenEndpoint } from "./dev/tokens.js";
 import type { AppContext } from "./graphql/context.js";
 import { createHttpHandler, GRAPHQL_PATH, type Exchange } from "./http.js";
 import type { Metrics } from "./metrics.js";
@@ -155,6 +156,8 @@ export async function startServer(deps: ServerDependencies): Promise<RunningServ
     metrics: deps.metrics && (async () => ({ contentType: deps.metrics!.registry.contentType, body: await deps.metrics!.registry.metrics() })),
     onExchange: (exchange) => recordExchange(deps, exchange),
     corsOrigins: deps.config.corsOrigins,
+    // Only the dev issuer mints; with a configured pool or in production there is no such endpoint (404).
+    devToken: deps.devIssuer && deps.config.mode === "dev" && !deps.config.production ? devTokenEndpoint(deps.devIssuer) : undefined,
   });
   const httpServer = createServer((req, res) => void handler(req, res));
   await new Promise<void>((resolve, reject) => {
