@@ -53,6 +53,7 @@ export function setUpAuth(config: Config, onKeySetFetch?: (result: "ok" | "faile
     : undefined;
   const verifier = createTokenVerifier({
     userPoolIds: auth.userPoolIds,
+    issuers: auth.issuers,
     clientIds: auth.clientIds,
     tokenUse: auth.tokenUse,
     clockSkewSeconds: auth.clockSkewSeconds,
