@@ -14,7 +14,7 @@ describe("the Apollo Client 4 example", () => {
   let app: TestApp;
   beforeAll(async () => {
     app = await startApp();
-  });
+  }, 120_000);
   afterAll(() => app?.close());
 
   const fresh = (persona: PersonaName) => app.devIssuer!.mint(PERSONAS[persona]);

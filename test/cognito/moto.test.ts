@@ -39,7 +39,8 @@ describe.skipIf(unavailable !== null)(`the server against moto's Cognito${unavai
     });
     app = await startApp(poolEnv(pool.webClientId));
     for (const user of POOL_USERS) tokens.set(user.username, await pool.signIn(user.username));
-  });
+    // Starts a Python process and a server: generous on a busy machine.
+  }, 120_000);
 
   afterAll(async () => {
     await app?.close();
@@ -194,7 +195,7 @@ describe.skipIf(unavailable !== null)(`the server against moto's Cognito${unavai
     let idApp: TestApp;
     beforeAll(async () => {
       idApp = await startApp(poolEnv(pool.webClientId, "id"));
-    });
+    }, 120_000);
     afterAll(() => idApp?.close());
 
     it("accepts moto's ID tokens (email_verified as a string) and refuses access tokens", async () => {
@@ -224,7 +225,7 @@ describe.skipIf(unavailable !== null)(`the server against moto's Cognito${unavai
     let anyApp: TestApp;
     beforeAll(async () => {
       anyApp = await startApp(poolEnv(pool.secretClientId, "any"));
-    });
+    }, 120_000);
     afterAll(() => anyApp?.close());
 
     it("accepts access and ID tokens of the confidential client (signed in with SECRET_HASH)", async () => {

@@ -22,7 +22,7 @@ describe("POST /dev/token on the dev server", () => {
   let app: TestApp;
   beforeAll(async () => {
     app = await startApp({ CORS_ORIGINS: "http://localhost:5173" });
-  });
+  }, 120_000);
   afterAll(() => app?.close());
 
   const me = async (token: string) =>
@@ -94,7 +94,7 @@ describe("POST /dev/token on the dev server", () => {
     } finally {
       await open.close();
     }
-  });
+  }, 120_000);
 });
 
 describe("POST /dev/token does not exist", () => {
@@ -120,7 +120,7 @@ describe("POST /dev/token does not exist", () => {
     } finally {
       await app.close();
     }
-  });
+  }, 120_000);
 
   it("in production even when handed a dev issuer (404)", async () => {
     const dev = loadConfig({ PORT: "0", HOST: "127.0.0.1" });
@@ -137,5 +137,5 @@ describe("POST /dev/token does not exist", () => {
       verifier.close();
       await database.close();
     }
-  });
+  }, 120_000);
 });

@@ -11,7 +11,7 @@ describe("the customer's email in dev mode", () => {
   let app: TestApp;
   beforeAll(async () => {
     app = await startApp();
-  });
+  }, 120_000);
   afterAll(() => app?.close());
 
   const ORDER = "query ($id: ID!) { order(id: $id) { customerEmail } }";
