@@ -52,20 +52,22 @@ export function createVerifiedEmailLookup(options: VerifiedEmailLookupOptions): 
   return async (principal, token, onError) => {
     if (principal.kind !== "USER") return null;
     const key = `${principal.issuer} ${principal.sub}`;
-    const hit = cache.get(key);
-    if (hit && hit.until > now()) return hit.email;
-    const email = (async () => {
-      const attributes = await options.source(principal, token);
-      return verifiedAttributeEmail(attributes ?? claimsOfVerifiedIdToken(principal, token));
-    })();
-    cache.delete(key);
-    cache.set(key, { email, until: now() + ttlMs });
-    if (cache.size > size) cache.delete(cache.keys().next().value!);
+    let entry = cache.get(key);
+    if (!entry || entry.until <= now()) {
+      const email = (async () => {
+        const attributes = await options.source(principal, token);
+        return verifiedAttributeEmail(attributes ?? claimsOfVerifiedIdToken(principal, token));
+      })();
+      entry = { email, until: now() + ttlMs };
+      cache.delete(key);
+      cache.set(key, entry);
+      if (cache.size > size) cache.delete(cache.keys().next().value!);
+    }
     try {
-      return await email;
+      return await entry.email;
     } catch (error) {
-      // Not remembered: the next request tries again.
-      if (cache.get(key)?.email === email) cache.delete(key);
+      // Not remembered: the next request tries again. Every caller that shared the failed call gets null too.
+      if (cache.get(key) === entry) cache.delete(key);
       onError?.(error);
       return null;
     }

@@ -72,6 +72,18 @@ describe("createVerifiedEmailLookup", () => {
     expect(onError).toHaveBeenCalledTimes(1);
   });
 
+  it("answers null to every caller that shared a failed call", async () => {
+    const source = vi.fn<UserAttributesSource>(async () => {
+      await new Promise((r) => setTimeout(r, 20));
+      throw new Error("TooManyRequestsException");
+    });
+    const onError = vi.fn();
+    const lookup = createVerifiedEmailLookup({ source });
+    expect(await Promise.all([1, 2].map(() => lookup(principal(), "t", onError)))).toEqual([null, null]);
+    expect(source).toHaveBeenCalledTimes(1);
+    expect(onError).toHaveBeenCalledTimes(2);
+  });
+
   it("never looks up a machine client", async () => {
     const source = vi.fn<UserAttributesSource>(verified);
     const lookup = createVerifiedEmailLookup({ source });
