@@ -50,6 +50,7 @@ async function main(): Promise<void> {
     console.log(`Database: ${database.kind === "postgres" ? "PostgreSQL (DATABASE_URL)" : `embedded PGlite in ${pgliteDirOf(config.dataDir)}`}, with dev seed data.`);
     console.log(`Open ${server.url} in a browser for Apollo Sandbox, signed in as alice.`);
     console.log("Get a token:  npm run -s token -- alice   (personas: alice bob sam stella ada fulfillment)");
+    console.log(`  or over HTTP: curl -s -X POST ${server.url.replace(/\/graphql$/, "/dev/token")} -H 'content-type: application/json' -d '{"persona":"alice"}'`);
   } else {
     logger.info({ url: server.url, pools: config.auth.userPoolIds, tokenUse: config.auth.tokenUse }, "API listening");
   }
