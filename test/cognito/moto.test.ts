@@ -15,6 +15,13 @@ import { claimsOf, createTestPool, motoUnavailableReason, POOL_USERS, startMoto,
  */
 const unavailable = motoUnavailableReason();
 
+describe("the moto suite's availability check", () => {
+  it("gives the reason when python3 -c \"import moto\" cannot run", () => {
+    expect(motoUnavailableReason("python3-that-does-not-exist")).toMatch(/^python3-that-does-not-exist -c "import moto" failed: .*ENOENT/);
+    expect(motoUnavailableReason(process.execPath)).toMatch(/-c "import moto" failed/);
+  });
+});
+
 describe.skipIf(unavailable !== null)(`the server against moto's Cognito${unavailable ? ` (skipped: ${unavailable})` : ""}`, () => {
   let moto: RunningEmulator;
   let pool: TestPool;

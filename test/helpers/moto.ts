@@ -19,11 +19,11 @@ import {
  * JavaScript: software nobody on this team wrote, issuing tokens in Cognito's format.
  */
 
-/** Why moto cannot run here, or `null` when `python3 -c "import moto"` works. */
-export function motoUnavailableReason(): string | null {
-  const result = spawnSync("python3", ["-c", "import moto, flask"], { encoding: "utf8", timeout: 20_000 });
-  if (result.error) return `python3 -c "import moto" failed: ${result.error.message}`;
-  if (result.status !== 0) return `python3 -c "import moto" failed: ${(result.stderr || "").trim().split("\n").at(-1)}`;
+/** Why moto cannot run here, or `null` when `python3 -c "import moto"` (and its server's Flask) works. */
+export function motoUnavailableReason(python = "python3"): string | null {
+  const result = spawnSync(python, ["-c", "import moto, flask"], { encoding: "utf8", timeout: 20_000 });
+  if (result.error) return `${python} -c "import moto" failed: ${result.error.message}`;
+  if (result.status !== 0) return `${python} -c "import moto" failed: ${(result.stderr || "").trim().split("\n").at(-1)}`;
   return null;
 }
 
