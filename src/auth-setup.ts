@@ -1,12 +1,25 @@
 import { join } from "node:path";
-import { createTokenVerifier, DevIssuer, JwksFetcher, type TokenVerifier } from "./auth/index.js";
+import {
+  cognitoUserAttributes,
+  createTokenVerifier,
+  createVerifiedEmailLookup,
+  DevIssuer,
+  JwksFetcher,
+  type TokenVerifier,
+  type VerifiedEmailLookup,
+} from "./auth/index.js";
 import type { Config } from "./config.js";
-import { DEV_CLIENT_IDS } from "./dev/personas.js";
+import { DEV_CLIENT_IDS, devUserAttributes } from "./dev/personas.js";
 
 export interface AuthSetup {
   readonly verifier: TokenVerifier;
   /** Present in dev mode only. */
   readonly devIssuer: DevIssuer | null;
+  /**
+   * The caller's verified email: Cognito's `GetUser` with the caller's access token, or in dev mode the
+   * personas' attributes, through the same cached lookup.
+   */
+  readonly emailLookup: VerifiedEmailLookup;
 }
 
 /** Where the dev issuer keeps its key pairs, so dev tokens survive restarts. */
@@ -28,7 +41,7 @@ export function setUpAuth(config: Config, onKeySetFetch?: (result: "ok" | "faile
       clockSkewSeconds: auth.clockSkewSeconds,
       fetcher: { fetch: async () => body.slice().buffer },
     });
-    return { verifier, devIssuer };
+    return { verifier, devIssuer, emailLookup: createVerifiedEmailLookup({ source: devUserAttributes }) };
   }
   const uris = auth.jwksUris;
   const redirect = uris
@@ -40,11 +53,12 @@ export function setUpAuth(config: Config, onKeySetFetch?: (result: "ok" | "faile
     : undefined;
   const verifier = createTokenVerifier({
     userPoolIds: auth.userPoolIds,
+    issuers: auth.issuers,
     clientIds: auth.clientIds,
     tokenUse: auth.tokenUse,
     clockSkewSeconds: auth.clockSkewSeconds,
     refreshIntervalSeconds: auth.jwksRefreshSeconds,
     fetcher: new JwksFetcher({ redirect, onFetch: onKeySetFetch }),
   });
-  return { verifier, devIssuer: null };
+  return { verifier, devIssuer: null, emailLookup: createVerifiedEmailLookup({ source: cognitoUserAttributes() }) };
 }

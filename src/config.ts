@@ -16,6 +16,8 @@ export interface Config {
     readonly tokenUse: "access" | "id" | "any";
     /** One URL for every pool, or one per pool in the order of `userPoolIds`; `null`: Cognito's URLs. */
     readonly jwksUris: readonly string[] | null;
+    /** COGNITO_ISSUER: a local emulator's issuer per pool (dev only, never in production); `null`: Cognito's. */
+    readonly issuers: readonly string[] | null;
     readonly clockSkewSeconds: number;
     readonly rejectPartial: boolean;
     /** Seconds between refreshes of the cached key sets (JWKS_REFRESH_SECONDS, 1 to 86400, default 900). */
@@ -67,6 +69,8 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 // The user pool id format that aws-jwt-verify accepts (region_id).
 const USER_POOL_ID = /^(?:eusc-[a-z]{2}|[a-z]{2})-(?:gov-)?[a-z]+-\d_[a-zA-Z0-9]+$/;
+// A pool id in an emulator's issuer URL: one path segment.
+const EMULATOR_POOL_ID = /^[\w-]{1,128}$/;
 // Cognito app client ids: word characters and '+', at most 128.
 const CLIENT_ID = /^[\w+]{1,128}$/;
 
@@ -77,8 +81,12 @@ export function loadConfig(env: Env = process.env): Config {
   if (mode === "dev" && production) {
     throw new ConfigError("COGNITO_USER_POOL_ID", "is required when NODE_ENV=production (dev mode is refused in production)");
   }
+  const issuers = emulatorIssuers(env, production, userPoolIds);
   for (const id of userPoolIds) {
-    if (!USER_POOL_ID.test(id)) throw new ConfigError("COGNITO_USER_POOL_ID", `"${id}" is not a user pool id like us-east-1_AbC123`);
+    // An emulator's pool ids need not carry a region (cognito-local: local_0nFa3hjY).
+    if (!(issuers ? EMULATOR_POOL_ID : USER_POOL_ID).test(id)) {
+      throw new ConfigError("COGNITO_USER_POOL_ID", `"${id}" is not a user pool id like us-east-1_AbC123`);
+    }
   }
   const clientIds = list(env, "COGNITO_CLIENT_ID");
   if (mode === "cognito" && clientIds.length === 0) {
@@ -115,6 +123,7 @@ export function loadConfig(env: Env = process.env): Config {
       // Dev mode accepts ID tokens too, so that `npm run token -- --id` can be tried out as it is.
       tokenUse: oneOf(env, "COGNITO_TOKEN_USE", ["access", "id", "any"] as const, mode === "dev" ? "any" : "access"),
       jwksUris: jwksUris.length > 0 ? jwksUris : null,
+      issuers,
       clockSkewSeconds: integer(env, "AUTH_CLOCK_SKEW_SECONDS", 30, 0, 300),
       rejectPartial: flag(env, "AUTH_REJECT_PARTIAL", false),
       jwksRefreshSeconds: integer(env, "JWKS_REFRESH_SECONDS", 900, 1, 86_400),
@@ -152,6 +161,23 @@ function host(env: Env, name: string, fallback: string): string {
     throw new ConfigError(name, `"${raw}" is not an IP address or a host name (e.g. 0.0.0.0, 127.0.0.1, ::, localhost)`);
   }
   return raw;
+}
+
+/**
+ * COGNITO_ISSUER: one issuer URL per pool, for local emulators whose issuer is not Cognito's
+ * (`http://localhost:9229/<pool>` for cognito-local, `http://localhost:4566/<pool>` for LocalStack). Refused in
+ * production, where only Cognito's own issuers may be trusted.
+ */
+function emulatorIssuers(env: Env, production: boolean, userPoolIds: readonly string[]): string[] | null {
+  const issuers = list(env, "COGNITO_ISSUER");
+  if (issuers.length === 0) return null;
+  if (production) throw new ConfigError("COGNITO_ISSUER", "is for local emulators and is refused when NODE_ENV=production");
+  if (userPoolIds.length === 0) throw new ConfigError("COGNITO_ISSUER", "is set without COGNITO_USER_POOL_ID");
+  if (issuers.length !== userPoolIds.length) throw new ConfigError("COGNITO_ISSUER", "give one issuer per user pool, in the same order");
+  for (const issuer of issuers) {
+    if (!/^https?:$/.test(safeUrl(issuer)?.protocol ?? "")) throw new ConfigError("COGNITO_ISSUER", `"${issuer}" is not an http(s) URL`);
+  }
+  return issuers;
 }
 
 function list(env: Env, name: string): string[] {

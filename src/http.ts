@@ -5,6 +5,8 @@ import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLRequest
 /** Requests larger than this are refused with 413 before they are parsed. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 export const GRAPHQL_PATH = "/graphql";
+/** Dev mode only: mints dev tokens for frontends and end-to-end tests (`HttpHandlerOptions.devToken`). */
+export const DEV_TOKEN_PATH = "/dev/token";
 // An incoming x-request-id is kept when it is a plausible id, so logs line up across services.
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -57,6 +59,11 @@ export interface HttpHandlerOptions<TContext extends BaseContext> {
   readonly onExchange?: (exchange: Exchange<TContext>) => void;
   /** Browser origins allowed to call `/graphql` (`Config.corsOrigins`): exact origins or `*`. Default: none. */
   readonly corsOrigins?: "*" | readonly string[];
+  /**
+   * Dev mode only: serves `POST /dev/token` with this function (the parsed JSON body in, status and JSON out).
+   * Absent: the path does not exist (404).
+   */
+  readonly devToken?: (body: unknown) => { readonly status: number; readonly body: unknown };
 }
 
 /**
@@ -99,6 +106,7 @@ export function createHttpHandler<TContext extends BaseContext>(options: HttpHan
         res.writeHead(302, { location: GRAPHQL_PATH }).end();
         return;
       }
+      if (path === DEV_TOKEN_PATH && options.devToken) return await handleDevToken(req, res, options.devToken, options.corsOrigins ?? []);
       if (path !== GRAPHQL_PATH) return sendJson(res, 404, { errors: [{ message: "Not found. The API is at /graphql." }] });
       applyCors(req, res, options.corsOrigins ?? []);
       if (req.method === "OPTIONS") {
@@ -169,6 +177,50 @@ export function createHttpHandler<TContext extends BaseContext>(options: HttpHan
     }
     finish(res.statusCode);
   }
+}
+
+/**
+ * `POST /dev/token` with a JSON body. Browsers get CORS headers only for origins listed exactly in CORS_ORIGINS,
+ * never through `*`: otherwise any page the developer visits could mint tokens for the local API and use them.
+ * Requiring JSON also means a browser must ask first (preflight) before it can send one.
+ */
+async function handleDevToken(
+  req: IncomingMessage,
+  res: ServerResponse,
+  mint: NonNullable<HttpHandlerOptions<BaseContext>["devToken"]>,
+  origins: "*" | readonly string[],
+): Promise<void> {
+  const origin = req.headers.origin;
+  res.setHeader("vary", "Origin");
+  if (origins !== "*" && origin !== undefined && origins.includes(origin)) {
+    res.setHeader("access-control-allow-origin", origin);
+    if (req.method === "OPTIONS") {
+      res.setHeader("access-control-allow-methods", "POST, OPTIONS");
+      res.setHeader("access-control-allow-headers", "content-type");
+      res.setHeader("access-control-max-age", "600");
+    }
+  }
+  if (req.method === "OPTIONS") {
+    res.writeHead(204).end();
+    return;
+  }
+  if (req.method !== "POST") {
+    res.setHeader("allow", "POST, OPTIONS");
+    return sendJson(res, 405, { error: "Use POST with a JSON body, e.g. {\"persona\":\"alice\"}." });
+  }
+  if (!(req.headers["content-type"] ?? "").toLowerCase().startsWith("application/json")) {
+    return sendJson(res, 415, { error: "The body must be JSON (content-type: application/json)." });
+  }
+  const body = await readBody(req);
+  if (body === TOO_LARGE) return sendJson(res, 413, { error: "The request body is too large." });
+  let parsed: unknown;
+  try {
+    parsed = body === "" ? {} : JSON.parse(body);
+  } catch {
+    return sendJson(res, 400, { error: "The request body is not valid JSON." });
+  }
+  const answer = mint(parsed);
+  sendJson(res, answer.status, answer.body);
 }
 
 // A preflight's answer. No Allow-Credentials: bearer tokens are sent explicitly, never by the browser on its own.

@@ -6,6 +6,7 @@ import { loadConfig } from "./config.js";
 import { openDatabase, pgliteDirOf } from "./data/database.js";
 import { seedDevData } from "./dev/seed.js";
 import { buildSchema } from "./graphql/schema.js";
+import { DEV_TOKEN_PATH } from "./http.js";
 import { createLogger } from "./logger.js";
 import { createApolloServer, createContextFactory } from "./server.js";
 
@@ -20,7 +21,7 @@ async function setUp() {
   const config = loadConfig();
   // Logs go to stdout, which Lambda sends to CloudWatch; metrics are CloudWatch's, so none here.
   const logger = createLogger(config.production, config.logLevel);
-  const { verifier, devIssuer } = setUpAuth(config);
+  const { verifier, devIssuer, emailLookup } = setUpAuth(config);
   await verifier.hydrate();
   const database = await openDatabase({
     url: config.databaseUrl,
@@ -30,7 +31,7 @@ async function setUp() {
       logger.warn({ event: "db.connection_lost", state, err: { type: error.name, message: error.message } }, "database connection lost; it is replaced on next use"),
   });
   if (config.mode === "dev") await seedDevData(database.db);
-  return { config, schema: buildSchema(), verifier, db: database.db, devIssuer, logger };
+  return { config, schema: buildSchema(), verifier, db: database.db, devIssuer, emailLookup, logger };
 }
 
 type Deps = Awaited<ReturnType<typeof setUp>>;
@@ -79,6 +80,7 @@ const httpApi = lazyHandler((deps, apollo) => {
   const contextFor = createContextFactory(deps);
   return startServerAndCreateLambdaHandler(apollo, handlers.createAPIGatewayProxyEventV2RequestHandler(), {
     context: ({ event }) => contextFor(sourcesOfHttpApiEvent(event)),
+    middleware: [async (event) => (isDevTokenPath(event.rawPath) ? DEV_TOKEN_NOT_FOUND : undefined)],
   });
 });
 
@@ -86,8 +88,20 @@ const alb = lazyHandler((deps, apollo) => {
   const contextFor = createContextFactory(deps);
   return startServerAndCreateLambdaHandler(apollo, handlers.createALBEventRequestHandler(), {
     context: ({ event }) => contextFor(sourcesOfAlbEvent(event)),
+    middleware: [async (event) => (isDevTokenPath(event.path) ? DEV_TOKEN_NOT_FOUND : undefined)],
   });
 });
+
+/**
+ * The dev token endpoint of the HTTP server is never served here, in any mode: a Lambda answers every other path
+ * with GraphQL, so this one is refused by name (after any stage prefix) rather than answered with a GraphQL error.
+ */
+const isDevTokenPath = (path: string | undefined) => path?.endsWith(DEV_TOKEN_PATH) === true;
+const DEV_TOKEN_NOT_FOUND = {
+  statusCode: 404,
+  headers: { "content-type": "application/json; charset=utf-8" },
+  body: JSON.stringify({ errors: [{ message: "Not found. The API is at /graphql." }] }),
+};
 
 // Lambda calls handlers with a callback as third argument; these handlers are async and never use it.
 const noCallback = () => undefined;

@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   // Metrics exist before the database does (key-set fetches are counted from the start).
   let poolOf: { poolStats(): ReturnType<import("./data/database.js").OpenDatabase["poolStats"]> } | undefined;
   const metrics = new Metrics(() => poolOf?.poolStats() ?? null);
-  const { verifier, devIssuer } = await step("dev-keys", () => setUpAuth(config, (result) => metrics.keySetFetches.inc({ result })));
+  const { verifier, devIssuer, emailLookup } = await step("dev-keys", () => setUpAuth(config, (result) => metrics.keySetFetches.inc({ result })));
   await step("key-sets", () => verifier.hydrate());
   const database = await step("database", () =>
     openDatabase({
@@ -71,6 +71,7 @@ async function main(): Promise<void> {
       verifier,
       db: database.db,
       devIssuer,
+      emailLookup,
       logger,
       metrics,
       readinessChecks: { database: () => database.ping() },
@@ -84,6 +85,7 @@ async function main(): Promise<void> {
     console.log(`Database: ${database.kind === "postgres" ? "PostgreSQL (DATABASE_URL)" : `embedded PGlite in ${pgliteDirOf(config.dataDir)}`}, with dev seed data.`);
     console.log(`Open ${server.url} in a browser for Apollo Sandbox, signed in as alice.`);
     console.log("Get a token:  npm run -s token -- alice   (personas: alice bob sam stella ada fulfillment)");
+    console.log(`  or over HTTP: curl -s -X POST ${server.url.replace(/\/graphql$/, "/dev/token")} -H 'content-type: application/json' -d '{"persona":"alice"}'`);
   } else {
     logger.info({ url: server.url, pools: config.auth.userPoolIds, tokenUse: config.auth.tokenUse }, "API listening");
   }

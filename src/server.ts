@@ -18,6 +18,7 @@ import {
   createAuthenticator,
   credentialSourcesFromNode,
   operationCheckPlugin,
+  readBearerToken,
   RETRY_AFTER_SECONDS,
   SERVICE_UNAVAILABLE,
   SERVICE_UNAVAILABLE_MESSAGE,
@@ -25,12 +26,14 @@ import {
   type CredentialSources,
   type DevIssuer,
   type TokenVerifier,
+  type VerifiedEmailLookup,
 } from "./auth/index.js";
 import type { Config } from "./config.js";
 import { isDatabaseUnavailable, type Db } from "./data/database.js";
 import { InvalidInputError } from "./data/errors.js";
 import { createLoaders } from "./data/loaders.js";
 import { PERSONAS } from "./dev/personas.js";
+import { devTokenEndpoint } from "./dev/tokens.js";
 import type { AppContext } from "./graphql/context.js";
 import { createHttpHandler, GRAPHQL_PATH, noteOperationName, requestIdOf, type Exchange } from "./http.js";
 import type { Metrics } from "./metrics.js";
@@ -40,6 +43,8 @@ export interface ServerDependencies {
   readonly schema: GraphQLSchema;
   readonly verifier: TokenVerifier;
   readonly db: Db;
+  /** The caller's verified email for `placeOrder` (`setUpAuth`'s); without it, no email is recorded. */
+  readonly emailLookup?: VerifiedEmailLookup;
   /** Dev mode only: mints the token that Sandbox starts with. */
   readonly devIssuer?: DevIssuer | null;
   /** Request log and audit log of refusals; nothing is logged without it. Tokens are never logged. */
@@ -136,8 +141,16 @@ export function createContextFactory(deps: ServerDependencies): (sources: Creden
       throw error;
     }
     deps.metrics?.authentications.inc({ reason: auth.principal ? "VERIFIED" : "ANONYMOUS" });
+    const { principal } = auth;
+    // The token is read again only when a resolver asks (placeOrder), so it never sits in the context.
+    const callerEmail = async () =>
+      principal && deps.emailLookup
+        ? deps.emailLookup(principal, readBearerToken(sources)!, (error) =>
+            deps.logger?.warn({ event: "email.lookup_failed", requestId, sub: principal.sub, error: (error as Error)?.name }, "caller's email lookup failed"),
+          )
+        : null;
     try {
-      return { ...auth, db: deps.db, loaders: createLoaders(deps.db) };
+      return { ...auth, db: deps.db, loaders: createLoaders(deps.db), callerEmail };
     } catch (error) {
       // Apollo answers a failed context with 500 and runs no plugin: this is the one place to see and map it.
       throw contextError(error, deps.logger, requestId);
@@ -173,6 +186,8 @@ export async function startServer(deps: ServerDependencies): Promise<RunningServ
     metrics: deps.metrics && (async () => ({ contentType: deps.metrics!.registry.contentType, body: await deps.metrics!.registry.metrics() })),
     onExchange: (exchange) => recordExchange(deps, exchange),
     corsOrigins: deps.config.corsOrigins,
+    // Only the dev issuer mints; with a configured pool or in production there is no such endpoint (404).
+    devToken: deps.devIssuer && deps.config.mode === "dev" && !deps.config.production ? devTokenEndpoint(deps.devIssuer) : undefined,
   });
   const httpServer = createServer((req, res) => void handler(req, res));
   await new Promise<void>((resolve, reject) => {

@@ -38,6 +38,7 @@ describe("loadConfig", () => {
       clientIds: ["a1", "b2"],
       tokenUse: "id",
       jwksUris: ["http://127.0.0.1:9/a.json", "https://keys.example/b.json"],
+      issuers: null,
       clockSkewSeconds: 5,
       rejectPartial: true,
       jwksRefreshSeconds: 900,

@@ -24,4 +24,14 @@ export { JwksFetcher, type JwksFetcherOptions } from "./jwks-fetcher.js";
 export { findDenials, operationCheckPlugin, type OperationCheckOptions } from "./operation-check.js";
 export type { Principal } from "./principal.js";
 export { RequestAuth, type AuthContext } from "./request-auth.js";
+export {
+  COGNITO_USER_ADMIN_SCOPE,
+  cognitoUserAttributes,
+  createVerifiedEmailLookup,
+  verifiedAttributeEmail,
+  type CognitoUserAttributesOptions,
+  type UserAttributesSource,
+  type VerifiedEmailLookup,
+  type VerifiedEmailLookupOptions,
+} from "./user-attributes.js";
 export { createTokenVerifier, issuersOfPool, type TokenVerifier, type VerifierOptions } from "./verifier.js";

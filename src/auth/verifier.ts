@@ -1,6 +1,8 @@
-import { CognitoJwtVerifier } from "aws-jwt-verify";
+import { CognitoJwtVerifier, JwtRsaVerifier } from "aws-jwt-verify";
+import { validateCognitoJwtFields } from "aws-jwt-verify/cognito-verifier";
 import { SimplePenaltyBox } from "aws-jwt-verify/jwk";
 import type { Fetcher } from "aws-jwt-verify/https";
+import type { JwtPayload } from "aws-jwt-verify/jwt-model";
 import {
   CognitoJwtInvalidClientIdError,
   CognitoJwtInvalidTokenUseError,
@@ -40,7 +42,14 @@ export interface VerifierOptions {
   readonly tokenUse: "access" | "id" | "any";
   /** Leeway for `exp`, `nbf` and `iat`, in seconds. */
   readonly clockSkewSeconds: number;
-  /** Fetches key sets; gets the pool's Cognito key-set URL. */
+  /**
+   * Local emulators only (cognito-local, LocalStack): the issuer of each pool, in the order of `userPoolIds`,
+   * instead of the pools' Cognito issuers. Tokens are then verified by `aws-jwt-verify`'s generic
+   * `JwtRsaVerifier` (the Cognito verifier derives the issuer from the pool id) with the same Cognito checks of
+   * `token_use` and client, and the key set is fetched from `<issuer>/.well-known/jwks.json`. Default: none.
+   */
+  readonly issuers?: readonly string[] | null;
+  /** Fetches key sets; gets the pool's Cognito key-set URL (or the emulator's, with `issuers`). */
   readonly fetcher: Fetcher;
   /** Seconds to wait before fetching again for an unknown `kid`. Default 10. */
   readonly unknownKidWaitSeconds?: number;
@@ -75,21 +84,39 @@ export function issuersOfPool(userPoolId: string): string[] {
 /** Builds the verifier once at start: every token goes through `aws-jwt-verify`'s `CognitoJwtVerifier`. */
 export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   const skew = options.clockSkewSeconds;
-  const issuers = new Set(options.userPoolIds.flatMap(issuersOfPool));
+  const emulatorIssuers = options.issuers && options.issuers.length > 0 ? options.issuers : null;
+  const issuers = new Set(emulatorIssuers ?? options.userPoolIds.flatMap(issuersOfPool));
   const jwksCache = new KeySetCache({
     fetcher: options.fetcher,
     penaltyBox: new SimplePenaltyBox({ waitSeconds: options.unknownKidWaitSeconds ?? 10 }),
   });
-  const verifier = CognitoJwtVerifier.create(
-    options.userPoolIds.map((userPoolId) => ({
-      userPoolId,
-      clientId: [...options.clientIds],
-      tokenUse: options.tokenUse === "any" ? null : options.tokenUse,
-      graceSeconds: skew,
-      customJwtCheck: ({ payload }: { payload: object }) => checkClaims(payload as Record<string, unknown>, skew),
-    })),
-    { jwksCache },
-  );
+  const tokenUse = options.tokenUse === "any" ? null : options.tokenUse;
+  const customJwtCheck = ({ payload }: { payload: object }) => checkClaims(payload as Record<string, unknown>, skew);
+  const verifier: { hydrate(): Promise<void>; verify(token: string): Promise<unknown> } = emulatorIssuers
+    ? JwtRsaVerifier.create(
+        emulatorIssuers.map((issuer) => ({
+          issuer,
+          jwksUri: `${issuer.replace(/\/+$/, "")}/.well-known/jwks.json`,
+          // Checked the Cognito way below: client_id for access tokens, aud for ID tokens.
+          audience: null,
+          graceSeconds: skew,
+          customJwtCheck: ({ payload }: { payload: JwtPayload }) => {
+            validateCognitoJwtFields(payload, { tokenUse, clientId: [...options.clientIds], groups: null });
+            customJwtCheck({ payload });
+          },
+        })),
+        { jwksCache },
+      )
+    : CognitoJwtVerifier.create(
+        options.userPoolIds.map((userPoolId) => ({
+          userPoolId,
+          clientId: [...options.clientIds],
+          tokenUse,
+          graceSeconds: skew,
+          customJwtCheck,
+        })),
+        { jwksCache },
+      );
 
   const tokens = new VerifiedTokenCache(options.tokenCacheSize ?? 10_000);
   let refreshTimer: NodeJS.Timeout | undefined;
@@ -158,7 +185,9 @@ export function precheck(token: string, issuers: ReadonlySet<string>): string {
   }
   const payload = decodeSegment(segments[1]!, "payload");
   if (typeof payload.iss !== "string" || !issuers.has(payload.iss)) {
-    throw new InvalidTokenError("TOKEN_WRONG_ISSUER", "Issuer is not a configured user pool");
+    // Shown in dev mode only (production answers with the reason code): which issuer came, which are accepted.
+    const came = typeof payload.iss === "string" ? JSON.stringify(payload.iss.slice(0, 200)) : "missing";
+    throw new InvalidTokenError("TOKEN_WRONG_ISSUER", `Issuer ${came} is not a configured user pool; accepted: ${[...issuers].join(", ")}`);
   }
   checkClaimTypes(payload);
   return header.kid;

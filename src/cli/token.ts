@@ -2,7 +2,8 @@ import { parseArgs } from "node:util";
 import { DevIssuer, DevKeysFileError } from "../auth/index.js";
 import { devKeysFile } from "../auth-setup.js";
 import { ConfigError, loadConfig } from "../config.js";
-import { DEV_APP_CLIENT_ID, DEV_FULFILLMENT_CLIENT_ID, isPersonaName, PERSONAS } from "../dev/personas.js";
+import { DEV_FULFILLMENT_CLIENT_ID, PERSONAS } from "../dev/personas.js";
+import { DevTokenOptionsError, mintDevToken } from "../dev/tokens.js";
 
 const USAGE = `Prints a dev token that the dev server (npm start) accepts.
 
@@ -61,17 +62,6 @@ function main(): void {
   }
   if (config.mode !== "dev") fail("npm run token works in dev mode only (COGNITO_USER_POOL_ID is set).");
   if (positionals.length > 1) fail(`Give at most one persona, got: ${positionals.join(" ")}`);
-  const personaName = positionals[0];
-  if (personaName !== undefined && !isPersonaName(personaName)) fail(`Unknown persona "${personaName}".`);
-  const persona = personaName !== undefined ? PERSONAS[personaName] : undefined;
-  const machine = values.client === true || (persona !== undefined && persona.username === undefined);
-  const expiresIn = values["expires-in"] === undefined ? 3600 : Number(values["expires-in"]);
-  if (!Number.isInteger(expiresIn) || expiresIn < 1 || expiresIn > 86_400) {
-    fail("--expires-in must be a whole number of seconds from 1 to 86400 (the server refuses longer lifetimes).");
-  }
-  if (machine && values.id) fail("--id and --client do not go together: machine clients get access tokens only.");
-  // The dev server accepts exactly the dev app client and the dev machine client.
-  const clientId = machine ? DEV_FULFILLMENT_CLIENT_ID : DEV_APP_CLIENT_ID;
   let issuer: DevIssuer;
   try {
     issuer = DevIssuer.load(devKeysFile(config));
@@ -81,16 +71,27 @@ function main(): void {
     console.error(error instanceof DevKeysFileError ? error.message : `${devKeysFile(config)}: cannot read or create the dev keys (${code ?? (error as Error).message}); check DATA_DIR (${config.dataDir}) is a writable directory`);
     process.exit(1);
   }
-  const token = issuer.mint({
-    sub: values.sub ?? (machine ? clientId : (persona?.sub ?? crypto.randomUUID())),
-    tokenUse: values.id ? "id" : "access",
-    clientId,
-    username: machine ? undefined : (values.username ?? persona?.username ?? "dev-user"),
-    email: values.email ?? persona?.email,
-    groups: values.groups !== undefined ? splitList(values.groups) : (persona?.groups ?? []),
-    scopes: values.scopes !== undefined ? splitList(values.scopes) : (persona?.scopes ?? []),
-    expiresInSeconds: expiresIn,
-  });
+  let minted;
+  try {
+    minted = mintDevToken(issuer, {
+      persona: positionals[0],
+      groups: values.groups !== undefined ? splitList(values.groups) : undefined,
+      scopes: values.scopes !== undefined ? splitList(values.scopes) : undefined,
+      client: values.client,
+      id: values.id,
+      expiresIn: values["expires-in"] === undefined ? undefined : Number(values["expires-in"]),
+      sub: values.sub,
+      username: values.username,
+      email: values.email,
+    });
+  } catch (error) {
+    if (error instanceof DevTokenOptionsError) {
+      // The same rules as POST /dev/token, named as this command's flags.
+      fail(error.message.replace(/^expiresIn/, "--expires-in").replace(/^id and client/, "--id and --client"));
+    }
+    throw error;
+  }
+  const { token } = minted;
   console.log(token);
 }
 

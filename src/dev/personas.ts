@@ -64,3 +64,12 @@ export const PERSONAS: Readonly<Record<PersonaName, Omit<DevTokenRequest, "token
 };
 
 export const isPersonaName = (name: string): name is PersonaName => Object.hasOwn(PERSONAS, name);
+
+/**
+ * Dev mode's answer to Cognito's `GetUser`: the attributes of the persona whose `sub` the token carries (every
+ * persona's email is verified). Tokens of other subs (`npm run token -- --sub x`) have no attributes here.
+ */
+export async function devUserAttributes(principal: { readonly sub: string }): Promise<Readonly<Record<string, string>> | null> {
+  const persona = Object.values(PERSONAS).find((p) => p.sub === principal.sub && p.username !== undefined);
+  return persona?.email ? { sub: persona.sub, email: persona.email, email_verified: "true" } : null;
+}

@@ -6,4 +6,6 @@ import type { Loaders } from "../data/loaders.js";
 export interface AppContext extends AuthContext {
   readonly db: Db;
   readonly loaders: Loaders;
+  /** The caller's verified email (from the user pool, cached), or `null`; never throws. */
+  callerEmail(): Promise<string | null>;
 }

@@ -47,14 +47,14 @@ export interface StartOptions {
 
 export async function startApp(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestApp> {
   const config = loadConfig({ DATA_DIR: tempDir("api-test-"), ...env, PORT: "0", HOST: "127.0.0.1" });
-  const { verifier, devIssuer } = setUpAuth(config);
+  const { verifier, devIssuer, emailLookup } = setUpAuth(config);
   await verifier.hydrate();
   let queries = 0;
   const scratch = options.postgresUrl ? await createTestDatabase(options.postgresUrl) : null;
   const database = await openDatabase({ url: scratch?.url ?? null, pgliteDir: null, onQuery: () => queries++ });
   if (config.mode === "dev") await seedDevData(database.db);
   const schema = options.schema ?? buildSchema();
-  const server: RunningServer = await startServer({ config, schema, verifier, devIssuer, db: database.db });
+  const server: RunningServer = await startServer({ config, schema, verifier, devIssuer, emailLookup, db: database.db });
   const base = server.url.replace(/\/graphql$/, "");
   const send = async (path: string, init?: RequestInit): Promise<TestResponse> => {
     const response = await fetch(base + path, init);

@@ -14,10 +14,12 @@ export const orderResolvers: Resolvers = {
     orders: async (_parent, args, { db }) => toConnection(await listOrders(db, args)),
   },
   Mutation: {
-    placeOrder: (_parent, { input }, { db, principal, auth }) => {
+    placeOrder: async (_parent, { input }, { db, principal, auth, callerEmail }) => {
       // Orders are placed by people; a machine client has no customer to stand for.
       if (principal!.kind !== "USER") auth.refuseOperation("Mutation.placeOrder", ["a person's token (not a machine client)"]);
-      return placeOrder(db, { sub: principal!.sub, username: principal!.username, email: principal!.email }, input.items, input.idempotencyKey);
+      // Verified only; a failed lookup gives null, which keeps the email recorded before (if any).
+      const email = await callerEmail();
+      return placeOrder(db, { sub: principal!.sub, username: principal!.username, email }, input.items, input.idempotencyKey);
     },
     cancelOrder: (_parent, { id }, { db, principal, auth }) =>
       changeStatus(db, id, "CANCELLED", {
