@@ -83,8 +83,15 @@ describe("the Lambda bundle", () => {
     expect(result.error).toBe("the embedded database (PGlite) is not in the Lambda bundle: set DATABASE_URL to a PostgreSQL server");
   }, 90_000);
 
-  it("says to configure a pool when started in dev mode", async () => {
-    const result = await invoke({ DATABASE_URL: "postgres://127.0.0.1:1/none" }, { query: "{ me { sub } }" });
-    expect(result.error).toBe("dev mode (the built-in dev issuer) is not in the Lambda bundle: set COGNITO_USER_POOL_ID and COGNITO_CLIENT_ID");
+  it("says to set NODE_ENV=production when started outside production (dev mode included)", async () => {
+    for (const env of [{}, { COGNITO_USER_POOL_ID: TEST_POOL_ID, COGNITO_CLIENT_ID: TEST_CLIENT_ID, COGNITO_JWKS_URI: jwks.url }]) {
+      const result = await invoke({ ...env, DATABASE_URL: "postgres://127.0.0.1:1/none" }, { query: "{ me { sub } }" });
+      expect(result.error).toBe("the pretty logger is not in the Lambda bundle: Lambda logs JSON (set NODE_ENV=production)");
+    }
+  }, 90_000);
+
+  it("refuses dev mode in production, naming the variable", async () => {
+    const result = await invoke({ NODE_ENV: "production", DATABASE_URL: "postgres://127.0.0.1:1/none" }, { query: "{ me { sub } }" });
+    expect(result.error).toMatch(/^COGNITO_USER_POOL_ID: /);
   }, 90_000);
 });
