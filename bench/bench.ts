@@ -9,6 +9,7 @@
  *                    a fixed number of requests per cell, unmoved by other load on the machine
  *   --requests N     counted requests per cell with --instructions (default 200; 20 with --quick)
  *   --only a,b       only these scenarios
+ *   --variants a,b   only these variants
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -30,6 +31,7 @@ const flag = (name: string) => {
 };
 const COUNTED_REQUESTS = Number(flag("--requests") ?? (quick ? 20 : 200));
 const ONLY = flag("--only")?.split(",");
+const ONLY_VARIANTS = flag("--variants")?.split(",");
 const ROUNDS = quick ? 1 : 5;
 const SECONDS = quick ? 1 : 5;
 /** Unmeasured load per cell before the first round, so every variant is measured after JIT warm-up. */
@@ -126,7 +128,10 @@ const ALL_SCENARIOS: Scenario[] = [
       }),
   },
 ];
-const SCENARIOS = ALL_SCENARIOS.filter((scenario) => !ONLY || ONLY.includes(scenario.name));
+const SCENARIOS = ALL_SCENARIOS.filter((scenario) => !ONLY || ONLY.includes(scenario.name)).map((scenario) => ({
+  ...scenario,
+  variants: scenario.variants.filter((variant) => !ONLY_VARIANTS || ONLY_VARIANTS.includes(variant)),
+}));
 
 interface Server {
   readonly child: ChildProcess;
@@ -189,7 +194,9 @@ async function runInstructionCounts(): Promise<void> {
       // A fresh database per cell: every cell starts from the same rows, so its counts repeat.
       const database = await createTestDatabase(postgres);
       const cell = await countInstructions(
-        ["--import", "tsx", join(import.meta.dirname, "server.ts"), variant],
+        // --predictable: V8 runs its compilers and GC on the main thread and seeds its hashes alike every time, so
+        // the same requests execute the same instructions run after run.
+        ["--predictable", "--import", "tsx", join(import.meta.dirname, "server.ts"), variant],
         { ...process.env, BENCH_JWKS_URL: jwks.url, BENCH_DATABASE_URL: database.url, NODE_ENV: "production" },
         (n) => ({ token: scenario.token(n), body: scenario.body(n) }),
         warmup,

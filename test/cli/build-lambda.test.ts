@@ -84,7 +84,7 @@ describe("the Lambda bundle", () => {
   }, 90_000);
 
   it("says to set NODE_ENV=production when started outside production (dev mode included)", async () => {
-    for (const env of [{}, { COGNITO_USER_POOL_ID: TEST_POOL_ID, COGNITO_CLIENT_ID: TEST_CLIENT_ID, COGNITO_JWKS_URI: jwks.url }]) {
+    for (const env of [{} as Record<string, string>, { COGNITO_USER_POOL_ID: TEST_POOL_ID, COGNITO_CLIENT_ID: TEST_CLIENT_ID, COGNITO_JWKS_URI: jwks.url }]) {
       const result = await invoke({ ...env, DATABASE_URL: "postgres://127.0.0.1:1/none" }, { query: "{ me { sub } }" });
       expect(result.error).toBe("the pretty logger is not in the Lambda bundle: Lambda logs JSON (set NODE_ENV=production)");
     }
