@@ -23,10 +23,15 @@ const instance = (async () => {
   const database = await openDatabase({ url: config.databaseUrl, pgliteDir: pgliteDirOf(config.dataDir), poolSize: 2 });
   if (config.mode === "dev") await seedDevData(database.db);
   // Logs go to stdout, which Lambda sends to CloudWatch; metrics are CloudWatch's, so none here.
-  return { config, schema: buildSchema(), verifier, db: database.db, devIssuer, logger: createLogger(config.production) };
+  return { config, schema: buildSchema(), verifier, database, db: database.db, devIssuer, logger: createLogger(config.production) };
 })();
 
 type Deps = Awaited<typeof instance>;
+
+/** This instance's set-up (configuration, database, dev issuer), made once per cold start; tests read it. */
+export function lambdaInstance(): Promise<Deps> {
+  return instance;
+}
 
 /**
  * An Apollo Server starts once, so each event shape gets its own (a function normally serves just one), made

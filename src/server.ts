@@ -27,6 +27,7 @@ import { InvalidInputError } from "./data/errors.js";
 import { createLoaders } from "./data/loaders.js";
 import { PERSONAS } from "./dev/personas.js";
 import type { AppContext } from "./graphql/context.js";
+import { operationTransactionPlugin } from "./graphql/operation-transaction.js";
 import { createHttpHandler, GRAPHQL_PATH, type Exchange } from "./http.js";
 import type { Metrics } from "./metrics.js";
 
@@ -57,6 +58,8 @@ export function createApolloServer(deps: ServerDependencies): ApolloServer<AppCo
   const { config } = deps;
   const plugins: ApolloServerPlugin<AppContext>[] = [
     operationCheckPlugin({ rejectPartial: config.auth.rejectPartial }),
+    // After the operation check: a mutation refused before execution never opens a transaction.
+    operationTransactionPlugin({ logger: deps.logger }),
     auditPlugin(deps.logger),
     // Cache hints are not used by this product and cost time on every resolved field.
     ApolloServerPluginCacheControlDisabled(),
@@ -186,11 +189,31 @@ function recordExchange(deps: ServerDependencies, exchange: Exchange<AppContext>
   );
 }
 
-/** Audit log: each denial by the rules, once per request, with the caller's sub and jti. */
+/**
+ * Audit log: each denial by the rules, once per request, with the caller's sub and jti; and each row a lookup
+ * answered as absent because the caller may not see it (`auth.concealed`), which the client cannot tell from
+ * an id that matches nothing, but an operator can.
+ */
 function auditPlugin(logger: Logger | undefined): ApolloServerPlugin<AppContext> {
   if (!logger) return {};
   // One hooks object for all requests: nothing is allocated per request unless there are errors.
   const hooks: GraphQLRequestListener<AppContext> = {
+    async willSendResponse({ contextValue, operationName }) {
+      const concealed = contextValue?.auth?.concealed;
+      if (!concealed || concealed.length === 0) return;
+      logger.info(
+        {
+          event: "auth.concealed",
+          operation: operationName ?? undefined,
+          sub: contextValue.principal?.sub,
+          jti: contextValue.principal?.tokenId ?? undefined,
+          reasons: ["NOT_VISIBLE"],
+          coordinates: [...new Set(concealed.map((c) => c.coordinate))],
+          paths: concealed.map((c) => c.path),
+        },
+        "a row the caller may not see was answered as absent",
+      );
+    },
     async didEncounterErrors({ errors, contextValue, operationName }) {
       const denied = errors.filter((e) => e.extensions?.code === "FORBIDDEN" || e.extensions?.code === "UNAUTHENTICATED");
       if (denied.length === 0 || !contextValue?.auth) return;
