@@ -75,7 +75,8 @@ export function operationTransactionPlugin(options: OperationTransactionOptions 
         // The connection is released even so, and PostgreSQL drops an unfinished transaction with its connection.
         options.logger?.error({ err: error, event: "db.rollback_failed", operation: requestContext.operationName ?? undefined }, "rollback failed");
       }
-      if (errors.some(isConflict)) {
+      // A refusal stands even if the database also failed: retrying would not help.
+      if (errors.some(isConflict) && !isRefusal(requestContext)) {
         answerNotApplied(requestContext, "The operation conflicted with a concurrent one and was not applied. Retry it.");
         return;
       }
@@ -88,6 +89,14 @@ export function operationTransactionPlugin(options: OperationTransactionOptions 
 function isConflict(error: GraphQLError): boolean {
   const original = unwrapResolverError(error) as { code?: unknown } | undefined;
   return typeof original?.code === "string" && CONFLICT_SQLSTATES.has(original.code);
+}
+
+/**
+ * Whether the answer is a whole refusal. Read after the rollback was awaited, so after the auth layer's
+ * (synchronous) rewrite of the same hook, whatever the order of the plugins.
+ */
+function isRefusal({ response }: GraphQLRequestContextWillSendResponse<AppContext>): boolean {
+  return response.body.kind === "single" && (response.body.singleResult.errors ?? []).some((e) => REFUSAL_CODES.has(String(e.extensions?.code)));
 }
 
 /** Every error of the answer says the operation was not applied; a whole refusal stays as the auth layer made it. */
