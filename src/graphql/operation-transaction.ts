@@ -63,8 +63,11 @@ export function operationTransactionPlugin(options: OperationTransactionOptions 
         try {
           await trx.commit().execute();
         } catch (error) {
-          // Kysely releases the connection when a commit fails; the database rolled back (or the connection broke).
+          // PostgreSQL ends a transaction whose COMMIT fails, but Kysely keeps the connection until a rollback
+          // (it releases it by itself only for its AbortedTransactionError): without this, a deferred constraint
+          // failing at commit would leak a pool connection, and on PGlite, the only one.
           options.logger?.error({ err: error, event: "db.commit_failed", operation: requestContext.operationName ?? undefined }, "commit failed");
+          await trx.rollback().execute().catch(() => undefined);
           answerNotApplied(requestContext, "The operation could not be committed and was not applied. Retry it.");
         }
         return;

@@ -158,6 +158,24 @@ describe.each(BACKENDS)("one transaction per mutation operation on $name", ({ na
       }
     });
 
+    it("answers 503 with Retry-After, not success, when the commit itself fails", async () => {
+      const order = await newOrder(await newProduct(5));
+      // A constraint checked only at commit: every statement succeeds, the commit is refused.
+      await sql`create table test_notes (note text primary key)`.execute(app.db);
+      await sql`insert into test_notes select distinct internal_note from orders where internal_note is not null`.execute(app.db);
+      await sql`alter table orders add constraint test_known_note foreign key (internal_note) references test_notes (note) deferrable initially deferred`.execute(app.db);
+      try {
+        const response = await unchanged("stella", `mutation { updateOrderStatus(id: "${order}", status: PAID, internalNote: "unheard of") { id status } }`);
+        expect(response.status, response.text).toBe(503);
+        expect(response.headers.get("retry-after")).toBe("1");
+        expect(response.body.errors).toEqual([expect.objectContaining({ extensions: { code: "SERVICE_UNAVAILABLE", rolledBack: true } })]);
+        expect(await statusOf(order)).toBe("PENDING");
+      } finally {
+        await sql`alter table orders drop constraint test_known_note`.execute(app.db);
+        await sql`drop table test_notes`.execute(app.db);
+      }
+    });
+
     it("frees the idempotency key of an order that was rolled back", async () => {
       const product = await newProduct(5);
       const key = unique("key");
