@@ -106,6 +106,8 @@ function isRefusal({ response }: GraphQLRequestContextWillSendResponse<AppContex
 function markRolledBack({ response }: GraphQLRequestContextWillSendResponse<AppContext>): void {
   if (response.body.kind !== "single") return;
   const result = response.body.singleResult;
+  // No data at all: execution stopped before any resolver ran (bad variables, 400); there is nothing to undo.
+  if (result.data === undefined) return;
   const mark = (error: GraphQLFormattedError): GraphQLFormattedError =>
     REFUSAL_CODES.has(String(error.extensions?.code)) ? error : { ...error, extensions: { ...error.extensions, rolledBack: true } };
   response.body.singleResult = { ...result, data: null, errors: result.errors?.map(mark) };

@@ -176,6 +176,17 @@ describe.each(BACKENDS)("one transaction per mutation operation on $name", ({ na
       }
     });
 
+    it("answers bad variables with 400 and no data, as before: no resolver ran, nothing to undo", async () => {
+      const before = await tableChecksum(app.db);
+      const response = await call("alice", "mutation ($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }", {
+        input: { idempotencyKey: unique("key"), items: [{ productId: "prd-cable", quantity: 0 }] },
+      });
+      expect(response.status).toBe(400);
+      expect(response.body.data).toBeUndefined();
+      expect(response.body.errors[0].extensions.rolledBack).toBeUndefined();
+      expect(await tableChecksum(app.db)).toBe(before);
+    });
+
     it("frees the idempotency key of an order that was rolled back", async () => {
       const product = await newProduct(5);
       const key = unique("key");
