@@ -31,7 +31,7 @@ async function setUp() {
       logger.warn({ event: "db.connection_lost", state, err: { type: error.name, message: error.message } }, "database connection lost; it is replaced on next use"),
   });
   if (config.mode === "dev") await seedDevData(database.db);
-  return { config, schema: buildSchema(), verifier, db: database.db, devIssuer, emailLookup, logger };
+  return { config, schema: buildSchema(), verifier, database, db: database.db, devIssuer, emailLookup, logger };
 }
 
 type Deps = Awaited<ReturnType<typeof setUp>>;
@@ -56,6 +56,11 @@ function currentInstance(): Promise<Deps> {
     instance = start();
   }
   return instance;
+}
+
+/** This instance's set-up (configuration, database, dev issuer), made once per cold start; tests read it. */
+export function lambdaInstance(): Promise<Deps> {
+  return currentInstance();
 }
 
 /**

@@ -35,6 +35,7 @@ import { createLoaders } from "./data/loaders.js";
 import { PERSONAS } from "./dev/personas.js";
 import { devTokenEndpoint } from "./dev/tokens.js";
 import type { AppContext } from "./graphql/context.js";
+import { operationTransactionPlugin } from "./graphql/operation-transaction.js";
 import { createHttpHandler, GRAPHQL_PATH, noteOperationName, requestIdOf, type Exchange } from "./http.js";
 import type { Metrics } from "./metrics.js";
 
@@ -76,6 +77,9 @@ export function createApolloServer(deps: ServerDependencies): ApolloServer<AppCo
   const { config } = deps;
   const plugins: ApolloServerPlugin<AppContext>[] = [
     operationCheckPlugin({ rejectPartial: config.auth.rejectPartial }),
+    // After the operation check: a mutation refused before execution never opens a transaction.
+    operationTransactionPlugin({ logger: deps.logger }),
+    // After the transaction: it sees the errors of a failed commit too.
     errorsPlugin(deps.logger),
     // Cache hints are not used by this product and cost time on every resolved field.
     ApolloServerPluginCacheControlDisabled(),
@@ -261,7 +265,9 @@ const OPERATOR_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
  *   class, message and stack; the client gets the fixed message and the request id to quote;
  * - the database being unreachable is logged as a warning and answered 503 `SERVICE_UNAVAILABLE` with
  *   `Retry-After` and `data: null` (the operation did nothing that committed);
- * - each denial by the rules gets an audit line with the request id, the caller's sub and jti.
+ * - each denial by the rules gets an audit line with the request id, the caller's sub and jti;
+ * - each row a lookup answered as absent because the caller may not see it gets an `auth.concealed` line: the
+ *   client cannot tell it from an id that matches nothing, an operator can.
  * Nothing here logs a header or a token.
  */
 function errorsPlugin(logger: Logger | undefined): ApolloServerPlugin<AppContext> {
@@ -297,7 +303,23 @@ function errorsPlugin(logger: Logger | undefined): ApolloServerPlugin<AppContext
         "request denied by @auth rules",
       );
     },
-    async willSendResponse({ response, errors, request }) {
+    async willSendResponse({ response, errors, request, contextValue, operationName }) {
+      const concealed = contextValue?.auth?.concealed;
+      if (concealed && concealed.length > 0) {
+        logger?.info(
+          {
+            event: "auth.concealed",
+            requestId: requestIdOf(request.http),
+            operation: operationName ?? request.operationName ?? undefined,
+            sub: contextValue.principal?.sub,
+            jti: contextValue.principal?.tokenId ?? undefined,
+            reasons: ["NOT_VISIBLE"],
+            coordinates: [...new Set(concealed.map((c) => c.coordinate))],
+            paths: concealed.map((c) => c.path),
+          },
+          "a row the caller may not see was answered as absent",
+        );
+      }
       if (!errors || response.body.kind !== "single") return;
       const result = response.body.singleResult;
       if (errors.some((e) => isDatabaseUnavailable(e))) {

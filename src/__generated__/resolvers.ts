@@ -31,7 +31,10 @@ export type CreateProductInput = {
 
 export type Mutation = {
   readonly __typename?: 'Mutation';
-  /** Cancels an order: its customer while it is PENDING, or support while it is PENDING or PAID. Stock is put back. */
+  /**
+   * Cancels an order: its customer while it is PENDING, or support while it is PENDING or PAID. Stock is put back.
+   * An order the caller may not see is answered as an unknown id (BAD_USER_INPUT).
+   */
   readonly cancelOrder: Order;
   readonly createProduct: Product;
   /** Places an order for the caller (a person, not a machine client). */
@@ -203,7 +206,7 @@ export type Query = {
   readonly me: Maybe<Principal>;
   /** The caller's orders, newest first. */
   readonly myOrders: OrderConnection;
-  /** An order by id; null if there is none. */
+  /** An order by id; null if there is none or the caller may not see it (the two answers are the same). */
   readonly order: Maybe<Order>;
   /** All orders, newest first, optionally by status. */
   readonly orders: OrderConnection;

@@ -93,19 +93,38 @@ export interface OperationCheckOptions {
  * Checks every operation before execution. A mutation (or, with `rejectPartial`, any operation) with a
  * denied field is refused whole with 401/403 and no resolver runs. Queries otherwise execute, and each
  * denied field is refused at its path by the directive's resolver wrapper.
+ *
+ * What only the objects can decide (`owner:` atoms) is denied during execution. For a mutation, and for a
+ * query under `rejectPartial`, such a denial turns the answer into the same whole refusal after execution:
+ * 401/403 with the error table's `WWW-Authenticate`, one error, `data: null`. (A mutation's writes are undone
+ * by whoever owns its transaction, which sees the errors; this plugin only shapes the answer.)
  */
 export function operationCheckPlugin(options: OperationCheckOptions): ApolloServerPlugin<AuthContext> {
+  const refusesWhole = (operation: OperationDefinitionNode | undefined) =>
+    operation !== undefined && (options.rejectPartial || operation.operation !== "query");
   const hooks: GraphQLRequestListener<AuthContext> = {
     async didResolveOperation({ operation, document, request, schema, contextValue }) {
       // Apollo resolves the operation before this hook; a missing one was already answered with a 400.
-      if (!operation || (!options.rejectPartial && operation.operation === "query")) return;
+      if (!refusesWhole(operation)) return;
       const fragments: Record<string, FragmentDefinitionNode> = {};
       for (const definition of document.definitions) {
         if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
       }
       const auth = contextValue.auth;
-      const denials = findDenials(schema, operation, fragments, request.variables ?? {}, auth);
+      const denials = findDenials(schema, operation!, fragments, request.variables ?? {}, auth);
       if (denials.length > 0) throw operationDenied(auth.principal === null, denials, auth.posture);
+    },
+    // Synchronous on purpose: a transaction plugin awaiting its rollback in the same hook then sees this answer.
+    async willSendResponse({ operation, contextValue, response }) {
+      const auth = contextValue?.auth;
+      if (!auth || !refusesWhole(operation)) return;
+      const denials = auth.deniedInExecution;
+      if (denials.length === 0) return;
+      const error = operationDenied(auth.principal === null, denials, auth.posture);
+      const { http, ...extensions } = error.extensions as unknown as { http: { status: number; headers: Map<string, string> } };
+      response.body = { kind: "single", singleResult: { data: null, errors: [{ message: error.message, extensions }] } };
+      response.http.status = http.status;
+      for (const [name, value] of http.headers) response.http.headers.set(name, value);
     },
   };
   return { requestDidStart: async () => hooks };

@@ -1,8 +1,16 @@
 import { isNonNullType, type FieldNode, type GraphQLResolveInfo } from "graphql";
 import { fieldDenied, operationDenied, type DenialExplanation, type ErrorPosture } from "./errors.js";
-import type { FieldGuard } from "./guard.js";
+import { guardOf, type FieldGuard } from "./guard.js";
 import type { Principal } from "./principal.js";
-import { decide, type Decision } from "./requirements.js";
+import { decide, ownerHolds, type Decision } from "./requirements.js";
+
+/** A row a lookup answered as absent because the caller may not see it: for the audit log, never for the client. */
+export interface ConcealedRow {
+  /** `Type.field` of the lookup. */
+  readonly coordinate: string;
+  /** The response path of the field that looked it up. */
+  readonly path: string;
+}
 
 /**
  * The auth state of one request: who calls, the decisions already taken (each guard is decided at most
@@ -13,6 +21,9 @@ export class RequestAuth {
   private readonly reported = new Set<string>();
   /** Per denied selection, the list whose items it was last refused in: the next items skip the path work. */
   private readonly refusedInList = new Map<FieldNode, GraphQLResolveInfo["path"]>();
+  // Both stay undefined on the common path (nothing denied, nothing concealed): no allocation per request.
+  private deniedDuringExecution: Map<string, DenialExplanation> | undefined;
+  private concealedRows: ConcealedRow[] | undefined;
 
   constructor(
     readonly principal: Principal | null,
@@ -32,7 +43,45 @@ export class RequestAuth {
    * transaction (before any write). Answers 401 for an anonymous caller, 403 otherwise.
    */
   refuseOperation(coordinate: string, required: readonly string[]): never {
-    throw operationDenied(this.principal === null, [{ coordinate, required, missing: required }], this.posture);
+    const explanation = { coordinate, required, missing: required };
+    this.recordDenial(explanation);
+    throw operationDenied(this.principal === null, [explanation], this.posture);
+  }
+
+  /**
+   * Every denial decided while the operation executed (owner checks, `refuseOperation`), once per rule. A
+   * mutation, or a query under `AUTH_REJECT_PARTIAL`, with any of them is refused whole after execution.
+   */
+  get deniedInExecution(): readonly DenialExplanation[] {
+    return this.deniedDuringExecution ? [...this.deniedDuringExecution.values()] : [];
+  }
+
+  /**
+   * For a field that looks a row up by id: whether the field's rule lets this caller receive `row` (the row's
+   * `owner:` fields are read as the field's result). A row it does not is to be answered exactly as an id that
+   * matches nothing, so "not yours" and "does not exist" cannot be told apart; call `conceal` to audit it.
+   */
+  mayReturn(info: GraphQLResolveInfo, row: unknown): boolean {
+    const guard = guardOf(info.parentType.getFields()[info.fieldName]!);
+    if (!guard) return true;
+    const decision = this.decide(guard);
+    if (decision.outcome !== "owner") return decision.outcome === "allow";
+    // Parent-side owner atoms were checked by the directive's wrapper before the resolver ran.
+    return ownerHolds(decision.pending, "result", row, this.principal!);
+  }
+
+  /** Records, for the audit log only, that a lookup answered "no such row" for a row that exists. */
+  conceal(info: GraphQLResolveInfo): void {
+    (this.concealedRows ??= []).push({ coordinate: `${info.parentType.name}.${info.fieldName}`, path: pathWithoutIndices(info.path) });
+  }
+
+  /** The rows this request's lookups concealed (see `conceal`). */
+  get concealed(): readonly ConcealedRow[] {
+    return this.concealedRows ?? [];
+  }
+
+  private recordDenial(explanation: DenialExplanation): void {
+    (this.deniedDuringExecution ??= new Map()).set(explanation.coordinate, explanation);
   }
 
   /**
@@ -52,7 +101,9 @@ export class RequestAuth {
     const key = pathWithoutIndices(info.path);
     if (nullable && this.reported.has(key)) return null;
     this.reported.add(key);
-    throw fieldDenied(this.principal === null, this.explain(guard, missing), this.posture);
+    const explanation = this.explain(guard, missing);
+    this.recordDenial(explanation);
+    throw fieldDenied(this.principal === null, explanation, this.posture);
   }
 }
 

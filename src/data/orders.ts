@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
-import type { Transaction } from "kysely";
 import type { Db } from "./database.js";
-import { InvalidInputError, isUniqueViolation } from "./errors.js";
+import { InvalidInputError } from "./errors.js";
 import { beforePosition, decodeCursor, pageSize, toPage, type Page, type PageArgs } from "./pagination.js";
-import type { CustomerRow, Database, OrderItemRow, OrderRow, OrderStatus } from "./tables.js";
+import type { CustomerRow, OrderItemRow, OrderRow, OrderStatus } from "./tables.js";
+import { inTransaction, type Trx } from "./transaction.js";
 
 export const MAX_ORDER_LINES = 50;
 export const MAX_LINE_QUANTITY = 1000;
@@ -63,10 +63,11 @@ export async function customersBySubs(db: Db, subs: readonly string[]): Promise<
 }
 
 /**
- * Places an order for `customer` in one transaction: stock is taken with a conditional update (never below
- * zero, whatever runs concurrently) and any refusal rolls everything back. The same idempotency key from the
- * same customer returns the first order and writes nothing, also when two requests race: the order row is
- * inserted first, so the loser of the race waits on the unique key and then reads the winner's order.
+ * Places an order for `customer` in one transaction (the caller's, when `db` is one): stock is taken with a
+ * conditional update (never below zero, whatever runs concurrently) and any refusal rolls everything back. The
+ * same idempotency key from the same customer returns the first order and writes nothing, also when requests
+ * race: the customer's row is locked first (upsert), so racing requests of one customer queue there and each
+ * then sees the orders committed before it; the unique key (`ON CONFLICT DO NOTHING`) backs this up.
  */
 export async function placeOrder(db: Db, customer: Customer, lines: readonly OrderLine[], idempotencyKey: string): Promise<OrderRow> {
   const key = idempotencyKey.trim();
@@ -74,43 +75,40 @@ export async function placeOrder(db: Db, customer: Customer, lines: readonly Ord
     throw new InvalidInputError(`idempotencyKey must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`, "idempotencyKey");
   }
   validateLines(lines);
+  // A replay writes nothing, not even the customer row, and takes no lock.
   const replay = await findByIdempotencyKey(db, customer.sub, key);
   if (replay) return replay;
-  try {
-    return await db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
+    await trx
+      .insertInto("customers")
+      .values({ sub: customer.sub, username: customer.username, email: customer.email })
+      .onConflict((oc) =>
+        oc.column("sub").doUpdateSet((eb) => ({
+          username: eb.fn.coalesce("excluded.username", "customers.username"),
+          email: eb.fn.coalesce("excluded.email", "customers.email"),
+        })),
+      )
+      .execute();
+    // Not a unique violation: that would abort a transaction the operation's other fields share.
+    const order = await trx
+      .insertInto("orders")
+      .values({ id: randomUUID(), customerId: customer.sub, status: "PENDING", totalCents: 0, idempotencyKey: key })
+      .onConflict((oc) => oc.columns(["customerId", "idempotencyKey"]).doNothing())
+      .returningAll()
+      .executeTakeFirst();
+    if (!order) return (await findByIdempotencyKey(trx, customer.sub, key))!;
+    let total = 0;
+    // A fixed lock order (by product id) keeps concurrent orders of the same products from deadlocking.
+    for (const line of [...lines].sort((a, b) => a.productId.localeCompare(b.productId))) {
+      const unitPrice = await takeStock(trx, line);
+      total += unitPrice * line.quantity;
       await trx
-        .insertInto("customers")
-        .values({ sub: customer.sub, username: customer.username, email: customer.email })
-        .onConflict((oc) =>
-          oc.column("sub").doUpdateSet((eb) => ({
-            username: eb.fn.coalesce("excluded.username", "customers.username"),
-            email: eb.fn.coalesce("excluded.email", "customers.email"),
-          })),
-        )
+        .insertInto("orderItems")
+        .values({ orderId: order.id, productId: line.productId, quantity: line.quantity, unitPriceCents: unitPrice })
         .execute();
-      const order = await trx
-        .insertInto("orders")
-        .values({ id: randomUUID(), customerId: customer.sub, status: "PENDING", totalCents: 0, idempotencyKey: key })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      let total = 0;
-      // A fixed lock order (by product id) keeps concurrent orders of the same products from deadlocking.
-      for (const line of [...lines].sort((a, b) => a.productId.localeCompare(b.productId))) {
-        const unitPrice = await takeStock(trx, line);
-        total += unitPrice * line.quantity;
-        await trx
-          .insertInto("orderItems")
-          .values({ orderId: order.id, productId: line.productId, quantity: line.quantity, unitPriceCents: unitPrice })
-          .execute();
-      }
-      return trx.updateTable("orders").set({ totalCents: total }).where("id", "=", order.id).returningAll().executeTakeFirstOrThrow();
-    });
-  } catch (error) {
-    if (!isUniqueViolation(error, "orders_customer_idempotency_key")) throw error;
-    const winner = await findByIdempotencyKey(db, customer.sub, key);
-    if (!winner) throw error;
-    return winner;
-  }
+    }
+    return trx.updateTable("orders").set({ totalCents: total }).where("id", "=", order.id).returningAll().executeTakeFirstOrThrow();
+  });
 }
 
 function validateLines(lines: readonly OrderLine[]): void {
@@ -132,7 +130,7 @@ async function findByIdempotencyKey(db: Db, customerId: string, key: string): Pr
 }
 
 /** Takes a line's quantity from stock; returns the unit price. Refuses unknown, inactive or short products. */
-async function takeStock(trx: Transaction<Database>, line: OrderLine): Promise<number> {
+async function takeStock(trx: Trx, line: OrderLine): Promise<number> {
   const taken = await trx
     .updateTable("products")
     .set((eb) => ({ stock: eb("stock", "-", line.quantity) }))
@@ -147,9 +145,13 @@ async function takeStock(trx: Transaction<Database>, line: OrderLine): Promise<n
   throw new InvalidInputError(`Only ${product.stock} of product "${line.productId}" left in stock`, "quantity");
 }
 
+/** The answer to an order id that matches nothing, and to one the caller may not see: the same, on purpose. */
+export const noSuchOrder = (id: string) => new InvalidInputError(`No order has the id "${id}"`, "id");
+
 /**
- * Changes an order's status inside one transaction. `authorize` runs on the locked row before any write and
- * throws to refuse (ownership rules that depend on the row); then the transition itself is checked.
+ * Changes an order's status inside one transaction (the caller's, when `db` is one). `authorize` runs on the
+ * locked row before any write and throws to refuse (rules that depend on the row); then the transition itself
+ * is checked.
  */
 export async function changeStatus(
   db: Db,
@@ -157,9 +159,9 @@ export async function changeStatus(
   to: OrderStatus,
   options: { authorize?: (order: OrderRow) => void; internalNote?: string | null } = {},
 ): Promise<OrderRow> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const order = await trx.selectFrom("orders").selectAll().where("id", "=", id).forUpdate().executeTakeFirst();
-    if (!order) throw new InvalidInputError(`No order has the id "${id}"`, "id");
+    if (!order) throw noSuchOrder(id);
     options.authorize?.(order);
     if (!TRANSITIONS[order.status].includes(to)) {
       throw new InvalidInputError(`An order cannot go from ${order.status} to ${to}`, "status");
@@ -174,7 +176,7 @@ export async function changeStatus(
   });
 }
 
-async function restock(trx: Transaction<Database>, orderId: string): Promise<void> {
+async function restock(trx: Trx, orderId: string): Promise<void> {
   const items = await trx.selectFrom("orderItems").select(["productId", "quantity"]).where("orderId", "=", orderId).orderBy("productId").execute();
   for (const item of items) {
     await trx

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Db } from "./database.js";
-import { InvalidInputError, isUniqueViolation } from "./errors.js";
+import { InvalidInputError } from "./errors.js";
 import { beforePosition, decodeCursor, pageSize, toPage, type Page, type PageArgs } from "./pagination.js";
 import type { ProductRow } from "./tables.js";
 
@@ -37,29 +37,32 @@ export async function productsByIds(db: Db, ids: readonly string[]): Promise<Pro
   return db.selectFrom("products").selectAll().where("id", "in", ids).execute();
 }
 
+/**
+ * Creates a product; a SKU already taken is refused as bad input. The conflict is detected without a unique
+ * violation, which would abort a transaction that other fields of the operation share.
+ */
 export async function createProduct(db: Db, input: NewProduct): Promise<ProductRow> {
   const sku = requireText(input.sku, "sku", 64);
   const name = requireText(input.name, "name", 200);
-  try {
-    return await db
-      .insertInto("products")
-      .values({
-        id: randomUUID(),
-        sku,
-        name,
-        description: input.description ?? null,
-        priceCents: input.priceCents,
-        costPriceCents: input.costPriceCents,
-        stock: input.stock,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
-  } catch (error) {
-    if (isUniqueViolation(error)) throw new InvalidInputError(`A product with SKU "${sku}" already exists`, "sku");
-    throw error;
-  }
+  const row = await db
+    .insertInto("products")
+    .values({
+      id: randomUUID(),
+      sku,
+      name,
+      description: input.description ?? null,
+      priceCents: input.priceCents,
+      costPriceCents: input.costPriceCents,
+      stock: input.stock,
+    })
+    .onConflict((oc) => oc.column("sku").doNothing())
+    .returningAll()
+    .executeTakeFirst();
+  if (!row) throw new InvalidInputError(`A product with SKU "${sku}" already exists`, "sku");
+  return row;
 }
 
+/** Changes the given fields of a product; an unknown id is bad input. */
 export async function updateProduct(db: Db, id: string, changes: ProductChanges): Promise<ProductRow> {
   const values = {
     ...(changes.name != null ? { name: requireText(changes.name, "name", 200) } : {}),

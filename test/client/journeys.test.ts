@@ -83,10 +83,10 @@ describe("the example typed client", () => {
     const order = await placeOrder(clientOf("alice"));
     const read = dataOf(await clientOf("sam").query(OrderDocument, { id: order.id }).toPromise()).order;
     expect(read).toEqual({ id: order.id, customerId: PERSONAS.alice.sub, customerEmail: "alice@example.com", status: "PENDING", totalCents: order.totalCents });
-    // Another customer gets nothing of it.
+    // Another customer gets nothing of it: to bob there is no such order.
     const bob = await clientOf("bob").query(OrderDocument, { id: order.id }).toPromise();
     expect(bob.data?.order).toBeNull();
-    expect(bob.error?.graphQLErrors.map((e) => e.extensions.code)).toEqual(["FORBIDDEN"]);
+    expect(bob.error).toBeUndefined();
   });
 
   it("lets stella of staff move an order along its statuses with an internal note, but not see the email", async () => {

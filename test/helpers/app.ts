@@ -1,5 +1,6 @@
 import { request as httpRequest } from "node:http";
 import type { GraphQLSchema } from "graphql";
+import type { Logger } from "pino";
 import { setUpAuth } from "../../src/auth-setup.js";
 import { loadConfig } from "../../src/config.js";
 import { buildSchema } from "../../src/graphql/schema.js";
@@ -43,6 +44,8 @@ export interface StartOptions {
   readonly schema?: GraphQLSchema;
   /** A PostgreSQL server URL: the app gets a fresh database of its own there. Default: in-memory PGlite. */
   readonly postgresUrl?: string;
+  /** Request and audit log. Default: none. */
+  readonly logger?: Logger;
 }
 
 export async function startApp(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestApp> {
@@ -54,7 +57,7 @@ export async function startApp(env: Record<string, string> = {}, options: StartO
   const database = await openDatabase({ url: scratch?.url ?? null, pgliteDir: null, onQuery: () => queries++ });
   if (config.mode === "dev") await seedDevData(database.db);
   const schema = options.schema ?? buildSchema();
-  const server: RunningServer = await startServer({ config, schema, verifier, devIssuer, emailLookup, db: database.db });
+  const server: RunningServer = await startServer({ config, schema, verifier, devIssuer, emailLookup, db: database.db, logger: options.logger });
   const base = server.url.replace(/\/graphql$/, "");
   const send = async (path: string, init?: RequestInit): Promise<TestResponse> => {
     const response = await fetch(base + path, init);

@@ -1,16 +1,23 @@
-import { GraphQLError } from "graphql";
+import { GraphQLError, type GraphQLResolveInfo } from "graphql";
 import type { Resolvers } from "../../__generated__/resolvers.js";
-import { changeStatus, listOrders, placeOrder } from "../../data/orders.js";
+import type { RequestAuth } from "../../auth/index.js";
+import { changeStatus, listOrders, noSuchOrder, placeOrder } from "../../data/orders.js";
 import { InvalidInputError } from "../../data/errors.js";
+import type { OrderRow } from "../../data/tables.js";
 import { toConnection } from "../connection.js";
 
 export const orderResolvers: Resolvers = {
   Query: {
     // Filtered by the caller's sub in SQL: other customers' rows are never read.
     myOrders: async (_parent, args, { db, principal }) => toConnection(await listOrders(db, { ...args, customerId: principal!.sub })),
-    // The Order type's owner rule is checked on the row as it resolves.
-    order: async (_parent, { id }, { db }) =>
-      (await db.selectFrom("orders").selectAll().where("id", "=", id).executeTakeFirst()) ?? null,
+    // An order the caller may not see is answered exactly as an id that matches nothing: null, no error.
+    order: async (_parent, { id }, { db, auth }, info) => {
+      const row = await db.selectFrom("orders").selectAll().where("id", "=", id).executeTakeFirst();
+      if (!row) return null;
+      if (auth.mayReturn(info, row)) return row;
+      auth.conceal(info);
+      return null;
+    },
     orders: async (_parent, args, { db }) => toConnection(await listOrders(db, args)),
   },
   Mutation: {
@@ -21,18 +28,19 @@ export const orderResolvers: Resolvers = {
       const email = await callerEmail();
       return placeOrder(db, { sub: principal!.sub, username: principal!.username, email }, input.items, input.idempotencyKey);
     },
-    cancelOrder: (_parent, { id }, { db, principal, auth }) =>
+    cancelOrder: (_parent, { id }, { db, principal, auth }, info) =>
       changeStatus(db, id, "CANCELLED", {
         // Inside the transaction, on the locked row, before any write.
         authorize: (order) => {
-          if (principal!.groups.includes("support")) {
-            return;
-          }
+          concealUnlessVisible(auth, info, order);
+          if (principal!.groups.includes("support")) return;
+          // Seen (staff, admin, machines) but not theirs to cancel: no secret is kept from them.
           if (order.customerId !== principal!.sub) auth.refuseOperation("Mutation.cancelOrder", ["owner:customerId|group:support"]);
           if (order.status !== "PENDING") throw new InvalidInputError("A customer can cancel an order only while it is PENDING", "id");
         },
       }),
-    updateOrderStatus: (_parent, { id, status, internalNote }, { db }) => changeStatus(db, id, status, { internalNote }),
+    updateOrderStatus: (_parent, { id, status, internalNote }, { db, auth }, info) =>
+      changeStatus(db, id, status, { internalNote, authorize: (order) => concealUnlessVisible(auth, info, order) }),
   },
   Order: {
     items: (order, _args, { loaders }) => loaders.itemsByOrderId.load(order.id),
@@ -48,3 +56,14 @@ export const orderResolvers: Resolvers = {
     lineTotalCents: (item) => item.unitPriceCents * item.quantity,
   },
 };
+
+/**
+ * A mutation given the id of an order the caller may not see answers exactly as for an id that matches nothing
+ * (BAD_USER_INPUT "No order has the id ..."), so it cannot be used to learn which ids exist; the audit log keeps
+ * the difference. "May see" is the field's own rule applied to the row (the Order type's owner rule).
+ */
+function concealUnlessVisible(auth: RequestAuth, info: GraphQLResolveInfo, order: OrderRow): void {
+  if (auth.mayReturn(info, order)) return;
+  auth.conceal(info);
+  throw noSuchOrder(order.id);
+}

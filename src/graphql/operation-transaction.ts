@@ -1,0 +1,131 @@
+import type { ApolloServerPlugin, GraphQLRequestContextWillSendResponse, GraphQLRequestListener } from "@apollo/server";
+import { unwrapResolverError } from "@apollo/server/errors";
+import { GraphQLError, type GraphQLFormattedError } from "graphql";
+import type { ControlledTransaction } from "kysely";
+import type { Logger } from "pino";
+import { createLoaders } from "../data/loaders.js";
+import type { Database } from "../data/tables.js";
+import { startTransaction } from "../data/transaction.js";
+import type { AppContext } from "./context.js";
+
+/** Seconds a client should wait before retrying an operation the database could not take or commit. */
+export const RETRY_AFTER_SECONDS = 1;
+
+/** Codes of answers that refuse the operation whole; they keep the shape of a refusal before execution. */
+const REFUSAL_CODES = new Set(["UNAUTHENTICATED", "FORBIDDEN"]);
+
+// PostgreSQL: serialization_failure, deadlock_detected. Nothing was applied and the same operation may succeed.
+const CONFLICT_SQLSTATES = new Set(["40001", "40P01"]);
+
+export interface OperationTransactionOptions {
+  /** Where a failed commit or rollback is logged (error level). */
+  readonly logger?: Logger;
+}
+
+/**
+ * One database transaction per mutation operation, shared by all its root fields and everything they resolve:
+ * the context's `db` and `loaders` are swapped for the transaction's when execution starts, so a field reads the
+ * writes of the fields before it.
+ *
+ * It commits only when the whole operation finished without any error, and before the answer leaves (a client
+ * that sees success finds the data committed). Any error rolls back every field, and the answer has
+ * `data: null`:
+ * - a refusal (`FORBIDDEN`/`UNAUTHENTICATED`) keeps the shape the auth layer gave it (401/403, one error);
+ * - every other error is answered as before, with `extensions.rolledBack: true` saying the operation was not
+ *   applied;
+ * - a conflict the database reports (deadlock, serialization failure), a failed commit, or a transaction that
+ *   cannot be opened: 503 `SERVICE_UNAVAILABLE` with `Retry-After`, nothing applied.
+ *
+ * Queries run outside any transaction, on the shared database.
+ */
+export function operationTransactionPlugin(options: OperationTransactionOptions = {}): ApolloServerPlugin<AppContext> {
+  const open = new WeakMap<AppContext, ControlledTransaction<Database>>();
+  const hooks: GraphQLRequestListener<AppContext> = {
+    async executionDidStart({ operation, contextValue }) {
+      if (operation?.operation !== "mutation") return;
+      let trx: ControlledTransaction<Database>;
+      try {
+        trx = await startTransaction(contextValue.db);
+      } catch (error) {
+        options.logger?.error({ err: error, event: "db.begin_failed" }, "could not open the operation's transaction");
+        throw notApplied("The database is unavailable; the operation was not applied. Retry later.");
+      }
+      open.set(contextValue, trx);
+      contextValue.db = trx;
+      contextValue.loaders = createLoaders(trx);
+    },
+    async willSendResponse(requestContext) {
+      const trx = open.get(requestContext.contextValue);
+      if (!trx) return;
+      open.delete(requestContext.contextValue);
+      const errors = requestContext.errors ?? [];
+      if (errors.length === 0) {
+        try {
+          await trx.commit().execute();
+        } catch (error) {
+          // PostgreSQL ends a transaction whose COMMIT fails, but Kysely keeps the connection until a rollback
+          // (it releases it by itself only for its AbortedTransactionError): without this, a deferred constraint
+          // failing at commit would leak a pool connection, and on PGlite, the only one.
+          options.logger?.error({ err: error, event: "db.commit_failed", operation: requestContext.operationName ?? undefined }, "commit failed");
+          await trx.rollback().execute().catch(() => undefined);
+          answerNotApplied(requestContext, "The operation could not be committed and was not applied. Retry it.");
+        }
+        return;
+      }
+      try {
+        await trx.rollback().execute();
+      } catch (error) {
+        // The connection is released even so, and PostgreSQL drops an unfinished transaction with its connection.
+        options.logger?.error({ err: error, event: "db.rollback_failed", operation: requestContext.operationName ?? undefined }, "rollback failed");
+      }
+      // A refusal stands even if the database also failed: retrying would not help.
+      if (errors.some(isConflict) && !isRefusal(requestContext)) {
+        answerNotApplied(requestContext, "The operation conflicted with a concurrent one and was not applied. Retry it.");
+        return;
+      }
+      markRolledBack(requestContext);
+    },
+  };
+  return { requestDidStart: async () => hooks };
+}
+
+function isConflict(error: GraphQLError): boolean {
+  const original = unwrapResolverError(error) as { code?: unknown } | undefined;
+  return typeof original?.code === "string" && CONFLICT_SQLSTATES.has(original.code);
+}
+
+/**
+ * Whether the answer is a whole refusal. Read after the rollback was awaited, so after the auth layer's
+ * (synchronous) rewrite of the same hook, whatever the order of the plugins.
+ */
+function isRefusal({ response }: GraphQLRequestContextWillSendResponse<AppContext>): boolean {
+  return response.body.kind === "single" && (response.body.singleResult.errors ?? []).some((e) => REFUSAL_CODES.has(String(e.extensions?.code)));
+}
+
+/** Every error of the answer says the operation was not applied; a whole refusal stays as the auth layer made it. */
+function markRolledBack({ response }: GraphQLRequestContextWillSendResponse<AppContext>): void {
+  if (response.body.kind !== "single") return;
+  const result = response.body.singleResult;
+  // No data at all: execution stopped before any resolver ran (bad variables, 400); there is nothing to undo.
+  if (result.data === undefined) return;
+  const mark = (error: GraphQLFormattedError): GraphQLFormattedError =>
+    REFUSAL_CODES.has(String(error.extensions?.code)) ? error : { ...error, extensions: { ...error.extensions, rolledBack: true } };
+  response.body.singleResult = { ...result, data: null, errors: result.errors?.map(mark) };
+}
+
+/** The answer when the database, not the operation, failed: nothing applied, retry. */
+function answerNotApplied({ response }: GraphQLRequestContextWillSendResponse<AppContext>, message: string): void {
+  response.body = { kind: "single", singleResult: { data: null, errors: [{ message, extensions: { code: "SERVICE_UNAVAILABLE", rolledBack: true } }] } };
+  response.http.status = 503;
+  response.http.headers.set("retry-after", String(RETRY_AFTER_SECONDS));
+}
+
+function notApplied(message: string): GraphQLError {
+  // Apollo reads `http.headers` as a Map; typed loosely because other packages declare it as a record.
+  const extensions: Record<string, unknown> = {
+    code: "SERVICE_UNAVAILABLE",
+    rolledBack: true,
+    http: { status: 503, headers: new Map([["retry-after", String(RETRY_AFTER_SECONDS)]]) },
+  };
+  return new GraphQLError(message, { extensions });
+}
