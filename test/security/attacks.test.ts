@@ -127,6 +127,20 @@ const ATTACKS: Attack[] = [
   { name: "a token in ?id_token= beside a header", request: (t) => ({ path: `/graphql?id_token=${t}`, headers: { authorization: `Bearer ${t}` } }), expected: invalidRequest("TOKEN_IN_URL") },
   { name: "a token in a cookie", request: (t) => ({ headers: { cookie: `session=${t}` } }), expected: invalidRequest("TOKEN_IN_COOKIE") },
   { name: "a token in a cookie beside a header", request: (t) => ({ headers: { cookie: `access_token=${t}`, authorization: `Bearer ${t}` } }), expected: invalidRequest("TOKEN_IN_COOKIE") },
+  // HTTP's whitespace is SP and HTAB only (RFC 9110 §5.6.3); node:http writes these characters as single bytes.
+  ...[
+    ["a no-break space (byte 0xA0) after the token", (t: string) => `Bearer ${t}\u00a0`],
+    ["a next-line (byte 0x85) after the token", (t: string) => `Bearer ${t}\u0085`],
+    ["a no-break space before the scheme", (t: string) => `\u00a0Bearer ${t}`],
+    ["a no-break space between the scheme and the token", (t: string) => `Bearer\u00a0${t}`],
+    ["a no-break space inside the token", (t: string) => `Bearer ${t.slice(0, 20)}\u00a0${t.slice(20)}`],
+    ["UTF-8 no-break space bytes after the token", (t: string) => `Bearer ${t}\u00c2\u00a0`],
+  ].map(([name, header]): Attack => ({
+    name: name as string,
+    request: (t) => ({ headers: { authorization: (header as (t: string) => string)(t) } }),
+    expected: invalidRequest("AUTHORIZATION_MALFORMED"),
+  })),
+  { name: "tabs and spaces around the value (HTTP whitespace)", request: (t) => ({ headers: { authorization: `\t Bearer ${t} \t` } }), expected: { status: 200, code: "", challenge: null, reason: "" } },
 ];
 
 describe("token and transport attacks over HTTP", () => {
