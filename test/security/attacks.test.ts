@@ -191,3 +191,39 @@ function expectNoLeak(response: TestResponse, token: string) {
     expect(response.text).not.toContain(secret);
   }
 }
+
+describe("an unverified email (ID tokens accepted, production posture)", () => {
+  let idApp: TestApp;
+  beforeAll(async () => {
+    idApp = await startApp({
+      NODE_ENV: "production",
+      COGNITO_USER_POOL_ID: TEST_POOL_ID,
+      COGNITO_CLIENT_ID: TEST_CLIENT_ID,
+      COGNITO_JWKS_URI: jwks.url,
+      COGNITO_TOKEN_USE: "any",
+    });
+    await idApp.db.insertInto("products").values({ id: "prd-1", sku: "P-1", name: "Pen", priceCents: 100, costPriceCents: 50, stock: 100 }).execute();
+  }, 60_000);
+  afterAll(() => idApp.close());
+
+  const asCustomer = (sub: string, emailVerified: unknown) =>
+    ({ authorization: `Bearer ${signToken(key, idClaims({ sub, "cognito:groups": [], email: "victim@example.com", email_verified: emailVerified }))}` });
+  const support = () => ({ authorization: `Bearer ${signToken(key, accessClaims({ "cognito:groups": ["support"] }))}` });
+  const PLACE = 'mutation { placeOrder(input: { idempotencyKey: "k1", items: [{ productId: "prd-1", quantity: 1 }] }) { id } }';
+
+  it.each([
+    ["false", false, null],
+    ['"false"', "false", null],
+    ["absent", undefined, null],
+    ['"true"', "true", "victim@example.com"],
+    ["true", true, "victim@example.com"],
+  ])("email_verified %s: me.email and the customerEmail support sees on the order hold the address only when verified", async (_label, claim, expected) => {
+    const sub = `customer-${randomUUID()}`;
+    const me = await idApp.graphql("{ me { sub email } }", { headers: asCustomer(sub, claim) });
+    expect(me.body).toEqual({ data: { me: { sub, email: expected } } });
+    const placed = await idApp.graphql(PLACE, { headers: asCustomer(sub, claim) });
+    expect(placed.status, placed.text).toBe(200);
+    const order = await idApp.graphql(`{ order(id: "${placed.body.data.placeOrder.id}") { customerId customerEmail } }`, { headers: support() });
+    expect(order.body).toEqual({ data: { order: { customerId: sub, customerEmail: expected } } });
+  });
+});
