@@ -27,6 +27,7 @@ import { InvalidInputError } from "./data/errors.js";
 import { createLoaders } from "./data/loaders.js";
 import { PERSONAS } from "./dev/personas.js";
 import type { AppContext } from "./graphql/context.js";
+import { inputTextPlugin } from "./graphql/input-values.js";
 import { createHttpHandler, GRAPHQL_PATH, type Exchange } from "./http.js";
 import type { Metrics } from "./metrics.js";
 
@@ -57,6 +58,7 @@ export function createApolloServer(deps: ServerDependencies): ApolloServer<AppCo
   const { config } = deps;
   const plugins: ApolloServerPlugin<AppContext>[] = [
     operationCheckPlugin({ rejectPartial: config.auth.rejectPartial }),
+    inputTextPlugin(),
     auditPlugin(deps.logger),
     // Cache hints are not used by this product and cost time on every resolved field.
     ApolloServerPluginCacheControlDisabled(),

@@ -1,6 +1,7 @@
 import { createHmac, createPublicKey, generateKeyPairSync, randomUUID, sign } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startApp, type TestApp, type TestResponse } from "../helpers/app.js";
+import { BACKENDS } from "../helpers/database.js";
 import { startJwksServer, type JwksServer } from "../helpers/jwks-server.js";
 import { accessClaims, b64url, generateRsaKey, idClaims, jwksOf, signToken, TEST_CLIENT_ID, TEST_POOL_ID, type TestKey } from "../helpers/keys.js";
 
@@ -225,5 +226,68 @@ describe("an unverified email (ID tokens accepted, production posture)", () => {
     expect(placed.status, placed.text).toBe(200);
     const order = await idApp.graphql(`{ order(id: "${placed.body.data.placeOrder.id}") { customerId customerEmail } }`, { headers: support() });
     expect(order.body).toEqual({ data: { order: { customerId: sub, customerEmail: expected } } });
+  });
+});
+
+const cursorOf = (value: unknown) => Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64url");
+
+describe.each(BACKENDS)("input values the database cannot hold, production posture ($name)", ({ postgresUrl, skip }) => {
+  let db: TestApp;
+  beforeAll(async () => {
+    if (skip) return;
+    db = await startApp(
+      { NODE_ENV: "production", COGNITO_USER_POOL_ID: TEST_POOL_ID, COGNITO_CLIENT_ID: TEST_CLIENT_ID, COGNITO_JWKS_URI: jwks.url },
+      { postgresUrl },
+    );
+    await db.db.insertInto("products").values({ id: "prd-1", sku: "P-1", name: "Pen", priceCents: 100, costPriceCents: 50, stock: 100 }).execute();
+  }, 60_000);
+  afterAll(() => db?.close());
+
+  const as = (groups: string[], scope = "openid") => ({ authorization: `Bearer ${signToken(key, accessClaims({ "cognito:groups": groups, scope }))}` });
+  const FORGED_CURSORS = [
+    ["JavaScript's earliest instant", cursorOf(["-271821-04-20T00:00:00.000Z", "x"])],
+    ["JavaScript's latest instant", cursorOf(["+275760-09-13T00:00:00.000Z", "x"])],
+    ["an id holding U+0000", cursorOf(["2026-01-01T00:00:00.000Z", "x\u0000"])],
+    ["an id holding a lone surrogate", cursorOf('["2026-01-01T00:00:00.000Z","\\udfff"]')],
+    ["a date without a time", cursorOf(["2026-01-01", "x"])],
+  ];
+
+  it.skipIf(skip).each(FORGED_CURSORS.flatMap(([label, cursor]) => [
+    [label, "products", `{ products(after: "${cursor}") { edges { cursor } } }`, []],
+    [label, "orders", `{ orders(after: "${cursor}") { edges { cursor } } }`, ["support"]],
+    [label, "myOrders", `{ myOrders(after: "${cursor}") { edges { cursor } } }`, []],
+  ]))("a forged cursor (%s) on %s is BAD_USER_INPUT on after, never a database error", async (_label, field, query, groups) => {
+    const response = await db.graphql(query as string, { headers: as(groups as string[]) });
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({
+      data: null,
+      errors: [{ message: "after is not a cursor from this API", path: [field], locations: expect.any(Array), extensions: { code: "BAD_USER_INPUT", field: "after" } }],
+    });
+  });
+
+  it.skipIf(skip).each([
+    ["U+0000 in an id literal", '{ product(id: "a\\u0000b") { id } }', undefined, []],
+    ["U+0000 in an id variable", "query ($id: ID!) { product(id: $id) { id } }", { id: "a\u0000b" }, []],
+    ["a lone surrogate in an idempotency key", 'mutation ($k: String!) { placeOrder(input: { idempotencyKey: $k, items: [{ productId: "prd-1", quantity: 1 }] }) { id } }', { k: "k\ud800" }, []],
+    ["U+0000 in a product id inside an input object", 'mutation ($i: PlaceOrderInput!) { placeOrder(input: $i) { id } }', { i: { idempotencyKey: "k2", items: [{ productId: "prd-\u0000", quantity: 1 }] } }, []],
+    ["U+0000 in a SKU", 'mutation { createProduct(input: { sku: "X\\u0000", name: "x", priceCents: 3, costPriceCents: 1, stock: 1 }) { id } }', undefined, ["admin"]],
+  ])("refuses %s with 400 BAD_USER_INPUT before anything runs", async (_label, query, variables, groups) => {
+    const before = await db.db.selectFrom("orders").select(db.db.fn.countAll().as("n")).executeTakeFirstOrThrow();
+    const response = await db.graphql(query as string, { headers: as(groups as string[]), variables: variables as Record<string, unknown> | undefined });
+    expect(response.status, response.text).toBe(400);
+    expect(response.body.errors).toEqual([{ message: "Text input must be well-formed Unicode without U+0000.", extensions: { code: "BAD_USER_INPUT" } }]);
+    expect(await db.db.selectFrom("orders").select(db.db.fn.countAll().as("n")).executeTakeFirstOrThrow()).toEqual(before);
+  });
+
+  it.skipIf(skip).each([
+    ["priceCents literal", 'mutation { createProduct(input: { sku: "BIG-1", name: "x", priceCents: 3000000000, costPriceCents: 1, stock: 1 }) { id } }', undefined],
+    ["stock variable", 'mutation ($s: NonNegativeInt) { updateProduct(id: "prd-1", input: { stock: $s }) { id } }', { s: 3_000_000_000 }],
+    ["quantity variable", 'mutation ($q: PositiveInt!) { placeOrder(input: { idempotencyKey: "k3", items: [{ productId: "prd-1", quantity: $q }] }) { id } }', { q: 2 ** 31 }],
+  ])("refuses an integer beyond 32 bits (%s) with 400 before anything runs", async (_label, query, variables) => {
+    const response = await db.graphql(query, { headers: as(["admin"]), variables });
+    expect(response.status, response.text).toBe(400);
+    expect(["BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED"]).toContain(response.body.errors[0].extensions.code);
+    expect(response.body.errors[0].message).toMatch(/cannot represent a value outside -2147483648 to 2147483647/);
+    expect(response.text).not.toMatch(/out of range for type integer/);
   });
 });
