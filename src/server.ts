@@ -252,9 +252,16 @@ function landingPage(config: Config, devIssuer?: DevIssuer | null): ApolloServer
 
 /**
  * Input the data layer refused becomes BAD_USER_INPUT with its message (nothing was written). In production an
- * unexpected error says nothing about its cause; expected ones keep their fixed messages.
+ * unexpected error says nothing about its cause; expected ones keep their fixed messages. Expected errors (any
+ * code but INTERNAL_SERVER_ERROR) never carry a stack trace, in dev mode either: the trace of a denial or of bad
+ * input points into our code, not at the client's mistake.
  */
 function formatError(formatted: GraphQLFormattedError, error: unknown, production: boolean): GraphQLFormattedError {
+  formatted = withoutSchemaHints(formatted, production);
+  if (formatted.extensions?.code !== "INTERNAL_SERVER_ERROR" && formatted.extensions?.stacktrace !== undefined) {
+    const { stacktrace: _stacktrace, ...extensions } = formatted.extensions;
+    formatted = { ...formatted, extensions };
+  }
   const original = unwrapResolverError(error);
   if (original instanceof InvalidInputError) {
     return {
@@ -266,4 +273,18 @@ function formatError(formatted: GraphQLFormattedError, error: unknown, productio
   }
   if (!production || formatted.extensions?.code !== "INTERNAL_SERVER_ERROR") return formatted;
   return { message: "Internal server error.", extensions: { code: "INTERNAL_SERVER_ERROR" }, path: formatted.path, locations: formatted.locations };
+}
+
+// graphql-js appends ` Did you mean "X", "Y", or "Z"?` (names, which cannot hold a "?") to validation and
+// variable coercion messages alike.
+const SUGGESTION = / ?Did you mean [^?]*\?/g;
+
+/**
+ * Production: no message names a schema element the client did not send. Apollo's DisableSuggestions plugin
+ * cleans validation errors only; variable coercion errors (an enum value or input field misspelt in the
+ * variables) and anything else are cleaned here, whatever their kind.
+ */
+function withoutSchemaHints(formatted: GraphQLFormattedError, production: boolean): GraphQLFormattedError {
+  if (!production || !formatted.message.includes("Did you mean")) return formatted;
+  return { ...formatted, message: formatted.message.replace(SUGGESTION, "") };
 }

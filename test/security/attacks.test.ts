@@ -184,6 +184,27 @@ describe("token and transport attacks over HTTP", () => {
   });
 });
 
+describe("no schema hints in production, whatever the kind of error", () => {
+  const support = () => ({ authorization: `Bearer ${signToken(key, accessClaims({ "cognito:groups": ["support"] }))}` });
+  it.each([
+    ["an enum value misspelt in the variables", "query ($s: OrderStatus) { orders(status: $s) { edges { cursor } } }", { s: "SHIPED" }, "SHIPPED"],
+    ["an enum value misspelt in a literal", "{ orders(status: SHIPED) { edges { cursor } } }", undefined, "SHIPPED"],
+    ["an input field misspelt in the variables", "mutation ($i: PlaceOrderInput!) { placeOrder(input: $i) { id } }", { i: { idempotencyKe: "k", items: [] } }, '"idempotencyKey"?'],
+    ["an input field misspelt in a literal", 'mutation { placeOrder(input: { idempotencyKe: "k", items: [] }) { id } }', undefined, '"idempotencyKey"?'],
+    ["a field misspelt", "{ products { edgs { cursor } } }", undefined, "edges"],
+    ["an argument misspelt", "{ products(frist: 2) { edges { cursor } } }", undefined, '"first"'],
+    ["a type misspelt in a variable definition", "query ($s: OrderStatu) { orders(status: $s) { edges { cursor } } }", undefined, '"OrderStatus"'],
+    ["a nested input field misspelt in the variables", "mutation ($i: PlaceOrderInput!) { placeOrder(input: $i) { id } }", { i: { idempotencyKey: "k", items: [{ productId: "p", quantit: 1 }] } }, '"quantity"?'],
+  ])("%s: 400 without a suggestion", async (_label, query, variables, hint) => {
+    const response = await app.graphql(query, { headers: support(), variables });
+    expect(response.status, response.text).toBe(400);
+    expect(response.body.errors.length).toBeGreaterThan(0);
+    expect(response.text).not.toMatch(/did you mean/i);
+    expect(response.text).not.toContain(hint);
+    expect(response.text).not.toMatch(/stacktrace/);
+  });
+});
+
 /** No claim value, token segment, key id, group name or stack trace in an answer. */
 function expectNoLeak(response: TestResponse, token: string) {
   if (response.status === 200) return;
