@@ -24,9 +24,11 @@ import {
 import type { Config } from "./config.js";
 import type { Db } from "./data/database.js";
 import { InvalidInputError } from "./data/errors.js";
+import { DEFAULT_PAGE_SIZE } from "./data/pagination.js";
 import { createLoaders } from "./data/loaders.js";
 import { PERSONAS } from "./dev/personas.js";
 import type { AppContext } from "./graphql/context.js";
+import { costLimitPlugin } from "./graphql/cost.js";
 import { inputTextPlugin } from "./graphql/input-values.js";
 import { createHttpHandler, GRAPHQL_PATH, type Exchange } from "./http.js";
 import type { Metrics } from "./metrics.js";
@@ -74,11 +76,13 @@ export function createApolloServer(deps: ServerDependencies): ApolloServer<AppCo
     maxDirectives: { n: config.limits.directives },
     // Tokens are limited by graphql-js's own parser (parseOptions below): Armor's check answers 500, not 400.
     maxTokens: { enabled: false },
-    costLimit: { maxCost: config.limits.cost },
+    // Armor costs literal page sizes only; costLimitPlugin costs the operation with its variables and defaults.
+    costLimit: { enabled: false },
     // Suggestions are hidden by Apollo's own plugin in production and useful in dev.
     blockFieldSuggestion: { enabled: false },
   }).protect();
   plugins.push(...(armor.plugins as ApolloServerPlugin<AppContext>[]));
+  plugins.push(costLimitPlugin({ maxCost: config.limits.cost, defaultPageSize: DEFAULT_PAGE_SIZE }));
   return new ApolloServer<AppContext>({
     schema: deps.schema,
     validationRules: [...armor.validationRules, noSubscriptions],
