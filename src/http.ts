@@ -189,6 +189,26 @@ function removeCorsHeaders(res: ServerResponse): void {
   for (const name of res.getHeaderNames()) if (name.startsWith("access-control-")) res.removeHeader(name);
 }
 
+/**
+ * The handler of the metrics listener (`METRICS_PORT`): `GET /metrics` answers the Prometheus exposition,
+ * anything else 404. It serves nothing of the API, so the port can stay inside the network.
+ */
+export function createMetricsHandler(metrics: () => Promise<{ contentType: string; body: string }>) {
+  return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? "/";
+    const q = url.indexOf("?");
+    try {
+      if ((q === -1 ? url : url.slice(0, q)) !== "/metrics" || (req.method !== "GET" && req.method !== "HEAD")) {
+        return sendJson(res, 404, { errors: [{ message: "Not found. Metrics are at /metrics." }] });
+      }
+      const { contentType, body } = await metrics();
+      res.writeHead(200, { "content-type": contentType }).end(body);
+    } catch {
+      if (!res.headersSent) sendError(res, 500, "Internal server error.");
+    }
+  };
+}
+
 const TOO_LARGE = Symbol("too large");
 
 // Events rather than an async iterator: this runs on every request, and the iterator costs more.

@@ -30,7 +30,7 @@ import { PERSONAS } from "./dev/personas.js";
 import type { AppContext } from "./graphql/context.js";
 import { costLimitPlugin } from "./graphql/cost.js";
 import { inputTextPlugin } from "./graphql/input-values.js";
-import { createHttpHandler, GRAPHQL_PATH, type Exchange } from "./http.js";
+import { createHttpHandler, createMetricsHandler, GRAPHQL_PATH, type Exchange } from "./http.js";
 import type { Metrics } from "./metrics.js";
 
 export interface ServerDependencies {
@@ -52,6 +52,8 @@ export interface ServerDependencies {
 export interface RunningServer {
   readonly url: string;
   readonly httpServer: Server;
+  /** `http://host:port/metrics` of the metrics listener (METRICS_PORT), when there is one. */
+  readonly metricsUrl: string | null;
   close(): Promise<void>;
 }
 
@@ -138,6 +140,7 @@ export async function startServer(deps: ServerDependencies): Promise<RunningServ
   await apollo.start();
   const contextFor = createContextFactory(deps);
   let draining = false;
+  const exposition = deps.metrics && (async () => ({ contentType: deps.metrics!.registry.contentType, body: await deps.metrics!.registry.metrics() }));
   const handler = createHttpHandler<AppContext>({
     apollo,
     context: (req, requestId) => contextFor(credentialSourcesFromNode(req), requestId),
@@ -146,7 +149,8 @@ export async function startServer(deps: ServerDependencies): Promise<RunningServ
       for (const [name, check] of Object.entries(deps.readinessChecks ?? {})) checks[name] = await check().catch(() => false);
       return { ready: Object.values(checks).every(Boolean), checks };
     },
-    metrics: deps.metrics && (async () => ({ contentType: deps.metrics!.registry.contentType, body: await deps.metrics!.registry.metrics() })),
+    // Production serves /metrics only on the metrics listener below; dev keeps it on the API port too.
+    metrics: deps.config.production ? undefined : exposition,
     onExchange: (exchange) => recordExchange(deps, exchange),
     corsOrigins: deps.config.corsOrigins,
   });
@@ -155,11 +159,16 @@ export async function startServer(deps: ServerDependencies): Promise<RunningServ
     httpServer.once("error", reject);
     httpServer.listen(deps.config.http.port, deps.config.http.host, () => resolve());
   });
+  const metricsServer = exposition && deps.config.metrics.port !== null ? await listenForMetrics(deps.config.metrics, exposition) : null;
+  const metricsUrl = metricsServer && `http://${urlHost(deps.config.metrics.host)}:${(metricsServer.address() as AddressInfo).port}/metrics`;
+  if (metricsUrl) deps.logger?.info({ metricsUrl }, "metrics listening");
+  else if (exposition && deps.config.production) deps.logger?.info("metrics not served: set METRICS_PORT to serve /metrics on a listener of its own");
   const { port } = httpServer.address() as AddressInfo;
   const host = deps.config.http.host === "0.0.0.0" ? "localhost" : deps.config.http.host;
   return {
     url: `http://${host}:${port}${GRAPHQL_PATH}`,
     httpServer,
+    metricsUrl,
     /** Stops accepting, lets in-flight requests finish (a mutation completes), then stops Apollo. */
     async close() {
       draining = true;
@@ -168,10 +177,30 @@ export async function startServer(deps: ServerDependencies): Promise<RunningServ
       const timeout = setTimeout(() => httpServer.closeAllConnections(), deps.shutdownTimeoutMs ?? 10_000);
       await closed;
       clearTimeout(timeout);
+      if (metricsServer) {
+        metricsServer.closeAllConnections();
+        await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+      }
       await apollo.stop();
     },
   };
 }
+
+/** The metrics listener (METRICS_PORT on METRICS_HOST): /metrics only, apart from the API's port. */
+async function listenForMetrics(
+  listener: Config["metrics"],
+  exposition: () => Promise<{ contentType: string; body: string }>,
+): Promise<Server> {
+  const handler = createMetricsHandler(exposition);
+  const server = createServer((req, res) => void handler(req, res));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(listener.port!, listener.host, () => resolve());
+  });
+  return server;
+}
+
+const urlHost = (host: string) => (host === "0.0.0.0" || host === "::" ? "localhost" : host.includes(":") ? `[${host}]` : host);
 
 /** One log line and the request metrics per answered request: who, what, outcome, how long. Never a token. */
 function recordExchange(deps: ServerDependencies, exchange: Exchange<AppContext>): void {

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { GraphQLSchema } from "graphql";
 import { setUpAuth } from "../../src/auth-setup.js";
 import { loadConfig } from "../../src/config.js";
+import { Metrics } from "../../src/metrics.js";
 import { buildSchema } from "../../src/graphql/schema.js";
 import { startServer, type RunningServer } from "../../src/server.js";
 import type { DevIssuer } from "../../src/auth/index.js";
@@ -22,6 +23,8 @@ export interface TestResponse {
 
 export interface TestApp {
   readonly url: string;
+  /** The metrics listener's URL (METRICS_PORT with `metrics: true`), or null. */
+  readonly metricsUrl: string | null;
   readonly devIssuer: DevIssuer | null;
   /** The server's database, for asserting what was (not) written. */
   readonly db: Db;
@@ -45,6 +48,8 @@ export interface StartOptions {
   readonly schema?: GraphQLSchema;
   /** A PostgreSQL server URL: the app gets a fresh database of its own there. Default: in-memory PGlite. */
   readonly postgresUrl?: string;
+  /** Give the server Prometheus metrics, as main.ts does (served per METRICS_PORT and the posture). */
+  readonly metrics?: boolean;
 }
 
 export async function startApp(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestApp> {
@@ -56,7 +61,8 @@ export async function startApp(env: Record<string, string> = {}, options: StartO
   const database = await openDatabase({ url: scratch?.url ?? null, pgliteDir: null, onQuery: () => queries++ });
   if (config.mode === "dev") await seedDevData(database.db);
   const schema = options.schema ?? buildSchema();
-  const server: RunningServer = await startServer({ config, schema, verifier, devIssuer, db: database.db });
+  const metrics = options.metrics ? new Metrics() : undefined;
+  const server: RunningServer = await startServer({ config, schema, verifier, devIssuer, db: database.db, metrics });
   const base = server.url.replace(/\/graphql$/, "");
   const send = async (path: string, init?: RequestInit): Promise<TestResponse> => {
     const response = await fetch(base + path, init);
@@ -71,6 +77,7 @@ export async function startApp(env: Record<string, string> = {}, options: StartO
   };
   return {
     url: server.url,
+    metricsUrl: server.metricsUrl,
     devIssuer,
     db: database.db,
     queryCount: () => queries,

@@ -184,6 +184,47 @@ describe("token and transport attacks over HTTP", () => {
   });
 });
 
+describe("/metrics is never served on the API port in production", () => {
+  const production = () => ({ NODE_ENV: "production", COGNITO_USER_POOL_ID: TEST_POOL_ID, COGNITO_CLIENT_ID: TEST_CLIENT_ID, COGNITO_JWKS_URI: jwks.url });
+
+  it("serves it on METRICS_PORT (loopback by default) and answers 404 for it on the API port", async () => {
+    const served = await startApp({ ...production(), METRICS_PORT: "0" }, { metrics: true });
+    try {
+      await served.graphql("{ me { sub } }");
+      for (const path of ["/metrics", "/metrics?x=1", "/METRICS", "/metrics/"]) expect((await served.fetch(path)).status, path).toBe(404);
+      expect(served.metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+      const metrics = await fetch(served.metricsUrl!);
+      expect(metrics.status).toBe(200);
+      expect(await metrics.text()).toMatch(/graphql_requests_total\{operation="anonymous",status="200"\} 1/);
+      // The metrics listener serves nothing of the API.
+      const base = served.metricsUrl!.replace(/\/metrics$/, "");
+      for (const path of ["/graphql", "/healthz", "/"]) expect((await fetch(base + path)).status, path).toBe(404);
+      expect((await fetch(served.metricsUrl!, { method: "POST" })).status).toBe(404);
+    } finally {
+      await served.close();
+    }
+  }, 60_000);
+
+  it("serves it nowhere without METRICS_PORT", async () => {
+    const unserved = await startApp(production(), { metrics: true });
+    try {
+      expect(unserved.metricsUrl).toBeNull();
+      expect((await unserved.fetch("/metrics")).status).toBe(404);
+    } finally {
+      await unserved.close();
+    }
+  }, 60_000);
+
+  it("keeps it on the API port in dev mode", async () => {
+    const dev = await startApp({}, { metrics: true });
+    try {
+      expect((await dev.fetch("/metrics")).status).toBe(200);
+    } finally {
+      await dev.close();
+    }
+  }, 60_000);
+});
+
 describe("no schema hints in production, whatever the kind of error", () => {
   const support = () => ({ authorization: `Bearer ${signToken(key, accessClaims({ "cognito:groups": ["support"] }))}` });
   it.each([
