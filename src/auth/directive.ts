@@ -54,18 +54,23 @@ const NONE: Declared = { auth: false, public: false, requirements: [] };
  * Applies `@auth` / `@public`: validates every rule, refuses the schema (naming each place) on a mistake,
  * precomputes each field's effective rule and wraps `resolve ?? defaultFieldResolver` of every guarded field,
  * so fields without a resolver are protected too. Fields without any rule are left untouched (no cost).
+ * Every `@auth` usage on a type or field applies, not only the first: the definition's and each extension's
+ * (`extend type`, graphql-js `extendSchema`) or `extensions.directives` entry all hold together (AND).
  */
 export function applyAuthDirectives(schema: GraphQLSchema): GraphQLSchema {
   const problems: string[] = [];
   const declaredOn = (place: string, node: Parameters<typeof getDirective>[1], typeFields?: Set<string>): Declared => {
-    const auth = getDirective(schema, node, "auth")?.[0] as { requires?: string[] | null } | undefined;
+    // Every usage counts: the definition's, each extension's (graphql-js extendSchema, `extend type`) and any
+    // in `extensions.directives` (code-first schemas). They AND, so a later usage can only narrow access.
+    const usages = (getDirective(schema, node, "auth") ?? []) as { requires?: string[] | null }[];
     const isPublic = getDirective(schema, node, "public")?.[0] !== undefined;
-    if (auth && isPublic) problems.push(`${place}: has both @auth and @public`);
-    if (!auth) return isPublic ? { ...NONE, public: true } : NONE;
-    let requirements: Requirement[] = [];
-    if (auth.requires != null) {
+    if (usages.length > 0 && isPublic) problems.push(`${place}: has both @auth and @public`);
+    if (usages.length === 0) return isPublic ? { ...NONE, public: true } : NONE;
+    const requirements: Requirement[] = [];
+    for (const usage of usages) {
+      if (usage.requires == null) continue;
       try {
-        requirements = parseRequires(auth.requires);
+        requirements.push(...parseRequires(usage.requires));
       } catch (error) {
         if (!(error instanceof RuleSyntaxError)) throw error;
         problems.push(`${place}: ${error.message}`);

@@ -1,7 +1,10 @@
 import { makeExecutableSchema } from "@graphql-tools/schema";
+import { MapperKind, mapSchema } from "@graphql-tools/utils";
+import { extendSchema, parse, type GraphQLObjectType, type GraphQLSchema } from "graphql";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { applyAuthDirectives, AuthSchemaError, authDirectiveTypeDefs } from "../../src/auth/directive.js";
 import { fieldDenied, operationDenied } from "../../src/auth/errors.js";
+import { guardOf } from "../../src/auth/guard.js";
 import { DEV_APP_CLIENT_ID, DEV_FULFILLMENT_CLIENT_ID } from "../../src/dev/personas.js";
 import { bearer, startApp, type TestApp, type TestResponse } from "../helpers/app.js";
 
@@ -157,6 +160,90 @@ describe("@auth / @public: build-time refusals", () => {
     expect(message).toContain("Query.b");
   });
 });
+
+// ---------------------------------------------------------------------------------------------------------
+// Repeated usages: a definition and its extensions, or SDL and extensions.directives.
+
+/** `Doc` requires group:support in its definition and group:admin in an extension added by graphql-js extendSchema. */
+function docWithExtension(): GraphQLSchema {
+  const base = makeExecutableSchema({
+    typeDefs: [authDirectiveTypeDefs, `type Query @public { doc: Doc } type Doc @auth(requires: ["group:support"]) { id: ID, title: String }`],
+    resolvers: { Query: { doc: () => ({ id: "d1", title: "plans" }) } },
+  });
+  return extendSchema(base, parse(`extend type Doc @auth(requires: ["group:admin"])`));
+}
+
+/** `Query.note` requires group:support in its SDL and group:admin in its extensions.directives (code-first style). */
+function noteWithCodeFirstUsage(): GraphQLSchema {
+  const base = makeExecutableSchema({
+    typeDefs: [authDirectiveTypeDefs, `type Query { note: String @auth(requires: ["group:support"]) }`],
+    resolvers: { Query: { note: () => "note" } },
+  });
+  return mapSchema(base, {
+    [MapperKind.OBJECT_FIELD]: (config, fieldName) =>
+      fieldName === "note" ? { ...config, extensions: { ...config.extensions, directives: { auth: [{ requires: ["group:admin"] }] } } } : config,
+  });
+}
+
+describe("@auth used more than once on one place", () => {
+  it("ANDs a type's definition and its extension (graphql-js extendSchema)", () => {
+    const schema = applyAuthDirectives(docWithExtension());
+    const guard = guardOf((schema.getType("Doc") as GraphQLObjectType).getFields().title!);
+    expect(guard?.requirements.map((r) => r.text)).toEqual(["group:support", "group:admin"]);
+    const queryDoc = guardOf((schema.getQueryType()!.getFields().doc)!);
+    expect(queryDoc?.requirements.map((r) => r.text)).toEqual(["group:support", "group:admin"]);
+  });
+
+  it("ANDs a field's SDL usage and its extensions.directives usage", () => {
+    const schema = applyAuthDirectives(noteWithCodeFirstUsage());
+    expect(guardOf(schema.getQueryType()!.getFields().note!)?.requirements.map((r) => r.text).sort()).toEqual(["group:admin", "group:support"]);
+  });
+
+  it("checks every usage's grammar, naming the place", () => {
+    const base = makeExecutableSchema({ typeDefs: [authDirectiveTypeDefs, `type Query @public { doc: Doc } type Doc @auth { id: ID }`] });
+    const extended = extendSchema(base, parse(`extend type Doc @auth(requires: ["role:admin"])`));
+    expect(() => applyAuthDirectives(extended)).toThrow(/Doc: unknown atom "role:admin"/);
+    const withPublic = extendSchema(base, parse(`extend type Doc @public`));
+    expect(() => applyAuthDirectives(withPublic)).toThrow(/Doc: has both @auth and @public/);
+  });
+
+  describe("over HTTP", () => {
+    let app: TestApp;
+    const caller = (groups: string[]) => bearer(app.devIssuer!.mint({ sub: "sub-x", clientId: DEV_APP_CLIENT_ID, username: "x", groups, scopes: [] }));
+    beforeAll(async () => {
+      app = await startApp({}, { schema: applyAuthDirectives(mergeForTest(docWithExtension(), noteWithCodeFirstUsage())) });
+    }, 60_000);
+    afterAll(() => app.close());
+
+    it("refuses a caller who meets only the first usage", async () => {
+      const response = await app.graphql("{ doc { id title } note }", { headers: caller(["support"]) });
+      expect(response.body.data).toEqual({ doc: null, note: null });
+      expect(errorsOf(response).map((e) => [e.path, e.extensions.code, e.extensions.auth?.missing])).toEqual([
+        [["doc"], "FORBIDDEN", ["group:admin"]],
+        [["note"], "FORBIDDEN", ["group:admin"]],
+      ]);
+    });
+
+    it("refuses a caller who meets only the second usage, and answers one who meets both", async () => {
+      const adminOnly = await app.graphql("{ doc { id } note }", { headers: caller(["admin"]) });
+      expect(adminOnly.body.data).toEqual({ doc: null, note: null });
+      const allowed = await app.graphql("{ doc { id title } note }", { headers: caller(["support", "admin"]) });
+      expect(allowed.body).toEqual({ data: { doc: { id: "d1", title: "plans" }, note: "note" } });
+    });
+  });
+});
+
+/** One schema with `Query.doc` from `docWithExtension` and `Query.note` from `noteWithCodeFirstUsage`. */
+function mergeForTest(doc: GraphQLSchema, note: GraphQLSchema): GraphQLSchema {
+  const withNote = extendSchema(doc, parse(`extend type Query { note: String @auth(requires: ["group:support"]) }`));
+  return mapSchema(withNote, {
+    [MapperKind.OBJECT_FIELD]: (config, fieldName, typeName) => {
+      if (typeName !== "Query" || fieldName !== "note") return config;
+      const source = note.getQueryType()!.getFields().note!;
+      return { ...config, resolve: source.resolve, extensions: { ...config.extensions, ...source.extensions } };
+    },
+  });
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // Runtime semantics over real HTTP with real dev tokens.
