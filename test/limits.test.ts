@@ -68,12 +68,13 @@ describe("the cost limit with variables and defaults (production posture, defaul
   let jwks: JwksServer;
   beforeAll(async () => {
     jwks = await startJwksServer(jwksOf(generateRsaKey()));
-    app = await startApp({ NODE_ENV: "production", COGNITO_USER_POOL_ID: TEST_POOL_ID, COGNITO_CLIENT_ID: TEST_CLIENT_ID, COGNITO_JWKS_URI: jwks.url });
+    app = await startApp(PRODUCTION());
   }, 60_000);
   afterAll(async () => {
     await app.close();
     await jwks.close();
   });
+  const PRODUCTION = () => ({ NODE_ENV: "production", COGNITO_USER_POOL_ID: TEST_POOL_ID, COGNITO_CLIENT_ID: TEST_CLIENT_ID, COGNITO_JWKS_URI: jwks.url });
 
   // One alias costs (2 + 1.5 x (2 + 1.5 x (2 + 1.5 x 3))) x n = 19.625 n; fifteen cost 294.375 n.
   const aliases = (args: string, count = 15) =>
@@ -106,6 +107,18 @@ describe("the cost limit with variables and defaults (production posture, defaul
     expect(response.status, response.text).toBe(200);
     expect(response.body.errors).toBeUndefined();
   });
+
+  it("counts nothing for introspection (off in production unless enabled, like here with GRAPHQL_INTROSPECTION)", async () => {
+    const introspecting = await startApp({ ...PRODUCTION(), GRAPHQL_INTROSPECTION: "true" });
+    try {
+      const { getIntrospectionQuery } = await import("graphql");
+      const response = await introspecting.graphql(getIntrospectionQuery());
+      expect(response.status, response.text.slice(0, 300)).toBe(200);
+      expect(response.body.data.__schema.types.length).toBeGreaterThan(10);
+    } finally {
+      await introspecting.close();
+    }
+  }, 60_000);
 
   it("leaves variables that do not coerce to execution, which refuses them with 400", async () => {
     const response = await app.graphql(`query ($n: Int) { ${aliases("(first: $n)")} }`, { variables: { n: "many" } });

@@ -23,9 +23,12 @@ export interface CostLimitOptions {
  * argument as the operation will execute it: literal, variable, or the argument's default in the schema, and
  * `defaultPageSize` when that is null. Fields without a page-size argument count once (`n` = 1): a
  * connection's `edges` are already counted by the connection's `first`, and other lists are bounded by the data.
+ * Introspection (`__schema`, `__type` and everything under them) costs nothing, as with GraphQL Armor.
  */
 export function pageCostEstimator(defaultPageSize: number): ComplexityEstimator {
-  return ({ field, args, childComplexity }) => {
+  return ({ type, field, args, childComplexity }) => {
+    // Introspection reads the schema held in memory, not data (and is off in production unless enabled).
+    if (field.name === "__schema" || field.name === "__type" || type.name.startsWith("__")) return 0;
     if (!isCompositeType(getNamedType(field.type))) return LEAF_COST;
     let items = 1;
     for (const name of PAGE_ARGUMENTS) {
