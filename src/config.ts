@@ -29,6 +29,11 @@ export interface Config {
     /** How long shutdown waits for in-flight requests (SHUTDOWN_TIMEOUT_SECONDS). */
     readonly shutdownTimeoutSeconds: number;
   };
+  /**
+   * `/metrics` on a listener of its own (METRICS_PORT, METRICS_HOST, default host 127.0.0.1); `port` null: none.
+   * In production `/metrics` is served only there, never on the API port; in dev also on the API port.
+   */
+  readonly metrics: { readonly port: number | null; readonly host: string };
   /** GraphQL Armor limits, checked before execution (GRAPHQL_MAX_*). */
   readonly limits: {
     readonly depth: number;
@@ -133,6 +138,7 @@ export function loadConfig(env: Env = process.env): Config {
       port: integer(env, "PORT", 4000, 0, 65535),
       shutdownTimeoutSeconds: integer(env, "SHUTDOWN_TIMEOUT_SECONDS", 10, 0, 600),
     }),
+    metrics: Object.freeze(metricsListener(env)),
     limits: Object.freeze({
       depth: integer(env, "GRAPHQL_MAX_DEPTH", 10, 1, 100),
       aliases: integer(env, "GRAPHQL_MAX_ALIASES", 15, 0, 1000),
@@ -178,6 +184,16 @@ function emulatorIssuers(env: Env, production: boolean, userPoolIds: readonly st
     if (!/^https?:$/.test(safeUrl(issuer)?.protocol ?? "")) throw new ConfigError("COGNITO_ISSUER", `"${issuer}" is not an http(s) URL`);
   }
   return issuers;
+}
+
+function metricsListener(env: Env): Config["metrics"] {
+  const port = env.METRICS_PORT?.trim() ? integer(env, "METRICS_PORT", 0, 0, 65535) : null;
+  if (port !== null && port !== 0 && port === integer(env, "PORT", 4000, 0, 65535)) {
+    throw new ConfigError("METRICS_PORT", "must differ from PORT: metrics are served on a listener of their own");
+  }
+  const host = env.METRICS_HOST?.trim() || "127.0.0.1";
+  if (env.METRICS_HOST?.trim() && port === null) throw new ConfigError("METRICS_HOST", "is set without METRICS_PORT");
+  return { port, host };
 }
 
 function list(env: Env, name: string): string[] {

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLRequest } from "@apollo/server";
+import cors from "cors";
 
 /** Requests larger than this are refused with 413 before they are parsed. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -72,6 +73,8 @@ export interface HttpHandlerOptions<TContext extends BaseContext> {
  */
 export function createHttpHandler<TContext extends BaseContext>(options: HttpHandlerOptions<TContext>) {
   const { apollo } = options;
+  const corsOrigins = options.corsOrigins ?? [];
+  const corsMiddleware = corsMiddlewareFor(corsOrigins);
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? "/";
     const q = url.indexOf("?");
@@ -108,7 +111,7 @@ export function createHttpHandler<TContext extends BaseContext>(options: HttpHan
       }
       if (path === DEV_TOKEN_PATH && options.devToken) return await handleDevToken(req, res, options.devToken, options.corsOrigins ?? []);
       if (path !== GRAPHQL_PATH) return sendJson(res, 404, { errors: [{ message: "Not found. The API is at /graphql." }] });
-      applyCors(req, res, options.corsOrigins ?? []);
+      if (corsMiddleware && applyCors(corsMiddleware, corsOrigins, req, res)) return;
       if (req.method === "OPTIONS") {
         res.writeHead(204).end();
         return;
@@ -168,6 +171,7 @@ export function createHttpHandler<TContext extends BaseContext>(options: HttpHan
       context: async () => (context = await options.context(req, requestId)),
     });
     for (const [header, value] of response.headers) res.setHeader(header, value);
+    if (response.headers.get("content-type")?.startsWith("text/html")) removeCorsHeaders(res);
     res.statusCode = response.status ?? 200;
     if (response.body.kind === "complete") {
       res.end(response.body.string);
@@ -223,29 +227,84 @@ async function handleDevToken(
   sendJson(res, answer.status, answer.body);
 }
 
-// A preflight's answer. No Allow-Credentials: bearer tokens are sent explicitly, never by the browser on its own.
-const PREFLIGHT_HEADERS = {
-  "access-control-allow-methods": "GET, POST, OPTIONS",
-  "access-control-allow-headers": "authorization, content-type, apollo-require-preflight, x-apollo-operation-name",
-  "access-control-max-age": "600",
-};
+/**
+ * The request headers a browser client may send to `/graphql` (the preflight's `Access-Control-Allow-Headers`):
+ * the bearer token and JSON, Apollo's CSRF-prevention and operation-name headers, Apollo Client's client
+ * awareness headers, and `x-request-id` (kept and echoed, so a browser app can line its logs up with ours).
+ * An explicit list: reflecting whatever a preflight asks for would allow headers nobody decided on.
+ */
+export const CORS_ALLOWED_HEADERS: readonly string[] = [
+  "authorization",
+  "content-type",
+  "apollo-require-preflight",
+  "x-apollo-operation-name",
+  "apollographql-client-name",
+  "apollographql-client-version",
+  "x-request-id",
+];
 // Beyond the CORS-safelisted headers, a browser client needs to read why it was refused and when to retry.
-const EXPOSED_HEADERS = "www-authenticate, retry-after, x-request-id";
+const CORS_EXPOSED_HEADERS = ["www-authenticate", "retry-after", "x-request-id"];
 
-/** CORS for browser clients: an allowed origin gets the headers, any other origin gets none (the browser then refuses). */
-function applyCors(req: IncomingMessage, res: ServerResponse, origins: "*" | readonly string[]): void {
-  if (origins !== "*" && origins.length === 0) return;
-  // Caches must not hand one origin's answer to another.
-  res.setHeader("vary", "Origin");
-  const origin = req.headers.origin;
-  const allowed = origins === "*" ? "*" : origin !== undefined && origins.includes(origin) ? origin : undefined;
-  if (allowed === undefined) return;
-  res.setHeader("access-control-allow-origin", allowed);
-  if (req.method === "OPTIONS") {
-    for (const [name, value] of Object.entries(PREFLIGHT_HEADERS)) res.setHeader(name, value);
-  } else {
-    res.setHeader("access-control-expose-headers", EXPOSED_HEADERS);
-  }
+type CorsMiddleware = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
+
+/**
+ * CORS for browser clients, with the `cors` package: an allowed origin (or any, with `*`) gets
+ * `Access-Control-Allow-Origin`, and a preflight also the methods, `CORS_ALLOWED_HEADERS` and a 600 s max age
+ * (answered 204 by `cors`); any other origin gets no CORS headers at all, so the browser refuses the response.
+ * No `Access-Control-Allow-Credentials`: bearer tokens are sent explicitly, never by the browser on its own.
+ * `undefined` when no origin is allowed.
+ */
+function corsMiddlewareFor(origins: "*" | readonly string[]): CorsMiddleware | undefined {
+  if (origins !== "*" && origins.length === 0) return undefined;
+  return cors({
+    // A listed origin is reflected; any other gets `false`, for which `cors` sets no header at all.
+    origin: origins === "*" ? "*" : (origin, callback) => callback(null, origin !== undefined && origins.includes(origin) ? origin : false),
+    methods: "GET, POST, OPTIONS",
+    allowedHeaders: CORS_ALLOWED_HEADERS.join(", "),
+    exposedHeaders: CORS_EXPOSED_HEADERS.join(", "),
+    maxAge: 600,
+    credentials: false,
+  }) as CorsMiddleware;
+}
+
+/** Runs the (synchronous) CORS middleware; true when it answered the request itself (an allowed preflight). */
+function applyCors(middleware: CorsMiddleware, origins: "*" | readonly string[], req: IncomingMessage, res: ServerResponse): boolean {
+  // Caches must not hand one origin's answer to another, refused origins' answers included.
+  if (origins !== "*") res.setHeader("vary", "Origin");
+  let passed = false;
+  middleware(req, res, (error) => {
+    if (error) throw error;
+    passed = true;
+  });
+  return !passed;
+}
+
+/**
+ * The landing page (Apollo Sandbox, which in dev mode embeds a live token) is never readable by another
+ * origin's script: whatever CORS allows for API calls is taken off an HTML answer.
+ */
+function removeCorsHeaders(res: ServerResponse): void {
+  for (const name of res.getHeaderNames()) if (name.startsWith("access-control-")) res.removeHeader(name);
+}
+
+/**
+ * The handler of the metrics listener (`METRICS_PORT`): `GET /metrics` answers the Prometheus exposition,
+ * anything else 404. It serves nothing of the API, so the port can stay inside the network.
+ */
+export function createMetricsHandler(metrics: () => Promise<{ contentType: string; body: string }>) {
+  return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? "/";
+    const q = url.indexOf("?");
+    try {
+      if ((q === -1 ? url : url.slice(0, q)) !== "/metrics" || (req.method !== "GET" && req.method !== "HEAD")) {
+        return sendJson(res, 404, { errors: [{ message: "Not found. Metrics are at /metrics." }] });
+      }
+      const { contentType, body } = await metrics();
+      res.writeHead(200, { "content-type": contentType }).end(body);
+    } catch {
+      if (!res.headersSent) sendError(res, 500, "Internal server error.");
+    }
+  };
 }
 
 const TOO_LARGE = Symbol("too large");

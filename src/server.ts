@@ -31,12 +31,15 @@ import {
 import type { Config } from "./config.js";
 import { isDatabaseUnavailable, type Db } from "./data/database.js";
 import { InvalidInputError } from "./data/errors.js";
+import { DEFAULT_PAGE_SIZE } from "./data/pagination.js";
 import { createLoaders } from "./data/loaders.js";
 import { PERSONAS } from "./dev/personas.js";
 import { devTokenEndpoint } from "./dev/tokens.js";
 import type { AppContext } from "./graphql/context.js";
+import { costLimitPlugin } from "./graphql/cost.js";
+import { inputTextPlugin } from "./graphql/input-values.js";
 import { operationTransactionPlugin } from "./graphql/operation-transaction.js";
-import { createHttpHandler, GRAPHQL_PATH, noteOperationName, requestIdOf, type Exchange } from "./http.js";
+import { createHttpHandler, createMetricsHandler, GRAPHQL_PATH, noteOperationName, requestIdOf, type Exchange } from "./http.js";
 import type { Metrics } from "./metrics.js";
 
 export interface ServerDependencies {
@@ -69,6 +72,8 @@ export const ABORT_GRACE_MS = 2500;
 export interface RunningServer {
   readonly url: string;
   readonly httpServer: Server;
+  /** `http://host:port/metrics` of the metrics listener (METRICS_PORT), when there is one. */
+  readonly metricsUrl: string | null;
   close(): Promise<void>;
 }
 
@@ -77,6 +82,7 @@ export function createApolloServer(deps: ServerDependencies): ApolloServer<AppCo
   const { config } = deps;
   const plugins: ApolloServerPlugin<AppContext>[] = [
     operationCheckPlugin({ rejectPartial: config.auth.rejectPartial }),
+    inputTextPlugin(),
     // After the operation check: a mutation refused before execution never opens a transaction.
     operationTransactionPlugin({ logger: deps.logger }),
     // After the transaction: it sees the errors of a failed commit too.
@@ -95,11 +101,13 @@ export function createApolloServer(deps: ServerDependencies): ApolloServer<AppCo
     maxDirectives: { n: config.limits.directives },
     // Tokens are limited by graphql-js's own parser (parseOptions below): Armor's check answers 500, not 400.
     maxTokens: { enabled: false },
-    costLimit: { maxCost: config.limits.cost },
+    // Armor costs literal page sizes only; costLimitPlugin costs the operation with its variables and defaults.
+    costLimit: { enabled: false },
     // Suggestions are hidden by Apollo's own plugin in production and useful in dev.
     blockFieldSuggestion: { enabled: false },
   }).protect();
   plugins.push(...(armor.plugins as ApolloServerPlugin<AppContext>[]));
+  plugins.push(costLimitPlugin({ maxCost: config.limits.cost, defaultPageSize: DEFAULT_PAGE_SIZE }));
   return new ApolloServer<AppContext>({
     schema: deps.schema,
     validationRules: [...armor.validationRules, noSubscriptions],
@@ -179,6 +187,7 @@ export async function startServer(deps: ServerDependencies): Promise<RunningServ
   await apollo.start();
   const contextFor = createContextFactory(deps);
   let draining = false;
+  const exposition = deps.metrics && (async () => ({ contentType: deps.metrics!.registry.contentType, body: await deps.metrics!.registry.metrics() }));
   const handler = createHttpHandler<AppContext>({
     apollo,
     context: (req, requestId) => contextFor(credentialSourcesFromNode(req), requestId),
@@ -187,7 +196,8 @@ export async function startServer(deps: ServerDependencies): Promise<RunningServ
       for (const [name, check] of Object.entries(deps.readinessChecks ?? {})) checks[name] = await check().catch(() => false);
       return { ready: Object.values(checks).every(Boolean), checks };
     },
-    metrics: deps.metrics && (async () => ({ contentType: deps.metrics!.registry.contentType, body: await deps.metrics!.registry.metrics() })),
+    // Production serves /metrics only on the metrics listener below; dev keeps it on the API port too.
+    metrics: deps.config.production ? undefined : exposition,
     onExchange: (exchange) => recordExchange(deps, exchange),
     corsOrigins: deps.config.corsOrigins,
     // Only the dev issuer mints; with a configured pool or in production there is no such endpoint (404).
@@ -198,11 +208,16 @@ export async function startServer(deps: ServerDependencies): Promise<RunningServ
     httpServer.once("error", reject);
     httpServer.listen(deps.config.http.port, deps.config.http.host, () => resolve());
   });
+  const metricsServer = exposition && deps.config.metrics.port !== null ? await listenForMetrics(deps.config.metrics, exposition) : null;
+  const metricsUrl = metricsServer && `http://${urlHost(deps.config.metrics.host)}:${(metricsServer.address() as AddressInfo).port}/metrics`;
+  if (metricsUrl) deps.logger?.info({ metricsUrl }, "metrics listening");
+  else if (exposition && deps.config.production) deps.logger?.info("metrics not served: set METRICS_PORT to serve /metrics on a listener of its own");
   const { port } = httpServer.address() as AddressInfo;
   const host = deps.config.http.host === "0.0.0.0" ? "localhost" : deps.config.http.host;
   return {
     url: `http://${host}:${port}${GRAPHQL_PATH}`,
     httpServer,
+    metricsUrl,
     /**
      * Stops accepting, lets in-flight requests finish (a mutation completes) for up to `shutdownTimeoutMs`, then
      * makes blocked work fail (`abortInFlight`, its clients get 503), gives the answers `ABORT_GRACE_MS` to go out
@@ -224,10 +239,30 @@ export async function startServer(deps: ServerDependencies): Promise<RunningServ
       clearInterval(sweep);
       clearTimeout(timeout);
       clearTimeout(grace);
+      if (metricsServer) {
+        metricsServer.closeAllConnections();
+        await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+      }
       await apollo.stop();
     },
   };
 }
+
+/** The metrics listener (METRICS_PORT on METRICS_HOST): /metrics only, apart from the API's port. */
+async function listenForMetrics(
+  listener: Config["metrics"],
+  exposition: () => Promise<{ contentType: string; body: string }>,
+): Promise<Server> {
+  const handler = createMetricsHandler(exposition);
+  const server = createServer((req, res) => void handler(req, res));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(listener.port!, listener.host, () => resolve());
+  });
+  return server;
+}
+
+const urlHost = (host: string) => (host === "0.0.0.0" || host === "::" ? "localhost" : host.includes(":") ? `[${host}]` : host);
 
 /** One log line and the request metrics per answered request: who, what, outcome, how long. Never a token. */
 function recordExchange(deps: ServerDependencies, exchange: Exchange<AppContext>): void {
@@ -386,9 +421,16 @@ function landingPage(config: Config, devIssuer?: DevIssuer | null): ApolloServer
 
 /**
  * Input the data layer refused becomes BAD_USER_INPUT with its message (nothing was written). In production an
- * unexpected error says nothing about its cause; expected ones keep their fixed messages.
+ * unexpected error says nothing about its cause; expected ones keep their fixed messages. Expected errors (any
+ * code but INTERNAL_SERVER_ERROR) never carry a stack trace, in dev mode either: the trace of a denial or of bad
+ * input points into our code, not at the client's mistake.
  */
 function formatError(formatted: GraphQLFormattedError, error: unknown, production: boolean): GraphQLFormattedError {
+  formatted = withoutSchemaHints(formatted, production);
+  if (formatted.extensions?.code !== "INTERNAL_SERVER_ERROR" && formatted.extensions?.stacktrace !== undefined) {
+    const { stacktrace: _stacktrace, ...extensions } = formatted.extensions;
+    formatted = { ...formatted, extensions };
+  }
   if (isDatabaseUnavailable(error)) {
     return { message: SERVICE_UNAVAILABLE_MESSAGE, extensions: { code: SERVICE_UNAVAILABLE }, path: formatted.path, locations: formatted.locations };
   }
@@ -403,4 +445,18 @@ function formatError(formatted: GraphQLFormattedError, error: unknown, productio
   }
   if (!production || formatted.extensions?.code !== "INTERNAL_SERVER_ERROR") return formatted;
   return { message: "Internal server error.", extensions: { code: "INTERNAL_SERVER_ERROR" }, path: formatted.path, locations: formatted.locations };
+}
+
+// graphql-js appends ` Did you mean "X", "Y", or "Z"?` (names, which cannot hold a "?") to validation and
+// variable coercion messages alike.
+const SUGGESTION = / ?Did you mean [^?]*\?/g;
+
+/**
+ * Production: no message names a schema element the client did not send. Apollo's DisableSuggestions plugin
+ * cleans validation errors only; variable coercion errors (an enum value or input field misspelt in the
+ * variables) and anything else are cleaned here, whatever their kind.
+ */
+function withoutSchemaHints(formatted: GraphQLFormattedError, production: boolean): GraphQLFormattedError {
+  if (!production || !formatted.message.includes("Did you mean")) return formatted;
+  return { ...formatted, message: formatted.message.replace(SUGGESTION, "") };
 }

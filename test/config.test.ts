@@ -105,6 +105,24 @@ describe("loadConfig", () => {
   });
 });
 
+describe("loadConfig: METRICS_PORT and METRICS_HOST", () => {
+  it("has no metrics listener by default, and one on 127.0.0.1 with METRICS_PORT", () => {
+    expect(loadConfig({}).metrics).toEqual({ port: null, host: "127.0.0.1" });
+    expect(loadConfig({ METRICS_PORT: "9464" }).metrics).toEqual({ port: 9464, host: "127.0.0.1" });
+    expect(loadConfig({ METRICS_PORT: "9464", METRICS_HOST: "0.0.0.0" }).metrics).toEqual({ port: 9464, host: "0.0.0.0" });
+  });
+
+  it.each([
+    [{ METRICS_PORT: "x" }, /^METRICS_PORT: must be a whole number/],
+    [{ METRICS_PORT: "70000" }, /^METRICS_PORT: must be a whole number/],
+    [{ METRICS_PORT: "4000" }, /^METRICS_PORT: must differ from PORT/],
+    [{ METRICS_PORT: "8080", PORT: "8080" }, /^METRICS_PORT: must differ from PORT/],
+    [{ METRICS_HOST: "0.0.0.0" }, /^METRICS_HOST: is set without METRICS_PORT/],
+  ])("refuses %j, naming the variable", (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});
+
 describe("loadConfig: CORS_ORIGINS", () => {
   it("allows any origin outside production and none in production by default", () => {
     expect(loadConfig({}).corsOrigins).toBe("*");

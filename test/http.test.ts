@@ -52,8 +52,10 @@ describe("CORS on /graphql", () => {
     expect(corsOf(response)).toEqual({
       "access-control-allow-origin": APP,
       "access-control-allow-methods": "GET, POST, OPTIONS",
-      "access-control-allow-headers": "authorization, content-type, apollo-require-preflight, x-apollo-operation-name",
+      "access-control-allow-headers":
+        "authorization, content-type, apollo-require-preflight, x-apollo-operation-name, apollographql-client-name, apollographql-client-version, x-request-id",
       "access-control-max-age": "600",
+      "access-control-expose-headers": "www-authenticate, retry-after, x-request-id",
     });
     expect(response.headers.get("vary")).toBe("Origin");
     expect(await response.text()).toBe("");
@@ -113,6 +115,61 @@ describe("CORS on /graphql", () => {
 });
 
 describe("CORS on the product server", () => {
+  it("lets a browser page send x-request-id and Apollo Client's client-awareness headers", async () => {
+    const app = await startApp({ CORS_ORIGINS: "http://localhost:5173" });
+    try {
+      const asked = "authorization, content-type, x-request-id, apollographql-client-name, apollographql-client-version";
+      const preflight = await fetch(app.url, {
+        method: "OPTIONS",
+        headers: { origin: "http://localhost:5173", "access-control-request-method": "POST", "access-control-request-headers": asked },
+      });
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers.get("access-control-allow-origin")).toBe("http://localhost:5173");
+      const allowed = preflight.headers.get("access-control-allow-headers")!.split(", ");
+      for (const header of asked.split(", ")) expect(allowed).toContain(header);
+      // Only what was decided: a header the preflight asks for is not reflected.
+      const other = await fetch(app.url, {
+        method: "OPTIONS",
+        headers: { origin: "http://localhost:5173", "access-control-request-method": "POST", "access-control-request-headers": "x-made-up" },
+      });
+      expect(other.headers.get("access-control-allow-headers")).not.toContain("x-made-up");
+      const response = await fetch(app.url, {
+        method: "POST",
+        headers: {
+          origin: "http://localhost:5173",
+          "content-type": "application/json",
+          "x-request-id": "browser-req-1",
+          "apollographql-client-name": "web",
+          "apollographql-client-version": "1.2.3",
+        },
+        body: JSON.stringify({ query: "{ me { sub } }" }),
+      });
+      expect(response.status).toBe(200);
+      expect(response.headers.get("access-control-allow-origin")).toBe("http://localhost:5173");
+      expect(response.headers.get("x-request-id")).toBe("browser-req-1");
+    } finally {
+      await app.close();
+    }
+  }, 60_000);
+
+  it("serves the Sandbox landing page (which embeds a dev token) with no CORS headers, whatever the origin", async () => {
+    const app = await startApp();
+    try {
+      for (const origin of ["https://evil.example", "http://localhost:5173"]) {
+        const page = await fetch(app.url, { headers: { accept: "text/html", origin } });
+        expect(page.status).toBe(200);
+        expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+        expect(await page.text()).toContain("Bearer ey");
+        expect([...page.headers.keys()].filter((name) => name.startsWith("access-control-"))).toEqual([]);
+      }
+      // API answers still carry them (CORS_ORIGINS defaults to * outside production).
+      const api = await fetch(app.url, { method: "POST", headers: { origin: "https://evil.example", "content-type": "application/json" }, body: JSON.stringify({ query: "{ me { sub } }" }) });
+      expect(api.headers.get("access-control-allow-origin")).toBe("*");
+    } finally {
+      await app.close();
+    }
+  }, 60_000);
+
   it("answers a browser preflight from another origin in dev mode, as startServer wires it", async () => {
     const app = await startApp({ CORS_ORIGINS: APP });
     try {

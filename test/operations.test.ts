@@ -40,9 +40,11 @@ async function graphql(url: string, token: string, body: object, headers: Record
 describe("the production build", () => {
   let server: ServerProcess;
   let url: string;
+  let metricsUrl: string;
   beforeAll(async () => {
-    server = startServerProcess(env, { built: true });
+    server = startServerProcess({ ...env, METRICS_PORT: "0" }, { built: true });
     url = await server.url();
+    metricsUrl = (await server.waitFor(/"metricsUrl":"(http[^"]+)"/))![1]!;
   });
   afterAll(() => server.kill());
 
@@ -83,9 +85,12 @@ describe("the production build", () => {
     for (const secret of [token, refused, customer]) for (const part of secret.split(".")) expect(server.output()).not.toContain(part);
   });
 
-  it("serves Prometheus metrics: requests, authentication outcomes and key-set fetches", async () => {
+  it("serves Prometheus metrics on METRICS_PORT only: requests, authentication outcomes and key-set fetches", async () => {
     await graphql(url, admin(), { operationName: "Products", query: "query Products { products { edges { node { id } } } }" });
-    const text = await (await fetch(url.replace(/\/graphql$/, "/metrics"))).text();
+    expect((await fetch(url.replace(/\/graphql$/, "/metrics"))).status).toBe(404);
+    expect(metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+    expect(metricsUrl).not.toContain(new URL(url).port);
+    const text = await (await fetch(metricsUrl)).text();
     expect(text).toMatch(/graphql_requests_total\{operation="Products",status="200"\} [1-9]/);
     expect(text).toMatch(/graphql_request_duration_seconds_count\{operation="Products"\} [1-9]/);
     expect(text).toMatch(/auth_outcomes_total\{reason="VERIFIED"\} [1-9]/);

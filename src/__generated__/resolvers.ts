@@ -147,7 +147,7 @@ export type Principal = {
   readonly __typename?: 'Principal';
   /** The app client the token was issued to (client_id, or aud of an ID token). */
   readonly clientId: Scalars['String']['output'];
-  /** Only ID tokens carry an email. */
+  /** The caller's verified email (an ID token's email with email_verified true); null for access tokens and unverified emails. */
   readonly email: Maybe<Scalars['EmailAddress']['output']>;
   readonly expiresAt: Scalars['DateTime']['output'];
   /** Cognito groups (cognito:groups). */

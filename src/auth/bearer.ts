@@ -13,12 +13,28 @@ export interface CredentialSources {
 
 // RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token; b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
+// RFC 9110 §5.6.3: HTTP's whitespace (OWS) is SP and HTAB only. JavaScript's trim() and \s also strip
+// no-break spaces, line separators and the like, which would let a token followed by U+00A0 authenticate.
+const LEADING_OWS = /^[ \t]+/;
+const TRAILING_OWS = /[ \t]+$/;
+
+/**
+ * Removes HTTP optional whitespace (SP and HTAB, RFC 9110 §5.6.3) around a header value or list member, and
+ * nothing else: a value followed by any other character (U+00A0, U+2028, a vertical tab) keeps it, so a parser
+ * after this one refuses it. Use it wherever a header or a credential is parsed, never `trim()`.
+ */
+export function trimHttpWhitespace(value: string): string {
+  return value.replace(LEADING_OWS, "").replace(TRAILING_OWS, "");
+}
 // A JWT-looking value: a base64url JSON object header, then two more segments.
 const JWT_LIKE = /eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/;
 const TOKEN_PARAMETERS = new Set(["access_token", "id_token", "token", "authorization"]);
 
 /**
  * Reads the bearer token of a request, or `null` for an anonymous one.
+ * The Authorization value is `Bearer` (any case), one or more spaces, and one b64token (RFC 6750 §2.1);
+ * only SP and HTAB around it are ignored (RFC 9110 §5.5, §5.6.3), so a token followed or broken by any other
+ * character, a no-break space included, is malformed.
  * Throws `InvalidRequestError` (400) for anything RFC 6750 calls an invalid request, and also when a
  * token travels in the URL or a cookie: such tokens leak into logs and invite CSRF, so we refuse them
  * rather than ignore them, with or without an Authorization header.
@@ -34,7 +50,7 @@ export function readBearerToken(sources: CredentialSources): string | null {
   if (sources.authorization.length > 1) {
     throw new InvalidRequestError("AUTHORIZATION_DUPLICATED", "Send exactly one Authorization header.");
   }
-  const match = BEARER.exec(sources.authorization[0]!.trim());
+  const match = BEARER.exec(trimHttpWhitespace(sources.authorization[0]!));
   if (!match) {
     throw new InvalidRequestError(
       "AUTHORIZATION_MALFORMED",
@@ -55,7 +71,8 @@ function carriesTokenInQuery(search: string): boolean {
 function carriesTokenInCookie(cookie: string): boolean {
   return cookie.split(";").some((pair) => {
     const eq = pair.indexOf("=");
-    const name = (eq === -1 ? pair : pair.slice(0, eq)).trim().toLowerCase();
+    // RFC 6265 §4.2.1: cookie-pairs are separated by "; " and surrounded by OWS (SP and HTAB).
+    const name = trimHttpWhitespace(eq === -1 ? pair : pair.slice(0, eq)).toLowerCase();
     const value = eq === -1 ? "" : pair.slice(eq + 1);
     return TOKEN_PARAMETERS.has(name) || JWT_LIKE.test(value);
   });

@@ -1,11 +1,17 @@
 import { MapperKind, getDirective, mapSchema } from "@graphql-tools/utils";
 import {
   defaultFieldResolver,
+  defaultTypeResolver,
   getNamedType,
+  getNullableType,
+  isListType,
+  isAbstractType,
   isInterfaceType,
   isObjectType,
+  type GraphQLAbstractType,
   type GraphQLFieldConfig,
   type GraphQLFieldResolver,
+  type GraphQLResolveInfo,
   type GraphQLInterfaceType,
   type GraphQLNamedType,
   type GraphQLObjectType,
@@ -54,18 +60,23 @@ const NONE: Declared = { auth: false, public: false, requirements: [] };
  * Applies `@auth` / `@public`: validates every rule, refuses the schema (naming each place) on a mistake,
  * precomputes each field's effective rule and wraps `resolve ?? defaultFieldResolver` of every guarded field,
  * so fields without a resolver are protected too. Fields without any rule are left untouched (no cost).
+ * Every `@auth` usage on a type or field applies, not only the first: the definition's and each extension's
+ * (`extend type`, graphql-js `extendSchema`) or `extensions.directives` entry all hold together (AND).
  */
 export function applyAuthDirectives(schema: GraphQLSchema): GraphQLSchema {
   const problems: string[] = [];
   const declaredOn = (place: string, node: Parameters<typeof getDirective>[1], typeFields?: Set<string>): Declared => {
-    const auth = getDirective(schema, node, "auth")?.[0] as { requires?: string[] | null } | undefined;
+    // Every usage counts: the definition's, each extension's (graphql-js extendSchema, `extend type`) and any
+    // in `extensions.directives` (code-first schemas). They AND, so a later usage can only narrow access.
+    const usages = (getDirective(schema, node, "auth") ?? []) as { requires?: string[] | null }[];
     const isPublic = getDirective(schema, node, "public")?.[0] !== undefined;
-    if (auth && isPublic) problems.push(`${place}: has both @auth and @public`);
-    if (!auth) return isPublic ? { ...NONE, public: true } : NONE;
-    let requirements: Requirement[] = [];
-    if (auth.requires != null) {
+    if (usages.length > 0 && isPublic) problems.push(`${place}: has both @auth and @public`);
+    if (usages.length === 0) return isPublic ? { ...NONE, public: true } : NONE;
+    const requirements: Requirement[] = [];
+    for (const usage of usages) {
+      if (usage.requires == null) continue;
       try {
-        requirements = parseRequires(auth.requires);
+        requirements.push(...parseRequires(usage.requires));
       } catch (error) {
         if (!(error instanceof RuleSyntaxError)) throw error;
         problems.push(`${place}: ${error.message}`);
@@ -128,13 +139,33 @@ export function applyAuthDirectives(schema: GraphQLSchema): GraphQLSchema {
         ...result.flatMap((d) => d.requirements.map((r) => ({ ...r, on: "result" as const }))),
       ];
       const authenticated = [...parent, ...result].some((d) => d.auth);
-      if (!authenticated) continue;
+      // An abstract return type: each possible type's own rule (and its other interfaces') applies when the
+      // field resolves to it, so neither __typename nor the count of protected objects reaches a caller the
+      // member's rule refuses.
+      const named = getNamedType(field.type);
+      let members: Map<string, FieldGuard> | undefined;
+      if (isAbstractType(named)) {
+        for (const member of schema.getPossibleTypes(named)) {
+          const extra = typeChain(member).filter((d) => d.auth && !result.includes(d));
+          if (extra.length === 0) continue;
+          const memberRequirements = extra.flatMap((d) => d.requirements.map((r) => ({ ...r, on: "result" as const })));
+          (members ??= new Map()).set(member.name, {
+            id: nextId++,
+            coordinate,
+            authenticated: true,
+            requirements: memberRequirements,
+            checksResult: memberRequirements.some((r) => r.atoms.some((a) => a.kind === "owner")),
+          });
+        }
+      }
+      if (!authenticated && !members) continue;
       guards.set(coordinate, {
         id: nextId++,
         coordinate,
         authenticated,
         requirements,
         checksResult: requirements.some((r) => r.on === "result" && r.atoms.some((a) => a.kind === "owner")),
+        ...(members ? { members } : {}),
       });
     }
   }
@@ -160,19 +191,67 @@ function guardResolver(guard: FieldGuard, resolve: GraphQLFieldResolver<unknown,
   return (source, args, context, info) => {
     const auth = (context as Partial<AuthContext> | undefined)?.auth ?? ANONYMOUS;
     const decision = auth.decide(guard);
-    if (decision.outcome === "allow") return resolve(source, args, context, info);
     if (decision.outcome === "deny") return auth.refuseField(info, guard, decision.missing);
-    const principal = auth.principal!;
-    const ownerMissing = () => decision.pending.map((r) => r.text);
-    if (!ownerHolds(decision.pending, "parent", source, principal)) return auth.refuseField(info, guard, ownerMissing());
+    if (decision.outcome === "allow" && !guard.members) return resolve(source, args, context, info);
+    const principal = auth.principal;
+    const pending = decision.outcome === "owner" ? decision.pending : [];
+    const ownerMissing = () => pending.map((r) => r.text);
+    if (pending.length > 0 && !ownerHolds(pending, "parent", source, principal!)) return auth.refuseField(info, guard, ownerMissing());
     const result = resolve(source, args, context, info);
-    if (!guard.checksResult) return result;
-    const checkResult = (value: unknown) => {
-      const items = Array.isArray(value) ? value : [value];
+    const checksOwner = pending.length > 0 && guard.checksResult;
+    if (!checksOwner && !guard.members) return result;
+    const check = (resolved: unknown) => {
+      // graphql-js accepts any iterable for a list; read it once here and hand execution the same items.
+      const value = isIterableList(resolved, info) ? Array.from(resolved) : resolved;
+      const items = itemsOf(value);
       // A list is answered whole or not at all: one foreign item refuses the field.
-      const allowed = items.every((item) => item == null || ownerHolds(decision.pending, "result", item, principal));
-      return allowed ? value : auth.refuseField(info, guard, ownerMissing());
+      if (checksOwner && !items.every((item) => item == null || ownerHolds(pending, "result", item, principal!))) {
+        return auth.refuseField(info, guard, ownerMissing());
+      }
+      return guard.members ? checkMembers(guard.members, items, value, auth, context, info) : value;
     };
-    return result instanceof Promise ? result.then(checkResult) : checkResult(result);
+    return result instanceof Promise ? result.then(check) : check(result);
   };
+}
+
+const isIterableList = (value: unknown, info: GraphQLResolveInfo): value is Iterable<unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value) && Symbol.iterator in value && isListType(getNullableType(info.returnType));
+
+/** The objects a field resolved to: the value itself, or the items of its (nested) lists. */
+function itemsOf(value: unknown): unknown[] {
+  if (!Array.isArray(value)) return [value];
+  return value.some(Array.isArray) ? value.flatMap(itemsOf) : value;
+}
+
+/**
+ * Applies the rule of each object's own type to a field with an abstract return type, as graphql-js will
+ * resolve that type (the abstract type's `resolveType`, else `__typename` or `isTypeOf`). Like `owner:`
+ * checks on lists, one object the caller may not see refuses the whole field: answering the others would
+ * still reveal how many protected objects there are.
+ */
+function checkMembers(
+  members: ReadonlyMap<string, FieldGuard>,
+  items: readonly unknown[],
+  value: unknown,
+  auth: RequestAuth,
+  context: unknown,
+  info: GraphQLResolveInfo,
+): unknown {
+  const abstractType = getNamedType(info.returnType) as GraphQLAbstractType;
+  const resolveType = abstractType.resolveType ?? defaultTypeResolver;
+  const present = items.filter((item) => item != null);
+  const names = present.map((item) => resolveType(item, context, info, abstractType));
+  const decide = (typeNames: readonly (string | undefined)[]) => {
+    for (let i = 0; i < present.length; i++) {
+      const member = typeNames[i] === undefined ? undefined : members.get(typeNames[i]!);
+      if (!member) continue;
+      const decision = auth.decide(member);
+      if (decision.outcome === "deny") return auth.refuseField(info, member, decision.missing);
+      if (decision.outcome === "owner" && !ownerHolds(decision.pending, "result", present[i], auth.principal!)) {
+        return auth.refuseField(info, member, decision.pending.map((r) => r.text));
+      }
+    }
+    return value;
+  };
+  return names.some((name) => name instanceof Promise) ? Promise.all(names).then(decide) : decide(names as (string | undefined)[]);
 }

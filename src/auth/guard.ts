@@ -3,7 +3,7 @@ import type { Requirement } from "./requirements.js";
 
 /**
  * The effective rule of one object field after inheritance (type, interfaces, field, interface fields,
- * return type), computed once when the schema is built and kept on the field's `extensions.auth`.
+ * return type, and the possible types of an abstract return type), computed once when the schema is built and kept on the field's `extensions.auth`.
  */
 export interface FieldGuard {
   /** Dense index for the per-request decision cache. */
@@ -16,6 +16,11 @@ export interface FieldGuard {
   readonly requirements: readonly Requirement[];
   /** Some requirement reads `owner:` from the returned object, so results are checked as they resolve. */
   readonly checksResult: boolean;
+  /**
+   * Only on a field whose return type is a union or interface: by possible type's name, the rule that type
+   * adds (its own `@auth` and its other interfaces'), checked on each object as the field resolves to it.
+   */
+  readonly members?: ReadonlyMap<string, FieldGuard>;
 }
 
 export function guardOf(field: GraphQLField<unknown, unknown>): FieldGuard | undefined {

@@ -5,8 +5,14 @@ export interface Principal {
   /** `USER` for a person's token; `CLIENT` for an access token without `username` (client-credentials grant). */
   readonly kind: "USER" | "CLIENT";
   readonly username: string | null;
-  /** Only ID tokens carry an email. */
+  /**
+   * The caller's email, only when Cognito says it is verified (an ID token's `email` with `email_verified`
+   * `true` or `"true"`); `null` for access tokens, tokens without an email, and unverified emails. Anyone can
+   * sign up with someone else's address, so an unverified one is never presented as the caller's.
+   */
   readonly email: string | null;
+  /** Whether the token carries a verified email (then `email` holds it). */
+  readonly emailVerified: boolean;
   readonly groups: readonly string[];
   readonly scopes: readonly string[];
   readonly tokenUse: "access" | "id";
@@ -31,14 +37,26 @@ export interface VerifiedClaims {
   readonly "cognito:groups"?: unknown;
   readonly scope?: unknown;
   readonly email?: unknown;
+  readonly email_verified?: unknown;
   readonly jti?: unknown;
 }
 
 const asString = (value: unknown): string | null => (typeof value === "string" ? value : null);
 
+/**
+ * Cognito sends `email_verified` as a JSON boolean or as the string `"true"`/`"false"` (it varies with the
+ * token and the trigger that shaped it). Only those two spellings of true count; anything else is unverified.
+ */
+export function isEmailVerified(claim: unknown): boolean {
+  return claim === true || claim === "true";
+}
+
 /** Verified claims to Principal. Pure: no I/O, no clock. */
 export function principalFromClaims(claims: VerifiedClaims): Principal {
   const isAccess = claims.token_use === "access";
+  // Access tokens carry no email; an email claim on one is not Cognito's and is ignored.
+  const claimedEmail = isAccess ? null : asString(claims.email);
+  const emailVerified = claimedEmail !== null && isEmailVerified(claims.email_verified);
   const username = asString(isAccess ? claims.username : claims["cognito:username"]);
   const groups = Array.isArray(claims["cognito:groups"]) ? (claims["cognito:groups"] as string[]) : [];
   const scope = asString(claims.scope);
@@ -46,7 +64,8 @@ export function principalFromClaims(claims: VerifiedClaims): Principal {
     sub: claims.sub,
     kind: isAccess && username === null ? "CLIENT" : "USER",
     username,
-    email: isAccess ? null : asString(claims.email),
+    email: emailVerified ? claimedEmail : null,
+    emailVerified,
     groups: Object.freeze([...groups]),
     scopes: Object.freeze(scope ? scope.split(" ").filter((s) => s !== "") : []),
     tokenUse: claims.token_use,

@@ -12,10 +12,21 @@ export interface AccessManifest {
   readonly types: Readonly<Record<string, Readonly<Record<string, FieldAccess>>>>;
 }
 
-/** Open to anyone, or only to a verified caller for whom every `requires` entry holds. */
-export type FieldAccess =
+/**
+ * Open to anyone, or only to a verified caller for whom every `requires` entry holds. A field whose type is a
+ * union or interface also lists, in `members`, the possible types that add a rule of their own: that rule holds
+ * too whenever the field resolves to such an object (one of them refused refuses the field).
+ */
+export type FieldAccess = (
   | { readonly type: string; readonly public: true }
-  | { readonly type: string; readonly authenticated: true; readonly requires: readonly RequirementEntry[] };
+  | { readonly type: string; readonly authenticated: true; readonly requires: readonly RequirementEntry[] }
+) & { readonly members?: Readonly<Record<string, MemberAccess>> };
+
+/** What a possible type of an abstract return type adds: a verified caller, and every entry. */
+export interface MemberAccess {
+  readonly authenticated: true;
+  readonly requires: readonly RequirementEntry[];
+}
 
 export interface RequirementEntry {
   /** `group:NAME`, `scope:NAME` or `owner:FIELD`; any one suffices. */
@@ -39,7 +50,9 @@ export function accessManifest(schema: GraphQLSchema): AccessManifest {
     const fields: Record<string, FieldAccess> = {};
     for (const field of Object.values(type.getFields()).sort(byName)) {
       const guard = guardOf(field);
-      fields[field.name] = guard ? restricted(String(field.type), guard) : { type: String(field.type), public: true };
+      const type = String(field.type);
+      const access: FieldAccess = guard?.authenticated ? restricted(type, guard) : { type, public: true };
+      fields[field.name] = guard?.members ? { ...access, members: membersOf(guard.members) } : access;
     }
     types[type.name] = fields;
   }
@@ -47,15 +60,20 @@ export function accessManifest(schema: GraphQLSchema): AccessManifest {
 }
 
 function restricted(type: string, guard: FieldGuard): FieldAccess {
-  return {
-    type,
-    authenticated: true,
-    requires: guard.requirements.map((requirement) => {
-      const anyOf = requirement.atoms.map((atom) => (atom.kind === "owner" ? `owner:${atom.field}` : `${atom.kind}:${atom.name}`));
-      const hasOwner = requirement.atoms.some((atom) => atom.kind === "owner");
-      return hasOwner ? { anyOf, ownerFrom: requirement.on } : { anyOf };
-    }),
-  };
+  return { type, authenticated: true, requires: entriesOf(guard) };
+}
+
+function entriesOf(guard: FieldGuard): RequirementEntry[] {
+  return guard.requirements.map((requirement) => {
+    const anyOf = requirement.atoms.map((atom) => (atom.kind === "owner" ? `owner:${atom.field}` : `${atom.kind}:${atom.name}`));
+    const hasOwner = requirement.atoms.some((atom) => atom.kind === "owner");
+    return hasOwner ? { anyOf, ownerFrom: requirement.on } : { anyOf };
+  });
+}
+
+function membersOf(members: ReadonlyMap<string, FieldGuard>): Record<string, MemberAccess> {
+  const names = [...members.keys()].sort();
+  return Object.fromEntries(names.map((name) => [name, { authenticated: true, requires: entriesOf(members.get(name)!) }]));
 }
 
 const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
@@ -74,6 +92,9 @@ export function formatAccessTable(manifest: AccessManifest): string {
   for (const [typeName, fields] of Object.entries(manifest.types)) {
     for (const [fieldName, access] of Object.entries(fields)) {
       const lines = "public" in access ? ["public"] : ["signed in", ...access.requires.map((entry) => requirementLine(entry, typeName, access.type))];
+      for (const [member, rule] of Object.entries(access.members ?? {})) {
+        lines.push(`when it returns a ${member}: signed in`, ...rule.requires.map((entry) => `  ${requirementLine(entry, typeName, member)}`));
+      }
       rows.push({ field: `${typeName}.${fieldName}`, type: access.type, lines });
     }
   }

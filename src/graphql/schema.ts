@@ -5,6 +5,7 @@ import type { GraphQLSchema } from "graphql";
 import { DateTimeResolver, EmailAddressResolver, NonNegativeIntResolver, PositiveIntResolver } from "graphql-scalars";
 import { applyAuthDirectives } from "../auth/index.js";
 import type { Resolvers } from "../__generated__/resolvers.js";
+import { int32Scalar } from "./input-values.js";
 import { catalogResolvers } from "./resolvers/catalog.js";
 import { meResolvers } from "./resolvers/me.js";
 import { orderResolvers } from "./resolvers/orders.js";
@@ -28,8 +29,9 @@ export function loadTypeDefs(dir = SCHEMA_DIR): string[] {
 const scalars: Resolvers = {
   DateTime: DateTimeResolver,
   EmailAddress: EmailAddressResolver,
-  NonNegativeInt: NonNegativeIntResolver,
-  PositiveInt: PositiveIntResolver,
+  // Money, stock and quantities live in 32-bit integer columns.
+  NonNegativeInt: int32Scalar(NonNegativeIntResolver),
+  PositiveInt: int32Scalar(PositiveIntResolver),
 };
 
 /**

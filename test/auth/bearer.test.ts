@@ -32,6 +32,21 @@ describe("readBearerToken", () => {
     expect(readBearerToken(sources({ authorization: [`  Bearer   ${JWT} `] }))).toBe(JWT);
   });
 
+  it("accepts HTTP whitespace (SP and HTAB, RFC 9110) around the value", () => {
+    expect(readBearerToken(sources({ authorization: [`\t Bearer ${JWT}\t \t`] }))).toBe(JWT);
+  });
+
+  // Characters JavaScript's trim() and \s treat as whitespace, which HTTP does not (RFC 9110 §5.6.3).
+  const NOT_HTTP_WHITESPACE = ["\u00a0", "\u0085", "\u000b", "\u000c", "\r", "\n", "\u1680", "\u2000", "\u2028", "\u2029", "\u202f", "\u3000", "\ufeff"];
+  it.each(NOT_HTTP_WHITESPACE.map((c) => [`U+${c.codePointAt(0)!.toString(16).padStart(4, "0").toUpperCase()}`, c]))(
+    "refuses a token followed, preceded or broken by %s",
+    (_label, c) => {
+      for (const header of [`Bearer ${JWT}${c}`, `${c}Bearer ${JWT}`, `Bearer ${c}${JWT}`, `Bearer${c}${JWT}`, `Bearer ${JWT.slice(0, 10)}${c}${JWT.slice(10)}`]) {
+        expect(reasonOf({ authorization: [header] }), JSON.stringify(header)).toBe("AUTHORIZATION_MALFORMED");
+      }
+    },
+  );
+
   it.each([
     ["an empty header", ""],
     ["the scheme alone", "Bearer"],
@@ -67,6 +82,11 @@ describe("readBearerToken", () => {
   ])("refuses a token in a cookie (%s), with or without a header", (_label, cookie) => {
     expect(reasonOf({ cookie })).toBe("TOKEN_IN_COOKIE");
     expect(reasonOf({ cookie, authorization: [`Bearer ${JWT}`] })).toBe("TOKEN_IN_COOKIE");
+  });
+
+  it("reads cookie names with HTTP whitespace around them (RFC 6265), and still refuses a JWT value whatever the name", () => {
+    expect(reasonOf({ cookie: `theme=dark;\taccess_token=abc` })).toBe("TOKEN_IN_COOKIE");
+    expect(reasonOf({ cookie: `theme=dark; \u00a0x=${JWT}` })).toBe("TOKEN_IN_COOKIE");
   });
 
   it("ignores unrelated query parameters and cookies", () => {

@@ -1,7 +1,10 @@
 import { makeExecutableSchema } from "@graphql-tools/schema";
+import { MapperKind, mapSchema } from "@graphql-tools/utils";
+import { extendSchema, parse, type GraphQLObjectType, type GraphQLSchema } from "graphql";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { applyAuthDirectives, AuthSchemaError, authDirectiveTypeDefs } from "../../src/auth/directive.js";
 import { fieldDenied, operationDenied } from "../../src/auth/errors.js";
+import { guardOf } from "../../src/auth/guard.js";
 import { DEV_APP_CLIENT_ID, DEV_FULFILLMENT_CLIENT_ID } from "../../src/dev/personas.js";
 import { bearer, startApp, type TestApp, type TestResponse } from "../helpers/app.js";
 
@@ -159,6 +162,90 @@ describe("@auth / @public: build-time refusals", () => {
 });
 
 // ---------------------------------------------------------------------------------------------------------
+// Repeated usages: a definition and its extensions, or SDL and extensions.directives.
+
+/** `Doc` requires group:support in its definition and group:admin in an extension added by graphql-js extendSchema. */
+function docWithExtension(): GraphQLSchema {
+  const base = makeExecutableSchema({
+    typeDefs: [authDirectiveTypeDefs, `type Query @public { doc: Doc } type Doc @auth(requires: ["group:support"]) { id: ID, title: String }`],
+    resolvers: { Query: { doc: () => ({ id: "d1", title: "plans" }) } },
+  });
+  return extendSchema(base, parse(`extend type Doc @auth(requires: ["group:admin"])`));
+}
+
+/** `Query.note` requires group:support in its SDL and group:admin in its extensions.directives (code-first style). */
+function noteWithCodeFirstUsage(): GraphQLSchema {
+  const base = makeExecutableSchema({
+    typeDefs: [authDirectiveTypeDefs, `type Query { note: String @auth(requires: ["group:support"]) }`],
+    resolvers: { Query: { note: () => "note" } },
+  });
+  return mapSchema(base, {
+    [MapperKind.OBJECT_FIELD]: (config, fieldName) =>
+      fieldName === "note" ? { ...config, extensions: { ...config.extensions, directives: { auth: [{ requires: ["group:admin"] }] } } } : config,
+  });
+}
+
+describe("@auth used more than once on one place", () => {
+  it("ANDs a type's definition and its extension (graphql-js extendSchema)", () => {
+    const schema = applyAuthDirectives(docWithExtension());
+    const guard = guardOf((schema.getType("Doc") as GraphQLObjectType).getFields().title!);
+    expect(guard?.requirements.map((r) => r.text)).toEqual(["group:support", "group:admin"]);
+    const queryDoc = guardOf((schema.getQueryType()!.getFields().doc)!);
+    expect(queryDoc?.requirements.map((r) => r.text)).toEqual(["group:support", "group:admin"]);
+  });
+
+  it("ANDs a field's SDL usage and its extensions.directives usage", () => {
+    const schema = applyAuthDirectives(noteWithCodeFirstUsage());
+    expect(guardOf(schema.getQueryType()!.getFields().note!)?.requirements.map((r) => r.text).sort()).toEqual(["group:admin", "group:support"]);
+  });
+
+  it("checks every usage's grammar, naming the place", () => {
+    const base = makeExecutableSchema({ typeDefs: [authDirectiveTypeDefs, `type Query @public { doc: Doc } type Doc @auth { id: ID }`] });
+    const extended = extendSchema(base, parse(`extend type Doc @auth(requires: ["role:admin"])`));
+    expect(() => applyAuthDirectives(extended)).toThrow(/Doc: unknown atom "role:admin"/);
+    const withPublic = extendSchema(base, parse(`extend type Doc @public`));
+    expect(() => applyAuthDirectives(withPublic)).toThrow(/Doc: has both @auth and @public/);
+  });
+
+  describe("over HTTP", () => {
+    let app: TestApp;
+    const caller = (groups: string[]) => bearer(app.devIssuer!.mint({ sub: "sub-x", clientId: DEV_APP_CLIENT_ID, username: "x", groups, scopes: [] }));
+    beforeAll(async () => {
+      app = await startApp({}, { schema: applyAuthDirectives(mergeForTest(docWithExtension(), noteWithCodeFirstUsage())) });
+    }, 60_000);
+    afterAll(() => app.close());
+
+    it("refuses a caller who meets only the first usage", async () => {
+      const response = await app.graphql("{ doc { id title } note }", { headers: caller(["support"]) });
+      expect(response.body.data).toEqual({ doc: null, note: null });
+      expect(errorsOf(response).map((e) => [e.path, e.extensions.code, e.extensions.auth?.missing])).toEqual([
+        [["doc"], "FORBIDDEN", ["group:admin"]],
+        [["note"], "FORBIDDEN", ["group:admin"]],
+      ]);
+    });
+
+    it("refuses a caller who meets only the second usage, and answers one who meets both", async () => {
+      const adminOnly = await app.graphql("{ doc { id } note }", { headers: caller(["admin"]) });
+      expect(adminOnly.body.data).toEqual({ doc: null, note: null });
+      const allowed = await app.graphql("{ doc { id title } note }", { headers: caller(["support", "admin"]) });
+      expect(allowed.body).toEqual({ data: { doc: { id: "d1", title: "plans" }, note: "note" } });
+    });
+  });
+});
+
+/** One schema with `Query.doc` from `docWithExtension` and `Query.note` from `noteWithCodeFirstUsage`. */
+function mergeForTest(doc: GraphQLSchema, note: GraphQLSchema): GraphQLSchema {
+  const withNote = extendSchema(doc, parse(`extend type Query { note: String @auth(requires: ["group:support"]) }`));
+  return mapSchema(withNote, {
+    [MapperKind.OBJECT_FIELD]: (config, fieldName, typeName) => {
+      if (typeName !== "Query" || fieldName !== "note") return config;
+      const source = note.getQueryType()!.getFields().note!;
+      return { ...config, resolve: source.resolve, extensions: { ...config.extensions, ...source.extensions } };
+    },
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // Runtime semantics over real HTTP with real dev tokens.
 
 const RUNTIME_SDL = /* GraphQL */ `
@@ -178,7 +265,20 @@ const RUNTIME_SDL = /* GraphQL */ `
     orders: [Order] @auth
     ordersOf(customerId: ID!): [Order] @auth
     items(count: Int!): [Item]
+    entries(kinds: [String!]!): [Entry]
+    entry(kind: String!): Entry
+    lazyEntries(kinds: [String!]!): [LazyEntry!]
   }
+
+  "An interface without a rule of its own, one of whose implementations has one."
+  interface Entry { id: ID }
+  type OpenEntry implements Entry { id: ID }
+  type ClosedEntry implements Entry @auth(requires: ["group:admin"]) { id: ID }
+
+  "Resolved by isTypeOf, asynchronously."
+  interface LazyEntry { id: ID }
+  type LazyOpen implements LazyEntry { id: ID }
+  type LazyClosed implements LazyEntry @auth(requires: ["group:admin"]) { id: ID }
 
   "A type rule, reached through a union (no return-type rule) so its default-resolved fields are checked one by one."
   type SecretDoc @auth(requires: ["group:admin"]) { title: String, body: String }
@@ -248,7 +348,14 @@ const runtimeResolvers = {
     orders: () => ORDERS,
     ordersOf: (_: unknown, args: { customerId: string }) => ORDERS.filter((o) => o.customerId === args.customerId),
     items: (_: unknown, args: { count: number }) => Array.from({ length: args.count }, (_v, i) => ({ id: `i${i}`, secret: `s${i}` })),
+    entries: (_: unknown, args: { kinds: string[] }) => args.kinds.map((kind, i) => ({ kind, id: `e${i}` })),
+    entry: (_: unknown, args: { kind: string }) => ({ kind: args.kind, id: "e0" }),
+    // A Set, not an array: graphql-js takes any iterable for a list.
+    lazyEntries: (_: unknown, args: { kinds: string[] }) => new Set(args.kinds.map((kind, i) => ({ kind, id: `l${i}` }))),
   },
+  Entry: { __resolveType: (entry: { kind: string }) => (entry.kind === "closed" ? "ClosedEntry" : "OpenEntry") },
+  LazyOpen: { __isTypeOf: async (entry: { kind: string }) => entry.kind === "open" },
+  LazyClosed: { __isTypeOf: async (entry: { kind: string }) => entry.kind === "closed" },
 };
 
 interface GraphQLErrorBody {
@@ -335,22 +442,24 @@ describe("@auth / @public at runtime over HTTP (dev mode, real dev tokens)", () 
     expect(userWithScope.body).toEqual({ data: { ordersRead: "ordersRead" } });
   });
 
-  it("applies a type rule to every field of the type, default-resolved ones included", async () => {
+  it("applies a union member's type rule at the field that returns it, and guards the member's default-resolved fields too", async () => {
     const query = "{ search(kinds: [\"secret\", \"note\"]) { ... on SecretDoc { title body } ... on Note { text } } }";
     const denied = await app.graphql(query, { headers: user("alice") });
     expect(denied.status).toBe(200);
-    expect(denied.body.data.search).toEqual([{ title: null, body: null }, { text: "hello" }]);
-    expect(pathsOf(denied)).toEqual(expect.arrayContaining([["search", 0, "title"], ["search", 0, "body"]]));
-    expect(errorsOf(denied)).toHaveLength(2);
+    // One protected item refuses the list whole: answering the rest would show how many protected items there are.
+    expect(denied.body.data).toEqual({ search: null });
+    expect(errorsOf(denied)).toMatchObject([{ path: ["search"], extensions: { code: "FORBIDDEN", auth: { missing: ["group:admin"] } } }]);
+    // Defence in depth: the type's own fields carry its rule whatever path reaches them.
+    const built = build(RUNTIME_SDL, runtimeResolvers);
+    for (const field of ["title", "body"]) expect(guardOf((built.getType("SecretDoc") as GraphQLObjectType).getFields()[field]!)?.requirements.map((r) => r.text)).toEqual(["group:admin"]);
     const allowed = await app.graphql(query, { headers: user("ada", ["admin"]) });
     expect(allowed.body).toEqual({ data: { search: [{ title: "plans", body: "details" }, { text: "hello" }] } });
   });
 
   it("applies an interface's rule to its implementations, also to fields the interface does not declare", async () => {
     const viaUnion = await app.graphql("{ search(kinds: [\"memo\"]) { ... on Memo { id text } } }", { headers: user("alice") });
-    expect(viaUnion.body.data.search).toEqual([{ id: null, text: null }]);
-    expect(errorsOf(viaUnion)).toHaveLength(2);
-    expect(errorsOf(viaUnion).every((e) => e.extensions.code === "FORBIDDEN")).toBe(true);
+    expect(viaUnion.body.data).toEqual({ search: null });
+    expect(errorsOf(viaUnion)).toMatchObject([{ path: ["search"], extensions: { code: "FORBIDDEN", auth: { missing: ["group:admin"] } } }]);
     const allowed = await app.graphql("{ search(kinds: [\"memo\"]) { ... on Memo { id text } } }", { headers: user("ada", ["admin"]) });
     expect(allowed.body).toEqual({ data: { search: [{ id: "m1", text: "memo text" }] } });
   });
@@ -419,13 +528,15 @@ describe("@auth / @public at runtime over HTTP (dev mode, real dev tokens)", () 
     expect(errorsOf(anonymous)).toMatchObject([{ path: ["order"], extensions: { code: "UNAUTHENTICATED" } }]);
   });
 
-  it("checks owner: on each object reached without a return-type rule (through a union), field by field", async () => {
+  it("checks a union member's owner: on each object the field resolves to, refusing a list with one foreign item whole", async () => {
     const query = `{ search(kinds: ["o1", "o2"]) { ... on Order { id total } } }`;
     const response = await app.graphql(query, { headers: user("alice") });
-    // Order.id is non-null: its denial propagates to the list item, so the foreign item itself becomes null.
-    expect(response.body.data.search).toEqual([{ id: "o1", total: 10 }, null]);
-    expect(errorsOf(response).length).toBeGreaterThan(0);
-    expect(errorsOf(response).every((e) => e.extensions.code === "FORBIDDEN" && e.path?.[1] === 1)).toBe(true);
+    expect(response.body.data).toEqual({ search: null });
+    expect(errorsOf(response)).toMatchObject([{ path: ["search"], extensions: { code: "FORBIDDEN" } }]);
+    const own = await app.graphql(`{ search(kinds: ["o1", "o3", "note"]) { ... on Order { id } ... on Note { text } } }`, { headers: user("alice") });
+    expect(own.body).toEqual({ data: { search: [{ id: "o1" }, { id: "o3" }, { text: "hello" }] } });
+    const support = await app.graphql(query, { headers: user("sam", ["support"]) });
+    expect(support.body).toEqual({ data: { search: [{ id: "o1", total: 10 }, { id: "o2", total: 20 }] } });
   });
 
   it("answers a list of owned objects, and refuses a list with one foreign item whole with one error", async () => {
@@ -464,11 +575,39 @@ describe("@auth / @public at runtime over HTTP (dev mode, real dev tokens)", () 
     const onUnion = await app.graphql(`{ search(kinds: ["note", "secret"]) { ... on Note { text } ... on SecretDoc { title } } }`, {
       headers: user("alice"),
     });
-    expect(onUnion.body.data.search).toEqual([{ text: "hello" }, { title: null }]);
-    expect(errorsOf(onUnion)).toMatchObject([{ path: ["search", 1, "title"], extensions: { code: "FORBIDDEN" } }]);
+    expect(onUnion.body.data).toEqual({ search: null });
+    expect(errorsOf(onUnion)).toMatchObject([{ path: ["search"], extensions: { code: "FORBIDDEN" } }]);
     const onInterface = await app.graphql("{ accounts { ... on Account { id balance } } }", { headers: user("alice") });
     expect(onInterface.body.data.accounts).toEqual([{ id: "s1", balance: null }, { id: "c1", balance: null }]);
     expect(errorsOf(onInterface)).toHaveLength(1);
+  });
+
+  describe("abstract return types: a member's rule applies when the field resolves to it", () => {
+    it.each([
+      ["a union", `{ search(kinds: ["note", "secret", "secret"]) { __typename } }`, "search"],
+      ["an interface (resolveType)", `{ entries(kinds: ["open", "closed", "closed"]) { __typename } }`, "entries"],
+      ["an interface resolved by async isTypeOf, from an iterable", `{ lazyEntries(kinds: ["open", "closed"]) { __typename } }`, "lazyEntries"],
+      ["a single interface value", `{ entry(kind: "closed") { __typename id } }`, "entry"],
+    ])("through %s, an anonymous caller learns neither __typename nor how many protected objects there are", async (_label, query, field) => {
+      const response = await app.graphql(query);
+      expect(response.status).toBe(200);
+      expect(response.body.data).toEqual({ [field]: null });
+      expect(errorsOf(response)).toMatchObject([{ path: [field], extensions: { code: "UNAUTHENTICATED" } }]);
+      expect(response.text).not.toMatch(/SecretDoc|ClosedEntry|LazyClosed/);
+      const forbidden = await app.graphql(query, { headers: user("alice") });
+      expect(forbidden.body.data).toEqual({ [field]: null });
+      expect(errorsOf(forbidden)).toMatchObject([{ path: [field], extensions: { code: "FORBIDDEN", auth: { missing: ["group:admin"] } } }]);
+      const admin = await app.graphql(query, { headers: user("ada", ["admin"]) });
+      expect(admin.body.errors).toBeUndefined();
+    });
+
+    it.each([
+      ["a union", `{ search(kinds: ["note", "note"]) { __typename } }`, { search: [{ __typename: "Note" }, { __typename: "Note" }] }],
+      ["an interface", `{ entries(kinds: ["open"]) { __typename id } }`, { entries: [{ __typename: "OpenEntry", id: "e0" }] }],
+      ["an interface resolved by async isTypeOf", `{ lazyEntries(kinds: ["open"]) { __typename id } }`, { lazyEntries: [{ __typename: "LazyOpen", id: "l0" }] }],
+    ])("through %s, answers anyone when no protected object is in the answer", async (_label, query, data) => {
+      expect((await app.graphql(query)).body).toEqual({ data });
+    });
   });
 
   it("honours @include and @skip with variables: a skipped denied field produces no error", async () => {

@@ -20,6 +20,7 @@ describe("principalFromClaims", () => {
       kind: "USER",
       username: "alice",
       email: null,
+      emailVerified: false,
       groups: ["support", "staff"],
       scopes: ["openid", "orders/read"],
       tokenUse: "access",
@@ -54,13 +55,37 @@ describe("principalFromClaims", () => {
       aud: "app",
       "cognito:username": "bob",
       email: "bob@example.com",
+      email_verified: true,
       scope: "ignored",
     } as VerifiedClaims);
-    expect(principal).toMatchObject({ kind: "USER", username: "bob", email: "bob@example.com", clientId: "app", tokenUse: "id" });
+    expect(principal).toMatchObject({ kind: "USER", username: "bob", email: "bob@example.com", emailVerified: true, clientId: "app", tokenUse: "id" });
   });
 
-  it("ignores an email claim on an access token", () => {
-    const principal = principalFromClaims({ ...base, sub: "s", token_use: "access", client_id: "a", username: "u", email: "x@y.z" } as VerifiedClaims);
+  const idToken = (extra: Record<string, unknown>) =>
+    ({ ...base, sub: "s3", token_use: "id", aud: "app", "cognito:username": "eve", email: "victim@example.com", ...extra }) as VerifiedClaims;
+
+  it.each([
+    ["the boolean true", true],
+    ['the string "true"', "true"],
+  ])("counts an email as the caller's when email_verified is %s", (_label, claim) => {
+    expect(principalFromClaims(idToken({ email_verified: claim }))).toMatchObject({ email: "victim@example.com", emailVerified: true });
+  });
+
+  it.each([
+    ["false", false],
+    ['"false"', "false"],
+    ["absent", undefined],
+    ['"TRUE"', "TRUE"],
+    ["1", 1],
+    ['"yes"', "yes"],
+    ["null", null],
+  ])("never presents an email as the caller's when email_verified is %s", (_label, claim) => {
+    expect(principalFromClaims(idToken({ email_verified: claim }))).toMatchObject({ email: null, emailVerified: false });
+  });
+
+  it("ignores an email claim on an access token, verified or not", () => {
+    const principal = principalFromClaims({ ...base, sub: "s", token_use: "access", client_id: "a", username: "u", email: "x@y.z", email_verified: true } as VerifiedClaims);
     expect(principal.email).toBeNull();
+    expect(principal.emailVerified).toBe(false);
   });
 });

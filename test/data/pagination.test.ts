@@ -10,12 +10,44 @@ describe("cursors and page sizes", () => {
     expect(decodeCursor(null)).toBeNull();
   });
 
-  it.each(["garbage", Buffer.from("[1,2]").toString("base64url"), Buffer.from('["not a date","x"]').toString("base64url"), ""])(
-    "refuses the cursor %j as bad input",
-    (cursor) => {
-      expect(() => decodeCursor(cursor)).toThrow(InvalidInputError);
-    },
-  );
+  const cursorOf = (value: unknown) => Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64url");
+  it.each([
+    ["garbage", "garbage"],
+    ["numbers", cursorOf([1, 2])],
+    ["not a date", cursorOf(["not a date", "x"])],
+    ["empty", ""],
+    ["year -271821 (JavaScript's earliest instant, before PostgreSQL's range)", cursorOf(["-271821-04-20T00:00:00.000Z", "x"])],
+    ["year +275760 (JavaScript's latest instant, after PostgreSQL's range)", cursorOf(["+275760-09-13T00:00:00.000Z", "x"])],
+    ["year 10000", cursorOf(["+010000-01-01T00:00:00.000Z", "x"])],
+    ["year 0", cursorOf(["0000-06-01T00:00:00.000Z", "x"])],
+    ["an instant not in toISOString's form", cursorOf(["2026-11-28", "x"])],
+    ["an offset instead of Z", cursorOf(["2026-11-28T10:00:00.000+02:00", "x"])],
+    ["an id holding U+0000", cursorOf(["2026-11-28T10:00:00.000Z", "a\u0000b"])],
+    ["an id holding a lone surrogate", cursorOf('["2026-11-28T10:00:00.000Z","\\ud800"]')],
+    ["an empty id", cursorOf(["2026-11-28T10:00:00.000Z", ""])],
+    ["a 129-character id", cursorOf(["2026-11-28T10:00:00.000Z", "x".repeat(129)])],
+    ["an id that is not a string", cursorOf(["2026-11-28T10:00:00.000Z", 7])],
+    ["three values", cursorOf(["2026-11-28T10:00:00.000Z", "x", "y"])],
+    ["an object", cursorOf({ createdAt: "2026-11-28T10:00:00.000Z", id: "x" })],
+    ["standard base64 characters", cursorOf(["2026-11-28T10:00:00.000Z", "x"]) + "+/"],
+    ["padding", cursorOf(["2026-11-28T10:00:00.000Z", "x"]) + "=="],
+    ["an overlong cursor", "A".repeat(513)],
+  ])("refuses a cursor with %s as bad input on after", (_label, cursor) => {
+    let thrown: unknown;
+    try {
+      decodeCursor(cursor);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(InvalidInputError);
+    expect((thrown as InvalidInputError).field).toBe("after");
+  });
+
+  it("accepts the first and last instants of its range", () => {
+    for (const instant of ["0001-01-02T00:00:00.000Z", "9999-12-30T23:59:59.999Z"]) {
+      expect(decodeCursor(cursorOf([instant, "x"]))).toEqual({ createdAt: new Date(instant), id: "x" });
+    }
+  });
 
   it("takes 1 to 100 items, 20 by default", () => {
     expect(pageSize(undefined)).toBe(20);

@@ -63,6 +63,48 @@ describe("accessManifest", () => {
   });
 });
 
+describe("abstract return types", () => {
+  const abstract = applyAuthDirectives(
+    makeExecutableSchema({
+      typeDefs: [
+        authDirectiveTypeDefs,
+        /* GraphQL */ `
+          type Query @public { search: [Result] }
+          union Result = Open | Closed | Mine
+          type Open { id: ID }
+          type Closed @auth(requires: ["group:admin"]) { id: ID }
+          type Mine @auth(requires: ["owner:ownerId"]) { ownerId: ID }
+        `,
+      ],
+    }),
+  );
+
+  it("lists the rule each possible type adds, as the server applies it when the field resolves to that type", () => {
+    expect(accessManifest(abstract).types.Query).toEqual({
+      search: {
+        type: "[Result]",
+        public: true,
+        members: {
+          Closed: { authenticated: true, requires: [{ anyOf: ["group:admin"] }] },
+          Mine: { authenticated: true, requires: [{ anyOf: ["owner:ownerId"], ownerFrom: "result" }] },
+        },
+      },
+    });
+  });
+
+  it("prints them under the field", () => {
+    expect(formatAccessTable(accessManifest(abstract))).toContain(
+      [
+        "Query.search  [Result]  public",
+        "                        when it returns a Closed: signed in",
+        "                          and group:admin",
+        "                        when it returns a Mine: signed in",
+        "                          and owner:ownerId   (owner: the returned Mine)",
+      ].join("\n"),
+    );
+  });
+});
+
 describe("formatAccessTable", () => {
   it("prints one line per field and one per requirement, naming whose owner field is read", () => {
     expect(formatAccessTable(accessManifest(schema))).toBe(

@@ -3,6 +3,7 @@ import type { GraphQLSchema } from "graphql";
 import type { Logger } from "pino";
 import { setUpAuth } from "../../src/auth-setup.js";
 import { loadConfig } from "../../src/config.js";
+import { Metrics } from "../../src/metrics.js";
 import { buildSchema } from "../../src/graphql/schema.js";
 import { startServer, type RunningServer } from "../../src/server.js";
 import type { DevIssuer } from "../../src/auth/index.js";
@@ -21,6 +22,8 @@ export interface TestResponse {
 
 export interface TestApp {
   readonly url: string;
+  /** The metrics listener's URL (METRICS_PORT with `metrics: true`), or null. */
+  readonly metricsUrl: string | null;
   readonly devIssuer: DevIssuer | null;
   /** The server's database, for asserting what was (not) written. */
   readonly db: Db;
@@ -46,6 +49,8 @@ export interface StartOptions {
   readonly postgresUrl?: string;
   /** Request and audit log. Default: none. */
   readonly logger?: Logger;
+  /** Give the server Prometheus metrics, as main.ts does (served per METRICS_PORT and the posture). */
+  readonly metrics?: boolean;
 }
 
 export async function startApp(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestApp> {
@@ -57,7 +62,8 @@ export async function startApp(env: Record<string, string> = {}, options: StartO
   const database = await openDatabase({ url: scratch?.url ?? null, pgliteDir: null, onQuery: () => queries++ });
   if (config.mode === "dev") await seedDevData(database.db);
   const schema = options.schema ?? buildSchema();
-  const server: RunningServer = await startServer({ config, schema, verifier, devIssuer, emailLookup, db: database.db, logger: options.logger });
+  const metrics = options.metrics ? new Metrics() : undefined;
+  const server: RunningServer = await startServer({ config, schema, verifier, devIssuer, emailLookup, db: database.db, logger: options.logger, metrics });
   const base = server.url.replace(/\/graphql$/, "");
   const send = async (path: string, init?: RequestInit): Promise<TestResponse> => {
     const response = await fetch(base + path, init);
@@ -72,6 +78,7 @@ export async function startApp(env: Record<string, string> = {}, options: StartO
   };
   return {
     url: server.url,
+    metricsUrl: server.metricsUrl,
     devIssuer,
     db: database.db,
     queryCount: () => queries,

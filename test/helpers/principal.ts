@@ -6,6 +6,7 @@ export const principal = (overrides: Partial<Principal> = {}): Principal => ({
   kind: "USER",
   username: "u",
   email: null,
+  emailVerified: false,
   groups: [],
   scopes: [],
   tokenUse: "access",

@@ -1,6 +1,7 @@
 import { createHmac, createPublicKey, generateKeyPairSync, randomUUID, sign } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startApp, type TestApp, type TestResponse } from "../helpers/app.js";
+import { BACKENDS } from "../helpers/database.js";
 import { startJwksServer, type JwksServer } from "../helpers/jwks-server.js";
 import { accessClaims, b64url, generateRsaKey, idClaims, jwksOf, signToken, TEST_CLIENT_ID, TEST_POOL_ID, type TestKey } from "../helpers/keys.js";
 
@@ -127,6 +128,20 @@ const ATTACKS: Attack[] = [
   { name: "a token in ?id_token= beside a header", request: (t) => ({ path: `/graphql?id_token=${t}`, headers: { authorization: `Bearer ${t}` } }), expected: invalidRequest("TOKEN_IN_URL") },
   { name: "a token in a cookie", request: (t) => ({ headers: { cookie: `session=${t}` } }), expected: invalidRequest("TOKEN_IN_COOKIE") },
   { name: "a token in a cookie beside a header", request: (t) => ({ headers: { cookie: `access_token=${t}`, authorization: `Bearer ${t}` } }), expected: invalidRequest("TOKEN_IN_COOKIE") },
+  // HTTP's whitespace is SP and HTAB only (RFC 9110 §5.6.3); node:http writes these characters as single bytes.
+  ...[
+    ["a no-break space (byte 0xA0) after the token", (t: string) => `Bearer ${t}\u00a0`],
+    ["a next-line (byte 0x85) after the token", (t: string) => `Bearer ${t}\u0085`],
+    ["a no-break space before the scheme", (t: string) => `\u00a0Bearer ${t}`],
+    ["a no-break space between the scheme and the token", (t: string) => `Bearer\u00a0${t}`],
+    ["a no-break space inside the token", (t: string) => `Bearer ${t.slice(0, 20)}\u00a0${t.slice(20)}`],
+    ["UTF-8 no-break space bytes after the token", (t: string) => `Bearer ${t}\u00c2\u00a0`],
+  ].map(([name, header]): Attack => ({
+    name: name as string,
+    request: (t) => ({ headers: { authorization: (header as (t: string) => string)(t) } }),
+    expected: invalidRequest("AUTHORIZATION_MALFORMED"),
+  })),
+  { name: "tabs and spaces around the value (HTTP whitespace)", request: (t) => ({ headers: { authorization: `\t Bearer ${t} \t` } }), expected: { status: 200, code: "", challenge: null, reason: "" } },
 ];
 
 describe("token and transport attacks over HTTP", () => {
@@ -169,6 +184,68 @@ describe("token and transport attacks over HTTP", () => {
   });
 });
 
+describe("/metrics is never served on the API port in production", () => {
+  const production = () => ({ NODE_ENV: "production", COGNITO_USER_POOL_ID: TEST_POOL_ID, COGNITO_CLIENT_ID: TEST_CLIENT_ID, COGNITO_JWKS_URI: jwks.url });
+
+  it("serves it on METRICS_PORT (loopback by default) and answers 404 for it on the API port", async () => {
+    const served = await startApp({ ...production(), METRICS_PORT: "0" }, { metrics: true });
+    try {
+      await served.graphql("{ me { sub } }");
+      for (const path of ["/metrics", "/metrics?x=1", "/METRICS", "/metrics/"]) expect((await served.fetch(path)).status, path).toBe(404);
+      expect(served.metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+      const metrics = await fetch(served.metricsUrl!);
+      expect(metrics.status).toBe(200);
+      expect(await metrics.text()).toMatch(/graphql_requests_total\{operation="anonymous",status="200"\} 1/);
+      // The metrics listener serves nothing of the API.
+      const base = served.metricsUrl!.replace(/\/metrics$/, "");
+      for (const path of ["/graphql", "/healthz", "/"]) expect((await fetch(base + path)).status, path).toBe(404);
+      expect((await fetch(served.metricsUrl!, { method: "POST" })).status).toBe(404);
+    } finally {
+      await served.close();
+    }
+  }, 60_000);
+
+  it("serves it nowhere without METRICS_PORT", async () => {
+    const unserved = await startApp(production(), { metrics: true });
+    try {
+      expect(unserved.metricsUrl).toBeNull();
+      expect((await unserved.fetch("/metrics")).status).toBe(404);
+    } finally {
+      await unserved.close();
+    }
+  }, 60_000);
+
+  it("keeps it on the API port in dev mode", async () => {
+    const dev = await startApp({}, { metrics: true });
+    try {
+      expect((await dev.fetch("/metrics")).status).toBe(200);
+    } finally {
+      await dev.close();
+    }
+  }, 60_000);
+});
+
+describe("no schema hints in production, whatever the kind of error", () => {
+  const support = () => ({ authorization: `Bearer ${signToken(key, accessClaims({ "cognito:groups": ["support"] }))}` });
+  it.each([
+    ["an enum value misspelt in the variables", "query ($s: OrderStatus) { orders(status: $s) { edges { cursor } } }", { s: "SHIPED" }, "SHIPPED"],
+    ["an enum value misspelt in a literal", "{ orders(status: SHIPED) { edges { cursor } } }", undefined, "SHIPPED"],
+    ["an input field misspelt in the variables", "mutation ($i: PlaceOrderInput!) { placeOrder(input: $i) { id } }", { i: { idempotencyKe: "k", items: [] } }, '"idempotencyKey"?'],
+    ["an input field misspelt in a literal", 'mutation { placeOrder(input: { idempotencyKe: "k", items: [] }) { id } }', undefined, '"idempotencyKey"?'],
+    ["a field misspelt", "{ products { edgs { cursor } } }", undefined, "edges"],
+    ["an argument misspelt", "{ products(frist: 2) { edges { cursor } } }", undefined, '"first"'],
+    ["a type misspelt in a variable definition", "query ($s: OrderStatu) { orders(status: $s) { edges { cursor } } }", undefined, '"OrderStatus"'],
+    ["a nested input field misspelt in the variables", "mutation ($i: PlaceOrderInput!) { placeOrder(input: $i) { id } }", { i: { idempotencyKey: "k", items: [{ productId: "p", quantit: 1 }] } }, '"quantity"?'],
+  ])("%s: 400 without a suggestion", async (_label, query, variables, hint) => {
+    const response = await app.graphql(query, { headers: support(), variables });
+    expect(response.status, response.text).toBe(400);
+    expect(response.body.errors.length).toBeGreaterThan(0);
+    expect(response.text).not.toMatch(/did you mean/i);
+    expect(response.text).not.toContain(hint);
+    expect(response.text).not.toMatch(/stacktrace/);
+  });
+});
+
 /** No claim value, token segment, key id, group name or stack trace in an answer. */
 function expectNoLeak(response: TestResponse, token: string) {
   if (response.status === 200) return;
@@ -177,3 +254,102 @@ function expectNoLeak(response: TestResponse, token: string) {
     expect(response.text).not.toContain(secret);
   }
 }
+
+describe("an unverified email (ID tokens accepted, production posture)", () => {
+  let idApp: TestApp;
+  beforeAll(async () => {
+    idApp = await startApp({
+      NODE_ENV: "production",
+      COGNITO_USER_POOL_ID: TEST_POOL_ID,
+      COGNITO_CLIENT_ID: TEST_CLIENT_ID,
+      COGNITO_JWKS_URI: jwks.url,
+      COGNITO_TOKEN_USE: "any",
+    });
+    await idApp.db.insertInto("products").values({ id: "prd-1", sku: "P-1", name: "Pen", priceCents: 100, costPriceCents: 50, stock: 100 }).execute();
+  }, 60_000);
+  afterAll(() => idApp.close());
+
+  const asCustomer = (sub: string, emailVerified: unknown) =>
+    ({ authorization: `Bearer ${signToken(key, idClaims({ sub, "cognito:groups": [], email: "victim@example.com", email_verified: emailVerified }))}` });
+  const support = () => ({ authorization: `Bearer ${signToken(key, accessClaims({ "cognito:groups": ["support"] }))}` });
+  const PLACE = 'mutation { placeOrder(input: { idempotencyKey: "k1", items: [{ productId: "prd-1", quantity: 1 }] }) { id } }';
+
+  it.each([
+    ["false", false, null],
+    ['"false"', "false", null],
+    ["absent", undefined, null],
+    ['"true"', "true", "victim@example.com"],
+    ["true", true, "victim@example.com"],
+  ])("email_verified %s: me.email and the customerEmail support sees on the order hold the address only when verified", async (_label, claim, expected) => {
+    const sub = `customer-${randomUUID()}`;
+    const me = await idApp.graphql("{ me { sub email } }", { headers: asCustomer(sub, claim) });
+    expect(me.body).toEqual({ data: { me: { sub, email: expected } } });
+    const placed = await idApp.graphql(PLACE, { headers: asCustomer(sub, claim) });
+    expect(placed.status, placed.text).toBe(200);
+    const order = await idApp.graphql(`{ order(id: "${placed.body.data.placeOrder.id}") { customerId customerEmail } }`, { headers: support() });
+    expect(order.body).toEqual({ data: { order: { customerId: sub, customerEmail: expected } } });
+  });
+});
+
+const cursorOf = (value: unknown) => Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64url");
+
+describe.each(BACKENDS)("input values the database cannot hold, production posture ($name)", ({ postgresUrl, skip }) => {
+  let db: TestApp;
+  beforeAll(async () => {
+    if (skip) return;
+    db = await startApp(
+      { NODE_ENV: "production", COGNITO_USER_POOL_ID: TEST_POOL_ID, COGNITO_CLIENT_ID: TEST_CLIENT_ID, COGNITO_JWKS_URI: jwks.url },
+      { postgresUrl },
+    );
+    await db.db.insertInto("products").values({ id: "prd-1", sku: "P-1", name: "Pen", priceCents: 100, costPriceCents: 50, stock: 100 }).execute();
+  }, 60_000);
+  afterAll(() => db?.close());
+
+  const as = (groups: string[], scope = "openid") => ({ authorization: `Bearer ${signToken(key, accessClaims({ "cognito:groups": groups, scope }))}` });
+  const FORGED_CURSORS = [
+    ["JavaScript's earliest instant", cursorOf(["-271821-04-20T00:00:00.000Z", "x"])],
+    ["JavaScript's latest instant", cursorOf(["+275760-09-13T00:00:00.000Z", "x"])],
+    ["an id holding U+0000", cursorOf(["2026-01-01T00:00:00.000Z", "x\u0000"])],
+    ["an id holding a lone surrogate", cursorOf('["2026-01-01T00:00:00.000Z","\\udfff"]')],
+    ["a date without a time", cursorOf(["2026-01-01", "x"])],
+  ];
+
+  it.skipIf(skip).each(FORGED_CURSORS.flatMap(([label, cursor]) => [
+    [label, "products", `{ products(after: "${cursor}") { edges { cursor } } }`, []],
+    [label, "orders", `{ orders(after: "${cursor}") { edges { cursor } } }`, ["support"]],
+    [label, "myOrders", `{ myOrders(after: "${cursor}") { edges { cursor } } }`, []],
+  ]))("a forged cursor (%s) on %s is BAD_USER_INPUT on after, never a database error", async (_label, field, query, groups) => {
+    const response = await db.graphql(query as string, { headers: as(groups as string[]) });
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({
+      data: null,
+      errors: [{ message: "after is not a cursor from this API", path: [field], locations: expect.any(Array), extensions: { code: "BAD_USER_INPUT", field: "after" } }],
+    });
+  });
+
+  it.skipIf(skip).each([
+    ["U+0000 in an id literal", '{ product(id: "a\\u0000b") { id } }', undefined, []],
+    ["U+0000 in an id variable", "query ($id: ID!) { product(id: $id) { id } }", { id: "a\u0000b" }, []],
+    ["a lone surrogate in an idempotency key", 'mutation ($k: String!) { placeOrder(input: { idempotencyKey: $k, items: [{ productId: "prd-1", quantity: 1 }] }) { id } }', { k: "k\ud800" }, []],
+    ["U+0000 in a product id inside an input object", 'mutation ($i: PlaceOrderInput!) { placeOrder(input: $i) { id } }', { i: { idempotencyKey: "k2", items: [{ productId: "prd-\u0000", quantity: 1 }] } }, []],
+    ["U+0000 in a SKU", 'mutation { createProduct(input: { sku: "X\\u0000", name: "x", priceCents: 3, costPriceCents: 1, stock: 1 }) { id } }', undefined, ["admin"]],
+  ])("refuses %s with 400 BAD_USER_INPUT before anything runs", async (_label, query, variables, groups) => {
+    const before = await db.db.selectFrom("orders").select(db.db.fn.countAll().as("n")).executeTakeFirstOrThrow();
+    const response = await db.graphql(query as string, { headers: as(groups as string[]), variables: variables as Record<string, unknown> | undefined });
+    expect(response.status, response.text).toBe(400);
+    expect(response.body.errors).toEqual([{ message: "Text input must be well-formed Unicode without U+0000.", extensions: { code: "BAD_USER_INPUT" } }]);
+    expect(await db.db.selectFrom("orders").select(db.db.fn.countAll().as("n")).executeTakeFirstOrThrow()).toEqual(before);
+  });
+
+  it.skipIf(skip).each([
+    ["priceCents literal", 'mutation { createProduct(input: { sku: "BIG-1", name: "x", priceCents: 3000000000, costPriceCents: 1, stock: 1 }) { id } }', undefined],
+    ["stock variable", 'mutation ($s: NonNegativeInt) { updateProduct(id: "prd-1", input: { stock: $s }) { id } }', { s: 3_000_000_000 }],
+    ["quantity variable", 'mutation ($q: PositiveInt!) { placeOrder(input: { idempotencyKey: "k3", items: [{ productId: "prd-1", quantity: $q }] }) { id } }', { q: 2 ** 31 }],
+  ])("refuses an integer beyond 32 bits (%s) with 400 before anything runs", async (_label, query, variables) => {
+    const response = await db.graphql(query, { headers: as(["admin"]), variables });
+    expect(response.status, response.text).toBe(400);
+    expect(["BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED"]).toContain(response.body.errors[0].extensions.code);
+    expect(response.body.errors[0].message).toMatch(/cannot represent a value outside -2147483648 to 2147483647/);
+    expect(response.text).not.toMatch(/out of range for type integer/);
+  });
+});

@@ -102,3 +102,52 @@ describe("writing what the rules protect", () => {
     expect(response.body.errors[0].extensions.code).toBe("GRAPHQL_VALIDATION_FAILED");
   });
 });
+
+describe("stack traces in dev mode: for unexpected errors only", () => {
+  const hasStack = (response: { body: { errors?: { extensions?: Record<string, unknown> }[] } }) =>
+    (response.body.errors ?? []).map((e) => e.extensions?.stacktrace !== undefined);
+
+  it.each([
+    ["a field denied to an anonymous caller", "{ order(id: \"ord-bob-1\") { id } }", null, 200],
+    ["a field denied to a signed-in caller", "{ orders { edges { cursor } } }", "alice", 200],
+    ["a mutation refused whole", 'mutation { updateOrderStatus(id: "ord-alice-1", status: PAID) { id } }', "alice", 403],
+    ["bad input from the data layer", "{ products(first: 0) { edges { cursor } } }", null, 200],
+    ["a forged cursor", '{ products(after: "eyJ4IjoxfQ") { edges { cursor } } }', null, 200],
+    ["a variable of the wrong type", "query ($n: Int) { products(first: $n) { edges { cursor } } }", null, 400],
+    ["a validation error", "{ products { nope } }", null, 400],
+    ["a syntax error", "{ products { ", null, 400],
+  ])("%s carries none", async (_label, query, persona, status) => {
+    const variables = query.includes("$n") ? { n: "many" } : undefined;
+    const response = await app.graphql(query, { headers: persona ? as(persona as PersonaName) : {}, variables });
+    expect(response.status, response.text).toBe(status);
+    expect(hasStack(response).length).toBeGreaterThan(0);
+    expect(hasStack(response).every((s) => !s), response.text).toBe(true);
+  });
+
+  it("a refused token carries none", async () => {
+    for (const authorization of ["Bearer not.a.token", "Basic x"]) {
+      const response = await app.graphql("{ me { sub } }", { headers: { authorization } });
+      expect([400, 401]).toContain(response.status);
+      expect(hasStack(response)).toEqual([false]);
+    }
+  });
+
+  it("an unexpected error keeps its stack trace in dev mode", async () => {
+    const { makeExecutableSchema } = await import("@graphql-tools/schema");
+    const { applyAuthDirectives, authDirectiveTypeDefs } = await import("../../src/auth/index.js");
+    const schema = applyAuthDirectives(
+      makeExecutableSchema({
+        typeDefs: [authDirectiveTypeDefs, "type Query @public { boom: String }"],
+        resolvers: { Query: { boom: () => { throw new Error("boom"); } } },
+      }),
+    );
+    const boom = await startApp({}, { schema });
+    try {
+      const response = await boom.graphql("{ boom }");
+      expect(response.body.errors[0].extensions.code).toBe("INTERNAL_SERVER_ERROR");
+      expect(hasStack(response)).toEqual([true]);
+    } finally {
+      await boom.close();
+    }
+  }, 60_000);
+});
