@@ -196,7 +196,8 @@ async function runInstructionCounts(): Promise<void> {
       const cell = await countInstructions(
         // --predictable: V8 runs its compilers and GC on the main thread and seeds its hashes alike every time, so
         // the same requests execute the same instructions run after run.
-        ["--predictable", "--import", "tsx", join(import.meta.dirname, "server.ts"), variant],
+        // --no-memory-reducer: no collection started by a timer (valgrind slows time down unevenly).
+        ["--predictable", "--no-memory-reducer", "--expose-gc", "--import", "tsx", join(import.meta.dirname, "server.ts"), variant],
         { ...process.env, BENCH_JWKS_URL: jwks.url, BENCH_DATABASE_URL: database.url, NODE_ENV: "production" },
         (n) => ({ token: scenario.token(n), body: scenario.body(n) }),
         warmup,

@@ -34,8 +34,9 @@ export function hasCallgrind(): boolean {
 
 /**
  * Starts `serverArgs` (a Node command line, without `node`) under callgrind, waits for its `{ type: "ready",
- * port }` IPC message, sends `warmup` uncounted and then `requests` counted requests built by `requestOf`
- * (each must answer 200 with `data`), and returns the count. Throws when the server fails or answers wrongly.
+ * port }` IPC message, sends `warmup` uncounted requests, asks it for a full garbage collection (`{ type: "gc" }`,
+ * answered once done), then sends `requests` counted requests built by `requestOf` (each must answer 200 with
+ * `data`), and returns the count. Throws when the server fails or answers wrongly.
  */
 export async function countInstructions(serverArgs: readonly string[], env: NodeJS.ProcessEnv, requestOf: RequestOf, warmup: number, requests: number): Promise<InstructionCell> {
   const outDir = mkdtempSync(join(tmpdir(), "bench-callgrind-"));
@@ -54,6 +55,10 @@ export async function countInstructions(serverArgs: readonly string[], env: Node
     });
     let n = 0;
     for (let i = 0; i < warmup; i++) await send(agent, port, requestOf(n++));
+    await new Promise<void>((resolve) => {
+      child.once("message", () => resolve());
+      child.send({ type: "gc" });
+    });
     control(child.pid!, ["--instr=on"]);
     for (let i = 0; i < requests; i++) await send(agent, port, requestOf(n++));
     control(child.pid!, ["--instr=off"]);

@@ -1,7 +1,9 @@
 /**
  * One server variant of the benchmark, as a child process of bench/bench.ts (so that the load generator and
  * the server run on separate cores). Variants:
- *   auth-on   the product server, production mode, a configured pool whose key set is served locally
+ *   auth-on   the product as deployed: production mode, a configured pool whose key set is served locally, built
+ *             as main.ts builds it (request and audit log at LOG_LEVEL's default into a discarded stream, Prometheus
+ *             metrics, readiness checks, GraphQL limits)
  *   auth-off  the same server with auth switched off: no rules in the schema, no token verification
  *   yoga      the peer: GraphQL Yoga with @graphql-yoga/plugin-jwt, same schema, resolvers, data and tokens
  *   floor     stock Apollo Server's standalone server with the same schema and resolvers and nothing else: no
@@ -21,7 +23,10 @@ import { loadConfig } from "../src/config.js";
 import { openDatabase } from "../src/data/database.js";
 import { createLoaders } from "../src/data/loaders.js";
 import type { AppContext } from "../src/graphql/context.js";
+import { createLogger } from "../src/logger.js";
+import { Metrics } from "../src/metrics.js";
 import { startServer } from "../src/server.js";
+import { pino } from "pino";
 import { BENCH_CLIENT_ID, BENCH_POOL_ID, benchSchema, seedBenchData, USERS } from "./fixture.js";
 
 const variant = process.argv[2] as "auth-on" | "auth-off" | "yoga" | "floor";
@@ -39,7 +44,6 @@ const config = loadConfig({
   COGNITO_JWKS_URI: jwksUrl,
   HOST: "127.0.0.1",
   PORT: "0",
-  LOG_LEVEL: "silent",
 });
 
 let port: number;
@@ -48,9 +52,22 @@ if (variant === "yoga") {
 } else if (variant === "floor") {
   port = await startFloor();
 } else {
-  const verifier = variant === "auth-on" ? setUpAuth(config).verifier : trustingVerifier();
+  const metrics = new Metrics(() => database.poolStats());
+  const verifier = variant === "auth-on" ? setUpAuth(config, (result) => metrics.keySetFetches.inc({ result })).verifier : trustingVerifier();
   await verifier.hydrate();
-  const server = await startServer({ config, schema: benchSchema(variant === "auth-on"), verifier, db: database.db });
+  const server = await startServer({
+    config,
+    schema: benchSchema(variant === "auth-on"),
+    verifier,
+    db: database.db,
+    // What main.ts gives the server, but the log lines go nowhere: written (at the default level, with the same
+    // synchronous writes as to stdout) and dropped, so the bench measures the logging, not a terminal.
+    logger: createLogger(true, config.logLevel, pino.destination({ dest: "/dev/null", sync: true })),
+    metrics,
+    readinessChecks: { database: () => database.ping() },
+    shutdownTimeoutMs: config.http.shutdownTimeoutSeconds * 1000,
+    abortInFlight: () => database.abortActive(),
+  });
   port = Number(new URL(server.url).port);
 }
 
@@ -61,6 +78,11 @@ process.on("message", (message: { type: string }) => {
   if (message.type === "stats") {
     const cpu = process.cpuUsage();
     process.send!({ type: "stats", cpuMicros: cpu.user + cpu.system, queries });
+  } else if (message.type === "gc") {
+    // Instruction counts start from a collected heap (node --expose-gc), so no collection owed to the start-up
+    // or the warm-up lands in the counted requests.
+    (globalThis as { gc?: () => void }).gc?.();
+    process.send!({ type: "gc-done" });
   }
 });
 

@@ -1,4 +1,4 @@
-import { pino, type Logger } from "pino";
+import { pino, type DestinationStream, type Logger } from "pino";
 import pretty from "pino-pretty";
 import type { LogLevel } from "./config.js";
 
@@ -9,9 +9,10 @@ import type { LogLevel } from "./config.js";
  *
  * @param production JSON lines (`NODE_ENV=production`) instead of readable ones.
  * @param level the validated `LOG_LEVEL` (`Config.logLevel`); default `info`.
+ * @param destination production only: where the JSON lines go instead of stdout (the benchmark discards them).
  */
-export function createLogger(production: boolean, level: LogLevel = "info"): Logger {
+export function createLogger(production: boolean, level: LogLevel = "info", destination?: DestinationStream): Logger {
   const options = { level, base: undefined };
-  if (production) return pino(options);
+  if (production) return destination ? pino(options, destination) : pino(options);
   return pino(options, pretty({ sync: true, singleLine: true, colorize: process.stdout.isTTY, translateTime: "SYS:HH:MM:ss.l" }));
 }

@@ -1,14 +1,16 @@
-import type { ApolloServerPlugin, GraphQLRequestContextWillSendResponse, GraphQLRequestListener } from "@apollo/server";
+import { HeaderMap, type ApolloServerPlugin, type GraphQLRequestContextWillSendResponse, type GraphQLRequestListener, type GraphQLResponse } from "@apollo/server";
 import { unwrapResolverError } from "@apollo/server/errors";
-import { GraphQLError, type GraphQLFormattedError } from "graphql";
+import type { GraphQLError, GraphQLFormattedError } from "graphql";
 import type { ControlledTransaction } from "kysely";
 import type { Logger } from "pino";
+import { RETRY_AFTER_SECONDS as OUTAGE_RETRY_AFTER_SECONDS, SERVICE_UNAVAILABLE, SERVICE_UNAVAILABLE_MESSAGE } from "../auth/index.js";
 import { createLoaders } from "../data/loaders.js";
+import { requestIdOf } from "../http.js";
 import type { Database } from "../data/tables.js";
 import { startTransaction } from "../data/transaction.js";
 import type { AppContext } from "./context.js";
 
-/** Seconds a client should wait before retrying an operation the database could not take or commit. */
+/** Seconds a client should wait before retrying an operation that conflicted with another or failed to commit. */
 export const RETRY_AFTER_SECONDS = 1;
 
 /** Codes of answers that refuse the operation whole; they keep the shape of a refusal before execution. */
@@ -41,18 +43,22 @@ export interface OperationTransactionOptions {
 export function operationTransactionPlugin(options: OperationTransactionOptions = {}): ApolloServerPlugin<AppContext> {
   const open = new WeakMap<AppContext, ControlledTransaction<Database>>();
   const hooks: GraphQLRequestListener<AppContext> = {
-    async executionDidStart({ operation, contextValue }) {
-      if (operation?.operation !== "mutation") return;
+    // Opened here, the last hook before execution, because this one may answer instead of executing: an error
+    // thrown from executionDidStart would reach the client as a bare 500.
+    async responseForOperation({ operation, contextValue, request, operationName }) {
+      if (operation?.operation !== "mutation") return null;
       let trx: ControlledTransaction<Database>;
       try {
         trx = await startTransaction(contextValue.db);
       } catch (error) {
-        options.logger?.error({ err: error, event: "db.begin_failed" }, "could not open the operation's transaction");
-        throw notApplied("The database is unavailable; the operation was not applied. Retry later.");
+        const err = { type: (error as Error)?.name, message: (error as Error)?.message, code: (error as { code?: string })?.code };
+        options.logger?.warn({ event: "db.unavailable", requestId: requestIdOf(request.http), operation: operationName ?? undefined, err }, "could not open the operation's transaction; answered 503");
+        return unavailableResponse();
       }
       open.set(contextValue, trx);
       contextValue.db = trx;
       contextValue.loaders = createLoaders(trx);
+      return null;
     },
     async willSendResponse(requestContext) {
       const trx = open.get(requestContext.contextValue);
@@ -120,12 +126,10 @@ function answerNotApplied({ response }: GraphQLRequestContextWillSendResponse<Ap
   response.http.headers.set("retry-after", String(RETRY_AFTER_SECONDS));
 }
 
-function notApplied(message: string): GraphQLError {
-  // Apollo reads `http.headers` as a Map; typed loosely because other packages declare it as a record.
-  const extensions: Record<string, unknown> = {
-    code: "SERVICE_UNAVAILABLE",
-    rolledBack: true,
-    http: { status: 503, headers: new Map([["retry-after", String(RETRY_AFTER_SECONDS)]]) },
+/** The error table's "database unreachable" answer, when the operation's transaction cannot even be opened. */
+function unavailableResponse(): GraphQLResponse {
+  return {
+    http: { status: 503, headers: new HeaderMap([["retry-after", String(OUTAGE_RETRY_AFTER_SECONDS)]]) },
+    body: { kind: "single", singleResult: { data: null, errors: [{ message: SERVICE_UNAVAILABLE_MESSAGE, extensions: { code: SERVICE_UNAVAILABLE } }] } },
   };
-  return new GraphQLError(message, { extensions });
 }
