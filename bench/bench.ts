@@ -8,6 +8,8 @@
  *   --instructions   instructions per request under callgrind instead of wall-clock time (bench/instructions.ts):
  *                    a fixed number of requests per cell, unmoved by other load on the machine
  *   --requests N     counted requests per cell with --instructions (default 200; 20 with --quick)
+ *   --memory         resident memory and heap of auth-on before, at and past the verified-token cache's bound
+ *                    (10,000 distinct tokens, then 10,000 more), and the heap bytes per cached token
  *   --only a,b       only these scenarios
  *   --variants a,b   only these variants
  */
@@ -145,6 +147,15 @@ interface Sample {
   readonly errors: number;
 }
 
+if (process.argv.includes("--memory")) {
+  try {
+    await runMemory();
+  } finally {
+    await jwks.close();
+  }
+  process.exit(0);
+}
+
 if (instructions) {
   try {
     await runInstructionCounts();
@@ -229,6 +240,60 @@ async function runInstructionCounts(): Promise<void> {
   console.log(`ratios: ${Object.entries(ratios).filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${v!.toFixed(3)}x`).join(" | ")}`);
 }
 
+/**
+ * `--memory`: the verified-token cache holds at most 10,000 tokens, so memory must stop growing there. Sends
+ * 10,000 never-seen tokens, then 10,000 more, and reads the server's memory after a full collection each time.
+ */
+async function runMemory(): Promise<void> {
+  const perPhase = quick ? 1000 : 10_000;
+  const server = await startServer("auth-on", ["--expose-gc"]);
+  try {
+    const me = JSON.stringify({ query: "{ me { sub } }" });
+    const sendDistinct = async (count: number) => {
+      const tokens = mintDistinct(count);
+      let next = 0;
+      // Ten requests in flight at a time, as ten clients would.
+      await Promise.all(
+        Array.from({ length: 10 }, async () => {
+          while (next < tokens.length) {
+            const answer = await post(server, tokens[next++]!, me);
+            if (!answer.data) throw new Error(`unexpected answer ${JSON.stringify(answer).slice(0, 200)}`);
+          }
+        }),
+      );
+    };
+    const start = await memoryOf(server);
+    await sendDistinct(perPhase);
+    const atBound = await memoryOf(server);
+    await sendDistinct(perPhase);
+    const past = await memoryOf(server);
+    const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+    console.log(`\nNode ${process.version}, auth-on, memory after a full collection (verified-token cache bound: 10,000)`);
+    console.log("phase                         rss          heap used");
+    for (const [phase, m] of [["started", start], [`after ${perPhase} distinct tokens`, atBound], [`after ${2 * perPhase} distinct tokens`, past]] as const) {
+      console.log(`${phase.padEnd(28)} ${mib(m.rss).padStart(10)} ${mib(m.heapUsed).padStart(14)}`);
+    }
+    const perToken = (atBound.heapUsed - start.heapUsed) / perPhase;
+    console.log(`heap per cached token: ${perToken.toFixed(0)} bytes; heap growth past the bound: ${mib(past.heapUsed - atBound.heapUsed)}`);
+    const file = writeResults("memory", { perPhase, start, atBound, past, heapBytesPerCachedToken: perToken });
+    console.log(`raw results: ${file}`);
+  } finally {
+    server.child.kill("SIGKILL");
+  }
+}
+
+function memoryOf(server: Server): Promise<{ rss: number; heapUsed: number }> {
+  return new Promise((resolve) => {
+    const onMessage = (m: { type: string; rss: number; heapUsed: number }) => {
+      if (m.type !== "memory") return;
+      server.child.off("message", onMessage);
+      resolve(m);
+    };
+    server.child.on("message", onMessage);
+    server.child.send({ type: "memory" });
+  });
+}
+
 /** Writes one run's raw figures under bench/results/ (not committed) and returns the file's path. */
 function writeResults(kind: string, results: object): string {
   const resultsDir = join(import.meta.dirname, "results");
@@ -238,8 +303,8 @@ function writeResults(kind: string, results: object): string {
   return file;
 }
 
-async function startServer(variant: Variant): Promise<Server> {
-  const node = [process.execPath, "--import", "tsx", join(import.meta.dirname, "server.ts"), variant];
+async function startServer(variant: Variant, nodeFlags: readonly string[] = []): Promise<Server> {
+  const node = [process.execPath, ...nodeFlags, "--import", "tsx", join(import.meta.dirname, "server.ts"), variant];
   // taskset execs node in place, so the IPC channel that spawn sets up reaches the server.
   const [command, ...args] = pinning ? ["taskset", "-c", "0", ...node] : node;
   const child = spawn(command!, args, {

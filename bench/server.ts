@@ -8,7 +8,9 @@
  *   yoga      the peer: GraphQL Yoga with @graphql-yoga/plugin-jwt, same schema, resolvers, data and tokens
  *   floor     stock Apollo Server's standalone server with the same schema and resolvers and nothing else: no
  *             auth, limits, logging or metrics (what the framework costs on its own)
- * It reports its port, then answers `stats` messages with its CPU time and SQL statement count.
+ * It reports its port, then answers `stats` messages with its CPU time and SQL statement count, `memory` with its
+ * resident and heap bytes after a full collection, and `gc` once a full collection is done (the last two need
+ * node --expose-gc).
  */
 import { createServer } from "node:http";
 import { ApolloServer } from "@apollo/server";
@@ -78,6 +80,10 @@ process.on("message", (message: { type: string }) => {
   if (message.type === "stats") {
     const cpu = process.cpuUsage();
     process.send!({ type: "stats", cpuMicros: cpu.user + cpu.system, queries });
+  } else if (message.type === "memory") {
+    (globalThis as { gc?: () => void }).gc?.();
+    const { rss, heapUsed } = process.memoryUsage();
+    process.send!({ type: "memory", rss, heapUsed });
   } else if (message.type === "gc") {
     // Instruction counts start from a collected heap (node --expose-gc), so no collection owed to the start-up
     // or the warm-up lands in the counted requests.
