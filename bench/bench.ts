@@ -282,16 +282,21 @@ async function runMemory(): Promise<void> {
   }
 }
 
-function memoryOf(server: Server): Promise<{ rss: number; heapUsed: number }> {
+/** Asks a server process (bench/server.ts) one IPC question and resolves with its answer of the same type. */
+function ask<T>(server: Server, type: "stats" | "memory"): Promise<T> {
   return new Promise((resolve) => {
-    const onMessage = (m: { type: string; rss: number; heapUsed: number }) => {
-      if (m.type !== "memory") return;
+    const onMessage = (m: { type: string } & T) => {
+      if (m.type !== type) return;
       server.child.off("message", onMessage);
       resolve(m);
     };
     server.child.on("message", onMessage);
-    server.child.send({ type: "memory" });
+    server.child.send({ type });
   });
+}
+
+function memoryOf(server: Server): Promise<{ rss: number; heapUsed: number }> {
+  return ask(server, "memory");
 }
 
 /** Writes one run's raw figures under bench/results/ (not committed) and returns the file's path. */
@@ -319,15 +324,7 @@ async function startServer(variant: Variant, nodeFlags: readonly string[] = []):
 }
 
 function stats(server: Server): Promise<{ cpuMicros: number; queries: number }> {
-  return new Promise((resolve) => {
-    const onMessage = (m: { type: string; cpuMicros: number; queries: number }) => {
-      if (m.type !== "stats") return;
-      server.child.off("message", onMessage);
-      resolve(m);
-    };
-    server.child.on("message", onMessage);
-    server.child.send({ type: "stats" });
-  });
+  return ask(server, "stats");
 }
 
 async function post(server: Server, token: string, body: string) {
