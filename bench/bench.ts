@@ -7,7 +7,7 @@
  *   --quick          a smoke run (well under a minute) that proves the bench works; its numbers mean little
  *   --instructions   instructions per request under callgrind instead of wall-clock time (bench/instructions.ts):
  *                    a fixed number of requests per cell, unmoved by other load on the machine
- *   --requests N     counted requests per cell with --instructions (default 200; 20 with --quick)
+ *   --requests N     counted requests per cell with --instructions (default 1000; 20 with --quick)
  *   --memory         resident memory and heap of auth-on before, at and past the verified-token cache's bound
  *                    (10,000 distinct tokens, then 10,000 more), and the heap bytes per cached token
  *   --only a,b       only these scenarios
@@ -31,7 +31,7 @@ const flag = (name: string) => {
   const index = process.argv.indexOf(name);
   return index >= 0 ? process.argv[index + 1] : undefined;
 };
-const COUNTED_REQUESTS = Number(flag("--requests") ?? (quick ? 20 : 200));
+const COUNTED_REQUESTS = Number(flag("--requests") ?? (quick ? 20 : 1000));
 const ONLY = flag("--only")?.split(",");
 const ONLY_VARIANTS = flag("--variants")?.split(",");
 const ROUNDS = quick ? 1 : 5;
