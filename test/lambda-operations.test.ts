@@ -1,7 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { ALBEvent, APIGatewayProxyEventV2, Context } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { PERSONAS, type PersonaName } from "../src/dev/personas.js";
@@ -9,6 +6,7 @@ import albFixture from "./fixtures/alb-event.json" with { type: "json" };
 import httpApiFixture from "./fixtures/http-api-v2-event.json" with { type: "json" };
 import { tableChecksum } from "./helpers/checksum.js";
 import { BACKENDS, createTestDatabase, type ScratchDatabase } from "./helpers/database.js";
+import { tempDir } from "./helpers/temp.js";
 
 /**
  * The Lambda handlers keep the HTTP server's promises about operations, with API Gateway and ALB event
@@ -36,7 +34,7 @@ describe.each(BACKENDS)("the Lambda handlers on $name", ({ postgresUrl, skip }) 
     for (const name of ENV) saved[name] = process.env[name];
     scratch = postgresUrl ? await createTestDatabase(postgresUrl) : undefined;
     for (const name of ["COGNITO_USER_POOL_ID", "NODE_ENV", "DATABASE_URL"] as const) delete process.env[name];
-    Object.assign(process.env, { DATA_DIR: mkdtempSync(join(tmpdir(), "lambda-ops-")), LOG_LEVEL: "silent" });
+    Object.assign(process.env, { DATA_DIR: tempDir("lambda-ops-"), LOG_LEVEL: "silent" });
     if (scratch) process.env.DATABASE_URL = scratch.url;
     // The handler reads its configuration once per cold start: a fresh module is a fresh cold start.
     vi.resetModules();
