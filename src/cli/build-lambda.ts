@@ -2,12 +2,13 @@
  * `npm run build:lambda`: bundles the Lambda handlers (`src/lambda.ts`) with esbuild into one minified ES module
  * and makes `build/lambda/`, the folder to zip and deploy on the `nodejs24.x` runtime with the handler
  * `index.handler` (API Gateway HTTP API) or `index.albHandler` (ALB):
- *   index.mjs     everything a cold start runs, one file (+ index.mjs.map for stack traces, index.mjs.LEGAL.txt)
- *   chunks/       what is loaded later, only when needed (the AWS SDK's Cognito client, for GetUser)
+ *   index.mjs     the entry (+ index.mjs.map for stack traces, index.mjs.LEGAL.txt)
+ *   chunks/       code the entry shares with later imports (loaded at start), and code loaded only when needed
+ *                 (the AWS SDK's Cognito client for GetUser, Apollo's optional plugins)
  *   schema/       a copy of `schema/*.graphql`, read at start
  *
  * Why: a cold start of the unbundled handlers spends most of its time resolving, reading and compiling several
- * hundred files of `node_modules`; one file takes less than half the CPU time (README "Deploying").
+ * hundred files of `node_modules`; the bundle starts in less than half the time (README "Deploying").
  * (Shipping V8's compile cache too was tried: Node keys its cache folder by the user id, which Lambda does not
  * promise, so a cache made at build time would not be found.)
  *
@@ -43,6 +44,7 @@ export const ApolloServerPluginLandingPageProductionDefault = ApolloServerPlugin
     filter: /(^|\/)dev-issuer\.js$/,
     contents: `const NO_DEV = ${JSON.stringify(devOnly())};
 export const DEV_USER_POOL_ID = "xx-local-1_DevPool";
+export class DevKeysFileError extends Error {}
 export class DevIssuer { static load() { throw new Error(NO_DEV); } }
 export function signJwt() { throw new Error(NO_DEV); }`,
   },
