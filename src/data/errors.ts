@@ -12,10 +12,3 @@ export class InvalidInputError extends Error {
     super(message);
   }
 }
-
-/** PostgreSQL's unique_violation. */
-export const isUniqueViolation = (error: unknown, constraint?: string): boolean =>
-  typeof error === "object" &&
-  error !== null &&
-  (error as { code?: string }).code === "23505" &&
-  (constraint === undefined || String((error as { constraint?: string }).constraint ?? (error as Error).message).includes(constraint));
