@@ -35,8 +35,10 @@ export interface OperationTransactionOptions {
  * - a refusal (`FORBIDDEN`/`UNAUTHENTICATED`) keeps the shape the auth layer gave it (401/403, one error);
  * - every other error is answered as before, with `extensions.rolledBack: true` saying the operation was not
  *   applied;
- * - a conflict the database reports (deadlock, serialization failure), a failed commit, or a transaction that
- *   cannot be opened: 503 `SERVICE_UNAVAILABLE` with `Retry-After`, nothing applied.
+ * - a conflict the database reports (deadlock, serialization failure) or a failed commit: 503
+ *   `SERVICE_UNAVAILABLE` with `Retry-After: 1` and `rolledBack`, nothing applied;
+ * - a transaction that cannot be opened (the database unreachable): the error table's 503 `SERVICE_UNAVAILABLE`
+ *   with the outage's `Retry-After`, before any resolver ran.
  *
  * Queries run outside any transaction, on the shared database.
  */
