@@ -7,6 +7,7 @@ import httpApiFixture from "./fixtures/http-api-v2-event.json" with { type: "jso
 import { tableChecksum } from "./helpers/checksum.js";
 import { BACKENDS, createTestDatabase, type ScratchDatabase } from "./helpers/database.js";
 import { tempDir } from "./helpers/temp.js";
+import { stashEnv } from "./helpers/env.js";
 
 /**
  * The Lambda handlers keep the HTTP server's promises about operations, with API Gateway and ALB event
@@ -27,11 +28,11 @@ describe.each(BACKENDS)("the Lambda handlers on $name", ({ postgresUrl, skip }) 
   let lambda: typeof import("../src/lambda.js");
   let deps: Awaited<ReturnType<typeof lambda.lambdaInstance>>;
   let scratch: ScratchDatabase | undefined;
-  const saved: Partial<Record<(typeof ENV)[number], string>> = {};
+  let restoreEnv: (() => void) | undefined;
 
   beforeAll(async () => {
     if (skip) return;
-    for (const name of ENV) saved[name] = process.env[name];
+    restoreEnv = stashEnv(ENV);
     scratch = postgresUrl ? await createTestDatabase(postgresUrl) : undefined;
     for (const name of ["COGNITO_USER_POOL_ID", "NODE_ENV", "DATABASE_URL"] as const) delete process.env[name];
     Object.assign(process.env, { DATA_DIR: tempDir("lambda-ops-"), LOG_LEVEL: "silent" });
@@ -45,10 +46,7 @@ describe.each(BACKENDS)("the Lambda handlers on $name", ({ postgresUrl, skip }) 
   afterAll(async () => {
     await deps?.database.close();
     await scratch?.drop();
-    for (const name of ENV) {
-      if (saved[name] === undefined) delete process.env[name];
-      else process.env[name] = saved[name];
-    }
+    restoreEnv?.();
   });
 
   const tokenOf = (persona: PersonaName) => deps.devIssuer!.mint(PERSONAS[persona]);

@@ -123,7 +123,7 @@ function markRolledBack({ response }: GraphQLRequestContextWillSendResponse<AppC
 
 /** The answer when the database, not the operation, failed: nothing applied, retry. */
 function answerNotApplied({ response }: GraphQLRequestContextWillSendResponse<AppContext>, message: string): void {
-  response.body = { kind: "single", singleResult: { data: null, errors: [{ message, extensions: { code: "SERVICE_UNAVAILABLE", rolledBack: true } }] } };
+  response.body = { kind: "single", singleResult: { data: null, errors: [{ message, extensions: { code: SERVICE_UNAVAILABLE, rolledBack: true } }] } };
   response.http.status = 503;
   response.http.headers.set("retry-after", String(RETRY_AFTER_SECONDS));
 }

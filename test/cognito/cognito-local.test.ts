@@ -6,6 +6,7 @@ import { startCognitoLocal } from "../helpers/cognito-local.js";
 import { startJwksServer, type JwksServer } from "../helpers/jwks-server.js";
 import { accessClaims, generateRsaKey, jwksOf, signToken, TEST_CLIENT_ID, TEST_POOL_ID } from "../helpers/keys.js";
 import { claimsOf, createTestPool, type RunningEmulator, type TestPool } from "../helpers/moto.js";
+import { stashEnv } from "../helpers/env.js";
 
 /**
  * COGNITO_ISSUER: pointing the product at a local Cognito emulator whose issuer is not Cognito's, here
@@ -52,7 +53,7 @@ describe("the server against cognito-local", () => {
   let pool: TestPool;
   let app: TestApp;
   let issuer: string;
-  const saved: Record<string, string | undefined> = {};
+  let restoreEnv: (() => void) | undefined;
   const SDK_ENV = ["AWS_ENDPOINT_URL", "AWS_REGION"] as const;
   const reasonOf = (response: TestResponse) => response.body?.errors?.[0]?.extensions?.auth;
 
@@ -64,7 +65,7 @@ describe("the server against cognito-local", () => {
     ]);
     issuer = `${emulator.endpoint}/${pool.userPoolId}`;
     // The SDK's generic endpoint setting this time; cognito-local's pool ids carry no region, so AWS_REGION counts.
-    for (const name of SDK_ENV) saved[name] = process.env[name];
+    restoreEnv = stashEnv(SDK_ENV);
     Object.assign(process.env, { AWS_ENDPOINT_URL: emulator.endpoint, AWS_REGION: "local" });
     app = await startApp({ COGNITO_USER_POOL_ID: pool.userPoolId, COGNITO_CLIENT_ID: pool.webClientId, COGNITO_ISSUER: issuer });
   }, 120_000);
@@ -72,10 +73,7 @@ describe("the server against cognito-local", () => {
   afterAll(async () => {
     await app?.close();
     await emulator?.stop();
-    for (const name of SDK_ENV) {
-      if (saved[name] === undefined) delete process.env[name];
-      else process.env[name] = saved[name];
-    }
+    restoreEnv?.();
   });
 
   it("verifies cognito-local's tokens against its issuer, with the key set fetched from the issuer", async () => {

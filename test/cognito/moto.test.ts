@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bearer, startApp, type TestApp, type TestResponse } from "../helpers/app.js";
 import { claimsOf, createTestPool, motoUnavailableReason, POOL_USERS, startMoto, type RunningEmulator, type TestPool } from "../helpers/moto.js";
+import { stashEnv } from "../helpers/env.js";
 
 /**
  * The product against Cognito as implemented by someone else: moto's user pools (`python3 -m moto.server`),
@@ -26,7 +27,7 @@ describe.skipIf(unavailable !== null)(`the server against moto's Cognito${unavai
   let moto: RunningEmulator;
   let pool: TestPool;
   let app: TestApp;
-  const savedEnv: Record<string, string | undefined> = {};
+  let restoreEnv: (() => void) | undefined;
   const tokens = new Map<string, { AccessToken: string; IdToken: string; RefreshToken: string }>();
   const access = (username: string) => bearer(tokens.get(username)!.AccessToken);
   const idToken = (username: string) => bearer(tokens.get(username)!.IdToken);
@@ -37,7 +38,7 @@ describe.skipIf(unavailable !== null)(`the server against moto's Cognito${unavai
     moto = await startMoto();
     pool = await createTestPool(moto.endpoint, [...POOL_USERS, { username: "carl", email: "carl@example.com", emailVerified: true, groups: [] }]);
     // The standard AWS SDK settings, as an operator sets them to point the server at an emulator.
-    for (const name of SDK_ENV) savedEnv[name] = process.env[name];
+    restoreEnv = stashEnv(SDK_ENV);
     Object.assign(process.env, {
       AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: moto.endpoint,
       AWS_REGION: "us-east-1",
@@ -52,10 +53,7 @@ describe.skipIf(unavailable !== null)(`the server against moto's Cognito${unavai
   afterAll(async () => {
     await app?.close();
     await moto?.stop();
-    for (const name of SDK_ENV) {
-      if (savedEnv[name] === undefined) delete process.env[name];
-      else process.env[name] = savedEnv[name];
-    }
+    restoreEnv?.();
   });
 
   const poolEnv = (clientId: string, tokenUse?: string): Record<string, string> => ({
