@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { CamelCasePlugin, Kysely, PostgresDialect, sql, type Dialect, type LogEvent } from "kysely";
 import { migrateToLatest } from "./migrations.js";
+import { pgliteNotifications, postgresNotifications, type NotificationHub, type PGliteListener, type PostgresNotificationOptions } from "./notifications.js";
 import type { Database } from "./tables.js";
 
 export type Db = Kysely<Database>;
@@ -23,11 +24,18 @@ export interface DatabaseOptions {
   readonly onConnectionError?: (error: Error, state: "idle" | "busy") => void;
   /** Give up connecting to PostgreSQL after this many milliseconds (a blackholed network). Default 5000. */
   readonly connectTimeoutMs?: number;
+  /** How the PostgreSQL notification hub reports a lost or regained listening connection. */
+  readonly notifications?: Pick<PostgresNotificationOptions, "onConnectionError" | "onReconnected" | "retryDelayMs">;
 }
 
 export interface OpenDatabase {
   readonly db: Db;
   readonly kind: "postgres" | "pglite";
+  /**
+   * `LISTEN`/`NOTIFY` between the replicas of this database: made on first use (PostgreSQL: one connection of its
+   * own, outside the pool; PGlite: in-process), closed by `close()`.
+   */
+  notifications(): NotificationHub;
   /** Whether the database answers a trivial query within a second (readiness). */
   ping(): Promise<boolean>;
   /** The `pg` pool's connections; `null` for PGlite. */
@@ -56,6 +64,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenDataba
   const kind: OpenDatabase["kind"] = options.url ? "postgres" : "pglite";
   let pool: PgPool | undefined;
   let dialect: Dialect;
+  let pglite: PGliteListener | undefined;
   // Connections lent out right now (a request's statement or transaction), for shutdown's abortActive().
   const busy = new Set<PgClient>();
   if (options.url) {
@@ -70,7 +79,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenDataba
     watchPool(pool, busy, options.onConnectionError);
     dialect = new PostgresDialect({ pool });
   } else {
-    dialect = await pgliteDialect(options.pgliteDir);
+    ({ dialect, pglite } = await pgliteDialect(options.pgliteDir));
   }
   const db = new Kysely<Database>({ dialect, plugins: [new CamelCasePlugin()], log: options.onQuery });
   try {
@@ -79,9 +88,12 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenDataba
     await closeWithin(db, pool, 2000);
     throw error;
   }
+  let hub: NotificationHub | undefined;
+  const notifications = () => (hub ??= options.url ? postgresNotifications(options.url, { connectTimeoutMs: options.connectTimeoutMs, ...options.notifications }) : pgliteNotifications(pglite!));
   return {
     db,
     kind,
+    notifications,
     ping: async () => {
       const timeout = new Promise<false>((resolve) => setTimeout(() => resolve(false), 1000).unref());
       const answer = sql`select 1`.execute(db).then(() => true, () => false);
@@ -89,7 +101,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenDataba
     },
     poolStats: () => (pool ? { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount } : null),
     abortActive: () => (pool && options.url ? abortActive(options.url, busy) : Promise.resolve()),
-    close: (deadlineMs = 2000) => closeWithin(db, pool, deadlineMs),
+    close: async (deadlineMs = 2000) => {
+      await hub?.close();
+      await closeWithin(db, pool, deadlineMs);
+    },
   };
 }
 
@@ -203,10 +218,11 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 
 // PGlite is loaded only when used: its WebAssembly build is large, and a Lambda cold start on PostgreSQL
 // should not pay for it.
-async function pgliteDialect(dir: string | null): Promise<Dialect> {
+async function pgliteDialect(dir: string | null): Promise<{ dialect: Dialect; pglite: PGliteListener }> {
   const [{ PGlite }, { PGliteDialect }] = await Promise.all([import("@electric-sql/pglite"), import("kysely-pglite-dialect")]);
   if (dir) mkdirSync(dir, { recursive: true });
-  return new PGliteDialect(new PGlite(dir ?? undefined));
+  const pglite = new PGlite(dir ?? undefined);
+  return { dialect: new PGliteDialect(pglite), pglite };
 }
 
 export const pgliteDirOf = (dataDir: string) => join(dataDir, "pglite");
