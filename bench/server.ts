@@ -103,6 +103,7 @@ function adminPrincipal(): Principal {
     sub: USERS.admin.sub,
     iss: "bench",
     exp: 4_000_000_000,
+    iat: 1_700_000_000,
     token_use: "access",
     client_id: BENCH_CLIENT_ID,
     username: USERS.admin.username,

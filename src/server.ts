@@ -25,6 +25,7 @@ import {
   serviceUnavailableError,
   type CredentialSources,
   type DevIssuer,
+  type RevocationCheck,
   type TokenVerifier,
   type VerifiedEmailLookup,
 } from "./auth/index.js";
@@ -46,6 +47,8 @@ export interface ServerDependencies {
   readonly config: Config;
   readonly schema: GraphQLSchema;
   readonly verifier: TokenVerifier;
+  /** Revoked sessions: a verified token they match is refused with 401 `TOKEN_REVOKED`. Absent: none. */
+  readonly revocations?: RevocationCheck;
   readonly db: Db;
   /** The caller's verified email for `placeOrder` (`setUpAuth`'s); without it, no email is recorded. */
   readonly emailLookup?: VerifiedEmailLookup;
@@ -141,7 +144,7 @@ const noSubscriptions: ValidationRule = (context) => ({
  * request's batch loaders over the shared database. Refused tokens are logged (audit) and counted.
  */
 export function createContextFactory(deps: ServerDependencies): (sources: CredentialSources, requestId?: string) => Promise<AppContext> {
-  const authenticate = createAuthenticator({ verifier: deps.verifier, posture: { explain: !deps.config.production } });
+  const authenticate = createAuthenticator({ verifier: deps.verifier, revocations: deps.revocations, posture: { explain: !deps.config.production } });
   return async (sources, requestId) => {
     let auth;
     try {

@@ -28,6 +28,8 @@ export type AuthReason =
   | "TOKEN_WRONG_USE"
   | "TOKEN_CLAIMS_INVALID"
   | "TOKEN_INVALID"
+  // The token's session, or every session of its subject before a moment, was revoked (see revocation.ts)
+  | "TOKEN_REVOKED"
   // 401 / 403: the caller is known (or anonymous) but lacks a requirement
   | "AUTHENTICATION_REQUIRED"
   | "INSUFFICIENT_PERMISSION"

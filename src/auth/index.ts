@@ -24,6 +24,7 @@ export { JwksFetcher, type JwksFetcherOptions } from "./jwks-fetcher.js";
 export { findDenials, operationCheckPlugin, type OperationCheckOptions } from "./operation-check.js";
 export type { Principal } from "./principal.js";
 export { RequestAuth, type AuthContext } from "./request-auth.js";
+export { RevocationList, type Revocation, type RevocationCheck } from "./revocation.js";
 export {
   COGNITO_USER_ADMIN_SCOPE,
   cognitoUserAttributes,

@@ -22,6 +22,18 @@ export interface Principal {
   readonly expiresAt: Date;
   /** The token's `jti`, for audit logs; never used for decisions. */
   readonly tokenId: string | null;
+  /**
+   * Cognito's `origin_jti`: one sign-in's session, shared by its access and ID tokens and every token refreshed
+   * from it; `null` when the token has none (client-credentials tokens, older pools). Session revocation
+   * (`revokeSession`) matches on it.
+   */
+  readonly sessionId: string | null;
+  /**
+   * When the person signed in: `auth_time`, or the token's `iat` when it has none. Tokens refreshed from one
+   * sign-in keep its `auth_time`, so revoking a subject's sessions before a moment also catches tokens refreshed
+   * from those sessions later. Whole seconds (JWT NumericDate, RFC 7519 section 2).
+   */
+  readonly authTime: Date;
 }
 
 /** The claims we read; verification has already checked their presence and types. */
@@ -29,6 +41,9 @@ export interface VerifiedClaims {
   readonly sub: string;
   readonly iss: string;
   readonly exp: number;
+  readonly iat: number;
+  readonly auth_time?: unknown;
+  readonly origin_jti?: unknown;
   readonly token_use: "access" | "id";
   readonly client_id?: unknown;
   readonly aud?: unknown;
@@ -73,5 +88,7 @@ export function principalFromClaims(claims: VerifiedClaims): Principal {
     issuer: claims.iss,
     expiresAt: new Date(claims.exp * 1000),
     tokenId: asString(claims.jti),
+    sessionId: asString(claims.origin_jti),
+    authTime: new Date((typeof claims.auth_time === "number" ? claims.auth_time : claims.iat) * 1000),
   });
 }

@@ -208,6 +208,8 @@ function checkClaimTypes(payload: Record<string, unknown>): void {
   if (payload.nbf !== undefined && !isNumber(payload.nbf)) throw wrong("nbf must be a number");
   if (!isString(payload.sub) || payload.sub === "") throw wrong("sub must be a non-empty string");
   if (payload.jti !== undefined && !isString(payload.jti)) throw wrong("jti must be a string");
+  if (payload.origin_jti !== undefined && !isString(payload.origin_jti)) throw wrong("origin_jti must be a string");
+  if (payload.auth_time !== undefined && !isNumber(payload.auth_time)) throw wrong("auth_time must be a number");
   if (payload.aud !== undefined && !isString(payload.aud) && !isStringArray(payload.aud)) {
     throw wrong("aud must be a string or an array of strings");
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { principalFromClaims, type VerifiedClaims } from "../../src/auth/principal.js";
 
-const base = { iss: "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_X", exp: 1_900_000_000 };
+const base = { iss: "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_X", exp: 1_900_000_000, iat: 1_899_990_000 };
 
 describe("principalFromClaims", () => {
   it("reads a user's access token", () => {
@@ -28,6 +28,8 @@ describe("principalFromClaims", () => {
       issuer: base.iss,
       expiresAt: new Date(1_900_000_000_000),
       tokenId: "j1",
+      sessionId: null,
+      authTime: new Date(1_899_990_000_000),
     });
     expect(Object.isFrozen(principal)).toBe(true);
     expect(Object.isFrozen(principal.groups)).toBe(true);

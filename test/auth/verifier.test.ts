@@ -148,6 +148,8 @@ describe("createTokenVerifier accepts", () => {
       issuer: ISSUER,
       expiresAt: new Date((claims.exp as number) * 1000),
       tokenId: claims.jti,
+      sessionId: claims.origin_jti,
+      authTime: new Date((claims.auth_time as number) * 1000),
     });
   });
 
@@ -195,6 +197,8 @@ describe("createTokenVerifier accepts", () => {
       issuer: ISSUER,
       expiresAt: new Date((claims.exp as number) * 1000),
       tokenId: claims.jti,
+      sessionId: claims.origin_jti,
+      authTime: new Date((claims.auth_time as number) * 1000),
     });
   });
 

@@ -14,5 +14,7 @@ export const principal = (overrides: Partial<Principal> = {}): Principal => ({
   issuer: "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_TestPool1",
   expiresAt: new Date(Date.now() + 3_600_000),
   tokenId: null,
+  sessionId: null,
+  authTime: new Date(Date.now() - 60_000),
   ...overrides,
 });

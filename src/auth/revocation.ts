@@ -1,0 +1,96 @@
+import type { Principal } from "./principal.js";
+
+/**
+ * One revocation record:
+ * - `subject`: every session of `sub` that signed in before `before` (compared with the token's `auth_time`, or its
+ *   `iat` when it has none: `Principal.authTime`); tokens of a later sign-in are not affected.
+ * - `session`: the one sign-in session `sessionId` (Cognito's `origin_jti`) of `sub`, with all its access and ID
+ *   tokens and the tokens refreshed from it.
+ *
+ * `expiresAt`: when no token it could match can still be accepted, so the record may be forgotten.
+ */
+export type Revocation =
+  | { readonly kind: "subject"; readonly sub: string; readonly before: Date; readonly expiresAt: Date }
+  | { readonly kind: "session"; readonly sub: string; readonly sessionId: string; readonly expiresAt: Date };
+
+/** What the authenticator asks of every verified token, cached or not: a map lookup, no I/O. */
+export interface RevocationCheck {
+  /** Whether the token that `principal` came from has been revoked. */
+  isRevoked(principal: Principal): boolean;
+  /**
+   * Calls `listener` after each revocation this replica learns (made here, notified, or reloaded), so long-lived
+   * connections (subscriptions) can check their principal again at once. Returns the function that stops it.
+   */
+  onRevoked(listener: () => void): () => void;
+}
+
+/**
+ * The revocations a replica knows, in memory. Records are never withdrawn, only forgotten once expired, so the list
+ * is the union of everything it was told (at start, on each reload, by each notification) minus what expired: a
+ * reload racing a notification loses nothing, and a replica that cannot reach the database keeps refusing what it
+ * knew.
+ */
+export class RevocationList implements RevocationCheck {
+  /** sub -> the latest cut-off and when it may be forgotten, in milliseconds since the epoch. */
+  private readonly subjects = new Map<string, { before: number; expiresAt: number }>();
+  /** `sub` and `sessionId` joined by a NUL, which neither can contain -> when it may be forgotten. */
+  private readonly sessions = new Map<string, number>();
+  private readonly listeners = new Set<() => void>();
+
+  isRevoked(principal: Principal): boolean {
+    if (this.subjects.size > 0) {
+      const subject = this.subjects.get(principal.sub);
+      if (subject !== undefined && principal.authTime.getTime() < subject.before) return true;
+    }
+    return principal.sessionId !== null && this.sessions.size > 0 && this.sessions.has(sessionKey(principal.sub, principal.sessionId));
+  }
+
+  onRevoked(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Adds revocations; a subject's later cut-off replaces an earlier one (it revokes everything the earlier did).
+   * Tells the `onRevoked` listeners once, when anything was new.
+   */
+  add(...revocations: Revocation[]): void {
+    let changed = false;
+    for (const revocation of revocations) changed = this.addOne(revocation) || changed;
+    if (!changed) return;
+    for (const listener of this.listeners) {
+      try {
+        listener();
+      } catch {
+        // A listener's failure is its own; the others are still told.
+      }
+    }
+  }
+
+  private addOne(revocation: Revocation): boolean {
+    const expiresAt = revocation.expiresAt.getTime();
+    if (revocation.kind === "session") {
+      const key = sessionKey(revocation.sub, revocation.sessionId);
+      const known = this.sessions.get(key);
+      this.sessions.set(key, Math.max(expiresAt, known ?? -Infinity));
+      return known === undefined;
+    }
+    const known = this.subjects.get(revocation.sub);
+    const before = revocation.before.getTime();
+    this.subjects.set(revocation.sub, { before: Math.max(before, known?.before ?? -Infinity), expiresAt: Math.max(expiresAt, known?.expiresAt ?? -Infinity) });
+    return known === undefined || before > known.before;
+  }
+
+  /** Forgets the records that expired before `now` (milliseconds since the epoch). */
+  prune(now: number): void {
+    for (const [sub, subject] of this.subjects) if (subject.expiresAt <= now) this.subjects.delete(sub);
+    for (const [key, expiresAt] of this.sessions) if (expiresAt <= now) this.sessions.delete(key);
+  }
+
+  /** How many subjects and sessions are revoked (metrics, tests). */
+  get size(): number {
+    return this.subjects.size + this.sessions.size;
+  }
+}
+
+const sessionKey = (sub: string, sessionId: string) => `${sub}\u0000${sessionId}`;
