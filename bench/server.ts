@@ -121,7 +121,7 @@ async function startFloor(): Promise<number> {
   const admin = adminPrincipal();
   const { url } = await startStandaloneServer(apollo, {
     listen: { port: 0, host: "127.0.0.1" },
-    context: async () => ({ principal: admin, auth: new RequestAuth(admin, { explain: false }), db: database.db, loaders: createLoaders(database.db), callerEmail: async () => null }),
+    context: async () => ({ principal: admin, auth: new RequestAuth(admin, { explain: false }), db: database.db, loaders: createLoaders(database.db), callerEmail: async () => null, afterCommit: (action) => action() }),
   });
   return Number(new URL(url).port);
 }
@@ -144,7 +144,7 @@ async function startYoga(): Promise<number> {
     context: (initial): AppContext => {
       const jwt = (initial as { jwt?: { payload: Record<string, unknown> } }).jwt;
       const principal = jwt ? principalFromClaims(jwt.payload as unknown as VerifiedClaims) : null;
-      return { principal, auth: new RequestAuth(principal, { explain: false }), db: database.db, loaders: createLoaders(database.db), callerEmail: async () => null };
+      return { principal, auth: new RequestAuth(principal, { explain: false }), db: database.db, loaders: createLoaders(database.db), callerEmail: async () => null, afterCommit: (action) => action() };
     },
   });
   const server = createServer(yoga);

@@ -55,6 +55,17 @@ export interface Config {
   readonly dataDir: string;
   /** pino level (LOG_LEVEL): fatal, error, warn, info (default), debug, trace or silent. */
   readonly logLevel: LogLevel;
+  /** Session revocation (see README "Revoking sessions"). */
+  readonly revocation: {
+    /** Seconds between full reloads of the revocations, the bound on a lost notification (REVOCATION_RELOAD_SECONDS, 1 to 3600, default 10). */
+    readonly reloadSeconds: number;
+    /** Whether new revocations are learned through LISTEN/NOTIFY (REVOCATION_LISTEN, default true); false: reloads only (poolers without sessions). */
+    readonly listen: boolean;
+    /** Whether revoking a subject also calls Cognito's AdminUserGlobalSignOut (REVOCATION_COGNITO_SIGN_OUT, default false; Cognito mode only). */
+    readonly cognitoSignOut: boolean;
+    /** The app clients' longest refresh-token validity, in days (COGNITO_REFRESH_TOKEN_VALIDITY_DAYS, 1 to 3650, default 30). */
+    readonly refreshTokenValidityDays: number;
+  };
 }
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -153,6 +164,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl,
     dataDir: env.DATA_DIR?.trim() || ".data",
     logLevel: oneOf(env, "LOG_LEVEL", LOG_LEVELS, "info"),
+    revocation: Object.freeze(revocationSettings(env, mode)),
   });
 }
 
@@ -184,6 +196,19 @@ function emulatorIssuers(env: Env, production: boolean, userPoolIds: readonly st
     if (!/^https?:$/.test(safeUrl(issuer)?.protocol ?? "")) throw new ConfigError("COGNITO_ISSUER", `"${issuer}" is not an http(s) URL`);
   }
   return issuers;
+}
+
+function revocationSettings(env: Env, mode: Config["mode"]): Config["revocation"] {
+  const cognitoSignOut = flag(env, "REVOCATION_COGNITO_SIGN_OUT", false);
+  if (cognitoSignOut && mode === "dev") {
+    throw new ConfigError("REVOCATION_COGNITO_SIGN_OUT", "needs COGNITO_USER_POOL_ID: dev mode has no Cognito to sign users out of");
+  }
+  return {
+    reloadSeconds: integer(env, "REVOCATION_RELOAD_SECONDS", 10, 1, 3600),
+    listen: flag(env, "REVOCATION_LISTEN", true),
+    cognitoSignOut,
+    refreshTokenValidityDays: integer(env, "COGNITO_REFRESH_TOKEN_VALIDITY_DAYS", 30, 1, 3650),
+  };
 }
 
 function metricsListener(env: Env): Config["metrics"] {

@@ -9,6 +9,14 @@ import { buildSchema } from "./graphql/schema.js";
 import { DEV_TOKEN_PATH } from "./http.js";
 import { createLogger } from "./logger.js";
 import { createApolloServer, createContextFactory } from "./server.js";
+import { setUpRevocation } from "./revocations/setup.js";
+
+/**
+ * The Lambda handlers learn revocations without notifications (an instance is frozen between invocations): an
+ * invocation reloads them first when the last reload is older than this (milliseconds), so a revoked token is
+ * refused by every instance within about a second, at the cost of at most one query per second per instance.
+ */
+export const LAMBDA_REVOCATION_MAX_AGE_MS = 1000;
 
 /**
  * AWS Lambda entry points sharing the HTTP server's schema, context and auth:
@@ -31,7 +39,8 @@ async function setUp() {
       logger.warn({ event: "db.connection_lost", state, err: { type: error.name, message: error.message } }, "database connection lost; it is replaced on next use"),
   });
   if (config.mode === "dev") await seedDevData(database.db);
-  return { config, schema: buildSchema(), verifier, database, db: database.db, devIssuer, emailLookup, logger };
+  const revocation = await setUpRevocation(config, database, { logger, listen: false });
+  return { config, schema: buildSchema(), verifier, database, db: database.db, devIssuer, emailLookup, logger, revocation, revocations: revocation.list, revoker: revocation.revoker };
 }
 
 type Deps = Awaited<ReturnType<typeof setUp>>;
@@ -84,7 +93,10 @@ function lazyHandler<T>(create: (deps: Deps, apollo: Parameters<typeof startServ
 const httpApi = lazyHandler((deps, apollo) => {
   const contextFor = createContextFactory(deps);
   return startServerAndCreateLambdaHandler(apollo, handlers.createAPIGatewayProxyEventV2RequestHandler(), {
-    context: ({ event }) => contextFor(sourcesOfHttpApiEvent(event)),
+    context: async ({ event }) => {
+      await deps.revocation.sync.refresh(LAMBDA_REVOCATION_MAX_AGE_MS);
+      return contextFor(sourcesOfHttpApiEvent(event));
+    },
     middleware: [async (event) => (isDevTokenPath(event.rawPath) ? DEV_TOKEN_NOT_FOUND : undefined)],
   });
 });
@@ -92,7 +104,10 @@ const httpApi = lazyHandler((deps, apollo) => {
 const alb = lazyHandler((deps, apollo) => {
   const contextFor = createContextFactory(deps);
   return startServerAndCreateLambdaHandler(apollo, handlers.createALBEventRequestHandler(), {
-    context: ({ event }) => contextFor(sourcesOfAlbEvent(event)),
+    context: async ({ event }) => {
+      await deps.revocation.sync.refresh(LAMBDA_REVOCATION_MAX_AGE_MS);
+      return contextFor(sourcesOfAlbEvent(event));
+    },
     middleware: [async (event) => (isDevTokenPath(event.path) ? DEV_TOKEN_NOT_FOUND : undefined)],
   });
 });

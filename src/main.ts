@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   };
   await step("listen", () => checkListenable(config.http.host, config.http.port));
 
-  const [{ setUpAuth }, { openDatabase, pgliteDirOf }, { seedDevData }, { buildSchema }, { createLogger }, { Metrics }, { startServer, ABORT_GRACE_MS }] =
+  const [{ setUpAuth }, { openDatabase, pgliteDirOf }, { seedDevData }, { buildSchema }, { createLogger }, { Metrics }, { startServer, ABORT_GRACE_MS }, { setUpRevocation }] =
     await Promise.all([
       import("./auth-setup.js"),
       import("./data/database.js"),
@@ -37,6 +37,7 @@ async function main(): Promise<void> {
       import("./logger.js"),
       import("./metrics.js"),
       import("./server.js"),
+      import("./revocations/setup.js"),
     ]);
   const logger = createLogger(config.production, config.logLevel);
   // Anything that still escapes is logged as one error line (with its stack, for the developers) before exiting.
@@ -58,10 +59,16 @@ async function main(): Promise<void> {
       pgliteDir: pgliteDirOf(config.dataDir),
       onConnectionError: (error, state) =>
         logger.warn({ event: "db.connection_lost", state, err: { type: error.name, message: error.message } }, "database connection lost; it is replaced on next use"),
+      notifications: {
+        onConnectionError: (error) =>
+          logger.warn({ event: "db.listen_lost", err: { type: error.name, message: error.message } }, "database notifications lost; reconnecting (revocations are reloaded meanwhile)"),
+        onReconnected: () => logger.info({ event: "db.listen_restored" }, "database notifications restored"),
+      },
     }),
   );
   poolOf = database;
   if (config.mode === "dev") await step("database", () => seedDevData(database.db));
+  const revocation = await step("database", () => setUpRevocation(config, database, { logger }));
   const schema = buildSchema();
   const shutdownTimeoutMs = config.http.shutdownTimeoutSeconds * 1000;
   const server = await step("listen", () =>
@@ -69,6 +76,8 @@ async function main(): Promise<void> {
       config,
       schema,
       verifier,
+      revocations: revocation.list,
+      revoker: revocation.revoker,
       db: database.db,
       devIssuer,
       emailLookup,
@@ -101,6 +110,7 @@ async function main(): Promise<void> {
       process.exit(0);
     }, shutdownTimeoutMs + SHUTDOWN_MARGIN_MS + 1000).unref();
     await server.close();
+    revocation.sync.close();
     verifier.close();
     await database.close(2000);
     logger.info({ signal }, "stopped");

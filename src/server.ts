@@ -42,6 +42,7 @@ import { inputTextPlugin } from "./graphql/input-values.js";
 import { operationTransactionPlugin } from "./graphql/operation-transaction.js";
 import { createHttpHandler, createMetricsHandler, GRAPHQL_PATH, noteOperationName, requestIdOf, type Exchange } from "./http.js";
 import type { Metrics } from "./metrics.js";
+import type { Revoker } from "./revocations/revoker.js";
 
 export interface ServerDependencies {
   readonly config: Config;
@@ -49,6 +50,8 @@ export interface ServerDependencies {
   readonly verifier: TokenVerifier;
   /** Revoked sessions: a verified token they match is refused with 401 `TOKEN_REVOKED`. Absent: none. */
   readonly revocations?: RevocationCheck;
+  /** Records revocations (the revocation mutations); absent, those mutations answer an internal error. */
+  readonly revoker?: Revoker;
   readonly db: Db;
   /** The caller's verified email for `placeOrder` (`setUpAuth`'s); without it, no email is recorded. */
   readonly emailLookup?: VerifiedEmailLookup;
@@ -165,13 +168,15 @@ export function createContextFactory(deps: ServerDependencies): (sources: Creden
           )
         : null;
     try {
-      return { ...auth, db: deps.db, loaders: createLoaders(deps.db), callerEmail };
+      return { ...auth, db: deps.db, loaders: createLoaders(deps.db), callerEmail, afterCommit: runNow, revoker: deps.revoker, requestId };
     } catch (error) {
       // Apollo answers a failed context with 500 and runs no plugin: this is the one place to see and map it.
       throw contextError(error, deps.logger, requestId);
     }
   };
 }
+
+const runNow = (action: () => void) => action();
 
 /** A failure while building the context: the database being down becomes 503; anything else is logged and rethrown. */
 function contextError(error: unknown, logger: Logger | undefined, requestId: string | undefined): unknown {

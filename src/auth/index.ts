@@ -2,6 +2,7 @@
  * The auth layer: Cognito token verification, the request's Principal, and the `@auth` / `@public`
  * directive. It imports nothing from the domain, so another GraphQL service can take it as it is.
  */
+export { cognitoSignOut, poolIdOfIssuer, type CognitoSignOut, type CognitoSignOutOptions } from "./cognito-sign-out.js";
 export { createAuthenticator, type AuthenticatorOptions } from "./authenticate.js";
 export { credentialSourcesFromNode, readBearerToken, type CredentialSources } from "./bearer.js";
 export { DEV_USER_POOL_ID, DevIssuer, DevKeysFileError, signJwt, type DevTokenRequest } from "./dev-issuer.js";

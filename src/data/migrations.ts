@@ -56,6 +56,25 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("order_items_order").on("order_items").column("order_id").execute();
     },
   },
+  "2026-11-30-001-revocations": {
+    async up(db: Kysely<any>) {
+      // Session revocations (src/data/revocations.ts): every session of `sub` signed in before `revoked_before`,
+      // or the one session `session_id` (Cognito's origin_jti). Kept until `expires_at`, then deleted.
+      await db.schema
+        .createTable("revocations")
+        .addColumn("id", "bigserial", (c) => c.primaryKey())
+        .addColumn("sub", "text", (c) => c.notNull())
+        .addColumn("session_id", "text")
+        .addColumn("revoked_before", "timestamptz")
+        .addColumn("expires_at", "timestamptz", (c) => c.notNull())
+        .addColumn("revoked_by", "text", (c) => c.notNull())
+        .addColumn("cognito_signed_out", "boolean", (c) => c.notNull())
+        .addColumn("created_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
+        .addCheckConstraint("revocations_one_kind", sql`(session_id is null) <> (revoked_before is null)`)
+        .execute();
+      await db.schema.createIndex("revocations_expires_at").on("revocations").column("expires_at").execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -9,6 +9,7 @@ export interface Database {
   customers: CustomerTable;
   orders: OrderTable;
   orderItems: OrderItemTable;
+  revocations: RevocationTable;
 }
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -56,7 +57,25 @@ export interface OrderItemTable {
   unitPriceCents: number;
 }
 
+/** A session revocation (src/data/revocations.ts): exactly one of `sessionId` and `revokedBefore` is set. */
+export interface RevocationTable {
+  id: Generated<string>;
+  sub: string;
+  /** One session: Cognito's `origin_jti`. */
+  sessionId: string | null;
+  /** Every session signed in (`auth_time`) before this moment. */
+  revokedBefore: Date | null;
+  /** When no token the record matches can be accepted any more; the record is deleted after it. */
+  expiresAt: Date;
+  /** The `sub` of who revoked (the subject itself, or support / admin). */
+  revokedBy: string;
+  /** Whether Cognito's AdminUserGlobalSignOut also ended the subject's refresh tokens. */
+  cognitoSignedOut: boolean;
+  createdAt: CreatedAt;
+}
+
 export type ProductRow = Selectable<ProductTable>;
 export type CustomerRow = Selectable<CustomerTable>;
 export type OrderRow = Selectable<OrderTable>;
 export type OrderItemRow = Selectable<OrderItemTable>;
+export type RevocationRow = Selectable<RevocationTable>;

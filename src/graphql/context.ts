@@ -1,6 +1,7 @@
 import type { AuthContext } from "../auth/index.js";
 import type { Db } from "../data/database.js";
 import type { Loaders } from "../data/loaders.js";
+import type { Revoker } from "../revocations/revoker.js";
 
 /** What every resolver receives: the auth layer's part, the database and this request's batch loaders. */
 export interface AppContext extends AuthContext {
@@ -14,4 +15,13 @@ export interface AppContext extends AuthContext {
   loaders: Loaders;
   /** The caller's verified email (from the user pool, cached), or `null`; never throws. */
   callerEmail(): Promise<string | null>;
+  /**
+   * Runs `action` once what the resolver wrote is committed: during a mutation operation, after its transaction
+   * commits (never if it rolls back); outside one, at once.
+   */
+  afterCommit(action: () => void): void;
+  /** Session revocation; absent when the server was built without it (then the revocation mutations fail). */
+  readonly revoker?: Revoker;
+  /** The request's id (logs), when the transport has one. */
+  readonly requestId?: string;
 }

@@ -43,7 +43,7 @@ export interface OperationTransactionOptions {
  * Queries run outside any transaction, on the shared database.
  */
 export function operationTransactionPlugin(options: OperationTransactionOptions = {}): ApolloServerPlugin<AppContext> {
-  const open = new WeakMap<AppContext, ControlledTransaction<Database>>();
+  const open = new WeakMap<AppContext, { trx: ControlledTransaction<Database>; afterCommit: (() => void)[] }>();
   const hooks: GraphQLRequestListener<AppContext> = {
     // Opened here, the last hook before execution, because this one may answer instead of executing: an error
     // thrown from executionDidStart would reach the client as a bare 500.
@@ -57,14 +57,17 @@ export function operationTransactionPlugin(options: OperationTransactionOptions 
         options.logger?.warn({ event: "db.unavailable", requestId: requestIdOf(request.http), operation: operationName ?? undefined, err }, "could not open the operation's transaction; answered 503");
         return unavailableResponse();
       }
-      open.set(contextValue, trx);
+      const afterCommit: (() => void)[] = [];
+      open.set(contextValue, { trx, afterCommit });
+      contextValue.afterCommit = (action) => void afterCommit.push(action);
       contextValue.db = trx;
       contextValue.loaders = createLoaders(trx);
       return null;
     },
     async willSendResponse(requestContext) {
-      const trx = open.get(requestContext.contextValue);
-      if (!trx) return;
+      const operation = open.get(requestContext.contextValue);
+      if (!operation) return;
+      const { trx } = operation;
       open.delete(requestContext.contextValue);
       const errors = requestContext.errors ?? [];
       if (errors.length === 0) {
@@ -77,6 +80,15 @@ export function operationTransactionPlugin(options: OperationTransactionOptions 
           options.logger?.error({ err: error, event: "db.commit_failed", operation: requestContext.operationName ?? undefined }, "commit failed");
           await trx.rollback().execute().catch(() => undefined);
           answerNotApplied(requestContext, "The operation could not be committed and was not applied. Retry it.");
+          return;
+        }
+        // Before the answer leaves: a client that saw the operation succeed finds its effects in this process.
+        for (const action of operation.afterCommit) {
+          try {
+            action();
+          } catch (error) {
+            options.logger?.error({ err: error, event: "after_commit_failed", requestId: requestIdOf(requestContext.request.http) }, "an after-commit action failed");
+          }
         }
         return;
       }

@@ -9,6 +9,7 @@ import { int32Scalar } from "./input-values.js";
 import { catalogResolvers } from "./resolvers/catalog.js";
 import { meResolvers } from "./resolvers/me.js";
 import { orderResolvers } from "./resolvers/orders.js";
+import { sessionResolvers } from "./resolvers/sessions.js";
 
 /**
  * The schema files: `schema/` at the repository root (from `src/graphql/` or `dist/graphql/`), or `schema/`
@@ -41,7 +42,7 @@ const scalars: Resolvers = {
 export function buildSchema(dir = SCHEMA_DIR): GraphQLSchema {
   const schema = makeExecutableSchema({
     typeDefs: loadTypeDefs(dir),
-    resolvers: [scalars, meResolvers, catalogResolvers, orderResolvers],
+    resolvers: [scalars, meResolvers, catalogResolvers, orderResolvers, sessionResolvers],
   });
   return applyAuthDirectives(schema);
 }

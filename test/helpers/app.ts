@@ -9,6 +9,7 @@ import { startServer, type RunningServer } from "../../src/server.js";
 import type { DevIssuer } from "../../src/auth/index.js";
 import { openDatabase, type Db } from "../../src/data/database.js";
 import { seedDevData } from "../../src/dev/seed.js";
+import { setUpRevocation, type RevocationSetup } from "../../src/revocations/setup.js";
 import { createTestDatabase } from "./database.js";
 import { tempDir } from "./temp.js";
 
@@ -27,6 +28,8 @@ export interface TestApp {
   readonly devIssuer: DevIssuer | null;
   /** The server's database, for asserting what was (not) written. */
   readonly db: Db;
+  /** The server's session revocation (its list, revoker and sync). */
+  readonly revocation: RevocationSetup;
   /** SQL statements run so far (for batching tests: read before and after one request). */
   readonly queryCount: () => number;
   /** POSTs a GraphQL request with JSON, plus any extra headers (give `authorization` for a token). */
@@ -63,7 +66,19 @@ export async function startApp(env: Record<string, string> = {}, options: StartO
   if (config.mode === "dev") await seedDevData(database.db);
   const schema = options.schema ?? buildSchema();
   const metrics = options.metrics ? new Metrics() : undefined;
-  const server: RunningServer = await startServer({ config, schema, verifier, devIssuer, emailLookup, db: database.db, logger: options.logger, metrics });
+  const revocation = await setUpRevocation(config, database, { logger: options.logger });
+  const server: RunningServer = await startServer({
+    config,
+    schema,
+    verifier,
+    devIssuer,
+    emailLookup,
+    db: database.db,
+    logger: options.logger,
+    metrics,
+    revocations: revocation.list,
+    revoker: revocation.revoker,
+  });
   const base = server.url.replace(/\/graphql$/, "");
   const send = async (path: string, init?: RequestInit): Promise<TestResponse> => {
     const response = await fetch(base + path, init);
@@ -81,6 +96,7 @@ export async function startApp(env: Record<string, string> = {}, options: StartO
     metricsUrl: server.metricsUrl,
     devIssuer,
     db: database.db,
+    revocation,
     queryCount: () => queries,
     graphql: (query, opts = {}) =>
       send("/graphql", {
@@ -114,6 +130,7 @@ export async function startApp(env: Record<string, string> = {}, options: StartO
       }),
     close: async () => {
       await server.close();
+      revocation.sync.close();
       verifier.close();
       await database.close();
       await scratch?.drop();

@@ -1,0 +1,93 @@
+import type { Logger } from "pino";
+import type { CognitoSignOut, RevocationList } from "../auth/index.js";
+import type { Db } from "../data/database.js";
+import { recordRevocation } from "../data/revocations.js";
+import type { RevocationRow } from "../data/tables.js";
+import { revocationOf } from "./sync.js";
+
+/** The verifier refuses tokens living longer than this (seconds), so no accepted token outlives its issue by more. */
+const MAX_TOKEN_LIFETIME_SECONDS = 24 * 60 * 60;
+
+export interface RevokerOptions {
+  /** The replica's list: a committed revocation is added at once, before the answer leaves. */
+  readonly list: RevocationList;
+  /**
+   * The longest refresh-token validity of the accepted app clients, in seconds (Cognito's default: 30 days).
+   * Tokens refreshed from a session keep its `origin_jti` and `auth_time`, so a record must outlive the refresh
+   * tokens that could still mint tokens it matches.
+   */
+  readonly refreshTokenValiditySeconds: number;
+  /** The verifier's leeway on `exp`, in seconds. */
+  readonly clockSkewSeconds: number;
+  /** Cognito's own sign-out for subject revocations (REVOCATION_COGNITO_SIGN_OUT); `null`: the API's list only. */
+  readonly cognito: CognitoSignOut | null;
+  /** Audit lines (`auth.revocation`) and Cognito failures. */
+  readonly logger?: Logger;
+}
+
+export interface RevokeRequest {
+  /** Whose sessions. */
+  readonly sub: string;
+  /** One session (Cognito's `origin_jti`); absent: every session of `sub` signed in before now. */
+  readonly sessionId?: string;
+  /** `sub`'s Cognito username and pool when known (the caller's own token), for Cognito's sign-out. */
+  readonly username?: string | null;
+  readonly userPoolId?: string;
+  /** Whether `sub` is a person (machine clients have no Cognito user to sign out). */
+  readonly isUser: boolean;
+  /** The `sub` of who asks. */
+  readonly revokedBy: string;
+  readonly requestId?: string;
+}
+
+export interface Revoker {
+  /**
+   * Records the revocation through `db` (a mutation operation's transaction: it exists once the operation commits,
+   * and every replica learns it by notification) and, through `afterCommit`, adds it to this replica's list before
+   * the answer leaves. With Cognito's sign-out configured, a subject revocation first signs the user out in Cognito;
+   * if that fails, the API's revocation still happens (`cognitoSignedOut: false`, logged as a warning) and is kept
+   * as long as the subject's refresh tokens can live. Throws only on database failure.
+   */
+  revoke(db: Db, request: RevokeRequest, afterCommit: (action: () => void) => void): Promise<RevocationRow>;
+}
+
+/** Builds the revoker of one replica. */
+export function createRevoker(options: RevokerOptions): Revoker {
+  const { list, logger } = options;
+  return {
+    async revoke(db, request, afterCommit) {
+      const now = Date.now();
+      const subject = request.sessionId === undefined;
+      let cognitoSignedOut = false;
+      if (subject && request.isUser && options.cognito) {
+        try {
+          cognitoSignedOut = await options.cognito.signOut({ sub: request.sub, username: request.username, userPoolId: request.userPoolId });
+        } catch (error) {
+          logger?.warn(
+            { event: "revocation.cognito_failed", requestId: request.requestId, sub: request.sub, err: { type: (error as Error)?.name, message: (error as Error)?.message } },
+            "Cognito's AdminUserGlobalSignOut failed; the API's revocation holds, refresh tokens stay valid in Cognito",
+          );
+        }
+      }
+      // Once Cognito ended the refresh tokens, no token it matches is minted after now; otherwise refreshes may
+      // mint some until the longest refresh token expires.
+      const mintableForSeconds = cognitoSignedOut ? 0 : options.refreshTokenValiditySeconds;
+      const expiresAt = new Date(now + (mintableForSeconds + MAX_TOKEN_LIFETIME_SECONDS + options.clockSkewSeconds) * 1000);
+      const row = await recordRevocation(db, {
+        sub: request.sub,
+        ...(subject ? { revokedBefore: new Date(now) } : { sessionId: request.sessionId }),
+        expiresAt,
+        revokedBy: request.revokedBy,
+        cognitoSignedOut,
+      });
+      afterCommit(() => {
+        list.add(revocationOf(row));
+        logger?.info(
+          { event: "auth.revocation", requestId: request.requestId, sub: request.sub, kind: subject ? "SUBJECT" : "SESSION", revokedBy: request.revokedBy, cognitoSignedOut },
+          "sessions revoked",
+        );
+      });
+      return row;
+    },
+  };
+}
