@@ -85,11 +85,24 @@ describe("loadConfig", () => {
     ["a key-set refresh over a day", { JWKS_REFRESH_SECONDS: "86401" }, "JWKS_REFRESH_SECONDS"],
     ["a key-set refresh that is not a number", { JWKS_REFRESH_SECONDS: "15m" }, "JWKS_REFRESH_SECONDS"],
     ["an unknown log level", { LOG_LEVEL: "verbose" }, "LOG_LEVEL"],
+    ["a revocation reload of zero", { REVOCATION_RELOAD_SECONDS: "0" }, "REVOCATION_RELOAD_SECONDS"],
+    ["a revocation reload over an hour", { REVOCATION_RELOAD_SECONDS: "3601" }, "REVOCATION_RELOAD_SECONDS"],
+    ["REVOCATION_LISTEN that is not a boolean", { REVOCATION_LISTEN: "sometimes" }, "REVOCATION_LISTEN"],
+    ["Cognito sign-out in dev mode", { REVOCATION_COGNITO_SIGN_OUT: "true" }, "REVOCATION_COGNITO_SIGN_OUT"],
+    ["a refresh-token validity of zero days", { COGNITO_REFRESH_TOKEN_VALIDITY_DAYS: "0" }, "COGNITO_REFRESH_TOKEN_VALIDITY_DAYS"],
+    ["a refresh-token validity over ten years", { COGNITO_REFRESH_TOKEN_VALIDITY_DAYS: "3651" }, "COGNITO_REFRESH_TOKEN_VALIDITY_DAYS"],
     ["a host with a scheme", { HOST: "http://0.0.0.0" }, "HOST"],
     ["a host with a port", { HOST: "127.0.0.1:4000" }, "HOST"],
     ["a host with a space", { HOST: "my host" }, "HOST"],
   ])("refuses %s, naming the variable", (_label, env, variable) => {
     expect(variableOf(env)).toBe(variable);
+  });
+
+  it("reads the revocation settings, with their defaults", () => {
+    expect(loadConfig({}).revocation).toEqual({ reloadSeconds: 10, listen: true, cognitoSignOut: false, refreshTokenValidityDays: 30 });
+    expect(
+      loadConfig({ ...cognito, REVOCATION_RELOAD_SECONDS: "3", REVOCATION_LISTEN: "false", REVOCATION_COGNITO_SIGN_OUT: "true", COGNITO_REFRESH_TOKEN_VALIDITY_DAYS: "1" }).revocation,
+    ).toEqual({ reloadSeconds: 3, listen: false, cognitoSignOut: true, refreshTokenValidityDays: 1 });
   });
 
   it("reads JWKS_REFRESH_SECONDS, LOG_LEVEL and HOST, with their defaults", () => {

@@ -5,6 +5,8 @@ import httpApiFixture from "./fixtures/http-api-v2-event.json" with { type: "jso
 import { startJwksServer, type JwksServer } from "./helpers/jwks-server.js";
 import { accessClaims, generateRsaKey, jwksOf, signToken, TEST_CLIENT_ID, TEST_POOL_ID, type TestKey } from "./helpers/keys.js";
 import { tempDir } from "./helpers/temp.js";
+import { randomUUID } from "node:crypto";
+import { recordRevocation } from "../src/data/revocations.js";
 
 const context = { awsRequestId: "test", functionName: "graphql" } as Context;
 const ME = JSON.stringify({ query: "{ me { sub groups } }" });
@@ -43,6 +45,35 @@ function albEvent(body: string, headers: Record<string, string> = {}, queryStrin
 }
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+describe("revocation on the Lambda handlers", () => {
+  const meOf = async (token: string) => {
+    const result = await lambda.handler(httpApiEvent(ME, bearer(token)), context);
+    return { status: result.statusCode, reason: JSON.parse(result.body!).errors?.[0]?.extensions?.auth?.reason };
+  };
+
+  it("refuses a token revoked through the handler at once, and one revoked by another replica within the short-lived cache's age", async () => {
+    const own = signToken(key, accessClaims({ sub: `sub-${randomUUID()}` }));
+    const signedOut = await lambda.handler(httpApiEvent(JSON.stringify({ query: "mutation { signOut { sessionId } }" }), bearer(own)), context);
+    expect(signedOut.statusCode).toBe(200);
+    expect(await meOf(own)).toEqual({ status: 401, reason: "TOKEN_REVOKED" });
+
+    const sub = `sub-${randomUUID()}`;
+    const elsewhere = signToken(key, accessClaims({ sub, auth_time: Math.floor(Date.now() / 1000) - 60 }));
+    expect((await meOf(elsewhere)).status).toBe(200);
+    // Written as another replica would: the handler hears no notification and must reload.
+    const { db } = await lambda.lambdaInstance();
+    await recordRevocation(db, { sub, revokedBefore: new Date(), expiresAt: new Date(Date.now() + 3_600_000), revokedBy: "elsewhere", cognitoSignedOut: false });
+    const started = Date.now();
+    let answer = await meOf(elsewhere);
+    while (answer.status === 200 && Date.now() - started < lambda.LAMBDA_REVOCATION_MAX_AGE_MS + 2000) {
+      await new Promise((r) => setTimeout(r, 50));
+      answer = await meOf(elsewhere);
+    }
+    expect(answer).toEqual({ status: 401, reason: "TOKEN_REVOKED" });
+    expect(Date.now() - started).toBeLessThan(lambda.LAMBDA_REVOCATION_MAX_AGE_MS + 1000);
+  });
+});
 
 describe("the Lambda handler (API Gateway HTTP API)", () => {
   it("answers a verified caller", async () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { DevIssuer } from "../src/auth/index.js";
+import { MIGRATION_NAMES } from "../src/data/migrations.js";
 import { PERSONAS } from "../src/dev/personas.js";
 import { createTestDatabase, TEST_DATABASE_URL, type ScratchDatabase } from "./helpers/database.js";
 import { startServerProcess, type ServerProcess } from "./helpers/process.js";
@@ -14,6 +15,12 @@ describe.skipIf(!TEST_DATABASE_URL)("two replicas on one PostgreSQL", () => {
   let replicas: ServerProcess[];
   let urls: string[];
   let token: string;
+  let issuer: DevIssuer;
+  // A third replica that learns revocations only by its periodic reload (REVOCATION_LISTEN=false), as when its
+  // notifications are lost.
+  let deaf: ServerProcess;
+  let deafUrl: string;
+  const DEAF_RELOAD_SECONDS = 2;
 
   beforeAll(async () => {
     scratch = await createTestDatabase(TEST_DATABASE_URL!);
@@ -21,7 +28,11 @@ describe.skipIf(!TEST_DATABASE_URL)("two replicas on one PostgreSQL", () => {
     const dataDir = tempDir("replicas-");
     replicas = [1, 2].map(() => startServerProcess({ DATABASE_URL: scratch.url, DATA_DIR: dataDir }));
     urls = await Promise.all(replicas.map((r) => r.url()));
-    token = DevIssuer.load(join(dataDir, "dev-issuer-keys.json")).mint(PERSONAS.alice);
+    issuer = DevIssuer.load(join(dataDir, "dev-issuer-keys.json"));
+    token = issuer.mint(PERSONAS.alice);
+    deaf = startServerProcess({ DATABASE_URL: scratch.url, DATA_DIR: dataDir, REVOCATION_LISTEN: "false", REVOCATION_RELOAD_SECONDS: String(DEAF_RELOAD_SECONDS) });
+    replicas.push(deaf);
+    deafUrl = await deaf.url();
   });
 
   afterAll(async () => {
@@ -30,13 +41,24 @@ describe.skipIf(!TEST_DATABASE_URL)("two replicas on one PostgreSQL", () => {
     await scratch?.drop();
   });
 
-  const graphql = async (url: string, query: string, variables?: unknown) => {
+  const graphql = async (url: string, query: string, variables?: unknown, bearer = token) => {
     const response = await fetch(url, {
       method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      headers: { "content-type": "application/json", authorization: `Bearer ${bearer}` },
       body: JSON.stringify({ query, variables }),
     });
-    return (await response.json()) as { data?: any; errors?: unknown[] };
+    return (await response.json()) as { data?: any; errors?: any[] };
+  };
+  /** Milliseconds until `url` refuses `bearer` as revoked (polled every 25 ms), or throws after `boundMs`. */
+  const refusedWithin = async (url: string, bearer: string, boundMs: number) => {
+    const started = Date.now();
+    for (;;) {
+      const answer = await graphql(url, "{ me { sub } }", undefined, bearer);
+      if (answer.errors?.[0]?.extensions?.auth?.reason === "TOKEN_REVOKED") return Date.now() - started;
+      expect(answer.data?.me?.sub).toBe(PERSONAS.alice.sub);
+      if (Date.now() - started > boundMs) throw new Error(`still accepted after ${boundMs} ms`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
   };
   const PLACE = "mutation ($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }";
   const input = (idempotencyKey: string) => ({ input: { idempotencyKey, items: [{ productId: "prd-cable", quantity: 1 }] } });
@@ -44,9 +66,9 @@ describe.skipIf(!TEST_DATABASE_URL)("two replicas on one PostgreSQL", () => {
   it("ran each migration once although both started together", async () => {
     const client = new pg.Client({ connectionString: scratch.url });
     await client.connect();
-    const { rows } = await client.query("select name from kysely_migration");
+    const { rows } = await client.query("select name from kysely_migration order by name");
     await client.end();
-    expect(rows).toHaveLength(1);
+    expect(rows.map((r) => r.name)).toEqual(MIGRATION_NAMES);
   });
 
   it("reads on one replica what the other wrote", async () => {
@@ -65,5 +87,19 @@ describe.skipIf(!TEST_DATABASE_URL)("two replicas on one PostgreSQL", () => {
     const { rows } = await client.query("select count(*)::int as n from orders where idempotency_key = 'replica-race'");
     await client.end();
     expect(rows[0].n).toBe(1);
+  });
+
+  it("enforces a revocation made through one replica on the other within a second, and on a replica without notifications within its reload interval", async () => {
+    const session = issuer.mint(PERSONAS.alice);
+    const otherSession = issuer.mint(PERSONAS.alice);
+    // All three have seen (and cached) the token before it is revoked.
+    for (const url of [...urls, deafUrl]) expect((await graphql(url, "{ me { sub } }", undefined, session)).data.me.sub).toBe(PERSONAS.alice.sub);
+    const revoked = await graphql(urls[0]!, "mutation { signOut { sessionId } }", undefined, session);
+    expect(revoked.errors).toBeUndefined();
+    const [onB, onDeaf] = await Promise.all([refusedWithin(urls[1]!, session, 1000), refusedWithin(deafUrl, session, DEAF_RELOAD_SECONDS * 1000 + 1000)]);
+    expect(onB).toBeLessThan(1000);
+    expect(onDeaf).toBeLessThan(DEAF_RELOAD_SECONDS * 1000 + 1000);
+    // The person's other session is untouched everywhere.
+    for (const url of [...urls, deafUrl]) expect((await graphql(url, "{ me { sub } }", undefined, otherSession)).data.me.sub).toBe(PERSONAS.alice.sub);
   });
 });

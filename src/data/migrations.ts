@@ -77,6 +77,9 @@ const migrations: Record<string, Migration> = {
   },
 };
 
+/** The migrations' names, in the order they apply. */
+export const MIGRATION_NAMES = Object.keys(migrations).sort();
+
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
 /** Brings the database to the latest migration; throws with the failing migration's name. */

@@ -1,3 +1,4 @@
+import { GetUserCommand } from "@aws-sdk/client-cognito-identity-provider";
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bearer, startApp, type TestApp, type TestResponse } from "../helpers/app.js";
@@ -36,7 +37,10 @@ describe.skipIf(unavailable !== null)(`the server against moto's Cognito${unavai
 
   beforeAll(async () => {
     moto = await startMoto();
-    pool = await createTestPool(moto.endpoint, [...POOL_USERS, { username: "carl", email: "carl@example.com", emailVerified: true, groups: [] }]);
+    pool = await createTestPool(moto.endpoint, [
+      ...POOL_USERS,
+      ...["carl", "dora", "eve"].map((username) => ({ username, email: `${username}@example.com`, emailVerified: true, groups: [] })),
+    ]);
     // The standard AWS SDK settings, as an operator sets them to point the server at an emulator.
     restoreEnv = stashEnv(SDK_ENV);
     Object.assign(process.env, {
@@ -251,6 +255,44 @@ describe.skipIf(unavailable !== null)(`the server against moto's Cognito${unavai
       const confidential = await pool.signIn("alice", pool.secretClientId);
       const response = await app.graphql("{ me { sub } }", { headers: bearer(confidential.AccessToken) });
       expect([response.status, reasonOf(response)]).toEqual([401, "TOKEN_WRONG_CLIENT"]);
+    });
+  });
+
+  describe("with REVOCATION_COGNITO_SIGN_OUT=true", () => {
+    let revokingApp: TestApp;
+    beforeAll(async () => {
+      revokingApp = await startApp({ ...poolEnv(pool.webClientId), REVOCATION_COGNITO_SIGN_OUT: "true" });
+    }, 60_000);
+    afterAll(async () => {
+      await revokingApp?.close();
+    });
+
+    const cognitoRefuses = async (call: () => Promise<unknown>) => {
+      const error = await call().then(() => null, (e: Error) => e);
+      expect(error?.name).toBe("NotAuthorizedException");
+    };
+
+    it("signOutEverywhere through the API makes Cognito refuse the user's refresh token and old access token, and the API refuse the token", async () => {
+      const dora = await pool.signIn("dora");
+      const response = await revokingApp.graphql("mutation { signOutEverywhere { sub cognitoSignedOut } }", { headers: bearer(dora.AccessToken) });
+      expect(response.body.errors).toBeUndefined();
+      expect(response.body.data.signOutEverywhere).toEqual({ sub: claimsOf(dora.AccessToken).sub, cognitoSignedOut: true });
+      await cognitoRefuses(() => pool.refresh("dora", dora.RefreshToken));
+      await cognitoRefuses(() => pool.client.send(new GetUserCommand({ AccessToken: dora.AccessToken })));
+      const again = await revokingApp.graphql("{ me { sub } }", { headers: bearer(dora.AccessToken) });
+      expect([again.status, reasonOf(again)]).toEqual([401, "TOKEN_REVOKED"]);
+    });
+
+    it("revokeSessions by an admin finds the user by sub in Cognito and signs them out there too", async () => {
+      const eve = await pool.signIn("eve");
+      const sub = claimsOf(eve.AccessToken).sub as string;
+      const response = await revokingApp.graphql("mutation($sub: ID!) { revokeSessions(sub: $sub) { sub cognitoSignedOut } }", { headers: access("ada"), variables: { sub } });
+      expect(response.body.errors).toBeUndefined();
+      expect(response.body.data.revokeSessions).toEqual({ sub, cognitoSignedOut: true });
+      await cognitoRefuses(() => pool.refresh("eve", eve.RefreshToken));
+      // A subject that is no user of the pool (a machine client's id) is revoked in the API only.
+      const machine = await revokingApp.graphql("mutation($sub: ID!) { revokeSessions(sub: $sub) { cognitoSignedOut } }", { headers: access("ada"), variables: { sub: "not-a-user-of-this-pool" } });
+      expect(machine.body.data.revokeSessions).toEqual({ cognitoSignedOut: false });
     });
   });
 });
