@@ -3,7 +3,8 @@
  * the server run on separate cores). Variants:
  *   auth-on   the product as deployed: production mode, a configured pool whose key set is served locally, built
  *             as main.ts builds it (request and audit log at LOG_LEVEL's default into a discarded stream, Prometheus
- *             metrics, readiness checks, GraphQL limits)
+ *             metrics, readiness checks, GraphQL limits, session revocation with BENCH_REVOCATIONS records of other
+ *             subjects loaded and notifications on)
  *   auth-off  the same server with auth switched off: no rules in the schema, no token verification
  *   yoga      the peer: GraphQL Yoga with @graphql-yoga/plugin-jwt, same schema, resolvers, data and tokens
  *   floor     stock Apollo Server's standalone server with the same schema and resolvers and nothing else: no
@@ -28,12 +29,15 @@ import type { AppContext } from "../src/graphql/context.js";
 import { createLogger } from "../src/logger.js";
 import { Metrics } from "../src/metrics.js";
 import { startServer } from "../src/server.js";
+import { setUpRevocation } from "../src/revocations/setup.js";
 import { pino } from "pino";
 import { BENCH_CLIENT_ID, BENCH_POOL_ID, benchSchema, seedBenchData, USERS } from "./fixture.js";
 
 const variant = process.argv[2] as "auth-on" | "auth-off" | "yoga" | "floor";
 const jwksUrl = process.env.BENCH_JWKS_URL!;
 let queries = 0;
+/** Revocation records present while auth-on is measured (none matches a bench user: they pay the lookup only). */
+const BENCH_REVOCATIONS = 5000;
 // PostgreSQL when the bench gives one (instruction counts: PGlite's WebAssembly would run inside the counted
 // process, and start very slowly under valgrind), else an in-memory PGlite.
 const database = await openDatabase({ url: process.env.BENCH_DATABASE_URL ?? null, pgliteDir: null, onQuery: () => queries++ });
@@ -57,6 +61,8 @@ if (variant === "yoga") {
   const metrics = new Metrics(() => database.poolStats());
   const verifier = variant === "auth-on" ? setUpAuth(config, (result) => metrics.keySetFetches.inc({ result })).verifier : trustingVerifier();
   await verifier.hydrate();
+  const logger = createLogger(true, config.logLevel, pino.destination({ dest: "/dev/null", sync: true }));
+  const revocation = variant === "auth-on" ? await setUpRevocation(config, database, { logger: await seedRevocations(logger) }) : undefined;
   const server = await startServer({
     config,
     schema: benchSchema(variant === "auth-on"),
@@ -64,8 +70,10 @@ if (variant === "yoga") {
     db: database.db,
     // What main.ts gives the server, but the log lines go nowhere: written (at the default level, with the same
     // synchronous writes as to stdout) and dropped, so the bench measures the logging, not a terminal.
-    logger: createLogger(true, config.logLevel, pino.destination({ dest: "/dev/null", sync: true })),
+    logger,
     metrics,
+    revocations: revocation?.list,
+    revoker: revocation?.revoker,
     readinessChecks: { database: () => database.ping() },
     shutdownTimeoutMs: config.http.shutdownTimeoutSeconds * 1000,
     abortInFlight: () => database.abortActive(),
@@ -91,6 +99,21 @@ process.on("message", (message: { type: string }) => {
     process.send!({ type: "gc-done" });
   }
 });
+
+/** Stores BENCH_REVOCATIONS revocations of other subjects, half whole subjects and half single sessions, once. */
+async function seedRevocations<T>(passThrough: T): Promise<T> {
+  const { count } = await database.db.selectFrom("revocations").select((eb) => eb.fn.countAll<string>().as("count")).executeTakeFirstOrThrow();
+  const expiresAt = new Date(Date.now() + 86_400_000);
+  const missing = BENCH_REVOCATIONS - Number(count);
+  for (let start = 0; start < missing; start += 1000) {
+    const rows = Array.from({ length: Math.min(1000, missing - start) }, (_, i) => {
+      const n = Number(count) + start + i;
+      return { sub: `revoked-${n}`, sessionId: n % 2 ? `session-${n}` : null, revokedBefore: n % 2 ? null : new Date(), expiresAt, revokedBy: "bench", cognitoSignedOut: false };
+    });
+    await database.db.insertInto("revocations").values(rows).execute();
+  }
+  return passThrough;
+}
 
 /** Auth off: every request is the admin, nothing is verified (the baseline). */
 function trustingVerifier(): TokenVerifier {
