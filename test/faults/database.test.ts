@@ -103,6 +103,11 @@ describe.skipIf(!TEST_DATABASE_URL)("database faults against the server process 
       ({ server, url } = await startServer());
       await seedProducts();
     });
+    // Stopped before the SIGTERM tests below count the backends left: its notifications connection never idles out.
+    afterAll(async () => {
+      server?.kill();
+      await server?.exited;
+    });
 
     it("keeps serving when PostgreSQL terminates its idle connections", async () => {
       expect((await gql(url, CATALOG)).status).toBe(200);
@@ -141,9 +146,14 @@ describe.skipIf(!TEST_DATABASE_URL)("database faults against the server process 
     });
 
     it("answers 503 with Retry-After while PostgreSQL is unreachable, is not ready, and recovers without a restart", async () => {
+      // A session revoked before the outage stays refused during it: the replica keeps what it knew.
+      const revoked = signToken(key, accessClaims({ sub: "customer-revoked" }));
+      expect((await gql(url, "mutation { signOut { sessionId } }", { token: revoked })).body.errors).toBeUndefined();
       const before = await checksums(admin);
       await proxy.cut();
       try {
+        const refused = await gql(url, "{ me { sub } }", { token: revoked });
+        expect([refused.status, refused.body.errors?.[0]?.extensions?.auth?.reason]).toEqual([401, "TOKEN_REVOKED"]);
         expectServiceUnavailable(await gql(url, CATALOG), expect);
         expectServiceUnavailable(await gql(url, PLACE_ORDER, { token: token(), variables: orderOf("prd-b", "outage-1") }), expect);
         const ready = await probe(url, "/readyz");
@@ -160,6 +170,9 @@ describe.skipIf(!TEST_DATABASE_URL)("database faults against the server process 
       const readyMs = await waitUntil("ready again", async () => (await probe(url, "/readyz")).status === 200, RECOVERY_BOUND_MS);
       const servedMs = await waitUntil("catalog answered again", async () => (await gql(url, CATALOG)).status === 200, RECOVERY_BOUND_MS);
       console.log(`PostgreSQL back: ready after ${readyMs} ms, serving after ${readyMs + servedMs} ms`);
+      // The notifications connection was lost with the rest, said so, and came back.
+      expect(await waitForLog(server, (l) => l.event === "db.listen_lost")).toMatchObject({ level: 40 });
+      expect(await waitForLog(server, (l) => l.event === "db.listen_restored", RECOVERY_BOUND_MS)).toMatchObject({ level: 30 });
       expect(await checksums(admin)).toEqual(before);
       const placed = await gql(url, PLACE_ORDER, { token: token(), variables: orderOf("prd-b", "outage-1") });
       expect(placed.body.errors).toBeUndefined();

@@ -7,6 +7,8 @@ import { BACKENDS } from "../helpers/database.js";
  * Every persona (and an anonymous caller) against every root field and every protected field, with the
  * expected outcome written down as a table. Mutations use input that passes the rules but fails validation,
  * so the table can tell "allowed" (BAD_USER_INPUT, nothing written) from "refused" without changing data.
+ * `signOut` and `signOutEverywhere` (any verified caller, their own sessions) have no input to fail on; they are
+ * covered by test/revocations/revocation.test.ts.
  *
  *   ok      answered, no error
  *   none    answered, no error, the order null: another customer's order is answered as no order at all
@@ -34,6 +36,7 @@ const OPERATIONS: Record<string, string> = {
   updateOrderStatus: 'mutation { updateOrderStatus(id: "ord-alice-2", status: PAID) { id } }',
   createProduct: 'mutation { createProduct(input: { sku: "KB-01", name: "Dup", priceCents: 1, costPriceCents: 1, stock: 1 }) { id } }',
   updateProduct: 'mutation { updateProduct(id: "no-such-product", input: { name: "x" }) { id } }',
+  revokeSessions: 'mutation { revokeSessions(sub: " ") { sub } }',
 };
 
 //                                       anonymous alice    bob      sam      stella   ada      fulfillment
@@ -51,6 +54,7 @@ const EXPECTED: Record<string, Outcome[]> = {
   updateOrderStatus: /*              */ ["401",   "403",   "403",   "403",   "input", "403",   "input"],
   createProduct: /*                  */ ["401",   "403",   "403",   "403",   "403",   "input", "403"],
   updateProduct: /*                  */ ["401",   "403",   "403",   "403",   "403",   "input", "403"],
+  revokeSessions: /*                 */ ["401",   "403",   "403",   "input", "403",   "input", "403"],
 };
 
 function outcomeOf(response: TestResponse): Outcome {
@@ -89,13 +93,14 @@ describe.each(BACKENDS)("the access matrix on $name", ({ postgresUrl, skip }) =>
 
 /** Row counts and the orders' statuses: enough to see that a matrix row wrote nothing. */
 async function snapshot(app: TestApp) {
-  const count = (table: "products" | "orders" | "orderItems" | "customers") =>
+  const count = (table: "products" | "orders" | "orderItems" | "customers" | "revocations") =>
     app.db.selectFrom(table).select((eb) => eb.fn.countAll<string>().as("n")).executeTakeFirstOrThrow();
   return {
     products: (await count("products")).n,
     orders: (await count("orders")).n,
     items: (await count("orderItems")).n,
     customers: (await count("customers")).n,
+    revocations: (await count("revocations")).n,
     statuses: await app.db.selectFrom("orders").select(["id", "status"]).orderBy("id").execute(),
     stock: await app.db.selectFrom("products").select(["id", "stock", "name"]).orderBy("id").execute(),
   };
