@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { Revocation, RevocationList } from "../auth/index.js";
 import type { Db } from "../data/database.js";
 import type { NotificationHub } from "../data/notifications.js";
-import { activeRevocations, deleteExpiredRevocations, REVOCATIONS_CHANNEL, type RevocationNotice } from "../data/revocations.js";
+import { activeRevocations, activeRevocationsDigest, deleteExpiredRevocations, REVOCATIONS_CHANNEL, type RevocationNotice } from "../data/revocations.js";
 import type { RevocationRow } from "../data/tables.js";
 
 export interface RevocationSyncOptions {
@@ -47,11 +47,17 @@ export async function startRevocationSync(options: RevocationSyncOptions): Promi
   let lastReload = 0;
   let lastCleanUp = 0;
   let reloading: Promise<boolean> | null = null;
+  // The fingerprint of the records last read: a reload first asks the database for the current one (one row), and
+  // reads the records again only when it differs.
+  let knownDigest: string | null = null;
 
   const load = async () => {
     const started = Date.now();
-    const rows = await activeRevocations(db);
-    list.add(...rows.map(revocationOf));
+    if (knownDigest === null || (await activeRevocationsDigest(db)) !== knownDigest) {
+      const { rows, digest } = await activeRevocations(db);
+      list.add(...rows.map(revocationOf));
+      knownDigest = digest;
+    }
     list.prune(Date.now());
     lastReload = started;
   };

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RevocationList } from "../../src/auth/index.js";
 import { openDatabase, type OpenDatabase } from "../../src/data/database.js";
 import { publish } from "../../src/data/notifications.js";
-import { recordRevocation, REVOCATIONS_CHANNEL } from "../../src/data/revocations.js";
+import { activeRevocations, activeRevocationsDigest, recordRevocation, REVOCATIONS_CHANNEL } from "../../src/data/revocations.js";
 import { startRevocationSync, type RevocationSync } from "../../src/revocations/sync.js";
 import { BACKENDS, createTestDatabase, TEST_DATABASE_URL, type ScratchDatabase } from "../helpers/database.js";
 import { principal } from "../helpers/principal.js";
@@ -68,6 +68,15 @@ describe.each(BACKENDS)("the revocation sync on $name", ({ postgresUrl, skip }) 
     await database.db.insertInto("revocations").values({ ...subject("quiet"), sessionId: null }).execute();
     await publish(database.db, REVOCATIONS_CHANNEL, "not json");
     await waitUntil("the reload after the bad notification", () => revokedNow(list, "quiet"), 5000, 10);
+  });
+
+  it.skipIf(skip)("fingerprints the unexpired records in the database exactly as it does the records it read, so an unchanged set is not read again", async () => {
+    await recordRevocation(database.db, subject("fingerprinted"));
+    const { rows, digest } = await activeRevocations(database.db);
+    expect(rows.length).toBeGreaterThan(1);
+    expect(await activeRevocationsDigest(database.db)).toBe(digest);
+    await recordRevocation(database.db, subject("changes-it"));
+    expect(await activeRevocationsDigest(database.db)).not.toBe(digest);
   });
 
   it.skipIf(skip)("refresh(maxAge) reloads only when the last reload is older than maxAge", async () => {
