@@ -22,16 +22,26 @@ async function setUp() {
   // Logs go to stdout, which Lambda sends to CloudWatch; metrics are CloudWatch's, so none here.
   const logger = createLogger(config.production, config.logLevel);
   const { verifier, devIssuer, emailLookup } = setUpAuth(config);
-  await verifier.hydrate();
-  const database = await openDatabase({
+  // The key-set fetch and the database's connection and migration check wait on the network: both run at once,
+  // and the schema is built while they wait.
+  const hydrated = verifier.hydrate();
+  const opened = openDatabase({
     url: config.databaseUrl,
     pgliteDir: pgliteDirOf(config.dataDir),
     poolSize: 2,
     onConnectionError: (error, state) =>
       logger.warn({ event: "db.connection_lost", state, err: { type: error.name, message: error.message } }, "database connection lost; it is replaced on next use"),
   });
-  if (config.mode === "dev") await seedDevData(database.db);
-  return { config, schema: buildSchema(), verifier, database, db: database.db, devIssuer, emailLookup, logger };
+  const schema = new Promise<void>((resolve) => setImmediate(resolve)).then(() => buildSchema());
+  const [keys, database, built] = await Promise.allSettled([hydrated, opened, schema]);
+  const failure = [keys, database, built].find((result) => result.status === "rejected");
+  if (failure || database.status !== "fulfilled" || built.status !== "fulfilled") {
+    // The next invocation starts over: this attempt's pool must not stay open beside the next one's.
+    if (database.status === "fulfilled") await database.value.close();
+    throw (failure as PromiseRejectedResult).reason;
+  }
+  if (config.mode === "dev") await seedDevData(database.value.db);
+  return { config, schema: built.value, verifier, database: database.value, db: database.value.db, devIssuer, emailLookup, logger };
 }
 
 type Deps = Awaited<ReturnType<typeof setUp>>;
