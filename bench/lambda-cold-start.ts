@@ -4,13 +4,15 @@
  * unbundled build (`npm run build`, dist/lambda.js). Runs alternate between the two so machine noise hits both
  * alike. Cognito mode with the key set served locally, on PostgreSQL (TEST_DATABASE_URL; the bundle has no
  * embedded database, as a deployed function uses none): a scratch database is made and dropped there.
- * Prints each run as it goes and the medians; leaves nothing behind (each run's DATA_DIR and the scratch
- * database are removed, also on failure or Ctrl-C).
+ * Prints the database it runs on, each run as it goes (with whether the bundle's V8 code cache was used) and the
+ * medians; leaves nothing behind (each run's DATA_DIR and the scratch database are removed, also on failure or
+ * Ctrl-C).
  */
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import pg from "pg";
 import { createTestDatabase } from "../test/helpers/database.js";
 import { startJwksServer } from "../test/helpers/jwks-server.js";
 import { accessClaims, generateRsaKey, jwksOf, signToken, TEST_CLIENT_ID, TEST_POOL_ID } from "../test/helpers/keys.js";
@@ -35,11 +37,11 @@ event.headers.authorization = `Bearer ${signToken(key, accessClaims())}`;
 // The child measures from its own start (performance.now() counts from the process's time origin) to the first
 // answer, and checks the answer.
 const child = (target: string) => `
-  const { handler } = await import(${JSON.stringify(target)});
+  const { handler, codeCache = "none" } = await import(${JSON.stringify(target)});
   const imported = performance.now();
   const result = await handler(JSON.parse(process.env.EVENT), { awsRequestId: "cold" });
   if (result.statusCode !== 200) throw new Error(result.body);
-  console.log(JSON.stringify({ importMs: imported, firstResponseMs: performance.now() }));
+  console.log(JSON.stringify({ importMs: imported, firstResponseMs: performance.now(), codeCache }));
   process.exit(0);
 `;
 
@@ -50,24 +52,43 @@ process.once("SIGINT", () => {
 interface Run {
   readonly importMs: number;
   readonly firstResponseMs: number;
+  /** The bundle's V8 code cache: "used", "rejected", "missing"; "none" for the unbundled build. */
+  readonly codeCache: string;
+}
+
+/** Which PostgreSQL the figures are of: its version and where it runs. */
+async function describeDatabase(url: string): Promise<string> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ server_version: string }>("show server_version");
+    const { hostname, port, pathname } = new URL(url);
+    return `PostgreSQL ${rows[0]!.server_version} at ${hostname}:${port || 5432}, scratch database ${pathname.slice(1)}`;
+  } finally {
+    await client.end();
+  }
 }
 
 try {
   // The first start after a migration-free database has to create the tables: do it once, outside the figures.
   await coldStart("bundle");
   const runs: Record<keyof typeof TARGETS, Run[]> = { bundle: [], unbundled: [] };
-  console.error(`Measuring ${RUNS} cold starts each of the bundle and the unbundled build on PostgreSQL; each is a fresh Node process.`);
+  console.error(`Database: ${await describeDatabase(scratch.url)}.`);
+  console.error(`Measuring ${RUNS} cold starts each of the bundle and the unbundled build on it; each is a fresh Node process (${process.version}).`);
   for (let i = 0; i < RUNS; i++) {
     for (const target of i % 2 ? (["unbundled", "bundle"] as const) : (["bundle", "unbundled"] as const)) {
       const run = await coldStart(target);
       runs[target].push(run);
-      console.error(`  run ${i + 1}/${RUNS} ${target.padEnd(9)}: import ${run.importMs.toFixed(0)} ms, first response ${run.firstResponseMs.toFixed(0)} ms`);
+      const cache = target === "bundle" ? ` (code cache ${run.codeCache})` : "";
+      console.error(`  run ${i + 1}/${RUNS} ${target.padEnd(9)}: import ${run.importMs.toFixed(0)} ms, first response ${run.firstResponseMs.toFixed(0)} ms${cache}`);
     }
   }
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   for (const target of ["bundle", "unbundled"] as const) {
     const list = runs[target];
-    console.log(`Lambda cold start, ${target} (${target === "bundle" ? "build/lambda/index.mjs" : "dist/lambda.js"}), PostgreSQL, median of ${RUNS}: import ${median(list.map((r) => r.importMs)).toFixed(0)} ms, first response ${median(list.map((r) => r.firstResponseMs)).toFixed(0)} ms`);
+    const first = median(list.map((r) => r.firstResponseMs));
+    const target250 = target === "bundle" ? ` (target 250 ms: ${first < 250 ? "met" : "not met"})` : "";
+    console.log(`Lambda cold start, ${target} (${target === "bundle" ? "build/lambda/index.mjs" : "dist/lambda.js"}), PostgreSQL, median of ${RUNS}: import ${median(list.map((r) => r.importMs)).toFixed(0)} ms, first response ${first.toFixed(0)} ms${target250}`);
   }
 } finally {
   await jwks.close();

@@ -30,17 +30,34 @@ async function setUp() {
   // Logs go to stdout, which Lambda sends to CloudWatch; metrics are CloudWatch's, so none here.
   const logger = createLogger(config.production, config.logLevel);
   const { verifier, devIssuer, emailLookup } = setUpAuth(config);
-  await verifier.hydrate();
-  const database = await openDatabase({
+  // The key-set fetch and the database's connection and migration check wait on the network: both run at once,
+  // and the schema is built while they wait.
+  const hydrated = verifier.hydrate();
+  const opened = openDatabase({
     url: config.databaseUrl,
     pgliteDir: pgliteDirOf(config.dataDir),
     poolSize: 2,
     onConnectionError: (error, state) =>
       logger.warn({ event: "db.connection_lost", state, err: { type: error.name, message: error.message } }, "database connection lost; it is replaced on next use"),
   });
-  if (config.mode === "dev") await seedDevData(database.db);
-  const revocation = await setUpRevocation(config, database, { logger, listen: false });
-  return { config, schema: buildSchema(), verifier, database, db: database.db, devIssuer, emailLookup, logger, revocation, revocations: revocation.list, revoker: revocation.revoker };
+  const schema = new Promise<void>((resolve) => setImmediate(resolve)).then(() => buildSchema());
+  const [keys, database, built] = await Promise.allSettled([hydrated, opened, schema]);
+  const failure = [keys, database, built].find((result) => result.status === "rejected");
+  if (failure || database.status !== "fulfilled" || built.status !== "fulfilled") {
+    // The next invocation starts over: this attempt's pool must not stay open beside the next one's.
+    if (database.status === "fulfilled") await database.value.close();
+    throw (failure as PromiseRejectedResult).reason;
+  }
+  const db = database.value.db;
+  let revocation;
+  try {
+    if (config.mode === "dev") await seedDevData(db);
+    revocation = await setUpRevocation(config, database.value, { logger, listen: false });
+  } catch (error) {
+    await database.value.close();
+    throw error;
+  }
+  return { config, schema: built.value, verifier, database: database.value, db, devIssuer, emailLookup, logger, revocation, revocations: revocation.list, revoker: revocation.revoker };
 }
 
 type Deps = Awaited<ReturnType<typeof setUp>>;

@@ -1,3 +1,5 @@
+import { get as httpGet } from "node:http";
+import { get as httpsGet } from "node:https";
 import type { Fetcher } from "aws-jwt-verify/https";
 import { FetchError, NonRetryableFetchError } from "aws-jwt-verify/error";
 import { assertIsJwks } from "aws-jwt-verify/jwk";
@@ -69,31 +71,44 @@ export class JwksFetcher implements Fetcher {
     }
   }
 
-  private async download(target: string): Promise<ArrayBuffer> {
+  /**
+   * One GET with node:http(s) rather than `fetch`: loading `fetch` (undici) costs a Lambda cold start tens of
+   * milliseconds (README "Deploying"). No redirects are followed (a 3xx is a failed fetch), no connection is kept.
+   */
+  private download(target: string): Promise<ArrayBuffer> {
     this.fetched.push(target);
-    const response = await fetch(target, {
-      redirect: "error",
-      signal: AbortSignal.timeout(this.options.timeoutMs ?? 3000),
-      headers: { accept: "application/json" },
-    });
-    if (response.status !== 200) {
-      await response.body?.cancel();
-      throw new NonRetryableFetchError(target, `Status code is ${response.status}, expected 200`);
-    }
+    const timeoutMs = this.options.timeoutMs ?? 3000;
     const maxBytes = this.options.maxBytes ?? 64 * 1024;
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    const reader = response.body!.getReader();
-    for (let read = await reader.read(); !read.done; read = await reader.read()) {
-      size += read.value.byteLength;
-      if (size > maxBytes) {
-        await reader.cancel().catch(() => undefined);
-        throw new NonRetryableFetchError(target, `Key set is larger than ${maxBytes} bytes`);
-      }
-      chunks.push(read.value);
-    }
-    const buffer = Buffer.concat(chunks);
-    return buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength) as ArrayBuffer;
+    return new Promise((resolve, reject) => {
+      const fail = (error: Error) => {
+        clearTimeout(timer);
+        request.destroy();
+        reject(error);
+      };
+      // The whole exchange, body included, as fetch's AbortSignal.timeout bounded it (a socket timeout would not).
+      const timer = setTimeout(() => fail(new Error(`No answer within ${timeoutMs} ms`)), timeoutMs);
+      const get = target.startsWith("https:") ? httpsGet : httpGet;
+      const request = get(target, { headers: { accept: "application/json" }, agent: false }, (response) => {
+        if (response.statusCode !== 200) {
+          fail(new NonRetryableFetchError(target, `Status code is ${response.statusCode}, expected 200`));
+          return;
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        response.on("data", (chunk: Buffer) => {
+          size += chunk.byteLength;
+          if (size > maxBytes) fail(new NonRetryableFetchError(target, `Key set is larger than ${maxBytes} bytes`));
+          else chunks.push(chunk);
+        });
+        response.on("end", () => {
+          clearTimeout(timer);
+          const buffer = Buffer.concat(chunks);
+          resolve(buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength) as ArrayBuffer);
+        });
+        response.on("error", fail);
+      });
+      request.on("error", fail);
+    });
   }
 }
 
@@ -117,7 +132,7 @@ function assertUsableKeySet(target: string, body: ArrayBuffer): void {
   }
 }
 
-/** `fetch failed` alone says nothing; Node keeps the reason (`ECONNREFUSED`, `ENOTFOUND`, a TLS error) in `cause`. */
+/** A failed request's message, with the reason (`ECONNREFUSED`, `ENOTFOUND`, a TLS error) where Node keeps it apart in `cause`. */
 function describeFailure(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const cause = error.cause as { code?: string; message?: string } | undefined;

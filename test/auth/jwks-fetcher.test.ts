@@ -37,6 +37,13 @@ describe("JwksFetcher", () => {
     expect(fetcher.fetched).toEqual([server.url]);
   });
 
+  it("speaks https: for an https URL (here to a plain http server, so the TLS handshake fails the fetch)", async () => {
+    const server = await keyServer();
+
+    await expect(new JwksFetcher().fetch(server.url.replace("http:", "https:"))).rejects.toBeInstanceOf(NonRetryableFetchError);
+    expect(server.requests).toEqual([]);
+  });
+
   it("fetches the redirected URL instead of the Cognito key-set URL", async () => {
     const server = await keyServer();
     const asked: string[] = [];

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { copyFileSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -33,15 +33,15 @@ afterAll(async () => {
 });
 
 /** Loads the bundle in its own process with `env` and hands it one HTTP API event; resolves with what it printed. */
-async function invoke(env: Record<string, string>, body: object, authorization?: string): Promise<{ statusCode?: number; body?: string; error?: string }> {
+async function invoke(env: Record<string, string>, body: object, authorization?: string): Promise<{ statusCode?: number; body?: string; error?: string; codeCache?: string }> {
   const event = JSON.parse(readFileSync("test/fixtures/http-api-v2-event.json", "utf8"));
   event.body = JSON.stringify(body);
   if (authorization) event.headers.authorization = authorization;
   const script = `
     try {
-      const { handler } = await import(${JSON.stringify(built.bundle)});
+      const { handler, codeCache } = await import(${JSON.stringify(built.bundle)});
       const result = await handler(JSON.parse(process.env.EVENT), { awsRequestId: "bundle-test" });
-      console.log(JSON.stringify(result));
+      console.log(JSON.stringify({ ...result, codeCache }));
     } catch (error) {
       console.log(JSON.stringify({ error: error.message }));
     }
@@ -52,6 +52,17 @@ async function invoke(env: Record<string, string>, body: object, authorization?:
     timeout: 60_000,
   });
   return JSON.parse(stdout.trim().split("\n").at(-1)!);
+}
+
+/** Imports the entry in `dir` in a fresh process: what it says of the code cache, and what it wrote to stderr. */
+async function entryStatus(dir: string): Promise<{ codeCache: string; stderr: string }> {
+  const script = `const { codeCache } = await import(${JSON.stringify(join(dir, "index.mjs"))}); console.log(codeCache); process.exit(0);`;
+  const { stdout, stderr } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], {
+    env: { PATH: process.env.PATH, LOG_LEVEL: "silent" },
+    encoding: "utf8",
+    timeout: 30_000,
+  });
+  return { codeCache: stdout.trim(), stderr: stderr.trim() };
 }
 
 const cognito = () => ({ NODE_ENV: "production", COGNITO_USER_POOL_ID: TEST_POOL_ID, COGNITO_CLIENT_ID: TEST_CLIENT_ID, COGNITO_JWKS_URI: jwks.url });
@@ -76,7 +87,22 @@ describe("the Lambda bundle", () => {
     );
     expect(result.statusCode).toBe(200);
     expect(JSON.parse(result.body!)).toEqual({ data: { me: { sub: "user-sub-1" }, products: { edges: [] } } });
+    expect(result.codeCache).toBe("used");
   }, 90_000);
+
+  it("ships V8's code cache of the bundle, which a fresh process uses", async () => {
+    expect(statSync(join(outDir, "app.cjs.cache")).size).toBeGreaterThan(100_000);
+    expect(await entryStatus(outDir)).toEqual({ codeCache: "used", stderr: "" });
+  }, 60_000);
+
+  it("compiles as usual, saying so in one log line, when V8 refuses the code cache", async () => {
+    const copy = tempDir("lambda-bundle-copy-");
+    for (const file of ["index.mjs", "app.cjs"]) copyFileSync(join(outDir, file), join(copy, file));
+    writeFileSync(join(copy, "app.cjs.cache"), "not a code cache");
+    const { codeCache, stderr } = await entryStatus(copy);
+    expect(codeCache).toBe("rejected");
+    expect(JSON.parse(stderr)).toMatchObject({ level: 40, event: "lambda.code_cache_rejected" });
+  }, 60_000);
 
   it("says to set DATABASE_URL when started without one", async () => {
     const result = await invoke(cognito(), { query: "{ me { sub } }" });

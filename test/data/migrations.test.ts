@@ -21,6 +21,24 @@ describe.skipIf(!TEST_DATABASE_URL)("migrations on PostgreSQL", () => {
 });
 
 describe("migrations on PGlite", () => {
+  it("cost one query on a database that is up to date, and run when a migration is missing", async () => {
+    const statements: string[] = [];
+    const database = await openDatabase({ url: null, pgliteDir: null, onQuery: (event) => statements.push(event.query.sql) });
+    try {
+      statements.length = 0;
+      await migrateToLatest(database.db);
+      expect(statements).toEqual(["select name from kysely_migration order by name"]);
+
+      // As if the database were one migration behind: the migrator runs (and finds the tables already there).
+      await database.db.deleteFrom("kysely_migration" as never).execute();
+      statements.length = 0;
+      await expect(migrateToLatest(database.db)).rejects.toThrow(/^Migration 2026-11-28-001-shop failed: /);
+      expect(statements.length).toBeGreaterThan(1);
+    } finally {
+      await database.close();
+    }
+  });
+
   it("leave an already migrated database as it is", async () => {
     const first = await openDatabase({ url: null, pgliteDir: null });
     try {
