@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { openDatabase } from "../../src/data/database.js";
-import { migrateToLatest } from "../../src/data/migrations.js";
+import { MIGRATION_NAMES, migrateToLatest } from "../../src/data/migrations.js";
 import { createTestDatabase, TEST_DATABASE_URL } from "../helpers/database.js";
 
 describe.skipIf(!TEST_DATABASE_URL)("migrations on PostgreSQL", () => {
@@ -12,7 +12,7 @@ describe.skipIf(!TEST_DATABASE_URL)("migrations on PostgreSQL", () => {
         .selectFrom("kysely_migration" as never)
         .select("name" as never)
         .execute();
-      expect(applied).toHaveLength(1);
+      expect(applied).toHaveLength(MIGRATION_NAMES.length);
       await Promise.all(replicas.map((r) => r.close()));
     } finally {
       await scratch.drop();
@@ -44,7 +44,7 @@ describe("migrations on PGlite", () => {
     try {
       await migrateToLatest(first.db);
       const tables = await first.db.introspection.getTables();
-      expect(tables.map((t) => t.name).sort()).toEqual(["customers", "order_items", "orders", "products"]);
+      expect(tables.map((t) => t.name).sort()).toEqual(["customers", "order_items", "orders", "products", "revocations"]);
     } finally {
       await first.close();
     }
