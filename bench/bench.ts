@@ -208,7 +208,7 @@ async function runInstructionCounts(): Promise<void> {
         // --predictable: V8 runs its compilers and GC on the main thread and seeds its hashes alike every time, so
         // the same requests execute the same instructions run after run.
         // --no-memory-reducer: no collection started by a timer (valgrind slows time down unevenly).
-        ["--predictable", "--no-memory-reducer", "--expose-gc", "--import", "tsx", join(import.meta.dirname, "server.ts"), variant],
+        ["--predictable", "--no-memory-reducer", "--expose-gc", ...(process.env.BENCH_V8_FLAGS?.split(" ").filter(Boolean) ?? []), "--import", "tsx", join(import.meta.dirname, "server.ts"), variant],
         { ...process.env, BENCH_JWKS_URL: jwks.url, BENCH_DATABASE_URL: database.url, NODE_ENV: "production" },
         (n) => ({ token: scenario.token(n), body: scenario.body(n) }),
         warmup,

@@ -148,7 +148,7 @@ describe("createTokenVerifier accepts", () => {
       issuer: ISSUER,
       expiresAt: new Date((claims.exp as number) * 1000),
       tokenId: claims.jti,
-      sessionId: claims.origin_jti,
+      sessionId: claims.origin_jti ?? null,
       authTime: new Date((claims.auth_time as number) * 1000),
     });
   });
@@ -197,7 +197,7 @@ describe("createTokenVerifier accepts", () => {
       issuer: ISSUER,
       expiresAt: new Date((claims.exp as number) * 1000),
       tokenId: claims.jti,
-      sessionId: claims.origin_jti,
+      sessionId: claims.origin_jti ?? null,
       authTime: new Date((claims.auth_time as number) * 1000),
     });
   });
