@@ -28,6 +28,7 @@ export function codegenConfig(env: Readonly<Record<string, string | undefined>> 
             Product: "../data/tables.js#ProductRow",
             Order: "../data/tables.js#OrderRow",
             OrderItem: "../data/tables.js#OrderItemRow",
+            OrderEvent: "../data/order-events.js#OrderEventMessage",
             Principal: "../auth/index.js#Principal as PrincipalModel",
           },
           scalars: {

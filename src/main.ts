@@ -70,6 +70,7 @@ async function main(): Promise<void> {
       schema,
       verifier,
       db: database.db,
+      notifications: database.notifications(),
       devIssuer,
       emailLookup,
       logger,

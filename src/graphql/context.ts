@@ -1,6 +1,7 @@
 import type { AuthContext } from "../auth/index.js";
 import type { Db } from "../data/database.js";
 import type { Loaders } from "../data/loaders.js";
+import type { OrderEventFeed } from "./order-events.js";
 
 /** What every resolver receives: the auth layer's part, the database and this request's batch loaders. */
 export interface AppContext extends AuthContext {
@@ -14,4 +15,6 @@ export interface AppContext extends AuthContext {
   loaders: Loaders;
   /** The caller's verified email (from the user pool, cached), or `null`; never throws. */
   callerEmail(): Promise<string | null>;
+  /** Subscriptions over WebSocket only: this replica's order events. Absent on HTTP and Lambda requests. */
+  orderEvents?: OrderEventFeed;
 }

@@ -6,7 +6,7 @@ import { loadConfig } from "../../src/config.js";
 import { Metrics } from "../../src/metrics.js";
 import { buildSchema } from "../../src/graphql/schema.js";
 import { startServer, type RunningServer } from "../../src/server.js";
-import type { DevIssuer } from "../../src/auth/index.js";
+import type { DevIssuer, RevocationCheck } from "../../src/auth/index.js";
 import { openDatabase, type Db } from "../../src/data/database.js";
 import { seedDevData } from "../../src/dev/seed.js";
 import { createTestDatabase } from "./database.js";
@@ -22,6 +22,8 @@ export interface TestResponse {
 
 export interface TestApp {
   readonly url: string;
+  /** `ws://host:port/graphql`: subscriptions (graphql-ws). */
+  readonly wsUrl: string;
   /** The metrics listener's URL (METRICS_PORT with `metrics: true`), or null. */
   readonly metricsUrl: string | null;
   readonly devIssuer: DevIssuer | null;
@@ -51,6 +53,8 @@ export interface StartOptions {
   readonly logger?: Logger;
   /** Give the server Prometheus metrics, as main.ts does (served per METRICS_PORT and the posture). */
   readonly metrics?: boolean;
+  /** Revoked sessions (a `RevocationList` the test adds to). Default: none. */
+  readonly revocations?: RevocationCheck;
 }
 
 export async function startApp(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestApp> {
@@ -63,7 +67,18 @@ export async function startApp(env: Record<string, string> = {}, options: StartO
   if (config.mode === "dev") await seedDevData(database.db);
   const schema = options.schema ?? buildSchema();
   const metrics = options.metrics ? new Metrics() : undefined;
-  const server: RunningServer = await startServer({ config, schema, verifier, devIssuer, emailLookup, db: database.db, logger: options.logger, metrics });
+  const server: RunningServer = await startServer({
+    config,
+    schema,
+    verifier,
+    devIssuer,
+    emailLookup,
+    db: database.db,
+    notifications: database.notifications(),
+    revocations: options.revocations,
+    logger: options.logger,
+    metrics,
+  });
   const base = server.url.replace(/\/graphql$/, "");
   const send = async (path: string, init?: RequestInit): Promise<TestResponse> => {
     const response = await fetch(base + path, init);
@@ -78,6 +93,7 @@ export async function startApp(env: Record<string, string> = {}, options: StartO
   };
   return {
     url: server.url,
+    wsUrl: server.url.replace(/^http/, "ws"),
     metricsUrl: server.metricsUrl,
     devIssuer,
     db: database.db,
