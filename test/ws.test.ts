@@ -2,9 +2,10 @@ import { randomUUID } from "node:crypto";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RevocationList } from "../src/auth/index.js";
-import { PERSONAS, type PersonaName } from "../src/dev/personas.js";
+import { DEV_APP_CLIENT_ID, PERSONAS, type PersonaName } from "../src/dev/personas.js";
 import { SUBSCRIPTIONS_OVER_WEBSOCKET_MESSAGE } from "../src/server.js";
 import { bearer, startApp, type TestApp } from "./helpers/app.js";
+import { BACKENDS } from "./helpers/database.js";
 import { startJwksServer } from "./helpers/jwks-server.js";
 import { accessClaims, generateRsaKey, jwksOf, signToken, TEST_CLIENT_ID, TEST_POOL_ID } from "./helpers/keys.js";
 import { closeOf, openSocket, sleep, type RawSocket } from "./helpers/ws.js";
@@ -304,4 +305,99 @@ describe("graceful shutdown", () => {
     expect(await socket.closed).toEqual({ code: 1001, reason: "Server shutting down; reconnect" });
     await closing;
   });
+});
+
+describe.each(BACKENDS)("order events on $name", ({ postgresUrl, skip }) => {
+  let app: TestApp;
+  beforeAll(async () => {
+    if (!skip) app = await startApp({ WS_MAX_CONNECTIONS_PER_SUBJECT: "10" }, { postgresUrl });
+  }, 60_000);
+  afterAll(() => app?.close());
+
+  const tokenOf = (persona: PersonaName | { sub: string; username: string }) =>
+    app.devIssuer!.mint(typeof persona === "string" ? PERSONAS[persona] : { ...persona, clientId: DEV_APP_CLIENT_ID, scopes: ["openid"] });
+  const follow = async (persona: PersonaName | { sub: string; username: string }, query: string) => {
+    const socket = await openSocket(app.wsUrl);
+    await socket.init({ Authorization: `Bearer ${tokenOf(persona)}` });
+    socket.subscribe("1", query);
+    return socket;
+  };
+  const newProduct = async (stock: number): Promise<string> => {
+    const response = await app.graphql(`mutation { createProduct(input: { sku: "WS-${randomUUID()}", name: "Test", priceCents: 100, costPriceCents: 10, stock: ${stock} }) { id } }`, {
+      headers: bearer(tokenOf("ada")),
+    });
+    return response.body.data.createProduct.id;
+  };
+
+  it.skipIf(skip)("publishes nothing for a rolled-back or refused mutation", async () => {
+    const stella = await follow("stella", ALL_EVENTS);
+    await sleep(150);
+    const product = await newProduct(10);
+    const order = async (persona: PersonaName) =>
+      (await app.graphql(`mutation { placeOrder(input: { idempotencyKey: "${randomUUID()}", items: [{ productId: "${product}", quantity: 1 }] }) { id } }`, { headers: bearer(tokenOf(persona)) })).body.data
+        .placeOrder.id as string;
+    const bobs = await order("bob");
+    await stella.waitFor((m) => m.type === "next" && m.payload.data.orderEvents.order.id === bobs);
+    // The first field changes the order; the second fails; the operation rolls back whole.
+    const rolledBack = await app.graphql(
+      `mutation { a: updateOrderStatus(id: "${bobs}", status: PAID) { id } b: updateOrderStatus(id: "no-such-order", status: PAID) { id } }`,
+      { headers: bearer(tokenOf("stella")) },
+    );
+    expect(rolledBack.body.data).toBeNull();
+    // Refused during execution (not alice's order): nothing written, nothing published.
+    const refused = await app.graphql(`mutation { cancelOrder(id: "${bobs}") { id } }`, { headers: bearer(tokenOf("alice")) });
+    expect(refused.body.data).toBeNull();
+    const marker = await order("alice");
+    await stella.waitFor((m) => m.type === "next" && m.payload.data.orderEvents.order.id === marker);
+    expect(nextOf(stella, "1").map((p) => [p.data.orderEvents.kind, p.data.orderEvents.order.id])).toEqual([
+      ["PLACED", bobs],
+      ["PLACED", marker],
+    ]);
+    stella.close();
+  });
+
+  it.skipIf(skip)("never delivers a customer another's event under concurrent subscribers and publishers; staff and machines get all", async () => {
+    const customers = Array.from({ length: 5 }, (_, i) => ({ sub: `ws-load-customer-${i}-${randomUUID()}`, username: `loadcustomer${i}` }));
+    const mine = await Promise.all(customers.map((c) => follow(c, MY_EVENTS)));
+    const all = await Promise.all((["stella", "fulfillment"] as const).map((p) => follow(p, ALL_EVENTS)));
+    await sleep(200);
+    const product = await newProduct(100_000);
+    const published: { customer: number; id: string; kind: string }[] = [];
+    const until = Date.now() + 4000;
+    const publisher = async (n: number) => {
+      for (let round = 0; Date.now() < until; round++) {
+        const customer = (n + round) % customers.length;
+        const token = tokenOf(customers[customer]!);
+        const placed = await app.graphql(`mutation { placeOrder(input: { idempotencyKey: "${randomUUID()}", items: [{ productId: "${product}", quantity: 1 }] }) { id } }`, {
+          headers: bearer(token),
+        });
+        expect(placed.body.errors, placed.text).toBeUndefined();
+        const id = placed.body.data.placeOrder.id as string;
+        published.push({ customer, id, kind: "PLACED" });
+        if (round % 2 === 0) {
+          const cancelled = await app.graphql(`mutation { cancelOrder(id: "${id}") { id } }`, { headers: bearer(token) });
+          expect(cancelled.body.errors, cancelled.text).toBeUndefined();
+          published.push({ customer, id, kind: "CANCELLED" });
+        }
+      }
+    };
+    await Promise.all([0, 1, 2].map(publisher));
+    expect(published.length).toBeGreaterThan(10);
+    // Everything committed is delivered to staff and the machine client (bounded wait), each event once.
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline && all.some((s) => nextOf(s, "1").length < published.length)) await sleep(100);
+    for (const socket of all) {
+      const got = nextOf(socket, "1").map((p) => `${p.data.orderEvents.kind}:${p.data.orderEvents.order.id}`);
+      expect(got.sort()).toEqual(published.map((e) => `${e.kind}:${e.id}`).sort());
+    }
+    // Staff received everything, so every customer's subscription has been offered every event by now.
+    await sleep(300);
+    customers.forEach((customer, i) => {
+      const got = nextOf(mine[i]!, "1").map((p) => p.data.myOrderEvents);
+      for (const event of got) expect(event.order.customerId).toBe(customer.sub);
+      expect(got.map((e) => `${e.kind}:${e.order.id}`).sort()).toEqual(published.filter((e) => e.customer === i).map((e) => `${e.kind}:${e.id}`).sort());
+      expect(mine[i]!.messages.filter((m) => m.type !== "connection_ack" && m.type !== "next")).toEqual([]);
+    });
+    for (const socket of [...mine, ...all]) socket.close();
+  }, 60_000);
 });
