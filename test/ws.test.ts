@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RevocationList } from "../src/auth/index.js";
+import { makeExecutableSchema } from "@graphql-tools/schema";
+import { applyAuthDirectives, authDirectiveTypeDefs, RevocationList } from "../src/auth/index.js";
 import { DEV_APP_CLIENT_ID, PERSONAS, type PersonaName } from "../src/dev/personas.js";
 import { SUBSCRIPTIONS_OVER_WEBSOCKET_MESSAGE } from "../src/server.js";
 import { bearer, startApp, type TestApp } from "./helpers/app.js";
@@ -400,4 +401,32 @@ describe.each(BACKENDS)("order events on $name", ({ postgresUrl, skip }) => {
     });
     for (const socket of [...mine, ...all]) socket.close();
   }, 60_000);
+});
+
+describe("an anonymous connection", () => {
+  it("may subscribe to a @public Subscription field, and to nothing else", async () => {
+    async function* count(field: string) {
+      for (let i = 1; i <= 2; i++) yield { [field]: i };
+    }
+    const schema = applyAuthDirectives(
+      makeExecutableSchema({
+        typeDefs: [authDirectiveTypeDefs, `type Query { ok: String @public } type Subscription { ticks: Int @public, secret: Int @auth }`],
+        resolvers: { Subscription: { ticks: { subscribe: () => count("ticks") }, secret: { subscribe: () => count("secret") } } },
+      }),
+    );
+    const app = await startApp({}, { schema });
+    try {
+      const visitor = await openSocket(app.wsUrl);
+      await visitor.init();
+      visitor.subscribe("t", "subscription { ticks }");
+      visitor.subscribe("s", "subscription { secret }");
+      await visitor.waitFor((m) => m.type === "complete" && m.id === "t");
+      expect(nextOf(visitor, "t")).toEqual([{ data: { ticks: 1 } }, { data: { ticks: 2 } }]);
+      const refused = await visitor.waitFor((m) => m.type === "error" && m.id === "s");
+      expect(refused.payload[0].extensions.code).toBe("UNAUTHENTICATED");
+      visitor.close();
+    } finally {
+      await app.close();
+    }
+  });
 });
