@@ -455,12 +455,20 @@ const SANDBOX_DOCUMENT = `# Sandbox starts with alice's dev token in the shared 
 query Me {
   me { sub kind username groups scopes tokenUse expiresAt }
 }
+
+# Runs over WebSocket on the same URL; Sandbox sends the shared headers in connection_init.
+# Place an order (placeOrder) in another tab to see it arrive. Staff follow every order with orderEvents.
+subscription MyOrderEvents {
+  myOrderEvents { kind occurredAt order { id status totalCents } }
+}
 `;
 const TOKEN_PLACEHOLDER = "__DEV_BEARER_TOKEN__";
 
 /**
  * Dev mode: Apollo Sandbox with the Authorization header filled with a fresh dev token on every page load
- * (tokens expire, the page should not). Production: no landing page unless GRAPHQL_SANDBOX=true.
+ * (tokens expire, the page should not). Sandbox runs subscriptions itself with graphql-ws on the endpoint's
+ * `ws://` URL and sends its headers, the shared Authorization among them, as `connection_init`'s payload.
+ * Production: no landing page unless GRAPHQL_SANDBOX=true.
  */
 function landingPage(config: Config, devIssuer?: DevIssuer | null): ApolloServerPlugin<AppContext> {
   if (!config.sandbox) return ApolloServerPluginLandingPageDisabled();
