@@ -151,6 +151,12 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
     }
     return false;
   };
+  /** Closes the connection when its token lapses; a timer that fires early (timers and the wall clock differ) waits again. */
+  const scheduleExpiry = (connection: Connection) => {
+    connection.expiry = setTimeout(() => {
+      if (!closeIfLapsed(connection) && connection.socket.readyState === connection.socket.OPEN) scheduleExpiry(connection);
+    }, Math.max(0, connection.deadline - Date.now()) + 5);
+  };
   const stopRevocations = options.revocations?.onRevoked(() => {
     for (const connection of connections) if (connection.principal && options.revocations!.isRevoked(connection.principal)) closeIfLapsed(connection);
   });
@@ -173,6 +179,8 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
         logger?.error({ requestId, operation, path: error.path?.join("."), err: original }, "unexpected error");
       }
       const { http: _http, stacktrace: _stacktrace, ...extensions } = (error.extensions ?? {}) as Record<string, unknown>;
+      // As Apollo does: an error without a code is an internal one (which production redacts).
+      extensions.code ??= "INTERNAL_SERVER_ERROR";
       const formatted = options.formatError({ ...error.toJSON(), extensions }, error);
       return formatted.extensions?.code === "INTERNAL_SERVER_ERROR" ? { ...formatted, extensions: { ...formatted.extensions, requestId } } : formatted;
     });
@@ -223,7 +231,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
         connection.principal = principal;
         // The verifier accepted the token up to `exp` plus the leeway; so does the connection.
         connection.deadline = principal.expiresAt.getTime() + leewayMs;
-        connection.expiry = setTimeout(() => closeIfLapsed(connection), Math.max(0, connection.deadline - Date.now()));
+        scheduleExpiry(connection);
       }
       logger?.info({ event: "ws.connected", connectionId: connection.id, sub: principal?.sub, kind: principal?.kind ?? "ANONYMOUS" }, "websocket connection acknowledged");
       return true;

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { sql } from "kysely";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeExecutableSchema } from "@graphql-tools/schema";
@@ -6,7 +7,7 @@ import { applyAuthDirectives, authDirectiveTypeDefs, RevocationList } from "../s
 import { DEV_APP_CLIENT_ID, PERSONAS, type PersonaName } from "../src/dev/personas.js";
 import { SUBSCRIPTIONS_OVER_WEBSOCKET_MESSAGE } from "../src/server.js";
 import { bearer, startApp, type TestApp } from "./helpers/app.js";
-import { BACKENDS } from "./helpers/database.js";
+import { BACKENDS, TEST_DATABASE_URL } from "./helpers/database.js";
 import { startJwksServer } from "./helpers/jwks-server.js";
 import { accessClaims, generateRsaKey, jwksOf, signToken, TEST_CLIENT_ID, TEST_POOL_ID } from "./helpers/keys.js";
 import { closeOf, openSocket, sleep, type RawSocket } from "./helpers/ws.js";
@@ -166,6 +167,22 @@ describe("subscriptions over WebSocket (dev mode)", () => {
       const t = token("alice");
       expect(await closeOf(app.wsUrl, { Authorization: `Bearer ${t}`, authorization: `Bearer ${t}` })).toEqual({ code: 4400, reason: "Bad request" });
       expect(await closeOf(`${app.wsUrl}?access_token=${t}`, { Authorization: `Bearer ${t}` })).toEqual({ code: 4400, reason: "Bad request" });
+    });
+
+    it("closes with graphql-ws's own codes for protocol breaches: 4409, 4429, 4401 before the ack, 4400", async () => {
+      const twice = await connect("stella");
+      twice.send({ type: "connection_init" });
+      expect(await twice.closed).toEqual({ code: 4429, reason: "Too many initialisation requests" });
+      const duplicate = await connect("stella");
+      duplicate.subscribe("same", ALL_EVENTS);
+      duplicate.subscribe("same", ALL_EVENTS);
+      expect(await duplicate.closed).toEqual({ code: 4409, reason: "Subscriber for same already exists" });
+      const early = await openSocket(app.wsUrl);
+      early.subscribe("1", ALL_EVENTS);
+      expect(await early.closed).toEqual({ code: 4401, reason: "Unauthorized" });
+      const garbage = await openSocket(app.wsUrl);
+      garbage.send("not json");
+      expect(await garbage.closed).toEqual({ code: 4400, reason: "Invalid message received" });
     });
 
     it("closes with 4408 when connection_init does not come within WS_CONNECTION_INIT_TIMEOUT_SECONDS", async () => {
@@ -403,18 +420,47 @@ describe.each(BACKENDS)("order events on $name", ({ postgresUrl, skip }) => {
   }, 60_000);
 });
 
+describe.skipIf(!TEST_DATABASE_URL)("notifications interrupted (PostgreSQL)", () => {
+  it("closes every connection with 1012 once the listening connection is back, so clients re-read", async () => {
+    const app = await startApp({}, { postgresUrl: TEST_DATABASE_URL! });
+    try {
+      const socket = await openSocket(app.wsUrl);
+      await socket.init({ Authorization: `Bearer ${app.devIssuer!.mint(PERSONAS.stella)}` });
+      socket.subscribe("1", ALL_EVENTS);
+      await sleep(200);
+      const { rows } = await sql<{ n: number }>`select count(pg_terminate_backend(pid))::int as n from pg_stat_activity where datname = current_database() and query ilike 'listen %'`.execute(app.db);
+      expect(rows[0]!.n).toBeGreaterThan(0);
+      expect(await socket.closed).toEqual({ code: 1012, reason: "Events may have been missed; reconnect" });
+    } finally {
+      await app.close();
+    }
+  }, 30_000);
+});
+
 describe("an anonymous connection", () => {
-  it("may subscribe to a @public Subscription field, and to nothing else", async () => {
+  it("may subscribe to a @public Subscription field, and to nothing else (production posture)", async () => {
+    const jwks = await startJwksServer(jwksOf(generateRsaKey()));
     async function* count(field: string) {
       for (let i = 1; i <= 2; i++) yield { [field]: i };
     }
     const schema = applyAuthDirectives(
       makeExecutableSchema({
-        typeDefs: [authDirectiveTypeDefs, `type Query { ok: String @public } type Subscription { ticks: Int @public, secret: Int @auth }`],
-        resolvers: { Subscription: { ticks: { subscribe: () => count("ticks") }, secret: { subscribe: () => count("secret") } } },
+        typeDefs: [authDirectiveTypeDefs, `type Query { ok: String @public } type Subscription { ticks: Int @public, secret: Int @auth, broken: Int @public }`],
+        resolvers: {
+          Subscription: {
+            ticks: { subscribe: () => count("ticks") },
+            secret: { subscribe: () => count("secret") },
+            broken: {
+              subscribe: () => {
+                throw new Error("a bug with a detail that stays in the log");
+              },
+            },
+          },
+        },
       }),
     );
-    const app = await startApp({}, { schema });
+    const logs = memoryLogger();
+    const app = await startApp({ NODE_ENV: "production", COGNITO_USER_POOL_ID: TEST_POOL_ID, COGNITO_CLIENT_ID: TEST_CLIENT_ID, COGNITO_JWKS_URI: jwks.url }, { schema, logger: logs.logger });
     try {
       const visitor = await openSocket(app.wsUrl);
       await visitor.init();
@@ -424,9 +470,16 @@ describe("an anonymous connection", () => {
       expect(nextOf(visitor, "t")).toEqual([{ data: { ticks: 1 } }, { data: { ticks: 2 } }]);
       const refused = await visitor.waitFor((m) => m.type === "error" && m.id === "s");
       expect(refused.payload[0].extensions.code).toBe("UNAUTHENTICATED");
+      // An unexpected error: a fixed message and an id to quote, the cause at error level in the log under that id.
+      visitor.subscribe("b", "subscription { broken }");
+      const broken = await visitor.waitFor((m) => m.type === "error" && m.id === "b");
+      expect(broken.payload).toEqual([{ message: "Internal server error.", path: ["broken"], extensions: { code: "INTERNAL_SERVER_ERROR", requestId: expect.any(String) } }]);
+      const logged = logs.parsed().find((l) => l.requestId === broken.payload[0].extensions.requestId);
+      expect(logged).toMatchObject({ level: 50, msg: "unexpected error", err: { message: "a bug with a detail that stays in the log" } });
       visitor.close();
     } finally {
       await app.close();
+      await jwks.close();
     }
   });
 });
