@@ -41,10 +41,9 @@ import type { AppContext } from "./graphql/context.js";
 import { costLimitPlugin } from "./graphql/cost.js";
 import { inputTextPlugin } from "./graphql/input-values.js";
 import { operationTransactionPlugin } from "./graphql/operation-transaction.js";
-import { createOrderEventFeed } from "./graphql/order-events.js";
 import { createHttpHandler, createMetricsHandler, GRAPHQL_PATH, noteOperationName, requestIdOf, type Exchange } from "./http.js";
 import type { Metrics } from "./metrics.js";
-import { startSubscriptionServer, type SubscriptionServer } from "./ws.js";
+import type { SubscriptionServer } from "./ws.js";
 
 export interface ServerDependencies {
   readonly config: Config;
@@ -290,6 +289,8 @@ export async function startServer(deps: ServerDependencies): Promise<RunningServ
  */
 async function startSubscriptions(deps: ServerDependencies, httpServer: Server): Promise<{ close(): Promise<void> } | null> {
   if (!deps.notifications) return null;
+  // Loaded here, not at import: the Lambda handlers share this module and never serve WebSocket.
+  const [{ createOrderEventFeed }, { startSubscriptionServer }] = await Promise.all([import("./graphql/order-events.js"), import("./ws.js")]);
   const orderEvents = await createOrderEventFeed(deps.notifications, deps.logger);
   const server: SubscriptionServer = startSubscriptionServer({
     httpServer,
