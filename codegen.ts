@@ -29,6 +29,7 @@ export function codegenConfig(env: Readonly<Record<string, string | undefined>> 
             Order: "../data/tables.js#OrderRow",
             OrderItem: "../data/tables.js#OrderItemRow",
             Revocation: "../data/tables.js#RevocationRow",
+            OrderEvent: "../data/order-events.js#OrderEventMessage",
             Principal: "../auth/index.js#Principal as PrincipalModel",
           },
           scalars: {

@@ -74,6 +74,8 @@ if (variant === "yoga") {
     metrics,
     revocations: revocation?.list,
     revoker: revocation?.revoker,
+    // Subscriptions over WebSocket, as main.ts serves them (auth-on only: the product as deployed).
+    notifications: variant === "auth-on" ? database.notifications() : undefined,
     readinessChecks: { database: () => database.ping() },
     shutdownTimeoutMs: config.http.shutdownTimeoutSeconds * 1000,
     abortInFlight: () => database.abortActive(),

@@ -34,6 +34,17 @@ export interface Config {
    * In production `/metrics` is served only there, never on the API port; in dev also on the API port.
    */
   readonly metrics: { readonly port: number | null; readonly host: string };
+  /** Subscriptions over WebSocket on the API's port and path (WS_*). */
+  readonly ws: {
+    /** Seconds a new socket has to send `connection_init` before it is closed with 4408 (default 10, 1 to 300). */
+    readonly connectionInitTimeoutSeconds: number;
+    /** Largest message a client may send, in bytes (default 65536, 1024 to 1048576); a larger one closes with 1009. */
+    readonly maxMessageBytes: number;
+    /** Subscriptions open at once on one connection (default 20, 1 to 1000); one more is refused with an error. */
+    readonly maxSubscriptionsPerConnection: number;
+    /** Connections open at once per token subject, per replica (default 10, 1 to 10000); one more closes with 4403. */
+    readonly maxConnectionsPerSubject: number;
+  };
   /** GraphQL Armor limits, checked before execution (GRAPHQL_MAX_*). */
   readonly limits: {
     readonly depth: number;
@@ -150,6 +161,12 @@ export function loadConfig(env: Env = process.env): Config {
       shutdownTimeoutSeconds: integer(env, "SHUTDOWN_TIMEOUT_SECONDS", 10, 0, 600),
     }),
     metrics: Object.freeze(metricsListener(env)),
+    ws: Object.freeze({
+      connectionInitTimeoutSeconds: integer(env, "WS_CONNECTION_INIT_TIMEOUT_SECONDS", 10, 1, 300),
+      maxMessageBytes: integer(env, "WS_MAX_MESSAGE_BYTES", 65_536, 1024, 1_048_576),
+      maxSubscriptionsPerConnection: integer(env, "WS_MAX_SUBSCRIPTIONS_PER_CONNECTION", 20, 1, 1000),
+      maxConnectionsPerSubject: integer(env, "WS_MAX_CONNECTIONS_PER_SUBJECT", 10, 1, 10_000),
+    }),
     limits: Object.freeze({
       depth: integer(env, "GRAPHQL_MAX_DEPTH", 10, 1, 100),
       aliases: integer(env, "GRAPHQL_MAX_ALIASES", 15, 0, 1000),

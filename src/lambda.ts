@@ -99,7 +99,7 @@ function lazyHandler<T>(create: (deps: Deps, apollo: Parameters<typeof startServ
     (made ??= currentInstance()
       .then((deps) =>
         // The integration is CommonJS and types Apollo with its CommonJS declarations; at run time it is this instance.
-        create(deps, createApolloServer(deps) as unknown as Parameters<typeof startServerAndCreateLambdaHandler>[0]),
+        create(deps, createApolloServer(deps, "lambda") as unknown as Parameters<typeof startServerAndCreateLambdaHandler>[0]),
       )
       .catch((error: unknown) => {
         made = undefined;

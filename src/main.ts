@@ -79,6 +79,7 @@ async function main(): Promise<void> {
       revocations: revocation.list,
       revoker: revocation.revoker,
       db: database.db,
+      notifications: database.notifications(),
       devIssuer,
       emailLookup,
       logger,

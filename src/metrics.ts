@@ -40,6 +40,32 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly wsConnections = new Gauge({
+    name: "graphql_ws_connections",
+    help: "WebSocket connections open on /graphql (graphql-ws), acknowledged or not",
+    registers: [this.registry],
+  });
+
+  readonly wsSubscriptions = new Gauge({
+    name: "graphql_ws_subscriptions",
+    help: "Subscriptions active on this replica's WebSocket connections",
+    registers: [this.registry],
+  });
+
+  readonly wsCloses = new Counter({
+    name: "graphql_ws_closes_total",
+    help: "WebSocket connections closed by the server, by close code (see the README's close code table)",
+    labelNames: ["code"] as const,
+    registers: [this.registry],
+  });
+
+  readonly wsEvents = new Counter({
+    name: "graphql_ws_events_total",
+    help: "Subscription events by outcome: delivered, withheld (the subscriber may not see it) or failed",
+    labelNames: ["outcome"] as const,
+    registers: [this.registry],
+  });
+
   constructor(poolStats?: () => PoolStats | null) {
     collectDefaultMetrics({ register: this.registry });
     if (poolStats) {

@@ -31,6 +31,7 @@ import {
 } from "./auth/index.js";
 import type { Config } from "./config.js";
 import { isDatabaseUnavailable, type Db } from "./data/database.js";
+import type { NotificationHub } from "./data/notifications.js";
 import { InvalidInputError } from "./data/errors.js";
 import { DEFAULT_PAGE_SIZE } from "./data/pagination.js";
 import { createLoaders } from "./data/loaders.js";
@@ -43,6 +44,7 @@ import { operationTransactionPlugin } from "./graphql/operation-transaction.js";
 import { createHttpHandler, createMetricsHandler, GRAPHQL_PATH, noteOperationName, requestIdOf, type Exchange } from "./http.js";
 import type { Metrics } from "./metrics.js";
 import type { Revoker } from "./revocations/revoker.js";
+import type { SubscriptionServer } from "./ws.js";
 
 export interface ServerDependencies {
   readonly config: Config;
@@ -53,6 +55,11 @@ export interface ServerDependencies {
   /** Records revocations (the revocation mutations); absent, those mutations answer an internal error. */
   readonly revoker?: Revoker;
   readonly db: Db;
+  /**
+   * The database's LISTEN/NOTIFY hub (`OpenDatabase.notifications()`): subscriptions over WebSocket receive every
+   * replica's order events through it. Absent: no WebSocket transport.
+   */
+  readonly notifications?: NotificationHub;
   /** The caller's verified email for `placeOrder` (`setUpAuth`'s); without it, no email is recorded. */
   readonly emailLookup?: VerifiedEmailLookup;
   /** Dev mode only: mints the token that Sandbox starts with. */
@@ -83,8 +90,32 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** The Apollo Server of the product: schema, auth plugins, and the production posture of DESIGN.md. */
-export function createApolloServer(deps: ServerDependencies): ApolloServer<AppContext> {
+/** Where an Apollo Server answers: the node:http server (subscriptions over WebSocket beside it) or a Lambda handler. */
+export type Transport = "http" | "lambda";
+
+/**
+ * The limits on what one operation may ask for (depth, aliases, directives), as GraphQL Armor's validation rules
+ * and Apollo plugins; the WebSocket transport validates subscriptions with the same rules.
+ */
+function operationLimits(config: Config) {
+  return new ApolloArmor({
+    maxDepth: { n: config.limits.depth },
+    maxAliases: { n: config.limits.aliases },
+    maxDirectives: { n: config.limits.directives },
+    // Tokens are limited by graphql-js's own parser (parseOptions below): Armor's check answers 500, not 400.
+    maxTokens: { enabled: false },
+    // Armor costs literal page sizes only; costLimitPlugin costs the operation with its variables and defaults.
+    costLimit: { enabled: false },
+    // Suggestions are hidden by Apollo's own plugin in production and useful in dev.
+    blockFieldSuggestion: { enabled: false },
+  }).protect();
+}
+
+/**
+ * The Apollo Server of the product: schema, auth plugins, and the production posture of DESIGN.md. `transport`
+ * only changes what a subscription operation sent over HTTP is told (default `http`).
+ */
+export function createApolloServer(deps: ServerDependencies, transport: Transport = "http"): ApolloServer<AppContext> {
   const { config } = deps;
   const plugins: ApolloServerPlugin<AppContext>[] = [
     operationCheckPlugin({ rejectPartial: config.auth.rejectPartial }),
@@ -101,22 +132,12 @@ export function createApolloServer(deps: ServerDependencies): ApolloServer<AppCo
   ];
   if (config.production) plugins.push(ApolloServerPluginDisableSuggestions());
   // Limits on what one operation may ask for, refused (400) before any resolver runs.
-  const armor = new ApolloArmor({
-    maxDepth: { n: config.limits.depth },
-    maxAliases: { n: config.limits.aliases },
-    maxDirectives: { n: config.limits.directives },
-    // Tokens are limited by graphql-js's own parser (parseOptions below): Armor's check answers 500, not 400.
-    maxTokens: { enabled: false },
-    // Armor costs literal page sizes only; costLimitPlugin costs the operation with its variables and defaults.
-    costLimit: { enabled: false },
-    // Suggestions are hidden by Apollo's own plugin in production and useful in dev.
-    blockFieldSuggestion: { enabled: false },
-  }).protect();
+  const armor = operationLimits(config);
   plugins.push(...(armor.plugins as ApolloServerPlugin<AppContext>[]));
   plugins.push(costLimitPlugin({ maxCost: config.limits.cost, defaultPageSize: DEFAULT_PAGE_SIZE }));
   return new ApolloServer<AppContext>({
     schema: deps.schema,
-    validationRules: [...armor.validationRules, noSubscriptions],
+    validationRules: [...armor.validationRules, transport === "lambda" ? NO_SUBSCRIPTIONS_ON_LAMBDA : SUBSCRIPTIONS_OVER_WEBSOCKET],
     parseOptions: { maxTokens: config.limits.tokens },
     allowBatchedHttpRequests: false,
     // Automatic persisted queries are not offered: clients send the query text.
@@ -131,16 +152,23 @@ export function createApolloServer(deps: ServerDependencies): ApolloServer<AppCo
 }
 
 /**
- * This API serves no subscriptions (no Subscription type, no transport for them). Without this rule graphql-js
- * lets a subscription operation through validation and fails it in execution as an internal error.
+ * Subscriptions are served over WebSocket only: a subscription operation sent over HTTP (or to a Lambda handler)
+ * is refused in validation (400 `GRAPHQL_VALIDATION_FAILED`) with a message saying where to go. Without this rule
+ * graphql-js would let it through and Apollo would fail it in execution.
  */
-const noSubscriptions: ValidationRule = (context) => ({
-  OperationDefinition(node) {
-    if (node.operation === "subscription") {
-      context.reportError(new GraphQLError("Subscriptions are not supported by this API.", { nodes: node }));
-    }
-  },
-});
+function refuseSubscriptions(message: string): ValidationRule {
+  return (context) => ({
+    OperationDefinition(node) {
+      if (node.operation === "subscription") context.reportError(new GraphQLError(message, { nodes: node }));
+    },
+  });
+}
+export const SUBSCRIPTIONS_OVER_WEBSOCKET_MESSAGE =
+  "Subscriptions are served over WebSocket only: connect to /graphql with the graphql-transport-ws protocol (graphql-ws).";
+export const NO_SUBSCRIPTIONS_ON_LAMBDA_MESSAGE =
+  "Subscriptions are not offered on the Lambda handlers; use the HTTP server's WebSocket transport, API Gateway WebSocket APIs or AWS AppSync.";
+const SUBSCRIPTIONS_OVER_WEBSOCKET = refuseSubscriptions(SUBSCRIPTIONS_OVER_WEBSOCKET_MESSAGE);
+const NO_SUBSCRIPTIONS_ON_LAMBDA = refuseSubscriptions(NO_SUBSCRIPTIONS_ON_LAMBDA_MESSAGE);
 
 /**
  * The per-request context, whatever the transport (HTTP server or Lambda): one token verification, then this
@@ -216,6 +244,7 @@ export async function startServer(deps: ServerDependencies): Promise<RunningServ
     httpServer.once("error", reject);
     httpServer.listen(deps.config.http.port, deps.config.http.host, () => resolve());
   });
+  const subscriptions = await startSubscriptions(deps, httpServer);
   const metricsServer = exposition && deps.config.metrics.port !== null ? await listenForMetrics(deps.config.metrics, exposition) : null;
   const metricsUrl = metricsServer && `http://${urlHost(deps.config.metrics.host)}:${(metricsServer.address() as AddressInfo).port}/metrics`;
   if (metricsUrl) deps.logger?.info({ metricsUrl }, "metrics listening");
@@ -233,6 +262,8 @@ export async function startServer(deps: ServerDependencies): Promise<RunningServ
      */
     async close() {
       draining = true;
+      // WebSocket clients are told first (1001, reconnect): an upgraded socket would otherwise hold the HTTP server open.
+      await subscriptions?.close();
       const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
       // A keep-alive connection becomes idle when its answer is sent; closing those as they appear lets the
       // server stop as soon as the last request is answered.
@@ -252,6 +283,42 @@ export async function startServer(deps: ServerDependencies): Promise<RunningServ
         await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
       }
       await apollo.stop();
+    },
+  };
+}
+
+/**
+ * The WebSocket transport beside the HTTP server (when the database's notification hub is given): the order event
+ * feed, the same authenticator, limits and error formatting as HTTP. After the hub reconnects (events may have
+ * been missed), every connection is closed with 1012 so clients reconnect and re-read.
+ */
+async function startSubscriptions(deps: ServerDependencies, httpServer: Server): Promise<{ close(): Promise<void> } | null> {
+  if (!deps.notifications) return null;
+  // Loaded here, not at import: the Lambda handlers share this module and never serve WebSocket.
+  const [{ createOrderEventFeed }, { startSubscriptionServer }] = await Promise.all([import("./graphql/order-events.js"), import("./ws.js")]);
+  const orderEvents = await createOrderEventFeed(deps.notifications, deps.logger);
+  const server: SubscriptionServer = startSubscriptionServer({
+    httpServer,
+    schema: deps.schema,
+    config: deps.config,
+    authenticate: createAuthenticator({ verifier: deps.verifier, revocations: deps.revocations, posture: { explain: !deps.config.production } }),
+    revocations: deps.revocations,
+    db: deps.db,
+    orderEvents,
+    validationRules: operationLimits(deps.config).validationRules,
+    formatError: (formatted, error) => formatError(formatted, error, deps.config.production),
+    logger: deps.logger,
+    metrics: deps.metrics,
+  });
+  const stopResync = deps.notifications.onResync(() => {
+    deps.logger?.warn({ event: "ws.resync" }, "notifications resumed after an interruption; closing subscriptions so clients re-read");
+    server.resync();
+  });
+  return {
+    async close() {
+      stopResync();
+      await server.close();
+      orderEvents.close();
     },
   };
 }
@@ -394,12 +461,20 @@ const SANDBOX_DOCUMENT = `# Sandbox starts with alice's dev token in the shared 
 query Me {
   me { sub kind username groups scopes tokenUse expiresAt }
 }
+
+# Runs over WebSocket on the same URL; Sandbox sends the shared headers in connection_init.
+# Place an order (placeOrder) in another tab to see it arrive. Staff follow every order with orderEvents.
+subscription MyOrderEvents {
+  myOrderEvents { kind occurredAt order { id status totalCents } }
+}
 `;
 const TOKEN_PLACEHOLDER = "__DEV_BEARER_TOKEN__";
 
 /**
  * Dev mode: Apollo Sandbox with the Authorization header filled with a fresh dev token on every page load
- * (tokens expire, the page should not). Production: no landing page unless GRAPHQL_SANDBOX=true.
+ * (tokens expire, the page should not). Sandbox runs subscriptions itself with graphql-ws on the endpoint's
+ * `ws://` URL and sends its headers, the shared Authorization among them, as `connection_init`'s payload.
+ * Production: no landing page unless GRAPHQL_SANDBOX=true.
  */
 function landingPage(config: Config, devIssuer?: DevIssuer | null): ApolloServerPlugin<AppContext> {
   if (!config.sandbox) return ApolloServerPluginLandingPageDisabled();

@@ -118,6 +118,28 @@ describe("loadConfig", () => {
   });
 });
 
+describe("loadConfig: WebSocket limits (WS_*)", () => {
+  it("has bounded defaults", () => {
+    expect(loadConfig({}).ws).toEqual({ connectionInitTimeoutSeconds: 10, maxMessageBytes: 65_536, maxSubscriptionsPerConnection: 20, maxConnectionsPerSubject: 10 });
+  });
+
+  it("reads each variable", () => {
+    const env = { WS_CONNECTION_INIT_TIMEOUT_SECONDS: "3", WS_MAX_MESSAGE_BYTES: "4096", WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: "5", WS_MAX_CONNECTIONS_PER_SUBJECT: "2" };
+    expect(loadConfig(env).ws).toEqual({ connectionInitTimeoutSeconds: 3, maxMessageBytes: 4096, maxSubscriptionsPerConnection: 5, maxConnectionsPerSubject: 2 });
+  });
+
+  it.each([
+    ["WS_CONNECTION_INIT_TIMEOUT_SECONDS", "0"],
+    ["WS_CONNECTION_INIT_TIMEOUT_SECONDS", "301"],
+    ["WS_MAX_MESSAGE_BYTES", "1023"],
+    ["WS_MAX_MESSAGE_BYTES", "1mb"],
+    ["WS_MAX_SUBSCRIPTIONS_PER_CONNECTION", "0"],
+    ["WS_MAX_CONNECTIONS_PER_SUBJECT", "-1"],
+  ])("refuses %s=%s, naming the variable", (variable, value) => {
+    expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^${variable}: must be a whole number`));
+  });
+});
+
 describe("loadConfig: METRICS_PORT and METRICS_HOST", () => {
   it("has no metrics listener by default, and one on 127.0.0.1 with METRICS_PORT", () => {
     expect(loadConfig({}).metrics).toEqual({ port: null, host: "127.0.0.1" });

@@ -97,6 +97,16 @@ describe("the Lambda handler (API Gateway HTTP API)", () => {
     expect(result.headers?.["www-authenticate"]).toBe('Bearer error="insufficient_scope"');
   });
 
+  it("answers a subscription with 400 saying subscriptions are not offered on Lambda", async () => {
+    const body = JSON.stringify({ query: "subscription { myOrderEvents { kind } }" });
+    const result = await lambda.handler(httpApiEvent(body, bearer(signToken(key, accessClaims()))), context);
+    expect(result.statusCode).toBe(400);
+    expect(JSON.parse(result.body!).errors[0]).toMatchObject({
+      message: "Subscriptions are not offered on the Lambda handlers; use the HTTP server's WebSocket transport, API Gateway WebSocket APIs or AWS AppSync.",
+      extensions: { code: "GRAPHQL_VALIDATION_FAILED" },
+    });
+  });
+
   it("refuses a token in the query string with 400", async () => {
     const result = await lambda.handler(httpApiEvent(ME, {}, "access_token=abc"), context);
     expect(result.statusCode).toBe(400);

@@ -8,6 +8,7 @@ import { startServerProcess, type ServerProcess } from "./helpers/process.js";
 
 import { join } from "node:path";
 import { tempDir } from "./helpers/temp.js";
+import { openSocket } from "./helpers/ws.js";
 
 /** Two server processes on one PostgreSQL database, as behind a load balancer. */
 describe.skipIf(!TEST_DATABASE_URL)("two replicas on one PostgreSQL", () => {
@@ -76,6 +77,19 @@ describe.skipIf(!TEST_DATABASE_URL)("two replicas on one PostgreSQL", () => {
     expect(placed.errors).toBeUndefined();
     const seen = await graphql(urls[1]!, '{ myOrders(first: 100) { edges { node { id } } } }');
     expect(seen.data.myOrders.edges.map((e: { node: { id: string } }) => e.node.id)).toContain(placed.data.placeOrder.id);
+  });
+
+  it("delivers an order event from a mutation on one replica to a subscriber on the other", async () => {
+    const subscriber = await openSocket(urls[1]!.replace(/^http/, "ws"));
+    await subscriber.init({ Authorization: `Bearer ${token}` });
+    subscriber.subscribe("1", "subscription { myOrderEvents { kind order { id status } } }");
+    // The subscription is listening once the server has it; a short wait stands in for a readiness signal.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const placed = await graphql(urls[0]!, PLACE, input("replica-event"));
+    const id = placed.data.placeOrder.id;
+    const event = await subscriber.waitFor((m) => m.type === "next" && m.payload.data.myOrderEvents.order.id === id);
+    expect(event.payload.data.myOrderEvents).toEqual({ kind: "PLACED", order: { id, status: "PENDING" } });
+    subscriber.close();
   });
 
   it("holds an idempotency key across replicas, also when both get it at once", async () => {

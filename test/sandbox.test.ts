@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bearer, startApp, type TestApp } from "./helpers/app.js";
 import { startJwksServer, type JwksServer } from "./helpers/jwks-server.js";
 import { generateRsaKey, jwksOf, TEST_CLIENT_ID, TEST_POOL_ID } from "./helpers/keys.js";
+import { openSocket } from "./helpers/ws.js";
 
 // Debian's chromium (.ci/run installs it). Without it these tests are reported as skipped, never as passed.
 const CHROMIUM = "/usr/bin/chromium";
@@ -89,6 +90,22 @@ describe.skipIf(!haveChromium)("Apollo Sandbox in headless Chromium", () => {
       expect(authorization).toMatch(/^Bearer [\w-]+\.[\w-]+\.[\w-]+$/);
       const me = await app.graphql("{ me { username } }", { headers: { authorization: authorization! } });
       expect(me.body).toEqual({ data: { me: { username: "alice" } } });
+    });
+
+    it("offers a subscription that runs over WebSocket with the shared headers as connection_init's payload, as Sandbox sends them", async () => {
+      const page = await open(app.url);
+      const document = page.config?.initialState?.document ?? "";
+      expect(document).toContain("subscription MyOrderEvents");
+      const socket = await openSocket(app.wsUrl);
+      await socket.init(page.config!.initialState!.sharedHeaders!);
+      socket.send({ id: "1", type: "subscribe", payload: { query: document, operationName: "MyOrderEvents" } });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const placed = await app.graphql('mutation { placeOrder(input: { idempotencyKey: "sandbox-1", items: [{ productId: "prd-cable", quantity: 1 }] }) { id } }', {
+        headers: { authorization: page.config!.initialState!.sharedHeaders!.Authorization! },
+      });
+      const event = await socket.waitFor((m) => m.type === "next");
+      expect(event.payload.data.myOrderEvents).toMatchObject({ kind: "PLACED", order: { id: placed.body.data.placeOrder.id } });
+      socket.close();
     });
 
     it("mints a fresh token on every load, so an open tab never starts with an expired one", async () => {

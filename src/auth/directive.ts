@@ -178,6 +178,9 @@ export function applyAuthDirectives(schema: GraphQLSchema): GraphQLSchema {
       return {
         ...config,
         resolve: guardResolver(guard, config.resolve ?? defaultFieldResolver),
+        // A Subscription field's event stream is opened by `subscribe`, which graphql-js calls instead of
+        // `resolve` when the operation starts; each event then goes through the guarded `resolve` above.
+        ...(config.subscribe ? { subscribe: guardSubscribe(guard, config.subscribe) } : {}),
         extensions: { ...config.extensions, auth: guard },
       } satisfies GraphQLFieldConfig<unknown, unknown>;
     },
@@ -211,6 +214,21 @@ function guardResolver(guard: FieldGuard, resolve: GraphQLFieldResolver<unknown,
       return guard.members ? checkMembers(guard.members, items, value, auth, context, info) : value;
     };
     return result instanceof Promise ? result.then(check) : check(result);
+  };
+}
+
+/**
+ * Guards the opening of a subscription's event stream: a caller the field's rule refuses gets the whole operation
+ * refused (401/403), and no stream is opened. The server's whole-operation check normally refuses such an
+ * operation before this runs; this keeps the rule where the field is, whoever executes the schema. (Root fields
+ * cannot have `owner:` atoms, so the decision here is final.)
+ */
+function guardSubscribe(guard: FieldGuard, subscribe: GraphQLFieldResolver<unknown, unknown>): GraphQLFieldResolver<unknown, unknown> {
+  return (source, args, context, info) => {
+    const auth = (context as Partial<AuthContext> | undefined)?.auth ?? ANONYMOUS;
+    const decision = auth.decide(guard);
+    if (decision.outcome === "deny") auth.refuseOperation(guard.coordinate, decision.missing);
+    return subscribe(source, args, context, info);
   };
 }
 

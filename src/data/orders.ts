@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Db } from "./database.js";
 import { InvalidInputError } from "./errors.js";
+import { publishOrderEvent } from "./order-events.js";
 import { beforePosition, decodeCursor, pageSize, toPage, type Page, type PageArgs } from "./pagination.js";
 import type { CustomerRow, OrderItemRow, OrderRow, OrderStatus } from "./tables.js";
 import { inTransaction, type Trx } from "./transaction.js";
@@ -67,7 +68,8 @@ export async function customersBySubs(db: Db, subs: readonly string[]): Promise<
  * conditional update (never below zero, whatever runs concurrently) and any refusal rolls everything back. The
  * same idempotency key from the same customer returns the first order and writes nothing, also when requests
  * race: the customer's row is locked first (upsert), so racing requests of one customer queue there and each
- * then sees the orders committed before it; the unique key (`ON CONFLICT DO NOTHING`) backs this up.
+ * then sees the orders committed before it; the unique key (`ON CONFLICT DO NOTHING`) backs this up. A new
+ * order publishes a `PLACED` order event, delivered when the transaction commits.
  */
 export async function placeOrder(db: Db, customer: Customer, lines: readonly OrderLine[], idempotencyKey: string): Promise<OrderRow> {
   const key = idempotencyKey.trim();
@@ -107,7 +109,10 @@ export async function placeOrder(db: Db, customer: Customer, lines: readonly Ord
         .values({ orderId: order.id, productId: line.productId, quantity: line.quantity, unitPriceCents: unitPrice })
         .execute();
     }
-    return trx.updateTable("orders").set({ totalCents: total }).where("id", "=", order.id).returningAll().executeTakeFirstOrThrow();
+    const placed = await trx.updateTable("orders").set({ totalCents: total }).where("id", "=", order.id).returningAll().executeTakeFirstOrThrow();
+    // Delivered to subscribers when the transaction commits; a replay (above) publishes nothing.
+    await publishOrderEvent(trx, "PLACED", placed);
+    return placed;
   });
 }
 
@@ -151,7 +156,8 @@ export const noSuchOrder = (id: string) => new InvalidInputError(`No order has t
 /**
  * Changes an order's status inside one transaction (the caller's, when `db` is one). `authorize` runs on the
  * locked row before any write and throws to refuse (rules that depend on the row); then the transition itself
- * is checked.
+ * is checked. The change publishes a `STATUS_CHANGED` (or `CANCELLED`) order event, delivered when the transaction
+ * commits.
  */
 export async function changeStatus(
   db: Db,
@@ -167,12 +173,14 @@ export async function changeStatus(
       throw new InvalidInputError(`An order cannot go from ${order.status} to ${to}`, "status");
     }
     if (to === "CANCELLED") await restock(trx, order.id);
-    return trx
+    const changed = await trx
       .updateTable("orders")
       .set({ status: to, updatedAt: new Date(), ...(options.internalNote !== undefined ? { internalNote: options.internalNote } : {}) })
       .where("id", "=", id)
       .returningAll()
       .executeTakeFirstOrThrow();
+    await publishOrderEvent(trx, to === "CANCELLED" ? "CANCELLED" : "STATUS_CHANGED", changed);
+    return changed;
   });
 }
 

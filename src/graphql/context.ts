@@ -2,6 +2,7 @@ import type { AuthContext } from "../auth/index.js";
 import type { Db } from "../data/database.js";
 import type { Loaders } from "../data/loaders.js";
 import type { Revoker } from "../revocations/revoker.js";
+import type { OrderEventFeed } from "./order-events.js";
 
 /** What every resolver receives: the auth layer's part, the database and this request's batch loaders. */
 export interface AppContext extends AuthContext {
@@ -24,4 +25,6 @@ export interface AppContext extends AuthContext {
   readonly revoker?: Revoker;
   /** The request's id (logs), when the transport has one. */
   readonly requestId?: string;
+  /** Subscriptions over WebSocket only: this replica's order events. Absent on HTTP and Lambda requests. */
+  orderEvents?: OrderEventFeed;
 }

@@ -1,10 +1,12 @@
 import { makeExecutableSchema } from "@graphql-tools/schema";
 import { MapperKind, mapSchema } from "@graphql-tools/utils";
-import { extendSchema, parse, type GraphQLObjectType, type GraphQLSchema } from "graphql";
+import { extendSchema, parse, subscribe, type GraphQLObjectType, type GraphQLSchema } from "graphql";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { applyAuthDirectives, AuthSchemaError, authDirectiveTypeDefs } from "../../src/auth/directive.js";
 import { fieldDenied, operationDenied } from "../../src/auth/errors.js";
 import { guardOf } from "../../src/auth/guard.js";
+import { RequestAuth } from "../../src/auth/request-auth.js";
+import { principal } from "../helpers/principal.js";
 import { DEV_APP_CLIENT_ID, DEV_FULFILLMENT_CLIENT_ID } from "../../src/dev/personas.js";
 import { bearer, startApp, type TestApp, type TestResponse } from "../helpers/app.js";
 
@@ -101,6 +103,14 @@ describe("@auth / @public: build-time refusals", () => {
       type Mutation { ok: String @auth, undecided(id: ID): String }
     `);
     expect(problems).toEqual([expect.stringMatching(/^Mutation\.undecided: root field has no @auth or @public decision/)]);
+  });
+
+  it("refuses a Subscription field with no @auth or @public decision", () => {
+    const problems = problemsOf(`
+      type Query { ok: String @public }
+      type Subscription { ticks: Int @auth, undecided: Int }
+    `);
+    expect(problems).toEqual([expect.stringMatching(/^Subscription\.undecided: root field has no @auth or @public decision/)]);
   });
 
   it("counts a type-level @public or @auth on Query and Mutation as the decision of every root field", () => {
@@ -698,5 +708,39 @@ describe("denial errors in the production posture", () => {
       reason: "INSUFFICIENT_PERMISSION",
       denied: [explanation],
     });
+  });
+});
+
+describe("@auth on Subscription fields: opening the event stream", () => {
+  const opened: string[] = [];
+  async function* ticks(name: string) {
+    opened.push(name);
+    yield { [name]: 1 };
+  }
+  const schema = build(
+    `type Query { ok: String @public }
+     type Subscription { adminTicks: Int @auth(requires: ["group:admin"]), publicTicks: Int @public }`,
+    { Subscription: { adminTicks: { subscribe: () => ticks("adminTicks") }, publicTicks: { subscribe: () => ticks("publicTicks") } } },
+  );
+  const run = (query: string, auth: RequestAuth) => subscribe({ schema, document: parse(query), contextValue: { auth, principal: auth.principal } });
+
+  beforeEach(() => {
+    opened.length = 0;
+  });
+
+  it("refuses the whole operation before the stream opens when the field's rule denies the caller", async () => {
+    const anonymous = await run("subscription { adminTicks }", new RequestAuth(null, { explain: false }));
+    expect(anonymous).toMatchObject({ errors: [{ extensions: { code: "UNAUTHENTICATED" } }] });
+    const customer = await run("subscription { adminTicks }", new RequestAuth(principal(), { explain: false }));
+    expect(customer).toMatchObject({ errors: [{ extensions: { code: "FORBIDDEN" } }] });
+    expect(opened).toEqual([]);
+  });
+
+  it("opens the stream for a caller the rule allows, and for anyone on a @public field", async () => {
+    const admin = (await run("subscription { adminTicks }", new RequestAuth(principal({ groups: ["admin"] }), { explain: false }))) as AsyncIterableIterator<unknown>;
+    expect(await admin.next()).toEqual({ done: false, value: { data: { adminTicks: 1 } } });
+    const visitor = (await run("subscription { publicTicks }", new RequestAuth(null, { explain: false }))) as AsyncIterableIterator<unknown>;
+    expect(await visitor.next()).toEqual({ done: false, value: { data: { publicTicks: 1 } } });
+    expect(opened).toEqual(["adminTicks", "publicTicks"]);
   });
 });

@@ -46,6 +46,8 @@ describe.skipIf(!TEST_DATABASE_URL)("database faults against the server process 
       COGNITO_CLIENT_ID: TEST_CLIENT_ID,
       COGNITO_JWKS_URI: jwks.url,
       DATABASE_URL: dbUrl.toString(),
+      // Names its connections (pg reads PGAPPNAME), so a test can tell this server's backends from another's.
+      PGAPPNAME: `server-${servers.length + 1}`,
       ...extra,
     });
     servers.push(server);
@@ -58,6 +60,18 @@ describe.skipIf(!TEST_DATABASE_URL)("database faults against the server process 
       `select pid from pg_stat_activity where datname = $1 and pid <> pg_backend_pid() and pid <> ${(admin as unknown as { processID: number }).processID} ${waitingOnLock ? "and wait_event_type = 'Lock'" : ""}`,
       [new URL(scratch.url).pathname.slice(1)],
     );
+    return rows.map((r: { pid: number }) => r.pid);
+  }
+
+  /**
+   * The backends of one server process (its pool and its LISTEN connection for subscriptions), by the application
+   * name it connects with: other servers of this file still run, and each keeps a LISTEN connection open.
+   */
+  async function backendsOf(server: ServerProcess): Promise<number[]> {
+    const { rows } = await monitor.query("select pid from pg_stat_activity where datname = $1 and application_name = $2", [
+      new URL(scratch.url).pathname.slice(1),
+      `server-${servers.indexOf(server) + 1}`,
+    ]);
     return rows.map((r: { pid: number }) => r.pid);
   }
 
@@ -226,6 +240,7 @@ describe.skipIf(!TEST_DATABASE_URL)("database faults against the server process 
         const { rows } = await monitor.query("select pid, state, wait_event_type, wait_event, left(query, 80) as q from pg_stat_activity where datname = $1", [new URL(scratch.url).pathname.slice(1)]);
         throw new Error(`${(error as Error).message}: ${JSON.stringify(rows)}\n${server.output()}`);
       });
+      expect((await backendsOf(server)).length).toBeGreaterThan(0);
       const signalled = Date.now();
       server.child.kill("SIGTERM");
       answers = await Promise.all(placing);
@@ -239,7 +254,7 @@ describe.skipIf(!TEST_DATABASE_URL)("database faults against the server process 
     // The bound: SHUTDOWN_TIMEOUT_SECONDS plus the fixed margin the README states (5 s).
     expect(exitMs).toBeLessThan(2000 + 5000);
     expect(await checksums(admin)).toEqual(before);
-    await waitUntil("no backend of the stopped server is left", async () => (await serverBackends()).length === 0, 10_000);
+    await waitUntil("no backend of the stopped server is left", async () => (await backendsOf(server)).length === 0, 10_000);
   });
 
   it("on SIGTERM while PostgreSQL stops answering altogether (a partition), still exits 0 within the bound", async () => {
@@ -258,6 +273,7 @@ describe.skipIf(!TEST_DATABASE_URL)("database faults against the server process 
       const placing = gql(url, PLACE_ORDER, { token: token(), variables: orderOf("prd-b", "partition-1") });
       await waitUntil("the order waits on the locked row", async () => (await serverBackends(true)).length === 1, 30_000);
       partition.freeze();
+      expect((await backendsOf(server)).length).toBeGreaterThan(0);
       const signalled = Date.now();
       server.child.kill("SIGTERM");
       answer = await placing;
@@ -271,7 +287,7 @@ describe.skipIf(!TEST_DATABASE_URL)("database faults against the server process 
     console.log(`SIGTERM with SHUTDOWN_TIMEOUT_SECONDS=1 during a partition: exited 0 after ${exitMs} ms`);
     expectServiceUnavailable(answer, expect);
     expect(exitMs).toBeLessThan(1000 + 5000);
-    await waitUntil("no backend of the stopped server is left", async () => (await serverBackends()).length === 0, 10_000);
+    await waitUntil("no backend of the stopped server is left", async () => (await backendsOf(server)).length === 0, 10_000);
     expect(await checksums(admin)).toEqual(before);
   });
 });

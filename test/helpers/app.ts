@@ -6,7 +6,7 @@ import { loadConfig } from "../../src/config.js";
 import { Metrics } from "../../src/metrics.js";
 import { buildSchema } from "../../src/graphql/schema.js";
 import { startServer, type RunningServer } from "../../src/server.js";
-import type { DevIssuer } from "../../src/auth/index.js";
+import type { DevIssuer, RevocationCheck } from "../../src/auth/index.js";
 import { openDatabase, type Db } from "../../src/data/database.js";
 import { seedDevData } from "../../src/dev/seed.js";
 import { setUpRevocation, type RevocationSetup } from "../../src/revocations/setup.js";
@@ -23,6 +23,8 @@ export interface TestResponse {
 
 export interface TestApp {
   readonly url: string;
+  /** `ws://host:port/graphql`: subscriptions (graphql-ws). */
+  readonly wsUrl: string;
   /** The metrics listener's URL (METRICS_PORT with `metrics: true`), or null. */
   readonly metricsUrl: string | null;
   readonly devIssuer: DevIssuer | null;
@@ -54,6 +56,8 @@ export interface StartOptions {
   readonly logger?: Logger;
   /** Give the server Prometheus metrics, as main.ts does (served per METRICS_PORT and the posture). */
   readonly metrics?: boolean;
+  /** Revoked sessions (a `RevocationList` the test adds to). Default: the server's own, which the revocation mutations fill. */
+  readonly revocations?: RevocationCheck;
 }
 
 export async function startApp(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestApp> {
@@ -74,10 +78,12 @@ export async function startApp(env: Record<string, string> = {}, options: StartO
     devIssuer,
     emailLookup,
     db: database.db,
+    notifications: database.notifications(),
+    // A test's own list replaces the one the revocation mutations write to.
+    revocations: options.revocations ?? revocation.list,
+    revoker: revocation.revoker,
     logger: options.logger,
     metrics,
-    revocations: revocation.list,
-    revoker: revocation.revoker,
   });
   const base = server.url.replace(/\/graphql$/, "");
   const send = async (path: string, init?: RequestInit): Promise<TestResponse> => {
@@ -93,6 +99,7 @@ export async function startApp(env: Record<string, string> = {}, options: StartO
   };
   return {
     url: server.url,
+    wsUrl: server.url.replace(/^http/, "ws"),
     metricsUrl: server.metricsUrl,
     devIssuer,
     db: database.db,

@@ -96,10 +96,11 @@ describe("writing what the rules protect", () => {
     expect(await checksum()).toBe(before);
   });
 
-  it("refuses a subscription over HTTP", async () => {
-    const response = await app.graphql("subscription { orderUpdated { id } }", { headers: as("alice") });
+  it("refuses a subscription over HTTP (subscriptions run over WebSocket only), running nothing", async () => {
+    const response = await app.graphql("subscription { orderEvents { order { id customerEmail } } }", { headers: as("alice") });
     expect(response.status).toBe(400);
-    expect(response.body.errors[0].extensions.code).toBe("GRAPHQL_VALIDATION_FAILED");
+    expect(response.body.errors[0]).toMatchObject({ message: expect.stringMatching(/WebSocket/), extensions: { code: "GRAPHQL_VALIDATION_FAILED" } });
+    expect(response.body.data).toBeUndefined();
   });
 });
 

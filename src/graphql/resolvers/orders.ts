@@ -3,8 +3,10 @@ import type { Resolvers } from "../../__generated__/resolvers.js";
 import type { RequestAuth } from "../../auth/index.js";
 import { changeStatus, listOrders, noSuchOrder, placeOrder } from "../../data/orders.js";
 import { InvalidInputError } from "../../data/errors.js";
+import type { OrderEventMessage } from "../../data/order-events.js";
 import type { OrderRow } from "../../data/tables.js";
 import { toConnection } from "../connection.js";
+import type { OrderEventFeed } from "../order-events.js";
 
 export const orderResolvers: Resolvers = {
   Query: {
@@ -42,6 +44,31 @@ export const orderResolvers: Resolvers = {
     updateOrderStatus: (_parent, { id, status, internalNote }, { db, auth }, info) =>
       changeStatus(db, id, status, { internalNote, authorize: (order) => concealUnlessVisible(auth, info, order) }),
   },
+  // `subscribe` opens the stream of event messages (ids only); each event is then executed for the subscriber
+  // with a context of its own (see ws.ts), `resolve` handing the message to OrderEvent, whose `order` re-reads.
+  Subscription: {
+    orderEvents: {
+      subscribe: (_parent, _args, { orderEvents }) => feedOf(orderEvents).subscribe(),
+      resolve: (event: OrderEventMessage) => event,
+    },
+    myOrderEvents: {
+      // Other customers' events are skipped before anything is read; Order's own rule applies to what is.
+      subscribe: (_parent, _args, { orderEvents, principal }) => {
+        const sub = principal!.sub;
+        return feedOf(orderEvents).subscribe((event) => event.customerId === sub);
+      },
+      resolve: (event: OrderEventMessage) => event,
+    },
+  },
+  OrderEvent: {
+    // Read after the change committed, through this event's own loaders: the order as it is now.
+    order: async (event, _args, { loaders }) => {
+      const order = await loaders.orderById.load(event.orderId);
+      // Orders are never deleted; a missing one is a broken database or a forged notification.
+      if (!order) throw new GraphQLError("Order event refers to a missing order");
+      return order;
+    },
+  },
   Order: {
     items: (order, _args, { loaders }) => loaders.itemsByOrderId.load(order.id),
     customerEmail: async (order, _args, { loaders }) => (await loaders.customerBySub.load(order.customerId))?.email ?? null,
@@ -56,6 +83,12 @@ export const orderResolvers: Resolvers = {
     lineTotalCents: (item) => item.unitPriceCents * item.quantity,
   },
 };
+
+/** The feed of the WebSocket transport; an HTTP or Lambda context has none (subscriptions are refused there first). */
+function feedOf(feed: OrderEventFeed | undefined): OrderEventFeed {
+  if (!feed) throw new GraphQLError("Subscriptions are served over WebSocket only");
+  return feed;
+}
 
 /**
  * A mutation given the id of an order the caller may not see answers exactly as for an id that matches nothing
