@@ -169,6 +169,7 @@ export function precheck(token: string, issuers: ReadonlySet<string>): string {
   if (segments.length !== 3 || !segments.every((s) => SEGMENT.test(s) && s.length % 4 !== 1)) {
     throw new InvalidTokenError("TOKEN_MALFORMED", "Token is not three base64url segments without padding");
   }
+  if (!segments.every(hasZeroPadBits)) throw new InvalidTokenError("TOKEN_MALFORMED", "Token is not canonical base64url (pad bits set)");
   const header = decodeSegment(segments[0]!, "header");
   for (const key of Object.keys(header)) {
     if (!ALLOWED_HEADER_KEYS.has(key)) {
@@ -191,6 +192,19 @@ export function precheck(token: string, issuers: ReadonlySet<string>): string {
   }
   checkClaimTypes(payload);
   return header.kid;
+}
+
+const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/**
+ * Whether the last character of a base64url segment leaves its unused low bits zero, as every encoder writes them
+ * (RFC 4648 section 3.5 lets decoders refuse otherwise). Decoders ignore those bits, so without this check one token
+ * would have several spellings (change the signature's last character from A to B and it still verifies): each
+ * would be a different token to the verified-token cache and to anything that compares tokens as strings.
+ */
+function hasZeroPadBits(segment: string): boolean {
+  const unusedBits = segment.length % 4 === 2 ? 4 : segment.length % 4 === 3 ? 2 : 0;
+  return unusedBits === 0 || (BASE64URL.indexOf(segment[segment.length - 1]!) & ((1 << unusedBits) - 1)) === 0;
 }
 
 const isNumber = (value: unknown) => typeof value === "number" && Number.isFinite(value);

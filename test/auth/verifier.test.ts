@@ -470,6 +470,18 @@ describe("createTokenVerifier refuses", () => {
       await refuse(mangle(signToken(keyA, accessClaims())), "TOKEN_MALFORMED");
     });
 
+    it("refuses another spelling of a valid token (a signature whose last character has its unused bits set) as malformed", async () => {
+      const token = signToken(keyA, accessClaims());
+      const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+      const signature = segmentsOf(token)[2];
+      expect(signature.length % 4).toBe(2); // 256 bytes: the last character carries 4 unused bits
+      const respelt = signature.slice(0, -1) + alphabet[alphabet.indexOf(signature.at(-1)!) | 1];
+      // The same bytes: a lenient decoder would take it as the same, valid, signature.
+      expect(Buffer.from(respelt, "base64url")).toEqual(Buffer.from(signature, "base64url"));
+      await expect(shared.verifier.verify(token)).resolves.toMatchObject({ sub: "user-sub-1" });
+      await refuse(withSegment(token, 2, respelt), "TOKEN_MALFORMED");
+    });
+
     it("refuses a token over 8 KiB as too large", async () => {
       const token = signToken(keyA, accessClaims({ filler: "x".repeat(8 * 1024) }));
       expect(token.length).toBeGreaterThan(8 * 1024);
