@@ -152,7 +152,7 @@ describe("dev mode over HTTP", () => {
   afterAll(() => app.close());
 
   it("explains a refusal in extensions.auth", async () => {
-    const response = await app.graphql(ME, { headers: bearer("abc.def.ghi") });
+    const response = await app.graphql(ME, { headers: bearer("abcd.efgh.ijkl") });
     expect(response.status).toBe(401);
     expect(response.body.errors[0].extensions.auth).toEqual({ reason: "TOKEN_MALFORMED", detail: "Token header is not JSON" });
   });
