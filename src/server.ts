@@ -20,9 +20,8 @@ import {
   operationCheckPlugin,
   readBearerToken,
   RETRY_AFTER_SECONDS,
-  SERVICE_UNAVAILABLE,
-  SERVICE_UNAVAILABLE_MESSAGE,
   serviceUnavailableError,
+  serviceUnavailableFormatted,
   type CredentialSources,
   type DevIssuer,
   type RevocationCheck,
@@ -436,7 +435,7 @@ function errorsPlugin(logger: Logger | undefined): ApolloServerPlugin<AppContext
         response.http.status = 503;
         response.http.headers.set("retry-after", String(RETRY_AFTER_SECONDS));
         result.data = null;
-        result.errors = [{ message: SERVICE_UNAVAILABLE_MESSAGE, extensions: { code: SERVICE_UNAVAILABLE } }];
+        result.errors = [serviceUnavailableFormatted()];
         return;
       }
       // The fixed message says nothing; the request id lets the client point at the log line.
@@ -515,7 +514,7 @@ function formatError(formatted: GraphQLFormattedError, error: unknown, productio
     formatted = { ...formatted, extensions };
   }
   if (isDatabaseUnavailable(error)) {
-    return { message: SERVICE_UNAVAILABLE_MESSAGE, extensions: { code: SERVICE_UNAVAILABLE }, path: formatted.path, locations: formatted.locations };
+    return { ...serviceUnavailableFormatted(), path: formatted.path, locations: formatted.locations };
   }
   const original = unwrapResolverError(error);
   if (original instanceof InvalidInputError) {

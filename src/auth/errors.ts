@@ -128,6 +128,12 @@ function httpExtension(status: number, headers: [string, string][]): Record<stri
 }
 
 /**
+ * The `SERVICE_UNAVAILABLE` error as it is sent (code and fixed message, nothing else), for answers built after
+ * execution: every 503 of the database's outage carries exactly this, whoever builds it.
+ */
+export const serviceUnavailableFormatted = () => ({ message: SERVICE_UNAVAILABLE_MESSAGE, extensions: { code: SERVICE_UNAVAILABLE } });
+
+/**
  * The error for a request whose database could not be reached (thrown before execution, e.g. from the context
  * factory): HTTP 503, `Retry-After: RETRY_AFTER_SECONDS`, code `SERVICE_UNAVAILABLE`, a fixed message. Errors met
  * during execution get the same status and header from the server's response plugin.

@@ -16,6 +16,7 @@ export {
   SERVICE_UNAVAILABLE,
   SERVICE_UNAVAILABLE_MESSAGE,
   serviceUnavailableError,
+  serviceUnavailableFormatted,
   type AuthErrorCode,
   type AuthReason,
   type ErrorPosture,

@@ -3,7 +3,7 @@ import { unwrapResolverError } from "@apollo/server/errors";
 import type { GraphQLError, GraphQLFormattedError } from "graphql";
 import type { ControlledTransaction } from "kysely";
 import type { Logger } from "pino";
-import { RETRY_AFTER_SECONDS as OUTAGE_RETRY_AFTER_SECONDS, SERVICE_UNAVAILABLE, SERVICE_UNAVAILABLE_MESSAGE } from "../auth/index.js";
+import { RETRY_AFTER_SECONDS as OUTAGE_RETRY_AFTER_SECONDS, SERVICE_UNAVAILABLE, serviceUnavailableFormatted } from "../auth/index.js";
 import { createLoaders } from "../data/loaders.js";
 import { requestIdOf } from "../http.js";
 import type { Database } from "../data/tables.js";
@@ -144,6 +144,6 @@ function answerNotApplied({ response }: GraphQLRequestContextWillSendResponse<Ap
 function unavailableResponse(): GraphQLResponse {
   return {
     http: { status: 503, headers: new HeaderMap([["retry-after", String(OUTAGE_RETRY_AFTER_SECONDS)]]) },
-    body: { kind: "single", singleResult: { data: null, errors: [{ message: SERVICE_UNAVAILABLE_MESSAGE, extensions: { code: SERVICE_UNAVAILABLE } }] } },
+    body: { kind: "single", singleResult: { data: null, errors: [serviceUnavailableFormatted()] } },
   };
 }
