@@ -36,7 +36,7 @@ export function revocationOf(row: Pick<RevocationRow, "sub" | "sessionId" | "rev
 
 /**
  * Keeps a replica's revocation list in step with the database: a first load (which must succeed: it throws, and
- * the server does not start without knowing what is revoked), then every notification on `REVOCATIONS_CHANNEL`
+ * the server does not start without knowing what is revoked), every notification on `REVOCATIONS_CHANNEL`
  * (within milliseconds of the revoking commit), a reload after the listening connection came back (notifications
  * may have been lost meanwhile), and a reload every `reloadIntervalMs` whatever happens. Records are only ever
  * added and, once expired, pruned: an unreachable database never makes a replica forget a revocation.
@@ -80,7 +80,8 @@ export async function startRevocationSync(options: RevocationSyncOptions): Promi
       reloading = null;
     }));
 
-  await load();
+  // Listening starts before the first load, so a revocation committed in between is heard, not missed until the
+  // next reload (the list is a union: hearing one twice changes nothing).
   const stops: (() => void)[] = [];
   if (options.notifications) {
     stops.push(
@@ -94,6 +95,12 @@ export async function startRevocationSync(options: RevocationSyncOptions): Promi
       }),
       options.notifications.onResync(() => void reload()),
     );
+  }
+  try {
+    await load();
+  } catch (error) {
+    stops.forEach((stop) => stop());
+    throw error;
   }
   if (options.reloadIntervalMs !== null) {
     const timer = setInterval(() => void reload(), options.reloadIntervalMs);
