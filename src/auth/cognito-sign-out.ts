@@ -1,3 +1,5 @@
+import { regionOfPoolId } from "./user-attributes.js";
+
 /**
  * Cognito's own sign-out for a revoked subject: `AdminUserGlobalSignOut` ends every refresh token of the user, so
  * no new tokens are minted from their sessions (access tokens already issued stay valid in Cognito's eyes until
@@ -25,9 +27,6 @@ export interface CognitoSignOutOptions {
   readonly timeoutMs?: number;
 }
 
-/** The pool id of a Cognito issuer URL (`https://cognito-idp.REGION.amazonaws.com/POOL_ID`). */
-export const poolIdOfIssuer = (issuer: string) => issuer.slice(issuer.lastIndexOf("/") + 1);
-
 /** `AdminUserGlobalSignOut` through the AWS SDK v3, loaded on first use (it is large). */
 export function cognitoSignOut(options: CognitoSignOutOptions): CognitoSignOut {
   const timeoutMs = options.timeoutMs ?? 3000;
@@ -36,7 +35,7 @@ export function cognitoSignOut(options: CognitoSignOutOptions): CognitoSignOut {
   const clients = new Map<string, InstanceType<Sdk["CognitoIdentityProviderClient"]>>();
   const clientFor = (userPoolId: string, { CognitoIdentityProviderClient }: Sdk) => {
     // The region is the pool id's prefix (`us-east-1_AbC`); emulators with other ids fall back to AWS_REGION.
-    const region = /^[a-z]{2}(-[a-z]+)+-\d_/.test(userPoolId) ? userPoolId.split("_")[0] : undefined;
+    const region = regionOfPoolId(userPoolId);
     let client = clients.get(region ?? "");
     if (!client) {
       client = new CognitoIdentityProviderClient({ ...(region ? { region } : {}), maxAttempts: 2, requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs } });

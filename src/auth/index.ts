@@ -2,7 +2,7 @@
  * The auth layer: Cognito token verification, the request's Principal, and the `@auth` / `@public`
  * directive. It imports nothing from the domain, so another GraphQL service can take it as it is.
  */
-export { cognitoSignOut, poolIdOfIssuer, type CognitoSignOut, type CognitoSignOutOptions } from "./cognito-sign-out.js";
+export { cognitoSignOut, type CognitoSignOut, type CognitoSignOutOptions } from "./cognito-sign-out.js";
 export { createAuthenticator, type AuthenticatorOptions } from "./authenticate.js";
 export { credentialSourcesFromNode, readBearerToken, type CredentialSources } from "./bearer.js";
 export { DEV_USER_POOL_ID, DevIssuer, DevKeysFileError, signJwt, type DevTokenRequest } from "./dev-issuer.js";
@@ -31,10 +31,11 @@ export {
   COGNITO_USER_ADMIN_SCOPE,
   cognitoUserAttributes,
   createVerifiedEmailLookup,
+  poolIdOfIssuer,
   verifiedAttributeEmail,
   type CognitoUserAttributesOptions,
   type UserAttributesSource,
   type VerifiedEmailLookup,
   type VerifiedEmailLookupOptions,
 } from "./user-attributes.js";
-export { createTokenVerifier, issuersOfPool, type TokenVerifier, type VerifierOptions } from "./verifier.js";
+export { createTokenVerifier, issuersOfPool, MAX_LIFETIME_SECONDS, type TokenVerifier, type VerifierOptions } from "./verifier.js";

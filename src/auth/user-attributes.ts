@@ -140,9 +140,14 @@ async function sdkClient(region: string | undefined, timeoutMs: number): Promise
   };
 }
 
-/** `us-east-1` from `https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC`; undefined for other issuers. */
-export function regionOfIssuer(issuer: string): string | undefined {
-  const poolId = issuer.slice(issuer.lastIndexOf("/") + 1);
+/** The pool id of a Cognito issuer URL: `us-east-1_AbC` from `https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC`. */
+export const poolIdOfIssuer = (issuer: string) => issuer.slice(issuer.lastIndexOf("/") + 1);
+
+/** `us-east-1` from the pool id `us-east-1_AbC`; undefined for ids without a region prefix (emulators). */
+export function regionOfPoolId(poolId: string): string | undefined {
   const region = poolId.split("_")[0];
   return poolId.includes("_") && region && /^(?:eusc-[a-z]{2}|[a-z]{2})-(?:gov-)?[a-z]+-\d$/.test(region) ? region : undefined;
 }
+
+/** `us-east-1` from `https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC`; undefined for other issuers. */
+export const regionOfIssuer = (issuer: string) => regionOfPoolId(poolIdOfIssuer(issuer));

@@ -47,7 +47,7 @@ export async function recordRevocation(db: Db, revocation: NewRevocation): Promi
   return row;
 }
 
-export const noticeOf = (row: RevocationRow): RevocationNotice => ({
+const noticeOf = (row: RevocationRow): RevocationNotice => ({
   sub: row.sub,
   sessionId: row.sessionId,
   revokedBefore: row.revokedBefore?.getTime() ?? null,

@@ -1,12 +1,9 @@
 import type { Logger } from "pino";
-import type { CognitoSignOut, RevocationList } from "../auth/index.js";
+import { MAX_LIFETIME_SECONDS, type CognitoSignOut, type RevocationList } from "../auth/index.js";
 import type { Db } from "../data/database.js";
 import { recordRevocation } from "../data/revocations.js";
 import type { RevocationRow } from "../data/tables.js";
 import { revocationOf } from "./sync.js";
-
-/** The verifier refuses tokens living longer than this (seconds), so no accepted token outlives its issue by more. */
-const MAX_TOKEN_LIFETIME_SECONDS = 24 * 60 * 60;
 
 export interface RevokerOptions {
   /** The replica's list: a committed revocation is added at once, before the answer leaves. */
@@ -70,9 +67,10 @@ export function createRevoker(options: RevokerOptions): Revoker {
         }
       }
       // Once Cognito ended the refresh tokens, no token it matches is minted after now; otherwise refreshes may
-      // mint some until the longest refresh token expires.
+      // mint some until the longest refresh token expires. The verifier refuses tokens living longer than
+      // MAX_LIFETIME_SECONDS, so none outlives its minting by more.
       const mintableForSeconds = cognitoSignedOut ? 0 : options.refreshTokenValiditySeconds;
-      const expiresAt = new Date(now + (mintableForSeconds + MAX_TOKEN_LIFETIME_SECONDS + options.clockSkewSeconds) * 1000);
+      const expiresAt = new Date(now + (mintableForSeconds + MAX_LIFETIME_SECONDS + options.clockSkewSeconds) * 1000);
       const row = await recordRevocation(db, {
         sub: request.sub,
         ...(subject ? { revokedBefore: new Date(now) } : { sessionId: request.sessionId }),
