@@ -53,7 +53,9 @@ export function createRevoker(options: RevokerOptions): Revoker {
   const { list, logger } = options;
   return {
     async revoke(db, request, afterCommit) {
-      const now = Date.now();
+      // Whole seconds, rounded up: `auth_time` has whole seconds, so a session signed in during this second (before
+      // the revocation, or just after it) counts as before it, whatever the milliseconds were.
+      const now = Math.ceil(Date.now() / 1000) * 1000;
       const subject = request.sessionId === undefined;
       let cognitoSignedOut = false;
       if (subject && request.isUser && options.cognito) {
