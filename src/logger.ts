@@ -12,7 +12,16 @@ import type { LogLevel } from "./config.js";
  * @param destination production only: where the JSON lines go instead of stdout (the benchmark discards them).
  */
 export function createLogger(production: boolean, level: LogLevel = "info", destination?: DestinationStream): Logger {
-  const options = { level, base: undefined };
+  const options = { level, base: undefined, serializers: { err: serializeErr } };
   if (production) return destination ? pino(options, destination) : pino(options);
   return pino(options, pretty({ sync: true, singleLine: true, colorize: process.stdout.isTTY, translateTime: "SYS:HH:MM:ss.l" }));
+}
+
+/**
+ * pino's `err` serializer, for real errors only. pino takes anything with a string `message` for an error and
+ * rewrites it: a summary written as `err: { type: error.name, message }` (warnings that need no stack) was logged
+ * with `type: "Object"` and an empty `stack`, losing the error's class. Such plain objects are logged as given.
+ */
+function serializeErr(value: unknown): unknown {
+  return value instanceof Error ? pino.stdSerializers.err(value) : value;
 }
