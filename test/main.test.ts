@@ -13,7 +13,8 @@ describe("npm start", () => {
     try {
       const listening = await main.waitFor(/API listening on (http:\/\/127\.0\.0\.1:\d+\/graphql) \(dev mode/);
       expect(listening, main.output()).not.toBeNull();
-      expect(main.output()).toContain("npm run -s token -- alice");
+      // The lines after the first may arrive in a later chunk of stdout: wait for them rather than read at once.
+      expect(await main.waitFor(/npm run -s token -- alice/), main.output()).not.toBeNull();
       const response = await fetch(listening![1]!, {
         method: "POST",
         headers: { "content-type": "application/json" },
