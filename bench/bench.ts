@@ -23,7 +23,7 @@ import { createTestDatabase } from "../test/helpers/database.js";
 import { startJwksServer } from "../test/helpers/jwks-server.js";
 import { generateRsaKey, jwksOf, signToken } from "../test/helpers/keys.js";
 import { BENCH_CLIENT_ID, BENCH_ITEMS, BENCH_POOL_ID, USERS } from "./fixture.js";
-import { countInstructions, hasCallgrind, type InstructionCell } from "./instructions.js";
+import { countInstructions, hasCallgrind, httpRequests, ipcQuestions, type InstructionCell, type WorkOf } from "./instructions.js";
 
 const quick = process.argv.includes("--quick");
 const instructions = process.argv.includes("--instructions");
@@ -92,6 +92,8 @@ function mintDistinct(count: number): string[] {
   const run = randomUUID().slice(0, 8);
   return Array.from({ length: count }, (_, i) => tokenOf({ sub: `bench-distinct-${run}-${i}`, username: `distinct-${i}`, groups: [] }));
 }
+/** The `--instructions` cell that counts one revocation reload (auth-on's periodic work) instead of a request. */
+const RELOAD_CELL = "revocation-reload";
 /** Requests per wall-clock cell of a distinct-token scenario (a count, not a duration, so the tokens suffice). */
 const DISTINCT_AMOUNT = quick ? 300 : 3000;
 let distinctTokens: string[] = [];
@@ -199,27 +201,35 @@ async function runInstructionCounts(): Promise<void> {
   const cells = new Map<string, InstructionCell>();
   console.log(`\nNode ${process.version}, instructions per request under callgrind: ${warmup} warm-up then ${COUNTED_REQUESTS} counted requests per cell, one connection`);
   console.log("scenario       variant    instructions/request");
-  for (const scenario of SCENARIOS) {
-    for (const variant of scenario.variants) {
-      if (scenario.distinct) distinctTokens = mintDistinct(warmup + COUNTED_REQUESTS);
-      // A fresh database per cell: every cell starts from the same rows, so its counts repeat.
-      const database = await createTestDatabase(postgres);
-      const cell = await countInstructions(
-        // --predictable: V8 runs its compilers and GC on the main thread and seeds its hashes alike every time, so
-        // the same requests execute the same instructions run after run.
-        // --no-memory-reducer: no collection started by a timer (valgrind slows time down unevenly).
-        // A fixed 64 MiB young generation: with V8's default (1 MiB growing to 16 MiB) the same cell came out at
-        // 874,000 or 959,000 instructions per request from run to run, the difference almost all in scavenges (how
-        // many objects survive each one); at 64 MiB three runs agreed within 0.13%.
-        ["--predictable", "--no-memory-reducer", "--expose-gc", "--min-semi-space-size=64", "--max-semi-space-size=64", "--import", "tsx", join(import.meta.dirname, "server.ts"), variant],
-        { ...process.env, BENCH_JWKS_URL: jwks.url, BENCH_DATABASE_URL: database.url, NODE_ENV: "production" },
-        (n) => ({ token: scenario.token(n), body: scenario.body(n) }),
-        warmup,
-        COUNTED_REQUESTS,
-      ).finally(() => database.drop());
-      cells.set(`${scenario.name}|${variant}`, cell);
-      console.log(`${scenario.name.padEnd(14)} ${variant.padEnd(10)} ${Math.round(cell.instructionsPerRequest).toLocaleString("en-US").padStart(20)}`);
-    }
+  const cellsToCount: { name: string; variant: Variant; work: WorkOf; warmup: number; count: number }[] = SCENARIOS.flatMap((scenario) =>
+    scenario.variants.map((variant) => ({ name: scenario.name, variant, work: httpRequests((n) => ({ token: scenario.token(n), body: scenario.body(n) })), warmup, count: COUNTED_REQUESTS })),
+  );
+  // The revocation reload is paid per second, not per request (every REVOCATION_RELOAD_SECONDS, one query for the
+  // fingerprint when nothing changed): counted on its own, and kept out of the request cells (their servers reload
+  // every hour), since under callgrind a 10 s timer would land on ~50 times fewer requests than in real use, and
+  // on more or fewer of them as the machine runs faster or slower.
+  if ((!ONLY || ONLY.includes(RELOAD_CELL)) && (!ONLY_VARIANTS || ONLY_VARIANTS.includes("auth-on"))) {
+    cellsToCount.push({ name: RELOAD_CELL, variant: "auth-on", work: ipcQuestions("reload"), warmup: quick ? 5 : 20, count: quick ? 5 : 50 });
+  }
+  for (const { name, variant, work, warmup, count } of cellsToCount) {
+    if (SCENARIOS.find((scenario) => scenario.name === name)?.distinct) distinctTokens = mintDistinct(warmup + count);
+    // A fresh database per cell: every cell starts from the same rows, so its counts repeat.
+    const database = await createTestDatabase(postgres);
+    const cell = await countInstructions(
+      // --predictable: V8 runs its compilers and GC on the main thread and seeds its hashes alike every time, so
+      // the same requests execute the same instructions run after run.
+      // --no-memory-reducer: no collection started by a timer (valgrind slows time down unevenly).
+      // A fixed 64 MiB young generation: with V8's default (1 MiB growing to 16 MiB) the same cell came out at
+      // 874,000 or 959,000 instructions per request from run to run, the difference almost all in scavenges (how
+      // many objects survive each one); at 64 MiB three runs agreed within 0.13%.
+      ["--predictable", "--no-memory-reducer", "--expose-gc", "--min-semi-space-size=64", "--max-semi-space-size=64", "--import", "tsx", join(import.meta.dirname, "server.ts"), variant],
+      { ...process.env, BENCH_JWKS_URL: jwks.url, BENCH_DATABASE_URL: database.url, NODE_ENV: "production", BENCH_REVOCATION_RELOAD_SECONDS: "3600" },
+      work,
+      warmup,
+      count,
+    ).finally(() => database.drop());
+    cells.set(`${name}|${variant}`, cell);
+    console.log(`${name.padEnd(14)} ${variant.padEnd(10)} ${Math.round(cell.instructionsPerRequest).toLocaleString("en-US").padStart(20)}`);
   }
   // As throughput ratios: above 1 means auth-on executes fewer instructions per request than the other.
   const per = (id: string) => cells.get(id)?.instructionsPerRequest;
@@ -238,6 +248,12 @@ async function runInstructionCounts(): Promise<void> {
     "orders-page on/off": ratio("orders-page|auth-off", "orders-page|auth-on"),
     "mutation on/off": ratio("mutation|auth-off", "mutation|auth-on"),
   };
+  const reload = per(`${RELOAD_CELL}|auth-on`);
+  const me = per("me|auth-on");
+  if (reload !== undefined) {
+    // What the reload costs a replica per second at the default interval, in `me` requests' worth.
+    console.log(`revocation reload (nothing new): ${Math.round(reload).toLocaleString("en-US")} instructions, every 10 s by default${me ? `: ${(reload / 10 / me).toFixed(2)} me requests' worth per second` : ""}`);
+  }
   const file = writeResults("instructions", { requests: COUNTED_REQUESTS, warmup, cells: Object.fromEntries(cells), ratios });
   console.log(`raw results: ${file}`);
   console.log(`ratios: ${Object.entries(ratios).filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${v!.toFixed(3)}x`).join(" | ")}`);

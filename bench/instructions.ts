@@ -6,20 +6,34 @@
  * Counts cover every thread of the server process (V8's compiler and GC threads included); the load generator
  * is a separate process and is not counted.
  */
-import { spawn, execFileSync } from "node:child_process";
+import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 export interface InstructionCell {
-  /** Instructions per request, all threads of the server process. */
+  /** Instructions per unit of work (a request, or a reload), all threads of the server process. */
   readonly instructionsPerRequest: number;
   readonly requests: number;
 }
 
-/** One request of a cell: the Authorization token and the JSON body to send. */
-export type RequestOf = (n: number) => { token: string | null; body: string };
+/** The server under count: its HTTP port and its process (for IPC questions). */
+export interface CountedServer {
+  readonly port: number;
+  readonly child: ChildProcess;
+}
+
+/** Unit of work number `n` of a cell, done against the server; resolves when it is complete and correct. */
+export type WorkOf = (n: number, server: CountedServer) => Promise<void>;
+
+/**
+ * Milliseconds of quiet between the warm-up and the count. Whatever a timer closes in the server (idle pool
+ * connections after pg's 10 s, idle keep-alive sockets) closes now rather than at some point of the count: under
+ * callgrind a request takes about 50 times longer than without, so where such a timer fires depends on the
+ * machine's speed, and it moved counts between runs.
+ */
+const SETTLE_MS = 11_000;
 
 /** Whether `valgrind` and `callgrind_control` are on PATH. */
 export function hasCallgrind(): boolean {
@@ -34,11 +48,11 @@ export function hasCallgrind(): boolean {
 
 /**
  * Starts `serverArgs` (a Node command line, without `node`) under callgrind, waits for its `{ type: "ready",
- * port }` IPC message, sends `warmup` uncounted requests, asks it for a full garbage collection (`{ type: "gc" }`,
- * answered once done), then sends `requests` counted requests built by `requestOf` (each must answer 200 with
- * `data`), and returns the count. Throws when the server fails or answers wrongly.
+ * port }` IPC message, does `warmup` uncounted units of `work`, waits `SETTLE_MS`, asks it for a full garbage
+ * collection (`{ type: "gc" }`, answered once done), then does `requests` counted units, and returns the count per
+ * unit. Throws when the server fails or a unit of work does.
  */
-export async function countInstructions(serverArgs: readonly string[], env: NodeJS.ProcessEnv, requestOf: RequestOf, warmup: number, requests: number): Promise<InstructionCell> {
+export async function countInstructions(serverArgs: readonly string[], env: NodeJS.ProcessEnv, work: WorkOf, warmup: number, requests: number): Promise<InstructionCell> {
   const outDir = mkdtempSync(join(tmpdir(), "bench-callgrind-"));
   const child = spawn("valgrind", ["--tool=callgrind", "--instr-atstart=no", `--callgrind-out-file=${join(outDir, "callgrind.%p")}`, process.execPath, ...serverArgs], {
     env,
@@ -47,20 +61,21 @@ export async function countInstructions(serverArgs: readonly string[], env: Node
   let stderr = "";
   child.stderr!.on("data", (chunk: Buffer) => (stderr = (stderr + chunk).slice(-4000)));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   try {
     const port = await new Promise<number>((resolve, reject) => {
       child.once("message", (m: { type: string; port: number }) => resolve(m.port));
       child.once("exit", (code) => reject(new Error(`server under callgrind exited with ${code}: ${stderr}`)));
     });
+    const server = { port, child };
     let n = 0;
-    for (let i = 0; i < warmup; i++) await send(agent, port, requestOf(n++));
+    for (let i = 0; i < warmup; i++) await work(n++, server);
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
     await new Promise<void>((resolve) => {
       child.once("message", () => resolve());
       child.send({ type: "gc" });
     });
     control(child.pid!, ["--instr=on"]);
-    for (let i = 0; i < requests; i++) await send(agent, port, requestOf(n++));
+    for (let i = 0; i < requests; i++) await work(n++, server);
     control(child.pid!, ["--instr=off"]);
     // SIGINT lets the server exit cleanly, and callgrind writes its totals at exit.
     child.kill("SIGINT");
@@ -71,7 +86,6 @@ export async function countInstructions(serverArgs: readonly string[], env: Node
     if (total === 0) throw new Error(`callgrind counted nothing: ${stderr}`);
     return { instructionsPerRequest: total / requests, requests };
   } finally {
-    agent.destroy();
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     // BENCH_KEEP_CALLGRIND=1 keeps the profiles for callgrind_annotate (where the instructions go).
     if (process.env.BENCH_KEEP_CALLGRIND) console.log(`callgrind profiles kept in ${outDir}`);
@@ -81,6 +95,38 @@ export async function countInstructions(serverArgs: readonly string[], env: Node
 
 function control(pid: number, args: string[]): void {
   execFileSync("callgrind_control", [...args, String(pid)], { stdio: "ignore" });
+}
+
+/**
+ * Work of one HTTP request each: POSTs `requestOf(n)` to /graphql over one kept-alive connection; each must answer
+ * 200 with `data`.
+ */
+export function httpRequests(requestOf: (n: number) => { token: string | null; body: string }): WorkOf {
+  const agents = new WeakMap<ChildProcess, Agent>();
+  return (n, { port, child }) => {
+    let agent = agents.get(child);
+    if (!agent) {
+      const created = new Agent({ keepAlive: true, maxSockets: 1 });
+      child.once("exit", () => created.destroy());
+      agents.set(child, (agent = created));
+    }
+    return send(agent, port, requestOf(n));
+  };
+}
+
+/** Work of one IPC round trip each: sends `{ type }` to the server and waits for its answer `{ type, ok: true }`. */
+export function ipcQuestions(type: string): WorkOf {
+  return (_n, { child }) =>
+    new Promise((resolve, reject) => {
+      const onMessage = (m: { type: string; ok?: boolean }) => {
+        if (m.type !== type) return;
+        child.off("message", onMessage);
+        if (m.ok) resolve();
+        else reject(new Error(`the server failed ${type}`));
+      };
+      child.on("message", onMessage);
+      child.send({ type });
+    });
 }
 
 function send(agent: Agent, port: number, { token, body }: { token: string | null; body: string }): Promise<void> {

@@ -10,8 +10,8 @@
  *   floor     stock Apollo Server's standalone server with the same schema and resolvers and nothing else: no
  *             auth, limits, logging or metrics (what the framework costs on its own)
  * It reports its port, then answers `stats` messages with its CPU time and SQL statement count, `memory` with its
- * resident and heap bytes after a full collection, and `gc` once a full collection is done (the last two need
- * node --expose-gc).
+ * resident and heap bytes after a full collection, `gc` once a full collection is done (the last two need
+ * node --expose-gc), and `reload` (auth-on) with whether a revocation reload, as its timer runs it, succeeded.
  */
 import { createServer } from "node:http";
 import { ApolloServer } from "@apollo/server";
@@ -50,9 +50,13 @@ const config = loadConfig({
   COGNITO_JWKS_URI: jwksUrl,
   HOST: "127.0.0.1",
   PORT: "0",
+  // --instructions counts the periodic reload on its own and keeps it out of the request cells (bench.ts).
+  ...(process.env.BENCH_REVOCATION_RELOAD_SECONDS ? { REVOCATION_RELOAD_SECONDS: process.env.BENCH_REVOCATION_RELOAD_SECONDS } : {}),
 });
 
 let port: number;
+/** auth-on's periodic revocation reload, which `reload` messages run on demand. */
+let reloadRevocations: (() => Promise<boolean>) | undefined;
 if (variant === "yoga") {
   port = await startYoga();
 } else if (variant === "floor") {
@@ -63,6 +67,7 @@ if (variant === "yoga") {
   await verifier.hydrate();
   const logger = createLogger(true, config.logLevel, pino.destination({ dest: "/dev/null", sync: true }));
   const revocation = variant === "auth-on" ? await setUpRevocation(config, database, { logger: await seedRevocations(logger) }) : undefined;
+  reloadRevocations = revocation?.sync.reload;
   const server = await startServer({
     config,
     schema: benchSchema(variant === "auth-on"),
@@ -94,6 +99,8 @@ process.on("message", (message: { type: string }) => {
     (globalThis as { gc?: () => void }).gc?.();
     const { rss, heapUsed } = process.memoryUsage();
     process.send!({ type: "memory", rss, heapUsed });
+  } else if (message.type === "reload") {
+    void (reloadRevocations?.() ?? Promise.resolve(false)).then((ok) => process.send!({ type: "reload", ok }));
   } else if (message.type === "gc") {
     // Instruction counts start from a collected heap (node --expose-gc), so no collection owed to the start-up
     // or the warm-up lands in the counted requests.
