@@ -8,6 +8,7 @@
  *   --instructions   instructions per request under callgrind instead of wall-clock time (bench/instructions.ts):
  *                    a fixed number of requests per cell, unmoved by other load on the machine
  *   --requests N     counted requests per cell with --instructions (default 1000; 20 with --quick)
+ *   --warmup N       uncounted requests before them with --instructions (default 1000; 20 with --quick)
  *   --memory         resident memory and heap of auth-on before, at and past the verified-token cache's bound
  *                    (10,000 distinct tokens, then 10,000 more), and the heap bytes per cached token
  *   --only a,b       only these scenarios
@@ -197,7 +198,9 @@ async function runInstructionCounts(): Promise<void> {
   if (!hasCallgrind()) throw new Error("--instructions needs valgrind and callgrind_control on PATH (Debian package valgrind)");
   const postgres = process.env.TEST_DATABASE_URL ?? process.env.BENCH_POSTGRES_URL;
   if (!postgres) throw new Error("--instructions needs PostgreSQL: set TEST_DATABASE_URL (a scratch database is made and dropped there)");
-  const warmup = quick ? 20 : 200;
+  // 1,000 warm-up requests: after 200, V8 was still optimizing the code of a never-seen token's path (102 Maglev
+  // compilations in the next 300 requests of me-distinct, 170,000 instructions per request).
+  const warmup = Number(flag("--warmup") ?? (quick ? 20 : 1000));
   const cells = new Map<string, InstructionCell>();
   console.log(`\nNode ${process.version}, instructions per request under callgrind: ${warmup} warm-up then ${COUNTED_REQUESTS} counted requests per cell, one connection`);
   console.log("scenario       variant    instructions/request");
