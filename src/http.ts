@@ -151,10 +151,11 @@ export function createHttpHandler<TContext extends BaseContext>(options: HttpHan
     }
     const headers = new HeaderMap();
     for (const [name, value] of Object.entries(req.headers)) {
-      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(", ") : value);
+      // Node gives header names in lower case already: Map's own set skips HeaderMap's toLowerCase of each name.
+      if (value !== undefined) setHeader.call(headers, name, Array.isArray(value) ? value.join(", ") : value);
     }
     let parsed: unknown = body;
-    if (body !== "" && (headers.get("content-type") ?? "").toLowerCase().startsWith("application/json")) {
+    if (body !== "" && (req.headers["content-type"] ?? "").toLowerCase().startsWith("application/json")) {
       try {
         parsed = JSON.parse(body);
       } catch {
@@ -306,6 +307,8 @@ export function createMetricsHandler(metrics: () => Promise<{ contentType: strin
     }
   };
 }
+
+const setHeader = Map.prototype.set as (this: HeaderMap, name: string, value: string) => HeaderMap;
 
 const TOO_LARGE = Symbol("too large");
 

@@ -11,11 +11,21 @@ export class Metrics {
   readonly registry = new Registry();
   private readonly operations = new Set<string>();
 
+  // Per-request counts are kept in plain maps (`countRequest`, `countAuthentication`) and handed to prom-client when
+  // it collects (a scrape): its `inc` builds and looks up a label string on every call. Measured together with the
+  // bearer trim change: ~7,800 instructions per request less, of which about 3,500 are these two counters (profile).
+  // Series come out in the order they were first counted, as prom-client's own would.
+  private readonly requestCounts = new Map<string, Map<number, CountedSeries<"operation" | "status">>>();
+  private readonly requestSeries: CountedSeries<"operation" | "status">[] = [];
+  private readonly authenticationCounts = new Map<string, CountedSeries<"reason">>();
+
+  /** Published from `countRequest`'s counts; do not `inc` it directly (a collection would overwrite it). */
   readonly requests = new Counter({
     name: "graphql_requests_total",
     help: "HTTP requests to /graphql by operation name and HTTP status",
     labelNames: ["operation", "status"] as const,
     registers: [this.registry],
+    collect: publish(() => this.requestSeries),
   });
 
   readonly duration = new Histogram({
@@ -26,11 +36,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Published from `countAuthentication`'s counts; do not `inc` it directly (a collection would overwrite it). */
   readonly authentications = new Counter({
     name: "auth_outcomes_total",
     help: "Authentication outcomes per request: VERIFIED, ANONYMOUS, or the refusal's reason code",
     labelNames: ["reason"] as const,
     registers: [this.registry],
+    collect: publish(() => this.authenticationCounts.values()),
   });
 
   readonly keySetFetches = new Counter({
@@ -85,6 +97,26 @@ export class Metrics {
     }
   }
 
+  /** Counts one answered `/graphql` request in `graphql_requests_total`; `operation` comes from `operationLabel`. */
+  countRequest(operation: string, status: number): void {
+    let byStatus = this.requestCounts.get(operation);
+    if (byStatus === undefined) this.requestCounts.set(operation, (byStatus = new Map()));
+    const series = byStatus.get(status);
+    if (series !== undefined) series.value++;
+    else {
+      const added = { labels: { operation, status: String(status) }, value: 1 };
+      byStatus.set(status, added);
+      this.requestSeries.push(added);
+    }
+  }
+
+  /** Counts one authentication outcome in `auth_outcomes_total`: VERIFIED, ANONYMOUS or a refusal's reason code. */
+  countAuthentication(reason: string): void {
+    const series = this.authenticationCounts.get(reason);
+    if (series !== undefined) series.value++;
+    else this.authenticationCounts.set(reason, { labels: { reason }, value: 1 });
+  }
+
   /** A bounded label value for a client-chosen operation name. */
   operationLabel(name: unknown): string {
     if (typeof name !== "string" || !OPERATION_NAME.test(name)) return "anonymous";
@@ -93,4 +125,18 @@ export class Metrics {
     this.operations.add(name);
     return name;
   }
+}
+
+/** One labelled series of a counter whose counts are kept outside prom-client. */
+interface CountedSeries<L extends string> {
+  readonly labels: Record<L, string>;
+  value: number;
+}
+
+/** A counter's `collect`: replaces its series with `series`, in their order. */
+function publish<L extends string>(series: () => Iterable<CountedSeries<L>>) {
+  return function (this: Counter<L>) {
+    this.reset();
+    for (const { labels, value } of series()) this.inc(labels, value);
+  };
 }

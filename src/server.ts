@@ -181,11 +181,11 @@ export function createContextFactory(deps: ServerDependencies): (sources: Creden
       auth = await authenticate(sources);
     } catch (error) {
       const reason = (error as GraphQLError).extensions?.auth as { reason?: string } | undefined;
-      deps.metrics?.authentications.inc({ reason: reason?.reason ?? "ERROR" });
+      deps.metrics?.countAuthentication(reason?.reason ?? "ERROR");
       deps.logger?.info({ event: "auth.refused", requestId, reason: reason?.reason }, "request refused before execution");
       throw error;
     }
-    deps.metrics?.authentications.inc({ reason: auth.principal ? "VERIFIED" : "ANONYMOUS" });
+    deps.metrics?.countAuthentication(auth.principal ? "VERIFIED" : "ANONYMOUS");
     const { principal } = auth;
     // The token is read again only when a resolver asks (placeOrder), so it never sits in the context.
     const callerEmail = async () =>
@@ -348,9 +348,11 @@ function recordExchange(deps: ServerDependencies, exchange: Exchange<AppContext>
     return;
   }
   const principal = exchange.context?.principal;
-  const operation = deps.metrics?.operationLabel(exchange.operationName);
-  deps.metrics?.requests.inc({ operation, status: String(exchange.status) });
-  deps.metrics?.duration.observe({ operation }, exchange.durationMs / 1000);
+  if (deps.metrics) {
+    const operation = deps.metrics.operationLabel(exchange.operationName);
+    deps.metrics.countRequest(operation, exchange.status);
+    deps.metrics.duration.observe({ operation }, exchange.durationMs / 1000);
+  }
   deps.logger?.info(
     {
       requestId: exchange.requestId,

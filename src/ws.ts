@@ -215,11 +215,11 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
       } catch (error) {
         if (!(error instanceof GraphQLError)) throw error;
         const reason = (error.extensions?.auth as { reason?: string } | undefined)?.reason ?? "ERROR";
-        metrics?.authentications.inc({ reason });
+        metrics?.countAuthentication(reason);
         refuseConnection(connection, String(error.extensions?.code), reason);
         return false;
       }
-      metrics?.authentications.inc({ reason: principal ? "VERIFIED" : "ANONYMOUS" });
+      metrics?.countAuthentication(principal ? "VERIFIED" : "ANONYMOUS");
       if (principal) {
         const open = bySubject.get(principal.sub) ?? new Set<Connection>();
         if (open.size >= config.ws.maxConnectionsPerSubject) {

