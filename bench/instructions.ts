@@ -15,6 +15,12 @@ import { join } from "node:path";
 export interface InstructionCell {
   /** Instructions per unit of work (a request, or a reload), all threads of the server process. */
   readonly instructionsPerRequest: number;
+  /**
+   * Of those, V8's optimizing compilers (Maglev and Turbofan, `Compiler::CompileOptimized`, which `--predictable`
+   * runs on the main thread): code still being optimized during the count. A server that has run for hours has paid
+   * it long ago, so `instructionsPerRequest - compilerPerRequest` is the steady state's estimate.
+   */
+  readonly compilerPerRequest: number;
   readonly requests: number;
 }
 
@@ -80,17 +86,24 @@ export async function countInstructions(serverArgs: readonly string[], env: Node
     // SIGINT lets the server exit cleanly, and callgrind writes its totals at exit.
     child.kill("SIGINT");
     await Promise.race([exited, new Promise((r) => setTimeout(r, 60_000))]);
-    const total = readdirSync(outDir)
-      .map((name) => /^totals: (\d+)/m.exec(readFileSync(join(outDir, name), "utf8"))?.[1])
-      .reduce((sum, value) => sum + Number(value ?? 0), 0);
+    const files = readdirSync(outDir).map((name) => join(outDir, name));
+    const total = files.map((file) => /^totals: (\d+)/m.exec(readFileSync(file, "utf8"))?.[1]).reduce((sum, value) => sum + Number(value ?? 0), 0);
     if (total === 0) throw new Error(`callgrind counted nothing: ${stderr}`);
-    return { instructionsPerRequest: total / requests, requests };
+    const compiler = files.map(optimizingCompilerInstructions).reduce((sum, value) => sum + value, 0);
+    return { instructionsPerRequest: total / requests, compilerPerRequest: compiler / requests, requests };
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     // BENCH_KEEP_CALLGRIND=1 keeps the profiles for callgrind_annotate (where the instructions go).
     if (process.env.BENCH_KEEP_CALLGRIND) console.log(`callgrind profiles kept in ${outDir}`);
     else rmSync(outDir, { recursive: true, force: true });
   }
+}
+
+/** The inclusive count of `v8::internal::Compiler::CompileOptimized` in a callgrind profile (0 when absent). */
+function optimizingCompilerInstructions(file: string): number {
+  const annotated = execFileSync("callgrind_annotate", ["--inclusive=yes", "--threshold=100", file], { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
+  const line = /^\s*([\d,]+) .*v8::internal::Compiler::CompileOptimized\(/m.exec(annotated);
+  return line ? Number(line[1]!.replaceAll(",", "")) : 0;
 }
 
 function control(pid: number, args: string[]): void {
