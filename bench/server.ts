@@ -10,8 +10,9 @@
  *   floor     stock Apollo Server's standalone server with the same schema and resolvers and nothing else: no
  *             auth, limits, logging or metrics (what the framework costs on its own)
  * It reports its port, then answers `stats` messages with its CPU time and SQL statement count, `memory` with its
- * resident and heap bytes after a full collection, `gc` once a full collection is done (the last two need
- * node --expose-gc), and `reload` (auth-on) with whether a revocation reload, as its timer runs it, succeeded.
+ * resident, heap used and heap committed bytes after a full collection, `gc` once a full collection is done (the
+ * last two need node --expose-gc), and `reload` (auth-on) with whether a revocation reload, as its timer runs it,
+ * succeeded.
  */
 import { createServer } from "node:http";
 import { ApolloServer } from "@apollo/server";
@@ -97,8 +98,8 @@ process.on("message", (message: { type: string }) => {
     process.send!({ type: "stats", cpuMicros: cpu.user + cpu.system, queries });
   } else if (message.type === "memory") {
     (globalThis as { gc?: () => void }).gc?.();
-    const { rss, heapUsed } = process.memoryUsage();
-    process.send!({ type: "memory", rss, heapUsed });
+    const { rss, heapUsed, heapTotal } = process.memoryUsage();
+    process.send!({ type: "memory", rss, heapUsed, heapTotal });
   } else if (message.type === "reload") {
     void (reloadRevocations?.() ?? Promise.resolve(false)).then((ok) => process.send!({ type: "reload", ok }));
   } else if (message.type === "gc") {
