@@ -211,7 +211,7 @@ async function runInstructionCounts(): Promise<void> {
   // generation's collections (one per ~64 MiB allocated) fall alike across variants; 200 lists.
   const warmupOf = (scenario: Scenario) => Number(flag("--warmup") ?? (quick ? 20 : scenario.large ? 1000 : 15_000));
   const countOf = (scenario: Scenario) => Number(flag("--requests") ?? (quick ? 20 : scenario.large ? 200 : 2000));
-  const cells = new Map<string, InstructionCell>();
+  const cells = new Map<string, InstructionCell & { readonly warmup: number }>();
   console.log(`\nNode ${process.version}, instructions per request under callgrind, one connection; "compiler" is V8's optimizing compilers within them`);
   console.log("scenario       variant      warm-up   counted   instructions/request    compiler   without compiler");
   const cellsToCount: { name: string; variant: Variant; work: WorkOf; warmup: number; count: number }[] = SCENARIOS.flatMap((scenario) =>
@@ -241,7 +241,7 @@ async function runInstructionCounts(): Promise<void> {
       warmup,
       count,
     ).finally(() => database.drop());
-    cells.set(`${name}|${variant}`, cell);
+    cells.set(`${name}|${variant}`, { ...cell, warmup });
     const figure = (value: number, width: number) => Math.round(value).toLocaleString("en-US").padStart(width);
     console.log(`${name.padEnd(14)} ${variant.padEnd(10)} ${String(warmup).padStart(9)} ${String(count).padStart(9)} ${figure(cell.instructionsPerRequest, 22)} ${figure(cell.compilerPerRequest, 11)} ${figure(cell.instructionsPerRequest - cell.compilerPerRequest, 18)}`);
   }
@@ -317,7 +317,7 @@ async function runMemory(): Promise<void> {
     console.log(`\nNode ${process.version}, auth-on, memory after a full collection (verified-token cache bound: 10,000)`);
     console.log("distinct tokens sent          rss          heap used   heap committed");
     for (const phase of phases) console.log(`${String(phase.tokens).padEnd(28)} ${mib(phase.rss).padStart(10)} ${mib(phase.heapUsed).padStart(14)} ${mib(phase.heapTotal).padStart(16)}`);
-    const [start, atBound, , last] = [phases[0]!, phases[1]!, phases[2]!, phases.at(-1)!];
+    const [start, atBound, last] = [phases[0]!, phases[1]!, phases.at(-1)!];
     const perToken = (atBound.heapUsed - start.heapUsed) / perPhase;
     console.log(`heap per cached token: ${perToken.toFixed(0)} bytes; past the bound (${perPhase} to ${last.tokens} tokens): heap ${mib(last.heapUsed - atBound.heapUsed)}, rss ${mib(last.rss - atBound.rss)}`);
     const file = writeResults("memory", { perPhase, phases, heapBytesPerCachedToken: perToken });
