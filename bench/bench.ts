@@ -26,7 +26,7 @@ import { createTestDatabase } from "../test/helpers/database.js";
 import { startJwksServer } from "../test/helpers/jwks-server.js";
 import { generateRsaKey, jwksOf, signToken } from "../test/helpers/keys.js";
 import { BENCH_CLIENT_ID, BENCH_ITEMS, BENCH_POOL_ID, USERS } from "./fixture.js";
-import { countInstructions, hasCallgrind, httpRequests, ipcQuestions, type InstructionCell, type WorkOf } from "./instructions.js";
+import { askServer, countInstructions, hasCallgrind, httpRequests, ipcQuestions, type InstructionCell, type WorkOf } from "./instructions.js";
 
 const quick = process.argv.includes("--quick");
 const instructions = process.argv.includes("--instructions");
@@ -327,17 +327,8 @@ async function runMemory(): Promise<void> {
   }
 }
 
-/** Asks a server process (bench/server.ts) one IPC question and resolves with its answer of the same type. */
 function ask<T>(server: Server, type: "stats" | "memory"): Promise<T> {
-  return new Promise((resolve) => {
-    const onMessage = (m: { type: string } & T) => {
-      if (m.type !== type) return;
-      server.child.off("message", onMessage);
-      resolve(m);
-    };
-    server.child.on("message", onMessage);
-    server.child.send({ type });
-  });
+  return askServer<T>(server.child, type);
 }
 
 function memoryOf(server: Server): Promise<{ rss: number; heapUsed: number; heapTotal: number }> {

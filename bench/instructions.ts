@@ -144,19 +144,28 @@ export function httpRequests(requestOf: (n: number) => { token: string | null; b
   };
 }
 
+/**
+ * Asks a server process (bench/server.ts) one IPC question, `{ type }`, and resolves with its first answer of the
+ * same type.
+ */
+export function askServer<T>(child: ChildProcess, type: string): Promise<{ type: string } & T> {
+  return new Promise((resolve) => {
+    const onMessage = (m: { type: string } & T) => {
+      if (m.type !== type) return;
+      child.off("message", onMessage);
+      resolve(m);
+    };
+    child.on("message", onMessage);
+    child.send({ type });
+  });
+}
+
 /** Work of one IPC round trip each: sends `{ type }` to the server and waits for its answer `{ type, ok: true }`. */
 export function ipcQuestions(type: string): WorkOf {
-  return (_n, { child }) =>
-    new Promise((resolve, reject) => {
-      const onMessage = (m: { type: string; ok?: boolean }) => {
-        if (m.type !== type) return;
-        child.off("message", onMessage);
-        if (m.ok) resolve();
-        else reject(new Error(`the server failed ${type}`));
-      };
-      child.on("message", onMessage);
-      child.send({ type });
-    });
+  return async (_n, { child }) => {
+    const { ok } = await askServer<{ ok?: boolean }>(child, type);
+    if (!ok) throw new Error(`the server failed ${type}`);
+  };
 }
 
 function send(agent: Agent, port: number, { token, body }: { token: string | null; body: string }): Promise<void> {
