@@ -22,15 +22,12 @@ import { createRemoteJwksSigningKeyProvider, extractFromHeader, useJWT } from "@
 import { createYoga } from "graphql-yoga";
 import { RequestAuth, type Principal, type TokenVerifier } from "../src/auth/index.js";
 import { principalFromClaims, type VerifiedClaims } from "../src/auth/principal.js";
-import { setUpAuth } from "../src/auth-setup.js";
+import { createApp } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
-import { openDatabase } from "../src/data/database.js";
+import { openDatabase, type Db } from "../src/data/database.js";
 import { createLoaders } from "../src/data/loaders.js";
 import type { AppContext } from "../src/graphql/context.js";
 import { createLogger } from "../src/logger.js";
-import { Metrics } from "../src/metrics.js";
-import { startServer } from "../src/server.js";
-import { setUpRevocation } from "../src/revocations/setup.js";
 import { pino } from "pino";
 import { BENCH_CLIENT_ID, BENCH_POOL_ID, benchSchema, seedBenchData, USERS } from "./fixture.js";
 
@@ -41,8 +38,12 @@ let queries = 0;
 const BENCH_REVOCATIONS = 5000;
 // PostgreSQL when the bench gives one (instruction counts: PGlite's WebAssembly would run inside the counted
 // process, and start very slowly under valgrind), else an in-memory PGlite.
-const database = await openDatabase({ url: process.env.BENCH_DATABASE_URL ?? null, pgliteDir: null, onQuery: () => queries++ });
-await seedBenchData(database.db);
+/** The floor's and the peer's database (the product's own is opened by createApp with the same options). */
+async function openBenchDatabase(): Promise<Db> {
+  const database = await openDatabase({ url: process.env.BENCH_DATABASE_URL ?? null, pgliteDir: null, onQuery: () => queries++ });
+  await seedBenchData(database.db);
+  return database.db;
+}
 
 const config = loadConfig({
   NODE_ENV: "production",
@@ -59,33 +60,28 @@ let port: number;
 /** auth-on's periodic revocation reload, which `reload` messages run on demand. */
 let reloadRevocations: (() => Promise<boolean>) | undefined;
 if (variant === "yoga") {
-  port = await startYoga();
+  port = await startYoga(await openBenchDatabase());
 } else if (variant === "floor") {
-  port = await startFloor();
+  port = await startFloor(await openBenchDatabase());
 } else {
-  const metrics = new Metrics(() => database.poolStats());
-  const verifier = variant === "auth-on" ? setUpAuth(config, (result) => metrics.keySetFetches.inc({ result })).verifier : trustingVerifier();
-  await verifier.hydrate();
-  const logger = createLogger(true, config.logLevel, pino.destination({ dest: "/dev/null", sync: true }));
-  const revocation = variant === "auth-on" ? await setUpRevocation(config, database, { logger: await seedRevocations(logger) }) : undefined;
-  reloadRevocations = revocation?.sync.reload;
-  const server = await startServer({
-    config,
-    schema: benchSchema(variant === "auth-on"),
-    verifier,
-    db: database.db,
-    // What main.ts gives the server, but the log lines go nowhere: written (at the default level, with the same
-    // synchronous writes as to stdout) and dropped, so the bench measures the logging, not a terminal.
-    logger,
-    metrics,
-    revocations: revocation?.list,
-    revoker: revocation?.revoker,
-    // Subscriptions over WebSocket, as main.ts serves them (auth-on only: the product as deployed).
-    notifications: variant === "auth-on" ? database.notifications() : undefined,
-    readinessChecks: { database: () => database.ping() },
-    shutdownTimeoutMs: config.http.shutdownTimeoutSeconds * 1000,
-    abortInFlight: () => database.abortActive(),
+  // The product as main.ts builds it (createApp), but the log lines go nowhere: written (at the default level,
+  // with the same synchronous writes as to stdout) and dropped, so the bench measures the logging, not a terminal.
+  const authOn = variant === "auth-on";
+  const app = await createApp(config, {
+    logger: createLogger(true, config.logLevel, pino.destination({ dest: "/dev/null", sync: true })),
+    schema: benchSchema(authOn),
+    // No network here: placeOrder records no email, as before the composition root.
+    emailLookup: null,
+    database: { url: process.env.BENCH_DATABASE_URL ?? null, pgliteDir: null, onQuery: () => queries++ },
+    seed: async ({ db }) => {
+      await seedBenchData(db);
+      if (authOn) await seedRevocations(db);
+    },
+    // auth-off: no verification, no revocations; subscriptions over WebSocket only as deployed (auth-on).
+    ...(authOn ? {} : { verifier: trustingVerifier(), revocation: false, notifications: false }),
   });
+  reloadRevocations = app.revocation?.sync.reload;
+  const server = await app.serve();
   port = Number(new URL(server.url).port);
 }
 
@@ -111,8 +107,8 @@ process.on("message", (message: { type: string }) => {
 });
 
 /** Stores BENCH_REVOCATIONS revocations of other subjects, half whole subjects and half single sessions, once. */
-async function seedRevocations<T>(passThrough: T): Promise<T> {
-  const { count } = await database.db.selectFrom("revocations").select((eb) => eb.fn.countAll<string>().as("count")).executeTakeFirstOrThrow();
+async function seedRevocations(db: Db): Promise<void> {
+  const { count } = await db.selectFrom("revocations").select((eb) => eb.fn.countAll<string>().as("count")).executeTakeFirstOrThrow();
   const expiresAt = new Date(Date.now() + 86_400_000);
   const missing = BENCH_REVOCATIONS - Number(count);
   for (let start = 0; start < missing; start += 1000) {
@@ -120,9 +116,8 @@ async function seedRevocations<T>(passThrough: T): Promise<T> {
       const n = Number(count) + start + i;
       return { sub: `revoked-${n}`, sessionId: n % 2 ? `session-${n}` : null, revokedBefore: n % 2 ? null : new Date(), expiresAt, revokedBy: "bench", cognitoSignedOut: false };
     });
-    await database.db.insertInto("revocations").values(rows).execute();
+    await db.insertInto("revocations").values(rows).execute();
   }
-  return passThrough;
 }
 
 /** Auth off: every request is the admin, nothing is verified (the baseline). */
@@ -149,17 +144,17 @@ function adminPrincipal(): Principal {
  * Stock Apollo Server: its standalone HTTP server and defaults, the schema without rules, and (as auth-off) every
  * request is the admin without any verification, so the resolvers produce the same answers.
  */
-async function startFloor(): Promise<number> {
+async function startFloor(db: Db): Promise<number> {
   const apollo = new ApolloServer<AppContext>({ schema: benchSchema(false) });
   const admin = adminPrincipal();
   const { url } = await startStandaloneServer(apollo, {
     listen: { port: 0, host: "127.0.0.1" },
-    context: async () => ({ principal: admin, auth: new RequestAuth(admin, { explain: false }), db: database.db, loaders: createLoaders(database.db), callerEmail: async () => null, afterCommit: (action) => action() }),
+    context: async () => ({ principal: admin, auth: new RequestAuth(admin, { explain: false }), db, loaders: createLoaders(db), callerEmail: async () => null, afterCommit: (action) => action() }),
   });
   return Number(new URL(url).port);
 }
 
-async function startYoga(): Promise<number> {
+async function startYoga(db: Db): Promise<number> {
   const issuer = `https://cognito-idp.us-east-1.amazonaws.com/${BENCH_POOL_ID}`;
   const yoga = createYoga<Record<string, unknown>>({
     schema: benchSchema(true),
@@ -177,7 +172,7 @@ async function startYoga(): Promise<number> {
     context: (initial): AppContext => {
       const jwt = (initial as { jwt?: { payload: Record<string, unknown> } }).jwt;
       const principal = jwt ? principalFromClaims(jwt.payload as unknown as VerifiedClaims) : null;
-      return { principal, auth: new RequestAuth(principal, { explain: false }), db: database.db, loaders: createLoaders(database.db), callerEmail: async () => null, afterCommit: (action) => action() };
+      return { principal, auth: new RequestAuth(principal, { explain: false }), db, loaders: createLoaders(db), callerEmail: async () => null, afterCommit: (action) => action() };
     },
   });
   const server = createServer(yoga);

@@ -44,6 +44,13 @@ export interface Config {
     readonly maxSubscriptionsPerConnection: number;
     /** Connections open at once per token subject, per replica (default 10, 1 to 10000); one more closes with 4403. */
     readonly maxConnectionsPerSubject: number;
+    /**
+     * Anonymous connections (no token in `connection_init`) open at once on this replica (default 100, 0 to
+     * 100000) and from one remote address (default 10, 0 to 10000); one more closes with 4403. Not counted at all
+     * when the schema has no `@public` Subscription field: anonymous connections are then closed with 4401.
+     */
+    readonly maxAnonymousConnections: number;
+    readonly maxAnonymousConnectionsPerAddress: number;
   };
   /** GraphQL Armor limits, checked before execution (GRAPHQL_MAX_*). */
   readonly limits: {
@@ -166,6 +173,8 @@ export function loadConfig(env: Env = process.env): Config {
       maxMessageBytes: integer(env, "WS_MAX_MESSAGE_BYTES", 65_536, 1024, 1_048_576),
       maxSubscriptionsPerConnection: integer(env, "WS_MAX_SUBSCRIPTIONS_PER_CONNECTION", 20, 1, 1000),
       maxConnectionsPerSubject: integer(env, "WS_MAX_CONNECTIONS_PER_SUBJECT", 10, 1, 10_000),
+      maxAnonymousConnections: integer(env, "WS_MAX_ANONYMOUS_CONNECTIONS", 100, 0, 100_000),
+      maxAnonymousConnectionsPerAddress: integer(env, "WS_MAX_ANONYMOUS_CONNECTIONS_PER_ADDRESS", 10, 0, 10_000),
     }),
     limits: Object.freeze({
       depth: integer(env, "GRAPHQL_MAX_DEPTH", 10, 1, 100),

@@ -8,7 +8,7 @@ function refuse(line: string): never {
   process.exit(1);
 }
 
-/** Entry: config -> port check -> verifier (keys hydrated) -> database (migrated) -> schema -> listen; stops on SIGINT/SIGTERM. */
+/** Entry: config -> port check -> the application (`app.ts`: keys hydrated, database migrated) -> listen; stops on SIGINT/SIGTERM. */
 async function main(): Promise<void> {
   let config: Config;
   try {
@@ -28,17 +28,12 @@ async function main(): Promise<void> {
   };
   await step("listen", () => checkListenable(config.http.host, config.http.port));
 
-  const [{ setUpAuth }, { openDatabase, pgliteDirOf }, { seedDevData }, { buildSchema }, { createLogger }, { Metrics }, { startServer, ABORT_GRACE_MS }, { setUpRevocation }] =
-    await Promise.all([
-      import("./auth-setup.js"),
-      import("./data/database.js"),
-      import("./dev/seed.js"),
-      import("./graphql/schema.js"),
-      import("./logger.js"),
-      import("./metrics.js"),
-      import("./server.js"),
-      import("./revocations/setup.js"),
-    ]);
+  const [{ createApp }, { createLogger }, { pgliteDirOf }, { ABORT_GRACE_MS }] = await Promise.all([
+    import("./app.js"),
+    import("./logger.js"),
+    import("./data/database.js"),
+    import("./http/server.js"),
+  ]);
   const logger = createLogger(config.production, config.logLevel);
   // Anything that still escapes is logged as one error line (with its stack, for the developers) before exiting.
   const fatal = (kind: string) => (error: unknown) => {
@@ -48,47 +43,11 @@ async function main(): Promise<void> {
   process.on("uncaughtException", fatal("uncaught exception"));
   process.on("unhandledRejection", fatal("unhandled promise rejection"));
 
-  // Metrics exist before the database does (key-set fetches are counted from the start).
-  let poolOf: { poolStats(): ReturnType<import("./data/database.js").OpenDatabase["poolStats"]> } | undefined;
-  const metrics = new Metrics(() => poolOf?.poolStats() ?? null);
-  const { verifier, devIssuer, emailLookup } = await step("dev-keys", () => setUpAuth(config, (result) => metrics.keySetFetches.inc({ result })));
-  await step("key-sets", () => verifier.hydrate());
-  const database = await step("database", () =>
-    openDatabase({
-      url: config.databaseUrl,
-      pgliteDir: pgliteDirOf(config.dataDir),
-      onConnectionError: (error, state) =>
-        logger.warn({ event: "db.connection_lost", state, err: { type: error.name, message: error.message } }, "database connection lost; it is replaced on next use"),
-      notifications: {
-        onConnectionError: (error) =>
-          logger.warn({ event: "db.listen_lost", err: { type: error.name, message: error.message } }, "database notifications lost; reconnecting (revocations are reloaded meanwhile)"),
-        onReconnected: () => logger.info({ event: "db.listen_restored" }, "database notifications restored"),
-      },
-    }),
-  );
-  poolOf = database;
-  if (config.mode === "dev") await step("database", () => seedDevData(database.db));
-  const revocation = await step("database", () => setUpRevocation(config, database, { logger }));
-  const schema = buildSchema();
+  // Keys hydrated and the database ready before the server reports ready; each step's failure is one line.
+  const app = await createApp(config, { step, logger });
+  const { devIssuer, database } = app;
+  const server = await app.serve();
   const shutdownTimeoutMs = config.http.shutdownTimeoutSeconds * 1000;
-  const server = await step("listen", () =>
-    startServer({
-      config,
-      schema,
-      verifier,
-      revocations: revocation.list,
-      revoker: revocation.revoker,
-      db: database.db,
-      notifications: database.notifications(),
-      devIssuer,
-      emailLookup,
-      logger,
-      metrics,
-      readinessChecks: { database: () => database.ping() },
-      shutdownTimeoutMs,
-      abortInFlight: () => database.abortActive(),
-    }),
-  );
 
   if (config.mode === "dev") {
     console.log(`API listening on ${server.url} (dev mode: built-in dev issuer, pool ${devIssuer!.userPoolId})`);
@@ -110,10 +69,7 @@ async function main(): Promise<void> {
       logger.error({ signal }, "shutdown overran its bound; exiting anyway");
       process.exit(0);
     }, shutdownTimeoutMs + SHUTDOWN_MARGIN_MS + 1000).unref();
-    await server.close();
-    revocation.sync.close();
-    verifier.close();
-    await database.close(2000);
+    await app.close();
     logger.info({ signal }, "stopped");
     process.exit(0);
   };

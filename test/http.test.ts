@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { ApolloServer } from "@apollo/server";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.js";
-import { createHttpHandler } from "../src/http.js";
+import { createHttpHandler } from "../src/http/index.js";
 import { startApp } from "./helpers/app.js";
 
 const APP = "https://app.example.com";

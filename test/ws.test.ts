@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeExecutableSchema } from "@graphql-tools/schema";
 import { applyAuthDirectives, authDirectiveTypeDefs, RevocationList } from "../src/auth/index.js";
 import { DEV_APP_CLIENT_ID, PERSONAS, type PersonaName } from "../src/dev/personas.js";
-import { SUBSCRIPTIONS_OVER_WEBSOCKET_MESSAGE } from "../src/server.js";
+import { SUBSCRIPTIONS_OVER_WEBSOCKET_MESSAGE } from "../src/graphql/limits.js";
 import { bearer, startApp, type TestApp } from "./helpers/app.js";
 import { BACKENDS, TEST_DATABASE_URL } from "./helpers/database.js";
 import { startJwksServer } from "./helpers/jwks-server.js";
@@ -120,12 +120,11 @@ describe("subscriptions over WebSocket (dev mode)", () => {
     alice.close();
   });
 
-  it("acknowledges an anonymous connection, which may subscribe to nothing that is not @public", async () => {
-    const visitor = await connect(null);
-    visitor.subscribe("1", MY_EVENTS);
-    const refused = await visitor.waitFor((m) => m.type === "error");
-    expect(refused.payload[0]).toMatchObject({ message: "Authentication is required to perform this operation.", extensions: { code: "UNAUTHENTICATED" } });
-    visitor.close();
+  it("closes an anonymous connection at once with 4401 when no Subscription field is @public (the shop has none)", async () => {
+    const visitor = await openSocket(app.wsUrl);
+    visitor.send({ type: "connection_init" });
+    expect(await visitor.closed).toEqual({ code: 4401, reason: "Authentication required" });
+    expect(visitor.messages.some((m) => m.type === "connection_ack")).toBe(false);
   });
 
   it("serves only subscriptions over WebSocket, and refuses them over HTTP with 400 pointing to WebSocket", async () => {
@@ -257,10 +256,10 @@ describe("subscriptions over WebSocket (dev mode)", () => {
   it("writes audit lines for refused connections and subscriptions, and no token or claim in any line", () => {
     const lines = logs.parsed();
     expect(lines.filter((l) => l.event === "ws.connection_refused").map((l) => l.reason)).toEqual(
-      expect.arrayContaining(["TOKEN_SIGNATURE_INVALID", "TOKEN_EXPIRED", "AUTHORIZATION_MALFORMED", "TOKEN_IN_URL", "TOO_MANY_CONNECTIONS", "TOKEN_REVOKED"]),
+      expect.arrayContaining(["TOKEN_SIGNATURE_INVALID", "TOKEN_EXPIRED", "AUTHORIZATION_MALFORMED", "TOKEN_IN_URL", "TOO_MANY_CONNECTIONS", "TOKEN_REVOKED", "AUTHENTICATION_REQUIRED"]),
     );
     expect(lines.filter((l) => l.event === "ws.subscription_refused").map((l) => l.reason)).toEqual(
-      expect.arrayContaining(["INSUFFICIENT_PERMISSION", "AUTHENTICATION_REQUIRED", "SUBSCRIPTION_LIMIT"]),
+      expect.arrayContaining(["INSUFFICIENT_PERMISSION", "SUBSCRIPTION_LIMIT"]),
     );
     const text = logs.lines.join("\n");
     for (const minted of tokens) {

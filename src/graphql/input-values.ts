@@ -33,10 +33,25 @@ export function inputTextPlugin<TContext extends object>(): ApolloServerPlugin<T
   return { requestDidStart: async () => hooks };
 }
 
+/**
+ * Whether every string in `value` (object keys too) is storable text. Iterative, with an explicit stack: the
+ * value is the client's (variables nested 20,000 deep are 40 KB of JSON), so no recursion over it.
+ */
 function storable(value: unknown): boolean {
-  if (typeof value === "string") return isStorableText(value);
-  if (Array.isArray(value)) return value.every(storable);
-  if (typeof value === "object" && value !== null) return Object.entries(value).every(([key, v]) => isStorableText(key) && storable(v));
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const next = pending.pop();
+    if (typeof next === "string") {
+      if (!isStorableText(next)) return false;
+    } else if (Array.isArray(next)) {
+      for (const item of next) pending.push(item);
+    } else if (typeof next === "object" && next !== null) {
+      for (const [key, item] of Object.entries(next)) {
+        if (!isStorableText(key)) return false;
+        pending.push(item);
+      }
+    }
+  }
   return true;
 }
 

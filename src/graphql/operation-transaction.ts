@@ -5,7 +5,7 @@ import type { ControlledTransaction } from "kysely";
 import type { Logger } from "pino";
 import { RETRY_AFTER_SECONDS as OUTAGE_RETRY_AFTER_SECONDS, SERVICE_UNAVAILABLE, serviceUnavailableFormatted } from "../auth/index.js";
 import { createLoaders } from "../data/loaders.js";
-import { requestIdOf } from "../http.js";
+import { requestIdOf } from "./request-id.js";
 import type { Database } from "../data/tables.js";
 import { startTransaction } from "../data/transaction.js";
 import type { AppContext } from "./context.js";

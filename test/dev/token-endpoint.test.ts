@@ -5,7 +5,8 @@ import { loadConfig } from "../../src/config.js";
 import { openDatabase } from "../../src/data/database.js";
 import { PERSONAS } from "../../src/dev/personas.js";
 import { buildSchema } from "../../src/graphql/schema.js";
-import { startServer } from "../../src/server.js";
+import { createApolloServer } from "../../src/graphql/apollo.js";
+import { startHttpServer } from "../../src/http/server.js";
 import { bearer, startApp, type TestApp } from "../helpers/app.js";
 import { startJwksServer, type JwksServer } from "../helpers/jwks-server.js";
 import { generateRsaKey, jwksOf, TEST_CLIENT_ID, TEST_POOL_ID } from "../helpers/keys.js";
@@ -128,7 +129,11 @@ describe("POST /dev/token does not exist", () => {
     const { verifier } = setUpAuth(loadConfig({ ...pool(), PORT: "0", HOST: "127.0.0.1" }));
     await verifier.hydrate();
     const database = await openDatabase({ url: null, pgliteDir: null });
-    const server = await startServer({ config, schema: buildSchema(), verifier, db: database.db, devIssuer: DevIssuer.ephemeral() });
+    // The HTTP adapter on its own, handed what the composition root never gives it in production: a dev issuer.
+    const deps = { config, schema: buildSchema(), verifier, db: database.db, devIssuer: DevIssuer.ephemeral() };
+    const apollo = createApolloServer(deps);
+    await apollo.start();
+    const server = await startHttpServer(deps, apollo);
     try {
       const response = await fetch(server.url.replace(/\/graphql$/, "/dev/token"), json({ persona: "alice" }));
       expect(response.status).toBe(404);

@@ -1,15 +1,11 @@
 import { request as httpRequest } from "node:http";
 import type { GraphQLSchema } from "graphql";
 import type { Logger } from "pino";
-import { setUpAuth } from "../../src/auth-setup.js";
+import { createApp, type App } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
-import { Metrics } from "../../src/metrics.js";
-import { buildSchema } from "../../src/graphql/schema.js";
-import { startServer, type RunningServer } from "../../src/server.js";
 import type { DevIssuer, RevocationCheck } from "../../src/auth/index.js";
-import { openDatabase, type Db } from "../../src/data/database.js";
-import { seedDevData } from "../../src/dev/seed.js";
-import { setUpRevocation, type RevocationSetup } from "../../src/revocations/setup.js";
+import type { Db } from "../../src/data/database.js";
+import type { RevocationSetup } from "../../src/revocations/setup.js";
 import { createTestDatabase } from "./database.js";
 import { tempDir } from "./temp.js";
 
@@ -34,6 +30,11 @@ export interface TestApp {
   readonly revocation: RevocationSetup;
   /** SQL statements run so far (for batching tests: read before and after one request). */
   readonly queryCount: () => number;
+  /**
+   * Resolves once at least `count` subscriptions receive events over WebSocket (the server's own count, checked
+   * as it changes), so a test publishes only after its subscribers listen. Rejects after 10 s.
+   */
+  waitForSubscribers(count: number): Promise<void>;
   /** POSTs a GraphQL request with JSON, plus any extra headers (give `authorization` for a token). */
   graphql(query: string, options?: { headers?: Record<string, string>; variables?: Record<string, unknown> }): Promise<TestResponse>;
   /** A raw request to the server, for the transport cases. */
@@ -62,29 +63,26 @@ export interface StartOptions {
 
 export async function startApp(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestApp> {
   const config = loadConfig({ DATA_DIR: tempDir("api-test-"), ...env, PORT: "0", HOST: "127.0.0.1" });
-  const { verifier, devIssuer, emailLookup } = setUpAuth(config);
-  await verifier.hydrate();
   let queries = 0;
   const scratch = options.postgresUrl ? await createTestDatabase(options.postgresUrl) : null;
-  const database = await openDatabase({ url: scratch?.url ?? null, pgliteDir: null, onQuery: () => queries++ });
-  if (config.mode === "dev") await seedDevData(database.db);
-  const schema = options.schema ?? buildSchema();
-  const metrics = options.metrics ? new Metrics() : undefined;
-  const revocation = await setUpRevocation(config, database, { logger: options.logger });
-  const server: RunningServer = await startServer({
-    config,
-    schema,
-    verifier,
-    devIssuer,
-    emailLookup,
-    db: database.db,
-    notifications: database.notifications(),
-    // A test's own list replaces the one the revocation mutations write to.
-    revocations: options.revocations ?? revocation.list,
-    revoker: revocation.revoker,
-    logger: options.logger,
-    metrics,
-  });
+  let app: App;
+  try {
+    // The product as main.ts builds it (readiness checks, shutdown bound, abort hook, subscriptions), with the
+    // test's overrides: its own database, log, schema and revocation list.
+    app = await createApp(config, {
+      logger: options.logger ?? null,
+      metrics: options.metrics === true,
+      schema: options.schema,
+      database: { url: scratch?.url ?? null, pgliteDir: null, onQuery: () => queries++ },
+      revocations: options.revocations,
+    });
+  } catch (error) {
+    await scratch?.drop();
+    throw error;
+  }
+  const server = await app.serve();
+  const revocation = app.revocation!;
+  const { devIssuer } = app;
   const base = server.url.replace(/\/graphql$/, "");
   const send = async (path: string, init?: RequestInit): Promise<TestResponse> => {
     const response = await fetch(base + path, init);
@@ -102,9 +100,16 @@ export async function startApp(env: Record<string, string> = {}, options: StartO
     wsUrl: server.url.replace(/^http/, "ws"),
     metricsUrl: server.metricsUrl,
     devIssuer,
-    db: database.db,
+    db: app.db,
     revocation,
     queryCount: () => queries,
+    waitForSubscribers: async (count) => {
+      const deadline = Date.now() + 10_000;
+      while (server.subscribers() < count) {
+        if (Date.now() > deadline) throw new Error(`${server.subscribers()} of ${count} subscriptions listening after 10 s`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    },
     graphql: (query, opts = {}) =>
       send("/graphql", {
         method: "POST",
@@ -136,10 +141,7 @@ export async function startApp(env: Record<string, string> = {}, options: StartO
         req.end(body);
       }),
     close: async () => {
-      await server.close();
-      revocation.sync.close();
-      verifier.close();
-      await database.close();
+      await app.close();
       await scratch?.drop();
     },
   };

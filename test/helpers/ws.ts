@@ -33,8 +33,8 @@ export interface RawSocket {
 }
 
 /** Opens a socket to `url` with the graphql-transport-ws subprotocol (or `protocol`) and resolves once open. */
-export async function openSocket(url: string, options: { headers?: Record<string, string>; protocol?: string } = {}): Promise<RawSocket> {
-  const socket = new WebSocket(url, options.protocol ?? "graphql-transport-ws", { headers: options.headers });
+export async function openSocket(url: string, options: { headers?: Record<string, string>; protocol?: string; localAddress?: string } = {}): Promise<RawSocket> {
+  const socket = new WebSocket(url, options.protocol ?? "graphql-transport-ws", { headers: options.headers, localAddress: options.localAddress });
   const messages: WsMessage[] = [];
   const listeners = new Set<() => void>();
   let isClosed = false;

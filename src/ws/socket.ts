@@ -1,0 +1,96 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import type { Server as ProtocolServer } from "graphql-ws";
+import type { Logger } from "pino";
+import type { WebSocket } from "ws";
+import { isOriginAllowed } from "../graphql/origins.js";
+import { GRAPHQL_PATH } from "../graphql/request-log.js";
+import type { Metrics } from "../metrics.js";
+import { KEEPALIVE_MS, WS_CLOSE } from "./close-codes.js";
+import type { Connection, ConnectionRegistry } from "./connections.js";
+import type { Extra } from "./protocol.js";
+
+/**
+ * Binds one accepted socket to the protocol server: keep-alive pings (a socket that does not answer within
+ * `KEEPALIVE_MS` is dropped), message wiring (an unexpected error closes with 4500 and is logged), the close
+ * bookkeeping and its log line.
+ */
+export function bindSocket(
+  socket: WebSocket,
+  request: IncomingMessage,
+  protocol: ProtocolServer<Extra>,
+  registry: ConnectionRegistry,
+  logger: Logger | undefined,
+  metrics: Metrics | undefined,
+): void {
+  const connection: Connection = { id: randomUUID(), socket, request, openedAt: Date.now(), principal: null, anonymous: false, deadline: Infinity, expiry: undefined };
+  registry.all.add(connection);
+  metrics?.wsConnections.inc();
+  socket.on("error", (error) => {
+    // Protocol errors of the client (a message over the size limit, bad framing): ws closes the socket itself.
+    logger?.info({ event: "ws.socket_error", connectionId: connection.id, err: { type: error.name, message: error.message } }, "websocket protocol error; closed");
+  });
+  let pongWait: NodeJS.Timeout | undefined;
+  const ping = setInterval(() => {
+    if (socket.readyState !== socket.OPEN) return;
+    pongWait = setTimeout(() => socket.terminate(), KEEPALIVE_MS);
+    socket.once("pong", () => clearTimeout(pongWait));
+    socket.ping();
+  }, KEEPALIVE_MS);
+  const closed = protocol.opened(
+    {
+      protocol: socket.protocol,
+      send: (data) =>
+        new Promise((resolve, reject) => {
+          if (socket.readyState !== socket.OPEN) return resolve();
+          socket.send(data, (error) => (error ? reject(error) : resolve()));
+        }),
+      // graphql-ws closes for protocol breaches (4400, 4401 subscribe before ack, 4406, 4408, 4409, 4429), with
+      // fixed reasons; after our own refusal in onConnect it asks for 4403 too, which closeWith ignores (once only).
+      close: (code, reason) => registry.closeWith(connection, { code: code ?? 1000, reason }, { event: "ws.protocol_close", reason }),
+      onMessage: (handle) =>
+        socket.on("message", async (data) => {
+          try {
+            await handle(String(data));
+          } catch (error) {
+            logger?.error({ connectionId: connection.id, err: error }, "unexpected error while handling a websocket message");
+            registry.closeWith(connection, WS_CLOSE.INTERNAL);
+          }
+        }),
+    },
+    { connection },
+  );
+  socket.once("close", (code) => {
+    clearInterval(ping);
+    clearTimeout(pongWait);
+    registry.release(connection);
+    metrics?.wsConnections.dec();
+    logger?.info(
+      { event: "ws.closed", connectionId: connection.id, sub: connection.principal?.sub, kind: connection.principal?.kind ?? "ANONYMOUS", code, durationMs: Date.now() - connection.openedAt },
+      "websocket connection closed",
+    );
+    void closed(code, "");
+  });
+}
+
+/**
+ * What the HTTP server's `upgrade` event decides before a socket exists: the path must be `/graphql` (else 404),
+ * the server must not be closing (503), and a browser's `Origin` must be allowed by CORS_ORIGINS, the HTTP
+ * transport's policy (else 403; a request without `Origin`, from a non-browser client, is allowed).
+ * Returns the refusal's status line, or `null` to upgrade.
+ */
+export function upgradeRefusal(request: IncomingMessage, closing: boolean, corsOrigins: "*" | readonly string[]): string | null {
+  const url = request.url ?? "/";
+  const q = url.indexOf("?");
+  const path = q === -1 ? url : url.slice(0, q);
+  if (path !== GRAPHQL_PATH) return "404 Not Found";
+  if (closing) return "503 Service Unavailable";
+  if (!isOriginAllowed(corsOrigins, request.headers.origin)) return "403 Forbidden";
+  return null;
+}
+
+/** Answers a refused upgrade on the raw socket and closes it. */
+export function refuseUpgrade(socket: Duplex, status: string): void {
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
