@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PERSONAS, type PersonaName } from "../../src/dev/personas.js";
-import { bearer, startApp, type TestApp, type TestResponse } from "../helpers/app.js";
+import { bearer, type TestResponse } from "../helpers/app.js";
+import { startOperations, type OperationRunner } from "../helpers/operations.js";
 import { BACKENDS } from "../helpers/database.js";
 
 /**
@@ -70,9 +71,10 @@ function outcomeOf(response: TestResponse): Outcome {
 
 
 describe.each(BACKENDS)("the access matrix on $name", ({ postgresUrl, skip }) => {
-  let app: TestApp;
+  // The fast layer: the composed application without a socket (the rules are the same on every transport).
+  let app: OperationRunner;
   beforeAll(async () => {
-    if (!skip) app = await startApp({}, { postgresUrl });
+    if (!skip) app = await startOperations({}, { postgresUrl });
   });
   afterAll(async () => {
     await app?.close();
@@ -85,14 +87,14 @@ describe.each(BACKENDS)("the access matrix on $name", ({ postgresUrl, skip }) =>
   it.skipIf(skip).each(rows)("$operation as $caller: $expected", async ({ operation, caller, expected }) => {
     const headers = caller === "anonymous" ? {} : bearer(app.devIssuer!.mint(PERSONAS[caller]));
     const before = await snapshot(app);
-    const response = await app.graphql(OPERATIONS[operation]!, { headers });
+    const response = await app.run(OPERATIONS[operation]!, { headers });
     expect(outcomeOf(response), response.text).toBe(expected);
     expect(await snapshot(app)).toEqual(before);
   });
 });
 
 /** Row counts and the orders' statuses: enough to see that a matrix row wrote nothing. */
-async function snapshot(app: TestApp) {
+async function snapshot(app: OperationRunner) {
   const count = (table: "products" | "orders" | "orderItems" | "customers" | "revocations") =>
     app.db.selectFrom(table).select((eb) => eb.fn.countAll<string>().as("n")).executeTakeFirstOrThrow();
   return {
