@@ -168,14 +168,7 @@ export function loadConfig(env: Env = process.env): Config {
       shutdownTimeoutSeconds: integer(env, "SHUTDOWN_TIMEOUT_SECONDS", 10, 0, 600),
     }),
     metrics: Object.freeze(metricsListener(env)),
-    ws: Object.freeze({
-      connectionInitTimeoutSeconds: integer(env, "WS_CONNECTION_INIT_TIMEOUT_SECONDS", 10, 1, 300),
-      maxMessageBytes: integer(env, "WS_MAX_MESSAGE_BYTES", 65_536, 1024, 1_048_576),
-      maxSubscriptionsPerConnection: integer(env, "WS_MAX_SUBSCRIPTIONS_PER_CONNECTION", 20, 1, 1000),
-      maxConnectionsPerSubject: integer(env, "WS_MAX_CONNECTIONS_PER_SUBJECT", 10, 1, 10_000),
-      maxAnonymousConnections: integer(env, "WS_MAX_ANONYMOUS_CONNECTIONS", 100, 0, 100_000),
-      maxAnonymousConnectionsPerAddress: integer(env, "WS_MAX_ANONYMOUS_CONNECTIONS_PER_ADDRESS", 10, 0, 10_000),
-    }),
+    ws: Object.freeze(wsSettings(env)),
     limits: Object.freeze({
       depth: integer(env, "GRAPHQL_MAX_DEPTH", 10, 1, 100),
       aliases: integer(env, "GRAPHQL_MAX_ALIASES", 15, 0, 1000),
@@ -205,6 +198,18 @@ function host(env: Env, name: string, fallback: string): string {
     throw new ConfigError(name, `"${raw}" is not an IP address or a host name (e.g. 0.0.0.0, 127.0.0.1, ::, localhost)`);
   }
   return raw;
+}
+
+/** The WebSocket transport's limits (WS_*). */
+function wsSettings(env: Env): Config["ws"] {
+  return {
+    connectionInitTimeoutSeconds: integer(env, "WS_CONNECTION_INIT_TIMEOUT_SECONDS", 10, 1, 300),
+    maxMessageBytes: integer(env, "WS_MAX_MESSAGE_BYTES", 65_536, 1024, 1_048_576),
+    maxSubscriptionsPerConnection: integer(env, "WS_MAX_SUBSCRIPTIONS_PER_CONNECTION", 20, 1, 1000),
+    maxConnectionsPerSubject: integer(env, "WS_MAX_CONNECTIONS_PER_SUBJECT", 10, 1, 10_000),
+    maxAnonymousConnections: integer(env, "WS_MAX_ANONYMOUS_CONNECTIONS", 100, 0, 100_000),
+    maxAnonymousConnectionsPerAddress: integer(env, "WS_MAX_ANONYMOUS_CONNECTIONS_PER_ADDRESS", 10, 0, 10_000),
+  };
 }
 
 /**

@@ -10,7 +10,7 @@ import { bearer, startApp, type TestApp } from "./helpers/app.js";
 import { BACKENDS, TEST_DATABASE_URL } from "./helpers/database.js";
 import { startJwksServer } from "./helpers/jwks-server.js";
 import { accessClaims, generateRsaKey, jwksOf, signToken, TEST_CLIENT_ID, TEST_POOL_ID } from "./helpers/keys.js";
-import { closeOf, openSocket, sleep, type RawSocket } from "./helpers/ws.js";
+import { closeOf, openSocket, type RawSocket } from "./helpers/ws.js";
 
 const MY_EVENTS = "subscription { myOrderEvents { kind occurredAt order { id customerId status } } }";
 const ALL_EVENTS = "subscription { orderEvents { kind order { id customerId status } } }";
@@ -55,7 +55,7 @@ describe("subscriptions over WebSocket (dev mode)", () => {
   it("delivers a customer's own order events, re-read after the change committed", async () => {
     const alice = await connect("alice");
     alice.subscribe("1", MY_EVENTS);
-    await sleep(100);
+    await app.waitForSubscribers(1);
     const placed = await place(app, token("alice"));
     expect(placed.body.errors).toBeUndefined();
     const id = placed.body.data.placeOrder.id;
@@ -73,7 +73,7 @@ describe("subscriptions over WebSocket (dev mode)", () => {
   it("never sends a customer another customer's event, not even as an error", async () => {
     const alice = await connect("alice");
     alice.subscribe("1", MY_EVENTS);
-    await sleep(100);
+    await app.waitForSubscribers(1);
     const bobs = await place(app, token("bob"));
     const alices = await place(app, token("alice"));
     // Events are handled in order: once alice's arrived, bob's (earlier) was already passed over.
@@ -86,7 +86,7 @@ describe("subscriptions over WebSocket (dev mode)", () => {
   it("sends every order event to staff, support and machine clients with orders/read", async () => {
     const followers = await Promise.all((["stella", "sam", "fulfillment"] as const).map((p) => connect(p)));
     for (const socket of followers) socket.subscribe("all", ALL_EVENTS);
-    await sleep(100);
+    await app.waitForSubscribers(3);
     const a = (await place(app, token("alice"))).body.data.placeOrder.id;
     const b = (await place(app, token("bob"))).body.data.placeOrder.id;
     const paid = await app.graphql(`mutation { updateOrderStatus(id: "${b}", status: PAID) { id } }`, { headers: bearer(token("stella")) });
@@ -114,7 +114,7 @@ describe("subscriptions over WebSocket (dev mode)", () => {
     const note = await alice.waitFor((m) => m.type === "error" && m.id === "note");
     expect(note.payload[0].extensions.code).toBe("FORBIDDEN");
     alice.subscribe("mine", MY_EVENTS);
-    await sleep(100);
+    await app.waitForSubscribers(1);
     const id = (await place(app, token("alice"))).body.data.placeOrder.id;
     await alice.waitFor((m) => m.type === "next" && m.id === "mine" && m.payload.data.myOrderEvents.order.id === id);
     alice.close();
@@ -219,9 +219,9 @@ describe("subscriptions over WebSocket (dev mode)", () => {
       const refused = await stella.waitFor((m) => m.type === "error" && m.id === "3");
       expect(refused.payload[0]).toMatchObject({ message: "Too many subscriptions on this connection (at most 2); complete one first.", extensions: { code: "SUBSCRIPTION_LIMIT" } });
       stella.send({ id: "1", type: "complete" });
-      await sleep(100);
+      await app.waitForSubscribers(1);
       stella.subscribe("4", ALL_EVENTS);
-      await sleep(100);
+      await app.waitForSubscribers(2);
       const id = (await place(app, token("alice"))).body.data.placeOrder.id;
       await stella.waitFor((m) => m.id === "4" && m.type === "next" && m.payload.data.orderEvents.order.id === id);
       await stella.waitFor((m) => m.id === "2" && m.type === "next" && m.payload.data.orderEvents.order.id === id);
@@ -240,14 +240,14 @@ describe("subscriptions over WebSocket (dev mode)", () => {
   it("counts open connections and active subscriptions on /metrics", async () => {
     const stella = await connect("stella");
     stella.subscribe("1", ALL_EVENTS);
-    await sleep(150);
+    await app.waitForSubscribers(1);
     const metrics = (await app.fetch("/metrics")).text;
     expect(metrics).toMatch(/^graphql_ws_connections [1-9]/m);
     expect(metrics).toMatch(/^graphql_ws_subscriptions [1-9]/m);
     expect(metrics).toMatch(/^graphql_ws_closes_total\{code="4401"\} [1-9]/m);
     stella.close();
     await stella.closed;
-    await sleep(100);
+    await app.waitForSubscribers(0);
     const after = (await app.fetch("/metrics")).text;
     expect(after).toMatch(/^graphql_ws_connections 0$/m);
     expect(after).toMatch(/^graphql_ws_subscriptions 0$/m);
@@ -320,7 +320,7 @@ describe("graceful shutdown", () => {
     const socket = await openSocket(app.wsUrl);
     await socket.init({ Authorization: `Bearer ${app.devIssuer!.mint(PERSONAS.stella)}` });
     socket.subscribe("1", ALL_EVENTS);
-    await sleep(100);
+    await app.waitForSubscribers(1);
     const closing = app.close();
     expect(await socket.closed).toEqual({ code: 1001, reason: "Server shutting down; reconnect" });
     await closing;
@@ -351,7 +351,7 @@ describe.each(BACKENDS)("order events on $name", ({ postgresUrl, skip }) => {
 
   it.skipIf(skip)("publishes nothing for a rolled-back or refused mutation", async () => {
     const stella = await follow("stella", ALL_EVENTS);
-    await sleep(150);
+    await app.waitForSubscribers(1);
     const product = await newProduct(10);
     const order = async (persona: PersonaName) =>
       (await app.graphql(`mutation { placeOrder(input: { idempotencyKey: "${randomUUID()}", items: [{ productId: "${product}", quantity: 1 }] }) { id } }`, { headers: bearer(tokenOf(persona)) })).body.data
@@ -380,7 +380,7 @@ describe.each(BACKENDS)("order events on $name", ({ postgresUrl, skip }) => {
     const customers = Array.from({ length: 5 }, (_, i) => ({ sub: `ws-load-customer-${i}-${randomUUID()}`, username: `loadcustomer${i}` }));
     const mine = await Promise.all(customers.map((c) => follow(c, MY_EVENTS)));
     const all = await Promise.all((["stella", "fulfillment"] as const).map((p) => follow(p, ALL_EVENTS)));
-    await sleep(200);
+    await app.waitForSubscribers(7);
     const product = await newProduct(100_000);
     const published: { customer: number; id: string; kind: string }[] = [];
     const until = Date.now() + 4000;
@@ -403,15 +403,20 @@ describe.each(BACKENDS)("order events on $name", ({ postgresUrl, skip }) => {
     };
     await Promise.all([0, 1, 2].map(publisher));
     expect(published.length).toBeGreaterThan(10);
-    // Everything committed is delivered to staff and the machine client (bounded wait), each event once.
-    const deadline = Date.now() + 15_000;
-    while (Date.now() < deadline && all.some((s) => nextOf(s, "1").length < published.length)) await sleep(100);
+    // Everything committed is delivered to staff and the machine client (each wait bounded), each event once.
+    for (const socket of all) {
+      for (const event of published) await socket.waitFor((m) => m.type === "next" && m.payload.data.orderEvents.kind === event.kind && m.payload.data.orderEvents.order.id === event.id);
+    }
     for (const socket of all) {
       const got = nextOf(socket, "1").map((p) => `${p.data.orderEvents.kind}:${p.data.orderEvents.order.id}`);
       expect(got.sort()).toEqual(published.map((e) => `${e.kind}:${e.id}`).sort());
     }
-    // Staff received everything, so every customer's subscription has been offered every event by now.
-    await sleep(300);
+    // Each customer receives each of their own events (waited for one by one), and nothing else.
+    for (const [i] of customers.entries()) {
+      for (const event of published.filter((e) => e.customer === i)) {
+        await mine[i]!.waitFor((m) => m.type === "next" && m.payload.data.myOrderEvents.kind === event.kind && m.payload.data.myOrderEvents.order.id === event.id);
+      }
+    }
     customers.forEach((customer, i) => {
       const got = nextOf(mine[i]!, "1").map((p) => p.data.myOrderEvents);
       for (const event of got) expect(event.order.customerId).toBe(customer.sub);
@@ -429,7 +434,7 @@ describe.skipIf(!TEST_DATABASE_URL)("notifications interrupted (PostgreSQL)", ()
       const socket = await openSocket(app.wsUrl);
       await socket.init({ Authorization: `Bearer ${app.devIssuer!.mint(PERSONAS.stella)}` });
       socket.subscribe("1", ALL_EVENTS);
-      await sleep(200);
+      await app.waitForSubscribers(1);
       const { rows } = await sql<{ n: number }>`select count(pg_terminate_backend(pid))::int as n from pg_stat_activity where datname = current_database() and query ilike 'listen %'`.execute(app.db);
       expect(rows[0]!.n).toBeGreaterThan(0);
       expect(await socket.closed).toEqual({ code: 1012, reason: "Events may have been missed; reconnect" });

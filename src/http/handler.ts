@@ -36,28 +36,14 @@ export interface HttpHandlerOptions<TContext extends BaseContext> {
  * `/metrics` answer operators, `/` leads to `/graphql`, everything else is 404.
  */
 export function createHttpHandler<TContext extends BaseContext>(options: HttpHandlerOptions<TContext>) {
-  const { apollo } = options;
   const corsOrigins = options.corsOrigins ?? [];
   const corsMiddleware = corsMiddlewareFor(corsOrigins);
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? "/";
     const q = url.indexOf("?");
     const path = q === -1 ? url : url.slice(0, q);
-    if (path !== GRAPHQL_PATH) {
-      // /graphql reports its own exchange (with the operation and the caller); every other path is reported here.
-      const started = performance.now();
-      res.once("finish", () =>
-        options.onExchange?.({
-          requestId: undefined,
-          method: req.method ?? "GET",
-          path,
-          operationName: undefined,
-          status: res.statusCode,
-          durationMs: performance.now() - started,
-          context: undefined,
-        }),
-      );
-    }
+    // /graphql reports its own exchange (with the operation and the caller); every other path is reported here.
+    if (path !== GRAPHQL_PATH) reportOnFinish(options, req, res, path);
     try {
       if (path === "/healthz") return sendJson(res, 200, { status: "ok" });
       if (path === "/readyz") {
@@ -80,71 +66,94 @@ export function createHttpHandler<TContext extends BaseContext>(options: HttpHan
         res.writeHead(204).end();
         return;
       }
-      await handleGraphQL(req, res, path, url.slice(q === -1 ? url.length : q + 1));
+      await handleGraphQL(options, req, res, path, url.slice(q === -1 ? url.length : q + 1));
     } catch (error) {
       // Apollo answers request errors itself; reaching here is a bug or a broken connection.
       if (!res.headersSent) sendError(res, 500, "Internal server error.");
       else res.destroy(error as Error);
     }
   };
+}
 
-  async function handleGraphQL(req: IncomingMessage, res: ServerResponse, path: string, search: string): Promise<void> {
-    const started = performance.now();
-    const requestId = requestIdFrom(req.headers["x-request-id"]);
-    res.setHeader("x-request-id", requestId);
-    let context: TContext | undefined;
-    let operationName: string | undefined;
-    let request: HTTPGraphQLRequest | undefined;
-    const method = (req.method ?? "GET").toUpperCase();
-    const finish = (status: number) =>
-      options.onExchange?.({
-        requestId,
-        method,
-        path,
-        operationName: operationName ?? resolvedOperationName(request),
-        status,
-        durationMs: performance.now() - started,
-        context,
-      });
+/** Reports an answered request off `/graphql` (probes, scrapes, 404s) once its answer is sent. */
+function reportOnFinish<TContext extends BaseContext>(options: HttpHandlerOptions<TContext>, req: IncomingMessage, res: ServerResponse, path: string): void {
+  const started = performance.now();
+  res.once("finish", () =>
+    options.onExchange?.({
+      requestId: undefined,
+      method: req.method ?? "GET",
+      path,
+      operationName: undefined,
+      status: res.statusCode,
+      durationMs: performance.now() - started,
+      context: undefined,
+    }),
+  );
+}
 
-    const body = await readBody(req);
-    if (body === TOO_LARGE) {
-      sendError(res, 413, "The request body is too large.");
-      return finish(413);
-    }
-    const headers = new HeaderMap();
-    for (const [name, value] of Object.entries(req.headers)) {
-      // Node gives header names in lower case already: Map's own set skips HeaderMap's toLowerCase of each name.
-      if (value !== undefined) setHeader.call(headers, name, Array.isArray(value) ? value.join(", ") : value);
-    }
-    let parsed: unknown = body;
-    if (body !== "" && (req.headers["content-type"] ?? "").toLowerCase().startsWith("application/json")) {
-      try {
-        parsed = JSON.parse(body);
-      } catch {
-        sendError(res, 400, "The request body is not valid JSON.");
-        return finish(400);
-      }
-    }
-    const name = (parsed as { operationName?: unknown } | null)?.operationName;
-    operationName = typeof name === "string" ? name : (new URLSearchParams(search).get("operationName") ?? undefined);
-    request = { method, headers, search, body: parsed };
-    noteRequestId(request, requestId);
-    const response = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: request,
-      context: async () => (context = await options.context(req, requestId)),
+/** One GraphQL request: request id, body (size limit, JSON), Apollo, the answer, then the exchange report. */
+async function handleGraphQL<TContext extends BaseContext>(
+  options: HttpHandlerOptions<TContext>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  search: string,
+): Promise<void> {
+  const started = performance.now();
+  const requestId = requestIdFrom(req.headers["x-request-id"]);
+  res.setHeader("x-request-id", requestId);
+  let context: TContext | undefined;
+  let operationName: string | undefined;
+  let request: HTTPGraphQLRequest | undefined;
+  const method = (req.method ?? "GET").toUpperCase();
+  const finish = (status: number) =>
+    options.onExchange?.({
+      requestId,
+      method,
+      path,
+      operationName: operationName ?? resolvedOperationName(request),
+      status,
+      durationMs: performance.now() - started,
+      context,
     });
-    for (const [header, value] of response.headers) res.setHeader(header, value);
-    if (response.headers.get("content-type")?.startsWith("text/html")) removeCorsHeaders(res);
-    res.statusCode = response.status ?? 200;
-    if (response.body.kind === "complete") {
-      res.end(response.body.string);
-    } else {
-      for await (const chunk of response.body.asyncIterator) res.write(chunk);
-      res.end();
-    }
-    finish(res.statusCode);
+
+  const body = await readBody(req);
+  if (body === TOO_LARGE) {
+    sendError(res, 413, "The request body is too large.");
+    return finish(413);
   }
+  const headers = new HeaderMap();
+  for (const [name, value] of Object.entries(req.headers)) {
+    // Node gives header names in lower case already: Map's own set skips HeaderMap's toLowerCase of each name.
+    if (value !== undefined) setHeader.call(headers, name, Array.isArray(value) ? value.join(", ") : value);
+  }
+  let parsed: unknown = body;
+  if (body !== "" && (req.headers["content-type"] ?? "").toLowerCase().startsWith("application/json")) {
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      sendError(res, 400, "The request body is not valid JSON.");
+      return finish(400);
+    }
+  }
+  const name = (parsed as { operationName?: unknown } | null)?.operationName;
+  operationName = typeof name === "string" ? name : (new URLSearchParams(search).get("operationName") ?? undefined);
+  request = { method, headers, search, body: parsed };
+  noteRequestId(request, requestId);
+  const response = await options.apollo.executeHTTPGraphQLRequest({
+    httpGraphQLRequest: request,
+    context: async () => (context = await options.context(req, requestId)),
+  });
+  for (const [header, value] of response.headers) res.setHeader(header, value);
+  if (response.headers.get("content-type")?.startsWith("text/html")) removeCorsHeaders(res);
+  res.statusCode = response.status ?? 200;
+  if (response.body.kind === "complete") {
+    res.end(response.body.string);
+  } else {
+    for await (const chunk of response.body.asyncIterator) res.write(chunk);
+    res.end();
+  }
+  finish(res.statusCode);
 }
 
 const setHeader = Map.prototype.set as (this: HeaderMap, name: string, value: string) => HeaderMap;

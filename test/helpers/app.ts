@@ -31,8 +31,8 @@ export interface TestApp {
   /** SQL statements run so far (for batching tests: read before and after one request). */
   readonly queryCount: () => number;
   /**
-   * Resolves once at least `count` subscriptions receive events over WebSocket (the server's own count, checked
-   * as it changes), so a test publishes only after its subscribers listen. Rejects after 10 s.
+   * Resolves once exactly `count` subscriptions receive events over WebSocket (the server's own count), so a test
+   * publishes only after its subscribers listen, and sockets closed by an earlier test have let go. Rejects after 10 s.
    */
   waitForSubscribers(count: number): Promise<void>;
   /** POSTs a GraphQL request with JSON, plus any extra headers (give `authorization` for a token). */
@@ -105,7 +105,7 @@ export async function startApp(env: Record<string, string> = {}, options: StartO
     queryCount: () => queries,
     waitForSubscribers: async (count) => {
       const deadline = Date.now() + 10_000;
-      while (server.subscribers() < count) {
+      while (server.subscribers() !== count) {
         if (Date.now() > deadline) throw new Error(`${server.subscribers()} of ${count} subscriptions listening after 10 s`);
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
