@@ -1,23 +1,21 @@
 import { HeaderMap, type ApolloServerPlugin, type GraphQLRequestContextWillSendResponse, type GraphQLRequestListener, type GraphQLResponse } from "@apollo/server";
-import { unwrapResolverError } from "@apollo/server/errors";
-import type { GraphQLError, GraphQLFormattedError } from "graphql";
+import type { GraphQLFormattedError } from "graphql";
 import type { ControlledTransaction } from "kysely";
 import type { Logger } from "pino";
-import { RETRY_AFTER_SECONDS as OUTAGE_RETRY_AFTER_SECONDS, SERVICE_UNAVAILABLE, serviceUnavailableFormatted } from "../auth/index.js";
+import { SERVICE_UNAVAILABLE, serviceUnavailableFormatted } from "../auth/index.js";
 import { createLoaders } from "../data/loaders.js";
 import { requestIdOf } from "./request-id.js";
 import type { Database } from "../data/tables.js";
 import { startTransaction } from "../data/transaction.js";
 import type { AppContext } from "./context.js";
+import { isConflict, RETRY_AFTER } from "./outcomes.js";
 
 /** Seconds a client should wait before retrying an operation that conflicted with another or failed to commit. */
-export const RETRY_AFTER_SECONDS = 1;
+export const RETRY_AFTER_SECONDS = RETRY_AFTER.conflict!;
 
 /** Codes of answers that refuse the operation whole; they keep the shape of a refusal before execution. */
 const REFUSAL_CODES = new Set(["UNAUTHENTICATED", "FORBIDDEN"]);
 
-// PostgreSQL: serialization_failure, deadlock_detected. Nothing was applied and the same operation may succeed.
-const CONFLICT_SQLSTATES = new Set(["40001", "40P01"]);
 
 export interface OperationTransactionOptions {
   /** Where a failed commit or rollback is logged (error level). */
@@ -109,11 +107,6 @@ export function operationTransactionPlugin(options: OperationTransactionOptions 
   return { requestDidStart: async () => hooks };
 }
 
-function isConflict(error: GraphQLError): boolean {
-  const original = unwrapResolverError(error) as { code?: unknown } | undefined;
-  return typeof original?.code === "string" && CONFLICT_SQLSTATES.has(original.code);
-}
-
 /**
  * Whether the answer is a whole refusal. Read after the rollback was awaited, so after the auth layer's
  * (synchronous) rewrite of the same hook, whatever the order of the plugins.
@@ -143,7 +136,7 @@ function answerNotApplied({ response }: GraphQLRequestContextWillSendResponse<Ap
 /** The error table's "database unreachable" answer, when the operation's transaction cannot even be opened. */
 function unavailableResponse(): GraphQLResponse {
   return {
-    http: { status: 503, headers: new HeaderMap([["retry-after", String(OUTAGE_RETRY_AFTER_SECONDS)]]) },
+    http: { status: 503, headers: new HeaderMap([["retry-after", String(RETRY_AFTER.unavailable)]]) },
     body: { kind: "single", singleResult: { data: null, errors: [serviceUnavailableFormatted()] } },
   };
 }
