@@ -27,8 +27,7 @@ import { loadConfig } from "../src/config.js";
 import { openDatabase, type Db } from "../src/data/database.js";
 import { createLoaders } from "../src/data/loaders.js";
 import type { AppContext } from "../src/graphql/context.js";
-import { createLogger } from "../src/logger.js";
-import { pino } from "pino";
+import { createLogger, logDestination } from "../src/logger.js";
 import { BENCH_CLIENT_ID, BENCH_POOL_ID, benchSchema, seedBenchData, USERS } from "./fixture.js";
 
 const variant = process.argv[2] as "auth-on" | "auth-off" | "yoga" | "floor";
@@ -65,10 +64,10 @@ if (variant === "yoga") {
   port = await startFloor(await openBenchDatabase());
 } else {
   // The product as main.ts builds it (createApp), but the log lines go nowhere: written (at the default level,
-  // with the same synchronous writes as to stdout) and dropped, so the bench measures the logging, not a terminal.
+  // with the same asynchronous writes as to stdout) and dropped, so the bench measures the logging, not a terminal.
   const authOn = variant === "auth-on";
   const app = await createApp(config, {
-    logger: createLogger(true, config.logLevel, pino.destination({ dest: "/dev/null", sync: true })),
+    logger: createLogger(true, config.logLevel, logDestination("/dev/null")),
     schema: benchSchema(authOn),
     // No network here: placeOrder records no email, as before the composition root.
     emailLookup: null,

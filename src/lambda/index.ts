@@ -4,6 +4,7 @@ import type { ALBEvent, ALBResult, APIGatewayProxyEventV2, APIGatewayProxyStruct
 import { createApp, type App } from "../app.js";
 import { loadConfig } from "../config.js";
 import { DEV_TOKEN_PATH } from "../http/dev-token.js";
+import { createLogger, logDestination } from "../logger.js";
 import { sourcesOfAlbEvent, sourcesOfHttpApiEvent } from "./events.js";
 
 export { sourcesOfAlbEvent, sourcesOfHttpApiEvent } from "./events.js";
@@ -24,7 +25,11 @@ export const LAMBDA_REVOCATION_MAX_AGE_MS = 1000;
  * metrics are CloudWatch's, so none here; no notifications (an instance is frozen between invocations).
  */
 async function setUp(): Promise<App> {
-  return createApp(loadConfig(), { metrics: false, notifications: false, database: { poolSize: 2 } });
+  const config = loadConfig();
+  // Synchronous writes: Lambda freezes the process once the answer is returned, and a line still being written
+  // asynchronously would wait for the next invocation, or be lost.
+  const logger = createLogger(config.production, config.logLevel, logDestination(1, true));
+  return createApp(config, { logger, metrics: false, notifications: false, database: { poolSize: 2 } });
 }
 
 type Deps = App;
