@@ -27,7 +27,11 @@ export function motoUnavailableReason(python = "python3"): string | null {
   return null;
 }
 
-/** A free TCP port on 127.0.0.1 (asked of the OS, then released for the child to bind). */
+/**
+ * A free TCP port on 127.0.0.1 (asked of the OS, then released for the child to bind): only for a child that must
+ * know its port before it listens (cognito-local builds its issuer from PORT). Racy; prefer port 0 and an
+ * announced port (`startEmulator`'s `announced`).
+ */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -50,19 +54,32 @@ export interface RunningEmulator {
 
 /**
  * Starts a child process that serves HTTP on `port` and waits (up to `timeoutMs`) until `ready` answers.
- * Shared by the moto and cognito-local helpers.
+ * Shared by the moto and cognito-local helpers. With `announced` instead of a port, the child listens on port 0
+ * and the port is read from the first line of its output that matches (group 1).
  */
 export async function startEmulator(
   command: string,
   args: readonly string[],
-  options: { port: number; env?: NodeJS.ProcessEnv; cwd?: string; readyPath?: string; timeoutMs?: number },
+  options: { port?: number; announced?: RegExp; env?: NodeJS.ProcessEnv; cwd?: string; readyPath?: string; timeoutMs?: number },
 ): Promise<RunningEmulator> {
   const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
-  child.stdout!.on("data", (chunk: Buffer) => (output += chunk));
-  child.stderr!.on("data", (chunk: Buffer) => (output += chunk));
+  let announce: (port: number) => void = () => undefined;
+  const announcedPort = new Promise<number>((resolve) => (announce = resolve));
+  const collect = (chunk: Buffer) => {
+    output += chunk;
+    const port = options.announced && output.match(options.announced)?.[1];
+    if (port) announce(Number(port));
+  };
+  child.stdout!.on("data", collect);
+  child.stderr!.on("data", collect);
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const endpoint = `http://127.0.0.1:${options.port}`;
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<number>((resolve) => (timer = setTimeout(() => resolve(0), options.timeoutMs ?? 30_000)));
+  // 0: the child exited or never announced a port (the loop below is skipped and the output reported).
+  const port = options.port ?? (await Promise.race([announcedPort, exited.then(() => 0), gaveUp]));
+  clearTimeout(timer);
+  const endpoint = `http://127.0.0.1:${port}`;
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill("SIGTERM");
@@ -72,7 +89,7 @@ export async function startEmulator(
     }
   };
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
-  while (Date.now() < deadline && child.exitCode === null) {
+  while (port !== 0 && Date.now() < deadline && child.exitCode === null) {
     try {
       await fetch(endpoint + (options.readyPath ?? "/"), { signal: AbortSignal.timeout(1000) });
       return { endpoint, output: () => output, stop };
@@ -84,11 +101,10 @@ export async function startEmulator(
   throw new Error(`${command} ${args.join(" ")} did not answer on ${endpoint}:\n${output}`);
 }
 
-/** Starts `python3 -m moto.server` on a free loopback port. */
+/** Starts `python3 -m moto.server` on loopback port 0; the port is the one its server announces. */
 export async function startMoto(): Promise<RunningEmulator> {
-  const port = await freePort();
-  return startEmulator("python3", ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], {
-    port,
+  return startEmulator("python3", ["-m", "moto.server", "-H", "127.0.0.1", "-p", "0"], {
+    announced: /Running on http:\/\/127\.0\.0\.1:(\d+)/,
     readyPath: "/moto-api/",
   });
 }
