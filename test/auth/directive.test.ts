@@ -8,7 +8,8 @@ import { guardOf } from "../../src/auth/guard.js";
 import { RequestAuth } from "../../src/auth/request-auth.js";
 import { principal } from "../helpers/principal.js";
 import { DEV_APP_CLIENT_ID, DEV_FULFILLMENT_CLIENT_ID } from "../../src/dev/personas.js";
-import { bearer, startApp, type TestApp, type TestResponse } from "../helpers/app.js";
+import { bearer, type TestResponse } from "../helpers/app.js";
+import { startOperations, type OperationRunner } from "../helpers/operations.js";
 
 /** Builds a schema with the directive applied; resolvers are optional (default resolvers otherwise). */
 const build = (sdl: string, resolvers: Record<string, Record<string, unknown>> = {}) =>
@@ -218,10 +219,10 @@ describe("@auth used more than once on one place", () => {
   });
 
   describe("over HTTP", () => {
-    let app: TestApp;
+    let app: OperationRunner;
     const caller = (groups: string[]) => bearer(app.devIssuer!.mint({ sub: "sub-x", clientId: DEV_APP_CLIENT_ID, username: "x", groups, scopes: [] }));
     beforeAll(async () => {
-      app = await startApp({}, { schema: applyAuthDirectives(mergeForTest(docWithExtension(), noteWithCodeFirstUsage())) });
+      app = await startOperations({}, { schema: applyAuthDirectives(mergeForTest(docWithExtension(), noteWithCodeFirstUsage())) });
     }, 60_000);
     afterAll(() => app.close());
 
@@ -378,7 +379,7 @@ const errorsOf = (response: TestResponse): GraphQLErrorBody[] => response.body?.
 const pathsOf = (response: TestResponse) => errorsOf(response).map((e) => e.path);
 
 describe("@auth / @public at runtime over HTTP (dev mode, real dev tokens)", () => {
-  let app: TestApp;
+  let app: OperationRunner;
 
   /** The Authorization header of a person's access token for the dev web app. */
   const user = (name: string, groups: string[] = [], scopes: string[] = []) =>
@@ -388,7 +389,7 @@ describe("@auth / @public at runtime over HTTP (dev mode, real dev tokens)", () 
     bearer(app.devIssuer!.mint({ sub: DEV_FULFILLMENT_CLIENT_ID, clientId: DEV_FULFILLMENT_CLIENT_ID, scopes }));
 
   beforeAll(async () => {
-    app = await startApp({}, { schema: build(RUNTIME_SDL, runtimeResolvers) });
+    app = await startOperations({}, { schema: build(RUNTIME_SDL, runtimeResolvers) });
   });
   afterAll(async () => {
     await app.close();

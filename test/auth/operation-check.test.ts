@@ -6,7 +6,8 @@ import { findDenials } from "../../src/auth/operation-check.js";
 import type { Principal } from "../../src/auth/principal.js";
 import { RequestAuth } from "../../src/auth/request-auth.js";
 import { DEV_APP_CLIENT_ID } from "../../src/dev/personas.js";
-import { bearer, startApp, type TestApp, type TestResponse } from "../helpers/app.js";
+import { bearer, type TestResponse } from "../helpers/app.js";
+import { startOperations, type OperationRunner } from "../helpers/operations.js";
 import { principal } from "../helpers/principal.js";
 
 const SDL = /* GraphQL */ `
@@ -108,7 +109,7 @@ function expectRefusedUnauthenticated(response: TestResponse) {
   });
 }
 
-const userHeader = (app: TestApp, name: string, groups: string[] = []) =>
+const userHeader = (app: OperationRunner, name: string, groups: string[] = []) =>
   bearer(app.devIssuer!.mint({ sub: `sub-${name}`, clientId: DEV_APP_CLIENT_ID, username: name, groups }));
 
 beforeEach(() => {
@@ -116,12 +117,12 @@ beforeEach(() => {
 });
 
 describe("mutations are checked whole before execution (dev mode, over HTTP)", () => {
-  let app: TestApp;
+  let app: OperationRunner;
   const alice = () => userHeader(app, "alice");
   const ada = () => userHeader(app, "ada", ["admin"]);
 
   beforeAll(async () => {
-    app = await startApp({}, { schema: buildSchema() });
+    app = await startOperations({}, { schema: buildSchema() });
   });
   afterAll(async () => {
     await app.close();
@@ -205,10 +206,10 @@ describe("mutations are checked whole before execution (dev mode, over HTTP)", (
 });
 
 describe("AUTH_REJECT_PARTIAL=true refuses queries whole (over HTTP)", () => {
-  let app: TestApp;
+  let app: OperationRunner;
 
   beforeAll(async () => {
-    app = await startApp({ AUTH_REJECT_PARTIAL: "true" }, { schema: buildSchema() });
+    app = await startOperations({ AUTH_REJECT_PARTIAL: "true" }, { schema: buildSchema() });
   });
   afterAll(async () => {
     await app.close();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InvalidInputError } from "../../src/data/errors.js";
 import { decodeCursor, encodeCursor, pageSize } from "../../src/data/pagination.js";
-import { startApp, type TestApp } from "../helpers/app.js";
+import { startOperations, type OperationRunner } from "../helpers/operations.js";
 
 describe("cursors and page sizes", () => {
   it("round-trips a position through an opaque cursor", () => {
@@ -57,9 +57,9 @@ describe("cursors and page sizes", () => {
 });
 
 describe("paging through the catalogue", () => {
-  let app: TestApp;
+  let app: OperationRunner;
   beforeAll(async () => {
-    app = await startApp();
+    app = await startOperations();
   });
   afterAll(() => app.close());
 

@@ -1,7 +1,8 @@
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PERSONAS, type PersonaName } from "../../src/dev/personas.js";
-import { bearer, startApp, type TestApp, type TestResponse } from "../helpers/app.js";
+import { bearer, type TestResponse } from "../helpers/app.js";
+import { startOperations, type OperationRunner } from "../helpers/operations.js";
 import { tableChecksum } from "../helpers/checksum.js";
 import { BACKENDS } from "../helpers/database.js";
 
@@ -15,9 +16,9 @@ import { BACKENDS } from "../helpers/database.js";
 const codes = (response: TestResponse): string[] => (response.body.errors ?? []).map((e: { extensions?: { code?: string } }) => e.extensions?.code);
 
 describe.each(BACKENDS)("one transaction per mutation operation on $name", ({ name, postgresUrl, skip }) => {
-  let app: TestApp;
+  let app: OperationRunner;
   beforeAll(async () => {
-    if (!skip) app = await startApp({}, { postgresUrl });
+    if (!skip) app = await startOperations({}, { postgresUrl });
   }, 60_000);
   afterAll(async () => {
     await app?.close();

@@ -1,6 +1,7 @@
 import type { ApolloServer } from "@apollo/server";
 import type { GraphQLError } from "graphql";
 import type { GraphQLSchema } from "graphql";
+import type { Logger } from "pino";
 import { createApp, type App } from "../../src/app.js";
 import type { DevIssuer } from "../../src/auth/index.js";
 import { loadConfig } from "../../src/config.js";
@@ -18,20 +19,35 @@ import { tempDir } from "./temp.js";
 export interface OperationRunner {
   readonly devIssuer: DevIssuer | null;
   readonly db: Db;
+  /** SQL statements run so far (for batching tests: read before and after one operation). */
+  readonly queryCount: () => number;
   /** Runs one operation; `headers.authorization` is read as an HTTP request's Authorization header would be. */
   run(query: string, options?: { headers?: Record<string, string>; variables?: Record<string, unknown> }): Promise<TestResponse>;
+  /** `run`, under `TestApp`'s name, so a suite moves between the layers by its start function alone. */
+  graphql(query: string, options?: { headers?: Record<string, string>; variables?: Record<string, unknown> }): Promise<TestResponse>;
   close(): Promise<void>;
 }
 
-export async function startOperations(env: Record<string, string> = {}, options: { schema?: GraphQLSchema; postgresUrl?: string } = {}): Promise<OperationRunner> {
+export async function startOperations(
+  env: Record<string, string> = {},
+  options: { schema?: GraphQLSchema; postgresUrl?: string; logger?: Logger } = {},
+): Promise<OperationRunner> {
   const config = loadConfig({ DATA_DIR: tempDir("api-test-"), ...env, PORT: "0", HOST: "127.0.0.1" });
   const scratch = options.postgresUrl ? await createTestDatabase(options.postgresUrl) : null;
-  const app: App = await createApp(config, { logger: null, metrics: false, schema: options.schema, database: { url: scratch?.url ?? null, pgliteDir: null } });
+  let queries = 0;
+  const app: App = await createApp(config, {
+    logger: options.logger ?? null,
+    metrics: false,
+    schema: options.schema,
+    database: { url: scratch?.url ?? null, pgliteDir: null, onQuery: () => queries++ },
+  });
   const apollo: ApolloServer<AppContext> = app.apollo("http");
   await apollo.start();
-  return {
+  const runner: OperationRunner = {
     devIssuer: app.devIssuer,
     db: app.db,
+    queryCount: () => queries,
+    graphql: (query, opts) => runner.run(query, opts),
     async run(query, { headers = {}, variables } = {}) {
       let contextValue: AppContext;
       try {
@@ -57,4 +73,5 @@ export async function startOperations(env: Record<string, string> = {}, options:
       await scratch?.drop();
     },
   };
+  return runner;
 }

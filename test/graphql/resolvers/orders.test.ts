@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PERSONAS, type PersonaName } from "../../../src/dev/personas.js";
-import { bearer, startApp, type TestApp, type TestResponse } from "../../helpers/app.js";
+import { bearer, type TestResponse } from "../../helpers/app.js";
+import { startOperations, type OperationRunner } from "../../helpers/operations.js";
 import { BACKENDS } from "../../helpers/database.js";
 
 /**
@@ -14,9 +15,9 @@ const UPDATE = "mutation ($id: ID!, $status: OrderStatus!, $note: String) { upda
 const CREATE_PRODUCT = "mutation ($input: CreateProductInput!) { createProduct(input: $input) { id stock costPriceCents } }";
 
 describe.each(BACKENDS)("orders on $name", ({ postgresUrl, skip }) => {
-  let app: TestApp;
+  let app: OperationRunner;
   beforeAll(async () => {
-    if (!skip) app = await startApp({}, { postgresUrl });
+    if (!skip) app = await startOperations({}, { postgresUrl });
   });
   afterAll(async () => {
     await app?.close();
