@@ -99,6 +99,27 @@ describe("a variable nested 20,000 deep (F8)", () => {
   });
 });
 
+describe("a variable nested 20,000 deep over WebSocket (F8)", () => {
+  it("is refused with BAD_USER_INPUT on its subscription's id; the socket goes on", async () => {
+    const logs = memoryLogger();
+    const app = await startApp({}, { logger: logs.logger });
+    try {
+      const stella = await openSocket(app.wsUrl);
+      await stella.init({ Authorization: `Bearer ${app.devIssuer!.mint(PERSONAS.stella)}` });
+      const deep = `${"[".repeat(20_000)}true${"]".repeat(20_000)}`;
+      stella.send(`{"id":"deep","type":"subscribe","payload":{"query":"subscription ($x: Boolean!) { orderEvents { kind @include(if: $x) } }","variables":{"x":${deep}}}}`);
+      const refused = await stella.waitFor((m) => m.type === "error" && m.id === "deep");
+      expect(refused.payload[0].extensions.code).toBe("BAD_USER_INPUT");
+      stella.subscribe("after", "subscription { orderEvents { kind } }");
+      await app.waitForSubscribers(1);
+      stella.close();
+      expect(logs.parsed().filter((l) => (l.level as number) >= 50)).toEqual([]);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe("CORS_ORIGINS on the WebSocket upgrade", () => {
   let app: TestApp;
   beforeAll(async () => {

@@ -1,6 +1,7 @@
 import {
   createSourceEventStream,
   getOperationAST,
+  getVariableValues,
   GraphQLError,
   Kind,
   parse,
@@ -68,6 +69,9 @@ export function createSubscriptionStarter(schema: GraphQLSchema, config: Config)
     if (definition.operation !== "subscription") {
       return { errors: [withCode(new GraphQLError("Only subscriptions are served over WebSocket; send queries and mutations with HTTP POST to /graphql."), "BAD_REQUEST")] };
     }
+    // Variables are coerced first, as Apollo does over HTTP: a bad value is the client's error (BAD_USER_INPUT).
+    const coerced = getVariableValues(schema, definition.variableDefinitions ?? [], payload.variables ?? {});
+    if (coerced.errors) return { errors: coerced.errors.map((e) => withCode(e, "BAD_USER_INPUT")) };
     const fragments: Record<string, FragmentDefinitionNode> = {};
     for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments[d.name.value] = d;
     const denials = findDenials(schema, definition, fragments, payload.variables ?? {}, contextValue.auth);
