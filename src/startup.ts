@@ -8,7 +8,7 @@ import type { Config } from "./config.js";
  */
 
 /** The step of the start that failed; it decides which variable or file a failure is about. */
-export type StartupStep = "listen" | "dev-keys" | "key-sets" | "database";
+export type StartupStep = "listen" | "dev-keys" | "key-sets" | "database-secret" | "database";
 
 /** Node and PostgreSQL error codes found in `error` or the errors it wraps (`cause`, `errors`). */
 function codesOf(error: unknown): string[] {
@@ -78,6 +78,8 @@ export function describeStartupFailure(step: StartupStep, error: unknown, config
       if (uris) return `COGNITO_JWKS_URI: the key set at ${uris.join(", ")} could not be loaded (${detail}); check the URL and that this machine can reach it`;
       return `COGNITO_USER_POOL_ID: the pools' key sets could not be loaded from Cognito (${detail}); check the pool ids and that this machine can reach cognito-idp over HTTPS`;
     }
+    case "database-secret":
+      return `DATABASE_SECRET_ARN: ${firstLine(error, 400)}; check the ARN, that this role may call secretsmanager:GetSecretValue on it, and that Secrets Manager is reachable`;
     case "database": {
       if (config.databaseUrl) {
         const url = redactedUrl(config.databaseUrl);
