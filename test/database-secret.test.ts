@@ -1,9 +1,12 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
 import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import httpApiFixture from "./fixtures/http-api-v2-event.json" with { type: "json" };
 import { createTestDatabase, TEST_DATABASE_URL, type ScratchDatabase } from "./helpers/database.js";
+import { stashEnv } from "./helpers/env.js";
 import { startJwksServer, type JwksServer } from "./helpers/jwks-server.js";
 import { accessClaims, generateRsaKey, jwksOf, signToken, TEST_CLIENT_ID, TEST_POOL_ID } from "./helpers/keys.js";
 import { motoUnavailableReason, startMoto, type RunningEmulator } from "./helpers/moto.js";
@@ -78,6 +81,27 @@ describe.skipIf(unavailable !== null)("a server whose database login is in Secre
     expect(await ready.json()).toMatchObject({ status: "ready", checks: { database: true } });
     // The password never reaches the logs.
     expect(server.output()).not.toContain("p@ss");
+  });
+
+  it("is read by the Lambda handler at its cold start too", async () => {
+    const vars = env();
+    const restore = stashEnv([...Object.keys(vars), "DATABASE_URL", "DATA_DIR"]);
+    let lambda: typeof import("../src/lambda.js") | undefined;
+    try {
+      Object.assign(process.env, { ...vars, LOG_LEVEL: "silent" });
+      delete process.env.DATABASE_URL;
+      vi.resetModules();
+      lambda = await import("../src/lambda.js");
+      const body = JSON.stringify({ query: "{ me { sub } products(first: 1) { edges { node { id } } } }" });
+      const fixture = structuredClone(httpApiFixture) as unknown as APIGatewayProxyEventV2;
+      const event = { ...fixture, body, headers: { ...fixture.headers, "content-length": String(body.length), authorization: `Bearer ${signToken(key, accessClaims({ sub: "lambda-user" }))}` } };
+      const result = await lambda.handler(event, { awsRequestId: "secret-test" } as Context);
+      expect(JSON.parse(result.body!)).toEqual({ data: { me: { sub: "lambda-user" }, products: { edges: [] } } });
+      expect((await lambda.lambdaInstance()).config.databaseUrl).toMatch(/^postgres:\/\/postgres:p%40ss%3Aw%2Frd%25%201@/);
+    } finally {
+      await (await lambda?.lambdaInstance().catch(() => undefined))?.database.close();
+      restore();
+    }
   });
 
   it("refuses to start with one line when the secret does not exist", async () => {
