@@ -24,7 +24,7 @@ describe.skipIf(unavailable !== null)("a server whose database login is in Secre
   let moto: RunningEmulator;
   let jwks: JwksServer;
   let database: ScratchDatabase;
-  let secretArn: string;
+  let secretArn: string | undefined;
   const servers: ServerProcess[] = [];
 
   beforeAll(async () => {
