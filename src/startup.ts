@@ -78,8 +78,12 @@ export function describeStartupFailure(step: StartupStep, error: unknown, config
       if (uris) return `COGNITO_JWKS_URI: the key set at ${uris.join(", ")} could not be loaded (${detail}); check the URL and that this machine can reach it`;
       return `COGNITO_USER_POOL_ID: the pools' key sets could not be loaded from Cognito (${detail}); check the pool ids and that this machine can reach cognito-idp over HTTPS`;
     }
-    case "database-secret":
-      return `DATABASE_SECRET_ARN: ${firstLine(error, 400)}; check the ARN, that this role may call secretsmanager:GetSecretValue on it, and that Secrets Manager is reachable`;
+    case "database-secret": {
+      const cause = firstLine(error, 400);
+      // Read but not a login, or not read at all (no such secret, no permission, no network).
+      if (!cause.startsWith("cannot read")) return `DATABASE_SECRET_ARN: ${cause}; store the PostgreSQL login in it as RDS's JSON (username, password, host, port, dbname) or a postgres:// URL`;
+      return `DATABASE_SECRET_ARN: ${cause}; check the ARN, that this role may call secretsmanager:GetSecretValue on it, and that Secrets Manager is reachable`;
+    }
     case "database": {
       if (config.databaseUrl) {
         const url = redactedUrl(config.databaseUrl);

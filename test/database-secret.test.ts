@@ -104,17 +104,34 @@ describe.skipIf(unavailable !== null)("a server whose database login is in Secre
     }
   });
 
-  it("refuses to start with one line when the secret does not exist", async () => {
-    const missing = secretArn!.replace(/orders-api\/db-\w+$/, "orders-api/none-AbCdEf");
+  /** Runs src/main.ts with `env()` and these overrides until it exits; returns its code and output. */
+  async function failedStart(overrides: Record<string, string>): Promise<{ code: number; output: string }> {
     try {
-      await promisify(execFile)(process.execPath, ["--import", "tsx", "src/main.ts"], { env: { PATH: process.env.PATH, PORT: "0", ...env(), DATABASE_SECRET_ARN: missing }, timeout: 120_000 });
-      expect.fail("the server started");
+      await promisify(execFile)(process.execPath, ["--import", "tsx", "src/main.ts"], { env: { PATH: process.env.PATH, PORT: "0", ...env(), ...overrides }, timeout: 120_000 });
     } catch (error) {
       const failed = error as { code: number; stdout: string; stderr: string };
-      expect(failed.code).toBe(1);
-      expect((failed.stdout + failed.stderr).trim()).toMatch(
-        /^Cannot start: DATABASE_SECRET_ARN: cannot read arn:aws:secretsmanager:eu-west-1:\d{12}:secret:orders-api\/none-AbCdEf \(ResourceNotFoundException: [^\n]*\); check the ARN, that this role may call secretsmanager:GetSecretValue on it, and that Secrets Manager is reachable$/,
-      );
+      return { code: failed.code, output: (failed.stdout + failed.stderr).trim() };
     }
+    throw new Error("the server started");
+  }
+
+  it("refuses to start with one line when the secret does not exist", async () => {
+    const missing = secretArn!.replace(/orders-api\/db-\w+$/, "orders-api/none-AbCdEf");
+    const { code, output } = await failedStart({ DATABASE_SECRET_ARN: missing });
+    expect(code).toBe(1);
+    expect(output).toMatch(
+      /^Cannot start: DATABASE_SECRET_ARN: cannot read arn:aws:secretsmanager:eu-west-1:\d{12}:secret:orders-api\/none-AbCdEf \(ResourceNotFoundException: [^\n]*\); check the ARN, that this role may call secretsmanager:GetSecretValue on it, and that Secrets Manager is reachable$/,
+    );
+  });
+
+  it("refuses to start with one line when the secret holds no login, without quoting it", async () => {
+    const client = new SecretsManagerClient({ endpoint: moto.endpoint, region: "eu-west-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+    const { ARN } = await client.send(new CreateSecretCommand({ Name: "orders-api/not-a-login", SecretString: '{"user":"orders","pass":"hunter2"}' }));
+    client.destroy();
+    const { code, output } = await failedStart({ DATABASE_SECRET_ARN: ARN! });
+    expect(code).toBe(1);
+    expect(output).toBe(
+      `Cannot start: DATABASE_SECRET_ARN: ${ARN}: its JSON has no "host"; store the PostgreSQL login in it as RDS's JSON (username, password, host, port, dbname) or a postgres:// URL`,
+    );
   });
 });

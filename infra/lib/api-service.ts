@@ -26,9 +26,10 @@ export interface ContainerApiProps {
 /**
  * The container shape: the repository's `Dockerfile` image on ECS Fargate, several tasks in private subnets
  * behind an internet-facing Application Load Balancer, for everything the API serves, subscriptions included.
- * The load balancer sends traffic to a task only while `/readyz` answers 200. On a deployment or scale-in a
- * task is deregistered and keeps its connections for the deregistration delay; at SIGTERM it drains within
- * SHUTDOWN_TIMEOUT_SECONDS (+5 s), and the stop timeout lets it finish before SIGKILL.
+ * The load balancer sends traffic to a task only while `/readyz` answers 200. ECS stops a task by deregistering
+ * it first (connections kept for at most the deregistration delay), then SIGTERM: the server drains within
+ * SHUTDOWN_TIMEOUT_SECONDS (+5 s), and the stop timeout lets it finish before SIGKILL. The settings keep the
+ * deregistration delay at least as long as that drain.
  */
 export class ContainerApi extends Construct {
   readonly service: ecsPatterns.ApplicationLoadBalancedFargateService;
@@ -53,8 +54,8 @@ export class ContainerApi extends Construct {
       maxHealthyPercent: 200,
       circuitBreaker: { rollback: true },
       healthCheckGracePeriod: Duration.seconds(60),
-      // Subscriptions are long-lived WebSockets: the server pings, the load balancer must not cut them sooner.
-      idleTimeout: Duration.seconds(300),
+      // The load balancer's default idle timeout (60 s) suits subscriptions: the server pings every open WebSocket
+      // every 12 s, so an idle one still carries traffic.
       taskImageOptions: {
         image: ecs.ContainerImage.fromAsset(props.repositoryRoot, { file: "Dockerfile", platform: Platform.LINUX_AMD64 }),
         containerName: "api",
