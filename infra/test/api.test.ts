@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Match } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
-import { fixtureBundle, only, synth, synthesize } from "./synth.ts";
+import { apiFunction, fixtureBundle, only, synth, synthesize } from "./synth.ts";
 
 /** The environment of the one container or function of a template, as a name -> value map. */
 function containerEnvironment(properties: Record<string, unknown>): Record<string, unknown> {
@@ -13,7 +13,7 @@ function containerEnvironment(properties: Record<string, unknown>): Record<strin
 describe("the Lambda shape", () => {
   const bundle = fixtureBundle();
   const { template, outdir } = synthesize({ api: "lambda", lambdaBundle: bundle });
-  const fn = only(template, "AWS::Lambda::Function").properties as Record<string, any>;
+  const fn = apiFunction(template);
 
   it("runs the build:lambda bundle on nodejs24.x with the index.handler entry", () => {
     expect(fn).toMatchObject({ Runtime: "nodejs24.x", Handler: "index.handler", Timeout: 29 });
@@ -106,7 +106,7 @@ describe("the container shape", () => {
 describe("both shapes", () => {
   it("share one user pool and one database", () => {
     const template = synth({ api: "both", lambdaBundle: fixtureBundle() });
-    template.resourceCountIs("AWS::Lambda::Function", 1);
+    expect(apiFunction(template).Runtime).toBe("nodejs24.x");
     template.resourceCountIs("AWS::ECS::Service", 1);
     template.resourceCountIs("AWS::Cognito::UserPool", 1);
     template.resourceCountIs("AWS::RDS::DBInstance", 1);

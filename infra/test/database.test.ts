@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fixtureBundle, only, synth } from "./synth.ts";
+import { apiFunction, fixtureBundle, only, synth } from "./synth.ts";
 
 describe("the database", () => {
   const template = synth({ api: "both", lambdaBundle: fixtureBundle() });
@@ -48,7 +48,7 @@ describe("secrets", () => {
   });
 
   it("gives the API the secret's ARN, never a password or a connection URL, and lets only the API read it", () => {
-    const fn = only(template, "AWS::Lambda::Function").properties as Record<string, any>;
+    const fn = apiFunction(template);
     const task = only(template, "AWS::ECS::TaskDefinition").properties as Record<string, any>;
     const names = [...Object.keys(fn.Environment.Variables), ...task.ContainerDefinitions[0].Environment.map((e: { Name: string }) => e.Name)];
     expect(names).toContain("DATABASE_SECRET_ARN");

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App } from "aws-cdk-lib";
@@ -17,11 +17,17 @@ export function fixtureBundle(): string {
   return dir;
 }
 
-/** Synthesizes the stack with these context values (as `-c name=value` would give them) into a scratch cloud assembly. */
+/** cdk.json's context (the feature flags and default settings), as `cdk synth` gives it to the app. */
+const CDK_JSON_CONTEXT = (JSON.parse(readFileSync(join(import.meta.dirname, "..", "cdk.json"), "utf8")) as { context: Record<string, unknown> }).context;
+
+/**
+ * Synthesizes the stack as `cdk synth -c name=value ...` would (cdk.json's context, then these values) into a
+ * scratch cloud assembly.
+ */
 export function synthesize(context: Record<string, string> = {}): { template: Template; outdir: string } {
   const outdir = mkdtempSync(join(tmpdir(), "infra-cdk-out-"));
-  const app = new App({ outdir });
-  const settings = readSettings((name) => context[name]);
+  const app = new App({ outdir, context: { ...CDK_JSON_CONTEXT, ...context } });
+  const settings = readSettings((name) => app.node.tryGetContext(name));
   return { template: Template.fromStack(new OrdersApiStack(app, "OrdersApi", { settings })), outdir };
 }
 
@@ -36,4 +42,11 @@ export function only(template: Template, type: string): { logicalId: string; pro
   if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
   const [logicalId, resource] = found[0]!;
   return { logicalId, properties: (resource as { Properties: Record<string, unknown> }).Properties };
+}
+
+/** The API's function (the stack also has the CDK's own custom-resource handler, which locks the VPC's default security group). */
+export function apiFunction(template: Template): Record<string, any> {
+  const found = Object.values(template.findResources("AWS::Lambda::Function", { Properties: { Handler: "index.handler" } }));
+  if (found.length !== 1) throw new Error(`expected one API function, found ${found.length}`);
+  return (found[0] as { Properties: Record<string, any> }).Properties;
 }
