@@ -11,13 +11,19 @@ export interface RevocationSetup {
   /** What the revocation mutations use (`ServerDependencies.revoker`). */
   readonly revoker: Revoker;
   readonly sync: RevocationSync;
+  /**
+   * The `/readyz` check (`ServerDependencies.readinessChecks.revocations`): false once no reload has succeeded for
+   * three `REVOCATION_RELOAD_SECONDS`, so a load balancer stops sending traffic to a replica that can no longer
+   * learn revocations; true again after the next successful reload.
+   */
+  readonly ready: () => Promise<boolean>;
 }
 
 /**
  * Session revocation for one process, as configured: the list loaded from the database (throws if it cannot be:
  * a server must not start without knowing what is revoked), kept in step by notifications unless
  * `REVOCATION_LISTEN=false` or `listen` is false (the Lambda handlers, which refresh per invocation instead), and
- * reloaded every `REVOCATION_RELOAD_SECONDS` by a timer unless `listen` is false.
+ * reloaded (the records after its cursor) every `REVOCATION_RELOAD_SECONDS` by a timer unless `listen` is false.
  */
 export async function setUpRevocation(config: Config, database: Pick<OpenDatabase, "db" | "notifications">, options: { readonly logger?: Logger; readonly listen?: boolean } = {}): Promise<RevocationSetup> {
   const list = new RevocationList();
@@ -36,5 +42,5 @@ export async function setUpRevocation(config: Config, database: Pick<OpenDatabas
     cognito: config.revocation.cognitoSignOut ? cognitoSignOut({ userPoolIds: config.auth.userPoolIds }) : null,
     logger: options.logger,
   });
-  return { list, revoker, sync };
+  return { list, revoker, sync, ready: async () => sync.current() };
 }
