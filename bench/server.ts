@@ -82,7 +82,7 @@ if (variant === "yoga") {
     revoker: revocation?.revoker,
     // Subscriptions over WebSocket, as main.ts serves them (auth-on only: the product as deployed).
     notifications: variant === "auth-on" ? database.notifications() : undefined,
-    readinessChecks: { database: () => database.ping() },
+    readinessChecks: { database: () => database.ping(), ...(revocation && { revocations: revocation.ready }) },
     shutdownTimeoutMs: config.http.shutdownTimeoutSeconds * 1000,
     abortInFlight: () => database.abortActive(),
   });
