@@ -31,7 +31,7 @@ export interface RevocationSyncStats {
   /** Reloads that succeeded, and the records all of them read. */
   readonly reloads: number;
   readonly rowsRead: number;
-  /** Milliseconds since the epoch of the start of the last successful reload (0: never). */
+  /** Milliseconds since the epoch at the end of the last successful reload (0: never). */
   readonly lastSuccessAt: number;
 }
 
@@ -76,6 +76,8 @@ export async function startRevocationSync(options: RevocationSyncOptions): Promi
   let reloads = 0;
   let rowsRead = 0;
   let lastReload = 0;
+  // When the last successful reload ended: a long one (the first, of a million records) is progress, not staleness.
+  let lastSuccess = 0;
   let lastCleanUp = 0;
   let stale = false;
   let reloading: Promise<boolean> | null = null;
@@ -92,6 +94,7 @@ export async function startRevocationSync(options: RevocationSyncOptions): Promi
     }
     reloads++;
     lastReload = started;
+    lastSuccess = Date.now();
   };
 
   const cleanUp = async () => {
@@ -110,7 +113,7 @@ export async function startRevocationSync(options: RevocationSyncOptions): Promi
       try {
         await load();
       } catch (error) {
-        const failingForMs = lastReload === 0 ? null : Date.now() - lastReload;
+        const failingForMs = lastSuccess === 0 ? null : Date.now() - lastSuccess;
         logger?.error({ event: "revocations.reload_failed", err: errorOf(error), known: list.size, cursor, failingForMs }, "could not reload revocations; keeping the ones known");
         if (!stale && staleAfterMs !== null && failingForMs !== null && failingForMs > staleAfterMs) {
           stale = true;
@@ -165,8 +168,8 @@ export async function startRevocationSync(options: RevocationSyncOptions): Promi
       if (Date.now() - lastReload > maxAgeMs) await reload();
     },
     // Time since the last success, not a count of failures: a reload that hangs (a pool that cannot connect) counts too.
-    current: () => staleAfterMs === null || Date.now() - lastReload <= staleAfterMs,
-    stats: () => ({ cursor, reloads, rowsRead, lastSuccessAt: lastReload }),
+    current: () => staleAfterMs === null || Date.now() - lastSuccess <= staleAfterMs,
+    stats: () => ({ cursor, reloads, rowsRead, lastSuccessAt: lastSuccess }),
     close: () => stops.forEach((stop) => stop()),
   };
 }
