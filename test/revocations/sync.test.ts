@@ -167,3 +167,57 @@ describe.skipIf(!TEST_DATABASE_URL)("the revocation sync when PostgreSQL goes aw
     expect(revokedNow(list, "known")).toBe(true);
   });
 });
+
+describe.skipIf(!TEST_DATABASE_URL)("revocations written at once on PostgreSQL", () => {
+  let scratch: ScratchDatabase;
+  let first: OpenDatabase;
+  let second: OpenDatabase;
+
+  beforeAll(async () => {
+    scratch = await createTestDatabase(TEST_DATABASE_URL!);
+    first = await openDatabase({ url: scratch.url, pgliteDir: null });
+    second = await openDatabase({ url: scratch.url, pgliteDir: null });
+  });
+  afterAll(async () => {
+    await first?.close(1000);
+    await second?.close(1000);
+    await scratch?.drop();
+  });
+
+  it("commit in seq order: a second writer waits for the first one's commit, so no reader steps over a number still to come", async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let inserted!: () => void;
+    const firstInserted = new Promise<void>((resolve) => (inserted = resolve));
+    const firstWriter = first.db.transaction().execute(async (trx) => {
+      const row = await recordRevocation(trx, subject("written-first"));
+      inserted();
+      await held;
+      return row;
+    });
+    await firstInserted;
+    let secondCommitted = false;
+    const secondWriter = recordRevocation(second.db, subject("written-second")).then((row) => {
+      secondCommitted = true;
+      return row;
+    });
+    const waiting = async () => {
+      const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted and database = (select oid from pg_database where datname = current_database())`.execute(second.db);
+      return rows[0]!.n > 0;
+    };
+    await waitUntil("the second writer waiting on the write lock", waiting, 5000, 10);
+    // Meanwhile a reader sees neither: the latest committed number is below both.
+    const list = new RevocationList();
+    const sync = await startRevocationSync({ db: second.db, list, notifications: null, reloadIntervalMs: null });
+    expect(sync.stats().cursor).toBe(0);
+    expect(revokedNow(list, "written-first") || revokedNow(list, "written-second")).toBe(false);
+    expect(secondCommitted).toBe(false);
+    release();
+    const [a, b] = await Promise.all([firstWriter, secondWriter]);
+    expect(Number(a.seq)).toBeLessThan(Number(b.seq));
+    await sync.reload();
+    expect(revokedNow(list, "written-first")).toBe(true);
+    expect(revokedNow(list, "written-second")).toBe(true);
+    sync.close();
+  });
+});
