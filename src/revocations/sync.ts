@@ -146,7 +146,7 @@ export async function startRevocationSync(options: RevocationSyncOptions): Promi
         list.add(revocationOf({ ...notice, revokedBefore: notice.revokedBefore === null ? null : new Date(notice.revokedBefore), expiresAt: new Date(notice.expiresAt) }));
         // Notifications come in commit order, which is seq order: the next number moves the cursor. After a gap
         // (a rolled-back revocation, a notification lost) the next reload reads from the cursor and closes it.
-        if (notice.seq === cursor + 1) cursor = notice.seq;
+        if (notice.seq > 0 && notice.seq === cursor + 1) cursor = notice.seq;
       }),
       options.notifications.onResync(() => void reload()),
     );
@@ -180,12 +180,14 @@ const errorOf = (error: unknown) => ({ type: (error as Error)?.name, message: (e
 function parseNotice(payload: string): RevocationNotice | null {
   try {
     const notice = JSON.parse(payload) as Partial<RevocationNotice>;
+    // A notice without `seq` (from a replica of the previous release, during a rolling deploy) is applied but does
+    // not move the cursor: the next reload reads it.
     const ok =
-      Number.isSafeInteger(notice.seq) &&
+      (notice.seq === undefined || Number.isSafeInteger(notice.seq)) &&
       typeof notice.sub === "string" &&
       typeof notice.expiresAt === "number" &&
       (typeof notice.sessionId === "string" ? notice.revokedBefore === null : notice.sessionId === null && typeof notice.revokedBefore === "number");
-    return ok ? (notice as RevocationNotice) : null;
+    return ok ? ({ seq: 0, ...notice } as RevocationNotice) : null;
   } catch {
     return null;
   }
