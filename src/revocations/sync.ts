@@ -1,8 +1,11 @@
 import type { Logger } from "pino";
-import type { Revocation, RevocationList } from "../auth/index.js";
+import type { RevocationList } from "../auth/index.js";
 import type { Db } from "../data/database.js";
 import type { NotificationHub } from "../data/notifications.js";
-import { deleteExpiredRevocations, latestRevocationSeq, revocationsAfter, REVOCATIONS_CHANNEL, type RevocationNotice, type SyncedRevocation } from "../data/revocations.js";
+import { deleteExpiredRevocations, REVOCATIONS_CHANNEL } from "../data/revocations.js";
+import { parseNotice, RevocationCursor } from "./cursor.js";
+
+export { revocationOf } from "./cursor.js";
 
 export interface RevocationSyncOptions {
   readonly db: Db;
@@ -50,13 +53,6 @@ export interface RevocationSync {
   close(): void;
 }
 
-/** A database row as the list's record. */
-export function revocationOf(row: Pick<SyncedRevocation, "sub" | "sessionId" | "revokedBefore" | "expiresAt">): Revocation {
-  return row.sessionId !== null
-    ? { kind: "session", sub: row.sub, sessionId: row.sessionId, expiresAt: row.expiresAt }
-    : { kind: "subject", sub: row.sub, before: row.revokedBefore!, expiresAt: row.expiresAt };
-}
-
 const DEFAULT_PAGE_SIZE = 10_000;
 
 /**
@@ -70,11 +66,9 @@ const DEFAULT_PAGE_SIZE = 10_000;
 export async function startRevocationSync(options: RevocationSyncOptions): Promise<RevocationSync> {
   const { db, list, logger } = options;
   const cleanUpIntervalMs = options.cleanUpIntervalMs ?? 60_000;
-  const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
   const staleAfterMs = options.reloadIntervalMs === null ? null : options.staleAfterMs === undefined ? 3 * options.reloadIntervalMs : options.staleAfterMs;
-  let cursor = 0;
+  const cursor = new RevocationCursor(db, list, options.pageSize ?? DEFAULT_PAGE_SIZE);
   let reloads = 0;
-  let rowsRead = 0;
   let lastReload = 0;
   // When the last successful reload ended: a long one (the first, of a million records) is progress, not staleness.
   let lastSuccess = 0;
@@ -84,27 +78,18 @@ export async function startRevocationSync(options: RevocationSyncOptions): Promi
 
   const load = async () => {
     const started = Date.now();
-    const latest = await latestRevocationSeq(db);
-    // Keyset pages along the seq index up to `latest`: every record at or below it is committed (or never will be).
-    while (latest > cursor) {
-      const rows = await revocationsAfter(db, cursor, latest, pageSize);
-      list.addAll(rows.map(revocationOf));
-      rowsRead += rows.length;
-      cursor = Math.max(cursor, rows.length < pageSize ? latest : Number(rows[rows.length - 1]!.seq));
-    }
+    await cursor.catchUp();
     reloads++;
     lastReload = started;
     lastSuccess = Date.now();
   };
 
-  const cleanUp = async () => {
-    lastCleanUp = Date.now();
-    list.prune(lastCleanUp);
-    try {
-      const deleted = await deleteExpiredRevocations(db);
-      if (deleted > 0) logger?.info({ event: "revocations.expired_deleted", deleted }, "expired revocations deleted");
-    } catch (error) {
-      logger?.warn({ event: "revocations.clean_up_failed", err: errorOf(error) }, "could not delete expired revocations; the next clean-up tries again");
+  const failed = (error: unknown) => {
+    const failingForMs = lastSuccess === 0 ? null : Date.now() - lastSuccess;
+    logger?.error({ event: "revocations.reload_failed", err: errorOf(error), known: list.size, cursor: cursor.position, failingForMs }, "could not reload revocations; keeping the ones known");
+    if (!stale && staleAfterMs !== null && failingForMs !== null && failingForMs > staleAfterMs) {
+      stale = true;
+      logger?.error({ event: "revocations.stale", failingForMs, staleAfterMs }, "revocations not reloaded for too long; reporting not ready");
     }
   };
 
@@ -113,19 +98,17 @@ export async function startRevocationSync(options: RevocationSyncOptions): Promi
       try {
         await load();
       } catch (error) {
-        const failingForMs = lastSuccess === 0 ? null : Date.now() - lastSuccess;
-        logger?.error({ event: "revocations.reload_failed", err: errorOf(error), known: list.size, cursor, failingForMs }, "could not reload revocations; keeping the ones known");
-        if (!stale && staleAfterMs !== null && failingForMs !== null && failingForMs > staleAfterMs) {
-          stale = true;
-          logger?.error({ event: "revocations.stale", failingForMs, staleAfterMs }, "revocations not reloaded for too long; reporting not ready");
-        }
+        failed(error);
         return false;
       }
       if (stale) {
         stale = false;
-        logger?.info({ event: "revocations.current", cursor }, "revocations reloaded again; reporting ready");
+        logger?.info({ event: "revocations.current", cursor: cursor.position }, "revocations reloaded again; reporting ready");
       }
-      if (Date.now() - lastCleanUp >= cleanUpIntervalMs) await cleanUp();
+      if (Date.now() - lastCleanUp >= cleanUpIntervalMs) {
+        lastCleanUp = Date.now();
+        await cleanUp(db, list, logger);
+      }
       return true;
     })().finally(() => {
       reloading = null;
@@ -138,15 +121,9 @@ export async function startRevocationSync(options: RevocationSyncOptions): Promi
     stops.push(
       await options.notifications.listen(REVOCATIONS_CHANNEL, (payload) => {
         const notice = parseNotice(payload);
-        if (!notice) {
-          logger?.warn({ event: "revocations.bad_notification" }, "a revocation notification could not be read; reloading");
-          void reload();
-          return;
-        }
-        list.add(revocationOf({ ...notice, revokedBefore: notice.revokedBefore === null ? null : new Date(notice.revokedBefore), expiresAt: new Date(notice.expiresAt) }));
-        // Notifications come in commit order, which is seq order: the next number moves the cursor. After a gap
-        // (a rolled-back revocation, a notification lost) the next reload reads from the cursor and closes it.
-        if (notice.seq > 0 && notice.seq === cursor + 1) cursor = notice.seq;
+        if (notice) return cursor.apply(notice);
+        logger?.warn({ event: "revocations.bad_notification" }, "a revocation notification could not be read; reloading");
+        void reload();
       }),
       options.notifications.onResync(() => void reload()),
     );
@@ -169,26 +146,21 @@ export async function startRevocationSync(options: RevocationSyncOptions): Promi
     },
     // Time since the last success, not a count of failures: a reload that hangs (a pool that cannot connect) counts too.
     current: () => staleAfterMs === null || Date.now() - lastSuccess <= staleAfterMs,
-    stats: () => ({ cursor, reloads, rowsRead, lastSuccessAt: lastSuccess }),
+    stats: () => ({ cursor: cursor.position, reloads, rowsRead: cursor.rowsRead, lastSuccessAt: lastSuccess }),
     close: () => stops.forEach((stop) => stop()),
   };
 }
 
-/** The error's kind, message and code (PostgreSQL's SQLSTATE, Node's errno name) for a log line. */
-const errorOf = (error: unknown) => ({ type: (error as Error)?.name, message: (error as Error)?.message, code: (error as { code?: unknown })?.code });
-
-function parseNotice(payload: string): RevocationNotice | null {
+/** Forgets expired records in memory and deletes them in the database (idempotent: every replica may do it). */
+async function cleanUp(db: Db, list: RevocationList, logger: Logger | undefined): Promise<void> {
+  list.prune(Date.now());
   try {
-    const notice = JSON.parse(payload) as Partial<RevocationNotice>;
-    // A notice without `seq` (from a replica of the previous release, during a rolling deploy) is applied but does
-    // not move the cursor: the next reload reads it.
-    const ok =
-      (notice.seq === undefined || Number.isSafeInteger(notice.seq)) &&
-      typeof notice.sub === "string" &&
-      typeof notice.expiresAt === "number" &&
-      (typeof notice.sessionId === "string" ? notice.revokedBefore === null : notice.sessionId === null && typeof notice.revokedBefore === "number");
-    return ok ? ({ seq: 0, ...notice } as RevocationNotice) : null;
-  } catch {
-    return null;
+    const deleted = await deleteExpiredRevocations(db);
+    if (deleted > 0) logger?.info({ event: "revocations.expired_deleted", deleted }, "expired revocations deleted");
+  } catch (error) {
+    logger?.warn({ event: "revocations.clean_up_failed", err: errorOf(error) }, "could not delete expired revocations; the next clean-up tries again");
   }
 }
+
+/** The error's kind, message and code (PostgreSQL's SQLSTATE, Node's errno name) for a log line. */
+const errorOf = (error: unknown) => ({ type: (error as Error)?.name, message: (error as Error)?.message, code: (error as { code?: unknown })?.code });
