@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { cognitoSignOut, RevocationList } from "../auth/index.js";
+import { cognitoSignOut, RevocationList, serviceUnavailableError } from "../auth/index.js";
 import type { Config } from "../config.js";
 import type { OpenDatabase } from "../data/database.js";
 import { createRevoker, type Revoker } from "./revoker.js";
@@ -17,6 +17,12 @@ export interface RevocationSetup {
    * learn revocations; true again after the next successful reload.
    */
   readonly ready: () => Promise<boolean>;
+  /**
+   * The Lambda handlers' check before each invocation (they have no timer and no readiness): reloads when the last
+   * reload is older than `maxAgeMs`, then throws the 503 `SERVICE_UNAVAILABLE` error when no reload has succeeded
+   * for three `REVOCATION_RELOAD_SECONDS`, rather than answer with a list that may miss revocations.
+   */
+  readonly refreshOrRefuse: (maxAgeMs: number) => Promise<void>;
 }
 
 /**
@@ -33,6 +39,7 @@ export async function setUpRevocation(config: Config, database: Pick<OpenDatabas
     list,
     notifications: longLived && config.revocation.listen ? database.notifications() : null,
     reloadIntervalMs: longLived ? config.revocation.reloadSeconds * 1000 : null,
+    staleAfterMs: 3 * config.revocation.reloadSeconds * 1000,
     logger: options.logger,
   });
   const revoker = createRevoker({
@@ -42,5 +49,9 @@ export async function setUpRevocation(config: Config, database: Pick<OpenDatabas
     cognito: config.revocation.cognitoSignOut ? cognitoSignOut({ userPoolIds: config.auth.userPoolIds }) : null,
     logger: options.logger,
   });
-  return { list, revoker, sync, ready: async () => sync.current() };
+  const refreshOrRefuse = async (maxAgeMs: number) => {
+    await sync.refresh(maxAgeMs);
+    if (!sync.current()) throw serviceUnavailableError();
+  };
+  return { list, revoker, sync, ready: async () => sync.current(), refreshOrRefuse };
 }

@@ -17,7 +17,7 @@ export interface RevocationSyncOptions {
   readonly reloadIntervalMs: number | null;
   /**
    * Milliseconds without a successful reload after which `current()` turns false (readiness). Default three
-   * reload intervals; `null` (or no timer): always current.
+   * reload intervals, or `null` without a timer; `null`: always current.
    */
   readonly staleAfterMs?: number | null;
   /** Milliseconds between deletions of expired records (each replica does it; it is idempotent). Default 60 000. */
@@ -66,7 +66,7 @@ const DEFAULT_PAGE_SIZE = 10_000;
 export async function startRevocationSync(options: RevocationSyncOptions): Promise<RevocationSync> {
   const { db, list, logger } = options;
   const cleanUpIntervalMs = options.cleanUpIntervalMs ?? 60_000;
-  const staleAfterMs = options.reloadIntervalMs === null ? null : options.staleAfterMs === undefined ? 3 * options.reloadIntervalMs : options.staleAfterMs;
+  const staleAfterMs = options.staleAfterMs !== undefined ? options.staleAfterMs : options.reloadIntervalMs === null ? null : 3 * options.reloadIntervalMs;
   const cursor = new RevocationCursor(db, list, options.pageSize ?? DEFAULT_PAGE_SIZE);
   let reloads = 0;
   let lastReload = 0;
