@@ -110,7 +110,7 @@ export function describeStartupFailure(step: StartupStep, error: unknown, config
       if (state) {
         return `revocations: ${source} answered with an error while the session revocations were loaded (SQLSTATE ${state}: ${firstLine(error)}); check the revocations table and that the database user may read it (a server does not start without knowing which sessions are revoked)`;
       }
-      return `revocations: the session revocations could not be loaded from ${source} (${(error as Error)?.name ?? "Error"}: ${firstLine(error)}); the database answered, so this is a fault of the server: report it with this line`;
+      return `revocations: the session revocations could not be loaded from ${source} (${(error as Error)?.name ?? "Error"}: ${firstLine(error)}); the database reported no error, so this is likely a fault of the server: report it with this line`;
     }
   }
 }
