@@ -69,7 +69,7 @@ async function main(): Promise<void> {
   );
   poolOf = database;
   if (config.mode === "dev") await step("database", () => seedDevData(database.db));
-  const revocation = await step("database", () => setUpRevocation(config, database, { logger }));
+  const revocation = await step("revocations", () => setUpRevocation(config, database, { logger }));
   const schema = buildSchema();
   const shutdownTimeoutMs = config.http.shutdownTimeoutSeconds * 1000;
   const server = await step("listen", () =>
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
       emailLookup,
       logger,
       metrics,
-      readinessChecks: { database: () => database.ping() },
+      readinessChecks: { database: () => database.ping(), revocations: revocation.ready },
       shutdownTimeoutMs,
       abortInFlight: () => database.abortActive(),
     }),

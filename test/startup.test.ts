@@ -5,7 +5,9 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
-import { TEST_DATABASE_URL } from "./helpers/database.js";
+import { sql } from "kysely";
+import { openDatabase } from "../src/data/database.js";
+import { createTestDatabase, TEST_DATABASE_URL, type ScratchDatabase } from "./helpers/database.js";
 import { tempDir } from "./helpers/temp.js";
 
 /**
@@ -78,7 +80,9 @@ function corruptPglite(): string {
 
 const cognito = { COGNITO_USER_POOL_ID: "us-east-1_AbC123", COGNITO_CLIENT_ID: "client1" };
 
+const scratches: ScratchDatabase[] = [];
 afterAll(async () => {
+  await Promise.all(scratches.map((scratch) => scratch.drop()));
   await Promise.all(held.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
 });
 
@@ -105,6 +109,19 @@ describe("a bad start is one clear line and exit 1", () => {
     const missing = new URL(TEST_DATABASE_URL);
     missing.pathname = "/no_such_database_for_startup_test";
     cases.push(["a database that does not exist", () => ({ DATABASE_URL: missing.toString() }), /^Cannot start: DATABASE_URL: database "no_such_database_for_startup_test" does not exist at \S+; create it \(createdb no_such_database_for_startup_test\) or fix DATABASE_URL$/]);
+    // The database answers, but the revocations cannot be read: the line says so, not that DATABASE_URL is wrong.
+    cases.push([
+      "a revocations table the server cannot read",
+      async () => {
+        const scratch = await createTestDatabase(TEST_DATABASE_URL!);
+        scratches.push(scratch);
+        const opened = await openDatabase({ url: scratch.url, pgliteDir: null });
+        await sql`alter table revocations rename column seq to seq_moved`.execute(opened.db);
+        await opened.close();
+        return { DATABASE_URL: scratch.url };
+      },
+      /^Cannot start: revocations: PostgreSQL at \S+ answered with an error while the session revocations were loaded \(SQLSTATE 42703: column "seq" does not exist\); check the revocations table and that the database user may read it/,
+    ]);
   }
 
   it.each(cases)("%s", async (_case, envOf, line) => {

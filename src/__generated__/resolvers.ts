@@ -40,7 +40,10 @@ export type Mutation = {
   readonly createProduct: Product;
   /** Places an order for the caller (a person, not a machine client). */
   readonly placeOrder: Order;
-  /** Revokes every session of the subject sub signed in until now (support and admin: a stolen phone, a leaver). */
+  /**
+   * Revokes every session of the subject sub signed in until now, up to the next whole second as signOutEverywhere
+   * (support and admin: a stolen phone, a leaver).
+   */
   readonly revokeSessions: Revocation;
   /**
    * Ends the caller's current session: this token, the other tokens of the same sign-in (access and ID) and those
@@ -50,7 +53,9 @@ export type Mutation = {
   readonly signOut: Revocation;
   /**
    * Signs the caller out everywhere: every token of every session signed in until now (this one included) is refused
-   * from now on, also tokens refreshed from those sessions later. Signing in again works at once.
+   * from now on, also tokens refreshed from those sessions later. auth_time has whole seconds, so the cut-off
+   * (revokedBefore) is the next whole second: a sign-in during the same second counts as before it and is refused;
+   * signing in again works from revokedBefore on, at most a second later.
    */
   readonly signOutEverywhere: Revocation;
   /** Moves an order along PENDING -> PAID -> SHIPPED -> DELIVERED (or to CANCELLED from PENDING or PAID). */
@@ -298,7 +303,10 @@ export type Revocation = {
   readonly cognitoSignedOut: Scalars['Boolean']['output'];
   /** Until when the record is kept: no token it matches can be accepted after it. */
   readonly expiresAt: Scalars['DateTime']['output'];
-  /** Every session that signed in (auth_time) before this moment is revoked; null for a one-session revocation. */
+  /**
+   * Every session that signed in (auth_time) before this moment is revoked: the moment of the revocation rounded up to
+   * the next whole second, as auth_time has whole seconds. Null for a one-session revocation.
+   */
   readonly revokedBefore: Maybe<Scalars['DateTime']['output']>;
   /** The one session revoked (Cognito's origin_jti); null when every session signed in before revokedBefore was. */
   readonly sessionId: Maybe<Scalars['ID']['output']>;
