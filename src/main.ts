@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   };
   await step("listen", () => checkListenable(config.http.host, config.http.port));
 
-  const [{ setUpAuth }, { openDatabase, pgliteDirOf }, { seedDevData }, { buildSchema }, { createLogger }, { Metrics }, { startServer, ABORT_GRACE_MS }, { setUpRevocation }] =
+  const [{ setUpAuth, keySetReadinessChecks }, { openDatabase, pgliteDirOf }, { seedDevData }, { buildSchema }, { createLogger }, { Metrics }, { startServer, ABORT_GRACE_MS }, { setUpRevocation }] =
     await Promise.all([
       import("./auth-setup.js"),
       import("./data/database.js"),
@@ -53,6 +53,7 @@ async function main(): Promise<void> {
   const metrics = new Metrics(() => poolOf?.poolStats() ?? null);
   const { verifier, devIssuer, emailLookup } = await step("dev-keys", () => setUpAuth(config, (result) => metrics.keySetFetches.inc({ result })));
   await step("key-sets", () => verifier.hydrate());
+  metrics.observeKeySets(() => verifier.keySets?.() ?? []);
   const database = await step("database", () =>
     openDatabase({
       url: config.databaseUrl,
@@ -84,7 +85,7 @@ async function main(): Promise<void> {
       emailLookup,
       logger,
       metrics,
-      readinessChecks: { database: () => database.ping() },
+      readinessChecks: { database: () => database.ping(), ...keySetReadinessChecks(verifier) },
       shutdownTimeoutMs,
       abortInFlight: () => database.abortActive(),
     }),
