@@ -1,3 +1,5 @@
+import type { DecomposedJwt } from "aws-jwt-verify/jwt";
+import type { JwtHeader, JwtPayload } from "aws-jwt-verify/jwt-model";
 import { InvalidTokenError, type AuthReason } from "./errors.js";
 
 /**
@@ -10,15 +12,23 @@ import { InvalidTokenError, type AuthReason } from "./errors.js";
 export const MAX_TOKEN_BYTES = 8 * 1024;
 /** Cognito access and ID tokens live at most one day. */
 export const MAX_LIFETIME_SECONDS = 24 * 60 * 60;
+/** What `precheck` found: the token's key id and issuer, and its parts, decoded and parsed (not yet verified). */
+export interface PrecheckedToken {
+  readonly kid: string;
+  readonly iss: string;
+  readonly decomposed: DecomposedJwt;
+}
+
 const ALLOWED_HEADER_KEYS = new Set(["alg", "kid", "typ"]);
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
 
 /**
  * Checks made before the library sees the token, so that nothing is fetched or parsed leniently for a token
  * that is malformed, oversized, asks for a key we would never use, or names an issuer we do not trust.
- * Returns the token's `kid` and `iss` (one of `issuers`). Throws `InvalidTokenError`.
+ * Returns the token's `kid`, `iss` (one of `issuers`) and its parts as aws-jwt-verify decomposes them (parsed once
+ * here, handed to the library: see parse-once.ts). Throws `InvalidTokenError`.
  */
-export function precheck(token: string, issuers: ReadonlySet<string>): { readonly kid: string; readonly iss: string } {
+export function precheck(token: string, issuers: ReadonlySet<string>): PrecheckedToken {
   if (token.length > MAX_TOKEN_BYTES) throw new InvalidTokenError("TOKEN_TOO_LARGE", `Token is over ${MAX_TOKEN_BYTES} bytes`);
   const segments = token.split(".");
   // Strict base64url without padding; a length of 1 mod 4 cannot be produced by any encoder.
@@ -47,7 +57,8 @@ export function precheck(token: string, issuers: ReadonlySet<string>): { readonl
     throw new InvalidTokenError("TOKEN_WRONG_ISSUER", `Issuer ${came} is not a configured user pool; accepted: ${[...issuers].join(", ")}`);
   }
   checkClaimTypes(payload);
-  return { kid: header.kid, iss: payload.iss };
+  const [headerB64, payloadB64, signatureB64] = segments as [string, string, string];
+  return { kid: header.kid, iss: payload.iss, decomposed: { header: header as JwtHeader, headerB64, payload: payload as JwtPayload, payloadB64, signatureB64 } };
 }
 
 const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

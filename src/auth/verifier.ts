@@ -7,6 +7,7 @@ import { AuthUnavailableError } from "./errors.js";
 import { issuersOfPool, type PoolIssuer } from "./issuers.js";
 import { KeySetCache } from "./key-set-cache.js";
 import { mapLibraryError } from "./library-errors.js";
+import { parseOnce, type ParseOnceVerifier } from "./parse-once.js";
 import { checkClaims, precheck } from "./precheck.js";
 import { principalFromClaims, type Principal, type VerifiedClaims } from "./principal.js";
 import { VerifiedTokenCache } from "./token-cache.js";
@@ -89,7 +90,7 @@ export class KeySetUnavailableError extends AuthUnavailableError {
   }
 }
 
-type LibraryVerifier = { verify(token: string): Promise<unknown> };
+type LibraryVerifier = ParseOnceVerifier;
 
 /** Builds the verifier once at start: every token goes through `aws-jwt-verify`'s verifiers. */
 export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
@@ -129,10 +130,10 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       const now = Date.now() / 1000;
       const cached = tokens.get(token, now, jwksCache.trustedKids);
       if (cached) return cached;
-      const { kid, iss } = precheck(token, issuers);
+      const { kid, iss, decomposed } = precheck(token, issuers);
       let payload;
       try {
-        payload = (await verifierOf.get(iss)!.verify(token)) as unknown as VerifiedClaims;
+        payload = (await verifierOf.get(iss)!.verifyParsed(token, decomposed)) as unknown as VerifiedClaims;
       } catch (error) {
         throw mapLibraryError(error);
       }
@@ -186,7 +187,8 @@ function libraryVerifiers(options: VerifierOptions, table: readonly PoolIssuer[]
       })),
       { jwksCache },
     );
-    for (const i of own) byIssuer.set(i.issuer, cognito);
+    const handed = parseOnce(cognito);
+    for (const i of own) byIssuer.set(i.issuer, handed);
   }
   const rest = table.filter((i) => !i.library);
   if (rest.length > 0) {
@@ -204,7 +206,8 @@ function libraryVerifiers(options: VerifierOptions, table: readonly PoolIssuer[]
       })),
       { jwksCache },
     );
-    for (const i of rest) byIssuer.set(i.issuer, rsa);
+    const handed = parseOnce(rsa);
+    for (const i of rest) byIssuer.set(i.issuer, handed);
   }
   return byIssuer;
 }

@@ -134,9 +134,12 @@ describe("principalFromClaims", () => {
     expect([Object.isFrozen(principal.customClaims), Object.isFrozen(limits.regions), Object.isFrozen(limits.nested.deeper[0])]).toEqual([true, true, true]);
   });
 
-  it("keeps a claim named __proto__ as a plain key of customClaims", () => {
-    const claims = JSON.parse(`{"sub":"s","token_use":"access","client_id":"a","username":"u","iss":"i","exp":2,"iat":1,"__proto__":{"polluted":true}}`) as VerifiedClaims;
+  it("leaves claims named __proto__ and constructor out of customClaims, and pollutes no prototype", () => {
+    const claims = JSON.parse(
+      `{"sub":"s","token_use":"access","client_id":"a","username":"u","iss":"i","exp":2,"iat":1,"__proto__":{"polluted":true},"constructor":1,"kept":1}`,
+    ) as VerifiedClaims;
     const principal = principalFromClaims(claims);
+    expect(principal.customClaims).toEqual({ kept: 1 });
     expect(Object.getPrototypeOf(principal.customClaims)).toBe(Object.prototype);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
