@@ -51,7 +51,10 @@ const entry = (issuer: string, userPoolId: string, form: IssuerForm, library: bo
 /**
  * The issuers of one pool: its ORIGINAL and UPDATED issuers as aws-jwt-verify derives them (on `amazonaws.com`),
  * the same two on the partition's own suffix where that differs (EU Sovereign Cloud), and an ORIGINAL issuer per
- * replica region other than the pool's own. The first entry is the pool's home issuer (see `homeIssuerOf`).
+ * replica region other than the pool's own. The first entry is the pool's home issuer, whose key set must load before
+ * the pool counts as ready: the ORIGINAL issuer in the pool's own region on its partition's suffix, which Cognito
+ * serves for every pool whichever issuer format it signs with (the UPDATED host answers 403 for pools still on
+ * ORIGINAL: aws-jwt-verify issue #279).
  */
 export function issuersOfPool(userPoolId: string, replicaRegions: readonly string[] = []): PoolIssuer[] {
   const region = regionOfPool(userPoolId);
@@ -70,10 +73,3 @@ export function issuersOfPool(userPoolId: string, replicaRegions: readonly strin
   }
   return issuers;
 }
-
-/**
- * The issuer whose key set must load before the pool counts as ready: the ORIGINAL issuer in the pool's own region
- * on its partition's suffix. Cognito serves it for every pool, whichever issuer format the pool signs with (the
- * UPDATED host answers 403 for pools still on ORIGINAL: aws-jwt-verify issue #279).
- */
-export const homeIssuerOf = (userPoolId: string, replicaRegions: readonly string[] = []) => issuersOfPool(userPoolId, replicaRegions)[0]!;
