@@ -81,6 +81,13 @@ export function describeStartupFailure(step: StartupStep, error: unknown, config
       return `DATA_DIR: cannot load the dev keys from ${config.dataDir} (${firstLine(error)}); point DATA_DIR at a writable directory`;
     }
     case "key-sets": {
+      const pool = (error as { userPoolId?: unknown }).userPoolId;
+      if (typeof pool === "string") {
+        // The detail names the pool, its Cognito key-set URL and the URL actually fetched (COGNITO_JWKS_URI).
+        const line = firstLine((error as { detail?: string }).detail ?? error, 400);
+        const variable = config.auth.jwksUris ? "COGNITO_JWKS_URI" : "COGNITO_USER_POOL_ID";
+        return `${variable}: ${line}; check the pool id and URL and that this machine can reach it (every configured pool must load)`;
+      }
       const detail = firstLine((error as { detail?: string }).detail ?? error, 300);
       const uris = config.auth.jwksUris;
       if (uris) return `COGNITO_JWKS_URI: the key set at ${uris.join(", ")} could not be loaded (${detail}); check the URL and that this machine can reach it`;
