@@ -8,7 +8,7 @@ import type { ApolloServer } from "@apollo/server";
 import type { GraphQLSchema } from "graphql";
 import type { Logger } from "pino";
 import type { DevIssuer, RevocationCheck, TokenVerifier, VerifiedEmailLookup } from "./auth/index.js";
-import { setUpAuth } from "./auth-setup.js";
+import { keySetReadinessChecks, setUpAuth } from "./auth-setup.js";
 import type { Config } from "./config.js";
 import { openDatabase, pgliteDirOf, type Db, type OpenDatabase } from "./data/database.js";
 import { seedDevData } from "./dev/seed.js";
@@ -107,10 +107,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   }
   database = opened.value;
   const open = database;
+  metrics?.observeKeySets(() => auth.verifier.keySets?.() ?? []);
   let revocation: RevocationSetup | undefined;
   try {
     await step("database", () => (options.seed ?? seedDefault(config))(open));
-    if (options.revocation !== false) revocation = await step("database", () => setUpRevocation(config, open, { logger, listen }));
+    if (options.revocation !== false) revocation = await step("revocations", () => setUpRevocation(config, open, { logger, listen }));
   } catch (error) {
     await open.close();
     throw error;
@@ -127,7 +128,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     emailLookup,
     logger,
     metrics,
-    readinessChecks: { database: () => open.ping() },
+    // Ready: the database answers, the revocation list is current, every pool's key set is usable.
+    readinessChecks: { database: () => open.ping(), ...(revocation && { revocations: revocation.ready }), ...keySetReadinessChecks(auth.verifier) },
     shutdownTimeoutMs: config.http.shutdownTimeoutSeconds * 1000,
     abortInFlight: () => open.abortActive(),
   };

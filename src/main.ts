@@ -27,6 +27,7 @@ async function main(): Promise<void> {
     }
   };
   await step("listen", () => checkListenable(config.http.host, config.http.port));
+  config = await step("database-secret", async () => (await import("./data/database-secret.js")).withDatabaseSecret(config));
 
   const [{ createApp }, { createLogger }, { pgliteDirOf }, { ABORT_GRACE_MS }] = await Promise.all([
     import("./app.js"),

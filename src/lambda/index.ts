@@ -3,6 +3,7 @@ import { handlers, startServerAndCreateLambdaHandler } from "@as-integrations/aw
 import type { ALBEvent, ALBResult, APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { createApp, type App } from "../app.js";
 import { loadConfig } from "../config.js";
+import { withDatabaseSecret } from "../data/database-secret.js";
 import { DEV_TOKEN_PATH } from "../http/dev-token.js";
 import { createLogger, logDestination } from "../logger.js";
 import { sourcesOfAlbEvent, sourcesOfHttpApiEvent } from "./events.js";
@@ -12,7 +13,8 @@ export { sourcesOfAlbEvent, sourcesOfHttpApiEvent } from "./events.js";
 /**
  * The Lambda handlers learn revocations without notifications (an instance is frozen between invocations): an
  * invocation reloads them first when the last reload is older than this (milliseconds), so a revoked token is
- * refused by every instance within about a second, at the cost of at most one query per second per instance.
+ * refused by every instance within about a second, at the cost of at most one index lookup per second per instance
+ * (plus the records added since). An instance that cannot reload for three REVOCATION_RELOAD_SECONDS answers 503.
  */
 export const LAMBDA_REVOCATION_MAX_AGE_MS = 1000;
 
@@ -25,7 +27,7 @@ export const LAMBDA_REVOCATION_MAX_AGE_MS = 1000;
  * metrics are CloudWatch's, so none here; no notifications (an instance is frozen between invocations).
  */
 async function setUp(): Promise<App> {
-  const config = loadConfig();
+  const config = await withDatabaseSecret(loadConfig());
   // Synchronous writes: Lambda freezes the process once the answer is returned, and a line still being written
   // asynchronously would wait for the next invocation, or be lost.
   const logger = createLogger(config.production, config.logLevel, logDestination(1, true));
@@ -82,7 +84,7 @@ function lazyHandler<T>(create: (deps: Deps, apollo: Parameters<typeof startServ
 const httpApi = lazyHandler((deps, apollo) => {
   return startServerAndCreateLambdaHandler(apollo, handlers.createAPIGatewayProxyEventV2RequestHandler(), {
     context: async ({ event }) => {
-      await deps.revocation?.sync.refresh(LAMBDA_REVOCATION_MAX_AGE_MS);
+      await deps.revocation?.refreshOrRefuse(LAMBDA_REVOCATION_MAX_AGE_MS);
       return deps.contextFor(sourcesOfHttpApiEvent(event));
     },
     middleware: [async (event) => (isDevTokenPath(event.rawPath) ? DEV_TOKEN_NOT_FOUND : undefined)],
@@ -92,7 +94,7 @@ const httpApi = lazyHandler((deps, apollo) => {
 const alb = lazyHandler((deps, apollo) => {
   return startServerAndCreateLambdaHandler(apollo, handlers.createALBEventRequestHandler(), {
     context: async ({ event }) => {
-      await deps.revocation?.sync.refresh(LAMBDA_REVOCATION_MAX_AGE_MS);
+      await deps.revocation?.refreshOrRefuse(LAMBDA_REVOCATION_MAX_AGE_MS);
       return deps.contextFor(sourcesOfAlbEvent(event));
     },
     middleware: [async (event) => (isDevTokenPath(event.path) ? DEV_TOKEN_NOT_FOUND : undefined)],
