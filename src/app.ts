@@ -32,8 +32,11 @@ export interface AppOptions {
   readonly step?: StepRunner;
   /** The log. Default: `createLogger` per the configuration (stdout); `null`: nothing is logged. */
   readonly logger?: Logger | null;
-  /** Prometheus metrics (served per METRICS_PORT and the posture). Default `true`; Lambda and most tests: `false`. */
-  readonly metrics?: boolean;
+  /**
+   * Prometheus metrics (served per METRICS_PORT and the posture): `true` for new ones, or the instruments to use (a
+   * test reading them). Default `true`; Lambda and most tests: `false`.
+   */
+  readonly metrics?: boolean | Metrics;
   /** Replaces the product schema (directive tests, the benchmark). */
   readonly schema?: GraphQLSchema;
   /** Replaces the Cognito verifier (the benchmark's auth-off variant); then there is no dev issuer. */
@@ -87,7 +90,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const logger = options.logger === null ? undefined : (options.logger ?? createLogger(config.production, config.logLevel));
   let database: OpenDatabase | undefined;
   // Metrics exist before the database does (key-set fetches are counted from the start).
-  const metrics = options.metrics === false ? undefined : new Metrics(() => database?.poolStats() ?? null);
+  const metrics =
+    options.metrics instanceof Metrics ? options.metrics : options.metrics === false ? undefined : new Metrics(() => database?.poolStats() ?? null);
   const auth = options.verifier
     ? { verifier: options.verifier, devIssuer: null, emailLookup: undefined }
     : await step("dev-keys", () => setUpAuth(config, metrics && ((result) => metrics.keySetFetches.inc({ result }))));
