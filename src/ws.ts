@@ -27,6 +27,7 @@ import type { Config } from "./config.js";
 import { isDatabaseUnavailable, type Db } from "./data/database.js";
 import { createLoaders } from "./data/loaders.js";
 import type { AppContext } from "./graphql/context.js";
+import { sharedEventLoaders } from "./graphql/event-loaders.js";
 import type { OrderEventFeed } from "./graphql/order-events.js";
 import { GRAPHQL_PATH } from "./http.js";
 import type { Metrics } from "./metrics.js";
@@ -161,11 +162,13 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
     for (const connection of connections) if (connection.principal && options.revocations!.isRevoked(connection.principal)) closeIfLapsed(connection);
   });
 
-  const contextFor = (connection: Connection): AppContext => ({
+  // One read per event per replica: every subscriber's execution of an event shares its loaders (issue #24).
+  const eventLoaders = sharedEventLoaders(options.db);
+  const contextFor = (connection: Connection, event?: unknown): AppContext => ({
     principal: connection.principal,
     auth: new RequestAuth(connection.principal, posture),
     db: options.db,
-    loaders: createLoaders(options.db),
+    loaders: event === undefined ? createLoaders(options.db) : eventLoaders(event),
     // Nothing served over WebSocket writes; the caller's email is never needed here.
     callerEmail: async () => null,
     // Nothing here runs in a transaction (subscriptions only read).
@@ -318,7 +321,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
           if (event.done || finished) break;
           if (closeIfLapsed(connection)) break;
           const requestId = randomUUID();
-          const contextValue = contextFor(connection);
+          const contextValue = contextFor(connection, event.value);
           let result: ExecutionResult;
           try {
             result = await execute({ ...args, rootValue: event.value, contextValue });
