@@ -44,6 +44,11 @@ export interface Config {
     readonly maxSubscriptionsPerConnection: number;
     /** Connections open at once per token subject, per replica (default 10, 1 to 10000); one more closes with 4403. */
     readonly maxConnectionsPerSubject: number;
+    /**
+     * How long order events are kept in the durable log for subscriptions resuming with `after`, in seconds
+     * (WS_EVENT_RETENTION_SECONDS, default 86400, 60 to 2592000); an older cursor is refused with CURSOR_EXPIRED.
+     */
+    readonly eventRetentionSeconds: number;
   };
   /** GraphQL Armor limits, checked before execution (GRAPHQL_MAX_*). */
   readonly limits: {
@@ -166,6 +171,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxMessageBytes: integer(env, "WS_MAX_MESSAGE_BYTES", 65_536, 1024, 1_048_576),
       maxSubscriptionsPerConnection: integer(env, "WS_MAX_SUBSCRIPTIONS_PER_CONNECTION", 20, 1, 1000),
       maxConnectionsPerSubject: integer(env, "WS_MAX_CONNECTIONS_PER_SUBJECT", 10, 1, 10_000),
+      eventRetentionSeconds: integer(env, "WS_EVENT_RETENTION_SECONDS", 86_400, 60, 2_592_000),
     }),
     limits: Object.freeze({
       depth: integer(env, "GRAPHQL_MAX_DEPTH", 10, 1, 100),

@@ -295,7 +295,7 @@ async function startSubscriptions(deps: ServerDependencies, httpServer: Server):
   if (!deps.notifications) return null;
   // Loaded here, not at import: the Lambda handlers share this module and never serve WebSocket.
   const [{ createOrderEventFeed }, { startSubscriptionServer }] = await Promise.all([import("./graphql/order-events.js"), import("./ws.js")]);
-  const orderEvents = await createOrderEventFeed(deps.notifications, deps.logger);
+  const orderEvents = await createOrderEventFeed(deps.notifications, deps.logger, { db: deps.db, retentionSeconds: deps.config.ws.eventRetentionSeconds });
   const server: SubscriptionServer = startSubscriptionServer({
     httpServer,
     schema: deps.schema,

@@ -120,12 +120,12 @@ describe("loadConfig", () => {
 
 describe("loadConfig: WebSocket limits (WS_*)", () => {
   it("has bounded defaults", () => {
-    expect(loadConfig({}).ws).toEqual({ connectionInitTimeoutSeconds: 10, maxMessageBytes: 65_536, maxSubscriptionsPerConnection: 20, maxConnectionsPerSubject: 10 });
+    expect(loadConfig({}).ws).toEqual({ connectionInitTimeoutSeconds: 10, maxMessageBytes: 65_536, maxSubscriptionsPerConnection: 20, maxConnectionsPerSubject: 10, eventRetentionSeconds: 86_400 });
   });
 
   it("reads each variable", () => {
-    const env = { WS_CONNECTION_INIT_TIMEOUT_SECONDS: "3", WS_MAX_MESSAGE_BYTES: "4096", WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: "5", WS_MAX_CONNECTIONS_PER_SUBJECT: "2" };
-    expect(loadConfig(env).ws).toEqual({ connectionInitTimeoutSeconds: 3, maxMessageBytes: 4096, maxSubscriptionsPerConnection: 5, maxConnectionsPerSubject: 2 });
+    const env = { WS_CONNECTION_INIT_TIMEOUT_SECONDS: "3", WS_MAX_MESSAGE_BYTES: "4096", WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: "5", WS_MAX_CONNECTIONS_PER_SUBJECT: "2", WS_EVENT_RETENTION_SECONDS: "3600" };
+    expect(loadConfig(env).ws).toEqual({ connectionInitTimeoutSeconds: 3, maxMessageBytes: 4096, maxSubscriptionsPerConnection: 5, maxConnectionsPerSubject: 2, eventRetentionSeconds: 3600 });
   });
 
   it.each([
@@ -135,6 +135,7 @@ describe("loadConfig: WebSocket limits (WS_*)", () => {
     ["WS_MAX_MESSAGE_BYTES", "1mb"],
     ["WS_MAX_SUBSCRIPTIONS_PER_CONNECTION", "0"],
     ["WS_MAX_CONNECTIONS_PER_SUBJECT", "-1"],
+    ["WS_EVENT_RETENTION_SECONDS", "59"],
   ])("refuses %s=%s, naming the variable", (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^${variable}: must be a whole number`));
   });

@@ -10,6 +10,7 @@ export interface Database {
   orders: OrderTable;
   orderItems: OrderItemTable;
   revocations: RevocationTable;
+  orderEvents: OrderEventTable;
 }
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -72,6 +73,17 @@ export interface RevocationTable {
   /** Whether Cognito's AdminUserGlobalSignOut also ended the subject's refresh tokens. */
   cognitoSignedOut: boolean;
   createdAt: CreatedAt;
+}
+
+/** One entry of the durable order event log (src/data/order-event-log.ts). */
+export interface OrderEventTable {
+  /** Assigned by the database, in commit order (see publishOrderEvent); bigint, read as a decimal string. */
+  id: ColumnType<string, never, never>;
+  orderId: string;
+  customerId: string;
+  kind: "PLACED" | "STATUS_CHANGED" | "CANCELLED";
+  /** `clock_timestamp()` when the event was written, under the log's lock, just before the transaction commits. */
+  occurredAt: ColumnType<Date, never, never>;
 }
 
 export type ProductRow = Selectable<ProductTable>;

@@ -1,0 +1,116 @@
+import { GraphQLError } from "graphql";
+import type { Db } from "../data/database.js";
+import { readOrderEventsAfter } from "../data/order-event-log.js";
+import type { OrderEventMessage } from "../data/order-events.js";
+import type { EventQueue, OrderEventFeed } from "./order-events.js";
+
+/** The `extensions.code` of a subscription whose `after` cursor the log no longer has (older than the retention) or never had. */
+export const CURSOR_EXPIRED = "CURSOR_EXPIRED";
+
+const CURSOR_PREFIX = "order-event:";
+const SEQ = /^[1-9][0-9]{0,18}$/;
+
+/** The opaque cursor of a log event (`OrderEvent.cursor`): base64url of `order-event:<log id>`. */
+export function encodeEventCursor(seq: string): string {
+  return Buffer.from(CURSOR_PREFIX + seq).toString("base64url");
+}
+
+/** The log id of a cursor; throws BAD_USER_INPUT on anything `encodeEventCursor` did not make. */
+export function decodeEventCursor(cursor: string): string {
+  const text = cursor.length <= 64 ? Buffer.from(cursor, "base64url").toString("utf8") : "";
+  const seq = text.startsWith(CURSOR_PREFIX) ? text.slice(CURSOR_PREFIX.length) : "";
+  if (!SEQ.test(seq) || encodeEventCursor(seq) !== cursor) {
+    throw new GraphQLError("after is not a cursor of an order event (pass an OrderEvent.cursor as it was received).", {
+      extensions: { code: "BAD_USER_INPUT", argumentName: "after" },
+    });
+  }
+  return seq;
+}
+
+export interface OrderEventStreamOptions {
+  readonly feed: OrderEventFeed;
+  readonly db: Db;
+  /** Only this customer's events (`myOrderEvents`): filtered before anything is read, live and in the log. */
+  readonly customerId?: string;
+  /** The `after` argument: resume after this event's cursor. */
+  readonly after?: string | null;
+  /** The log's retention, for the error message. */
+  readonly retentionSeconds: number;
+}
+
+/**
+ * A subscription's order events: with `after`, every later event in the log (in order), then the live ones, with
+ * no gap and no duplicate across the switch: the live feed is subscribed to first (and buffers), the log is read
+ * after it, and live events at or below the last one sent are skipped. Should the live buffer overflow (a reader
+ * more than `MAX_QUEUED_EVENTS` behind), the dropped events are read back from the log. Without `after`, the live
+ * events from now on. Throws `CURSOR_EXPIRED` when the log no longer has the cursor's event, BAD_USER_INPUT for a
+ * string that is not a cursor. `return()` ends it at once, also while it waits for a live event.
+ */
+export async function openOrderEventStream(options: OrderEventStreamOptions): Promise<AsyncIterableIterator<OrderEventMessage>> {
+  const after = options.after == null ? null : decodeEventCursor(options.after);
+  const { customerId } = options;
+  const live = options.feed.subscribe(customerId === undefined ? undefined : (event) => event.customerId === customerId);
+  if (after === null) return live;
+  let first;
+  try {
+    first = await readOrderEventsAfter(options.db, after, { customerId, checkAfter: true });
+  } catch (error) {
+    await live.return();
+    throw error;
+  }
+  if (!first.found) {
+    await live.return();
+    throw new GraphQLError(
+      `The cursor's event is no longer in the event log (events are kept ${options.retentionSeconds} s) or never was: re-read the orders, then subscribe without after.`,
+      { extensions: { code: CURSOR_EXPIRED, argumentName: "after" } },
+    );
+  }
+  return resumed(live, options, after, first.events);
+}
+
+function resumed(live: EventQueue<OrderEventMessage>, options: OrderEventStreamOptions, after: string, firstPage: OrderEventMessage[]): AsyncIterableIterator<OrderEventMessage> {
+  let last = BigInt(after);
+  let pending: OrderEventMessage[] = firstPage;
+  // The log still has events after `last` when the page was full.
+  let more = firstPage.length > 0;
+  let droppedSeen = live.dropped;
+  let ended = false;
+  const catchUp = async (): Promise<void> => {
+    const page = await readOrderEventsAfter(options.db, last.toString(), { customerId: options.customerId });
+    pending = page.events;
+    more = page.events.length > 0;
+  };
+  const stream: AsyncIterableIterator<OrderEventMessage> = {
+    async next(): Promise<IteratorResult<OrderEventMessage>> {
+      while (!ended) {
+        if (pending.length === 0 && more) await catchUp();
+        const logged = pending.shift();
+        if (logged) {
+          last = BigInt(logged.seq);
+          return { value: logged, done: false };
+        }
+        const event = await live.next();
+        if (event.done || ended) break;
+        if (live.dropped !== droppedSeen) {
+          // Events were dropped from the buffer: they are in the log, after `last`.
+          droppedSeen = live.dropped;
+          more = true;
+        }
+        if (BigInt(event.value.seq) <= last) continue;
+        if (more) continue; // the log has it too, in order, with what was dropped before it
+        last = BigInt(event.value.seq);
+        return { value: event.value, done: false };
+      }
+      return { value: undefined, done: true };
+    },
+    async return(): Promise<IteratorResult<OrderEventMessage>> {
+      ended = true;
+      await live.return();
+      return { value: undefined, done: true };
+    },
+    [Symbol.asyncIterator]() {
+      return stream;
+    },
+  };
+  return stream;
+}
