@@ -30,6 +30,7 @@ import type { AppContext } from "./graphql/context.js";
 import { sharedEventLoaders } from "./graphql/event-loaders.js";
 import type { OrderEventFeed } from "./graphql/order-events.js";
 import { GRAPHQL_PATH } from "./http.js";
+import { createPingAnswer } from "./ws-token-refresh.js";
 import type { Metrics } from "./metrics.js";
 
 /**
@@ -158,6 +159,17 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
       if (!closeIfLapsed(connection) && connection.socket.readyState === connection.socket.OPEN) scheduleExpiry(connection);
     }, Math.max(0, connection.deadline - Date.now()) + 5);
   };
+  // A fresh token on an open socket: a client ping with Authorization (issue #24, src/ws-token-refresh.ts).
+  const answerPing = createPingAnswer({
+    authenticate: options.authenticate,
+    leewayMs,
+    logger,
+    close: (connection, close, log) => closeWith(connection as Connection, close, log),
+    rescheduleExpiry: (connection) => {
+      clearTimeout((connection as Connection).expiry);
+      scheduleExpiry(connection as Connection);
+    },
+  });
   const stopRevocations = options.revocations?.onRevoked(() => {
     for (const connection of connections) if (connection.principal && options.revocations!.isRevoked(connection.principal)) closeIfLapsed(connection);
   });
@@ -397,14 +409,17 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
       socket.once("pong", () => clearTimeout(pongWait));
       socket.ping();
     }, KEEPALIVE_MS);
+    const send = (data: string) =>
+      new Promise<void>((resolve, reject) => {
+        if (socket.readyState !== socket.OPEN) return resolve();
+        socket.send(data, (error) => (error ? reject(error) : resolve()));
+      });
     const closed = server.opened(
       {
         protocol: socket.protocol,
-        send: (data) =>
-          new Promise((resolve, reject) => {
-            if (socket.readyState !== socket.OPEN) return resolve();
-            socket.send(data, (error) => (error ? reject(error) : resolve()));
-          }),
+        send,
+        // Our own pong: a ping may carry a fresh token, which is verified and never echoed back.
+        onPing: (payload) => answerPing(connection, payload, send),
         // graphql-ws closes for protocol breaches (4400, 4401 subscribe before ack, 4406, 4408, 4409, 4429), with
         // fixed reasons; after our own refusal in onConnect it asks for 4403 too, which closeWith ignores (once only).
         close: (code, reason) => closeWith(connection, { code: code ?? 1000, reason }, { event: "ws.protocol_close", reason }),
