@@ -166,3 +166,55 @@ describe("the example client refreshes its token on the open socket", () => {
     }
   }, 60_000);
 });
+
+describe("the Apollo Client 4 example with GraphQLWsLink", () => {
+  it("resumes with its last cursor after a server restart: every event in between, once, in order", async () => {
+    const { ApolloClient, InMemoryCache, HttpLink } = await import("@apollo/client");
+    const { resumeApolloSubscription, splitBySubscription } = await import("./apollo-subscriptions.js");
+    const kept = { pgliteDir: tempDir("resume-apollo-") };
+    const env = { DATA_DIR: tempDir("resume-apollo-keys-"), REVOCATION_RELOAD_SECONDS: "3600" };
+    let app = await startApp(env, { database: kept });
+    const port = new URL(app.url).port;
+    const retry = gate();
+    const ws = createSubscriptionClient(app.wsUrl, () => app.devIssuer!.mint(PERSONAS.stella));
+    const client = new ApolloClient({
+      link: splitBySubscription(ws, new HttpLink({ uri: app.url })),
+      cache: new InMemoryCache(),
+      // As the example's createApolloApiClient (test/client/apollo.ts declares this default to Apollo's types).
+      defaultOptions: { query: { errorPolicy: "all" }, watchQuery: { errorPolicy: "all" }, mutate: { errorPolicy: "all" } },
+    });
+    const received: string[] = [];
+    const subscription = resumeApolloSubscription(client, OrderEventsDocument, {}, (data) => data.orderEvents.cursor, retry.wait).subscribe({
+      next: (data) => received.push(data.orderEvents.order.id),
+    });
+    const until = async (id: string) => {
+      for (let i = 0; i < 300 && !received.includes(id); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(received).toContain(id);
+    };
+    try {
+      const token = app.devIssuer!.mint(PERSONAS.alice);
+      let first = await place(app, token);
+      for (let i = 0; i < 50 && received.length === 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        if (received.length === 0) first = await place(app, token);
+      }
+      await until(first);
+      const before = [...received];
+      await app.close();
+      app = await startApp({ ...env, PORT: port }, { database: kept });
+      const missed = [await place(app, token), await place(app, token)];
+      for (let i = 0; i < 100 && retry.reconnecting === 0; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(retry.reconnecting).toBeGreaterThan(0);
+      retry.open();
+      await until(missed.at(-1)!);
+      const live = await place(app, token);
+      await until(live);
+      expect(received).toEqual([...before, ...missed, live]);
+    } finally {
+      subscription.unsubscribe();
+      retry.open();
+      await ws.dispose();
+      await app.close();
+    }
+  }, 120_000);
+});
