@@ -7,7 +7,6 @@ import {
   getOperationAST,
   GraphQLError,
   Kind,
-  parse,
   specifiedRules,
   validate,
   type DocumentNode,
@@ -27,6 +26,7 @@ import type { Config } from "./config.js";
 import { isDatabaseUnavailable, type Db } from "./data/database.js";
 import { createLoaders } from "./data/loaders.js";
 import type { AppContext } from "./graphql/context.js";
+import { createDocumentCache } from "./graphql/document-cache.js";
 import { sharedEventLoaders } from "./graphql/event-loaders.js";
 import type { OrderEventFeed } from "./graphql/order-events.js";
 import { GRAPHQL_PATH } from "./http.js";
@@ -100,7 +100,8 @@ export interface SubscriptionServer {
 interface Connection {
   readonly id: string;
   readonly socket: WebSocket;
-  readonly request: IncomingMessage;
+  /** The upgrade request, until `connection_init` has been handled (then dropped: idle heap). */
+  request: IncomingMessage | null;
   readonly openedAt: number;
   principal: Principal | null;
   /** When the token stops being accepted (expiry plus the leeway), in milliseconds since the epoch. */
@@ -176,6 +177,8 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
 
   // One read per event per replica: every subscriber's execution of an event shares its loaders (issue #24).
   const eventLoaders = sharedEventLoaders(options.db);
+  // One parsed document per distinct subscription text, shared by its subscribers (idle heap, issue #24).
+  const parseDocument = createDocumentCache(config.limits.tokens);
   const contextFor = (connection: Connection, event?: unknown): AppContext => ({
     principal: connection.principal,
     auth: new RequestAuth(connection.principal, posture),
@@ -218,7 +221,8 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
       const { connection } = ctx.extra;
       let sources: CredentialSources;
       try {
-        sources = credentialSourcesOfInit(connection.request, ctx.connectionParams);
+        sources = credentialSourcesOfInit(connection.request!, ctx.connectionParams);
+        connection.request = null;
       } catch (error) {
         if (!(error instanceof GraphQLError)) throw error;
         refuseConnection(connection, "BAD_REQUEST", "AUTHORIZATION_MALFORMED");
@@ -266,7 +270,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
       }
       let document: DocumentNode;
       try {
-        document = parse(payload.query, { maxTokens: config.limits.tokens });
+        document = parseDocument(payload.query);
       } catch (error) {
         if (!(error instanceof GraphQLError)) throw error;
         return clientErrors([withCode(error, "GRAPHQL_PARSE_FAILED")], requestId, operation);
