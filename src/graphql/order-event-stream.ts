@@ -43,14 +43,14 @@ export interface OrderEventStreamOptions {
  * no gap and no duplicate across the switch: the live feed is subscribed to first (and buffers), the log is read
  * after it, and live events at or below the last one sent are skipped. Should the live buffer overflow (a reader
  * more than `MAX_QUEUED_EVENTS` behind), the dropped events are read back from the log. Without `after`, the live
- * events from now on. Throws `CURSOR_EXPIRED` when the log no longer has the cursor's event, BAD_USER_INPUT for a
+ * events from now on (and the same recovery once one was delivered: before that there is no place to resume from). Throws `CURSOR_EXPIRED` when the log no longer has the cursor's event, BAD_USER_INPUT for a
  * string that is not a cursor. `return()` ends it at once, also while it waits for a live event.
  */
 export async function openOrderEventStream(options: OrderEventStreamOptions): Promise<AsyncIterableIterator<OrderEventMessage>> {
   const after = options.after == null ? null : decodeEventCursor(options.after);
   const { customerId } = options;
   const live = options.feed.subscribe(customerId === undefined ? undefined : (event) => event.customerId === customerId);
-  if (after === null) return live;
+  if (after === null) return resumed(live, options, null, []);
   let first;
   try {
     first = await readOrderEventsAfter(options.db, after, { customerId, checkAfter: true });
@@ -68,15 +68,16 @@ export async function openOrderEventStream(options: OrderEventStreamOptions): Pr
   return resumed(live, options, after, first.events);
 }
 
-function resumed(live: EventQueue<OrderEventMessage>, options: OrderEventStreamOptions, after: string, firstPage: OrderEventMessage[]): AsyncIterableIterator<OrderEventMessage> {
-  let last = BigInt(after);
+function resumed(live: EventQueue<OrderEventMessage>, options: OrderEventStreamOptions, after: string | null, firstPage: OrderEventMessage[]): AsyncIterableIterator<OrderEventMessage> {
+  // The last event sent; null until the first when the stream started without `after`.
+  let last = after === null ? null : BigInt(after);
   let pending: OrderEventMessage[] = firstPage;
   // The log still has events after `last` when the page was full.
   let more = firstPage.length > 0;
   let droppedSeen = live.dropped;
   let ended = false;
   const catchUp = async (): Promise<void> => {
-    const page = await readOrderEventsAfter(options.db, last.toString(), { customerId: options.customerId });
+    const page = await readOrderEventsAfter(options.db, last!.toString(), { customerId: options.customerId });
     pending = page.events;
     more = page.events.length > 0;
   };
@@ -92,11 +93,11 @@ function resumed(live: EventQueue<OrderEventMessage>, options: OrderEventStreamO
         const event = await live.next();
         if (event.done || ended) break;
         if (live.dropped !== droppedSeen) {
-          // Events were dropped from the buffer: they are in the log, after `last`.
+          // Events were dropped from the buffer: they are in the log, after `last` (when there is one).
           droppedSeen = live.dropped;
-          more = true;
+          more = last !== null;
         }
-        if (BigInt(event.value.seq) <= last) continue;
+        if (last !== null && BigInt(event.value.seq) <= last) continue;
         if (more) continue; // the log has it too, in order, with what was dropped before it
         last = BigInt(event.value.seq);
         return { value: event.value, done: false };
