@@ -75,7 +75,7 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("revocations_expires_at").on("revocations").column("expires_at").execute();
     },
   },
-  "2026-12-06-001-order-events": {
+  "2026-12-06-002-order-events": {
     async up(db: Kysely<any>) {
       // The durable log of order events (src/data/order-event-log.ts): written in the mutation's transaction with
       // its NOTIFY, read to resume a subscription after a cursor, pruned after WS_EVENT_RETENTION_SECONDS.

@@ -69,49 +69,61 @@ export async function openOrderEventStream(options: OrderEventStreamOptions): Pr
 }
 
 function resumed(live: EventQueue<OrderEventMessage>, options: OrderEventStreamOptions, after: string | null, firstPage: OrderEventMessage[]): AsyncIterableIterator<OrderEventMessage> {
-  // The last event sent; null until the first when the stream started without `after`.
-  let last = after === null ? null : BigInt(after);
-  let pending: OrderEventMessage[] = firstPage;
-  // The log still has events after `last` when the page was full.
-  let more = firstPage.length > 0;
-  let droppedSeen = live.dropped;
-  let ended = false;
-  const catchUp = async (): Promise<void> => {
-    const page = await readOrderEventsAfter(options.db, last!.toString(), { customerId: options.customerId });
-    pending = page.events;
-    more = page.events.length > 0;
-  };
-  const stream: AsyncIterableIterator<OrderEventMessage> = {
-    async next(): Promise<IteratorResult<OrderEventMessage>> {
-      while (!ended) {
-        if (pending.length === 0 && more) await catchUp();
-        const logged = pending.shift();
-        if (logged) {
-          last = BigInt(logged.seq);
-          return { value: logged, done: false };
-        }
-        const event = await live.next();
-        if (event.done || ended) break;
-        if (live.dropped !== droppedSeen) {
-          // Events were dropped from the buffer: they are in the log, after `last` (when there is one).
-          droppedSeen = live.dropped;
-          more = last !== null;
-        }
-        if (last !== null && BigInt(event.value.seq) <= last) continue;
-        if (more) continue; // the log has it too, in order, with what was dropped before it
-        last = BigInt(event.value.seq);
-        return { value: event.value, done: false };
+  return new ResumedStream(live, options, after === null ? null : BigInt(after), firstPage);
+}
+
+/** The stream `openOrderEventStream` returns; a class (not closures) because every idle subscriber holds one. */
+class ResumedStream implements AsyncIterableIterator<OrderEventMessage> {
+  // The log still has events after `last` (the page was not empty, or the live buffer dropped some).
+  private more: boolean;
+  private droppedSeen: number;
+  private ended = false;
+
+  constructor(
+    private readonly live: EventQueue<OrderEventMessage>,
+    private readonly options: OrderEventStreamOptions,
+    /** The last event sent; null until the first when the stream started without `after`. */
+    private last: bigint | null,
+    private pending: OrderEventMessage[],
+  ) {
+    this.more = pending.length > 0;
+    this.droppedSeen = live.dropped;
+  }
+
+  async next(): Promise<IteratorResult<OrderEventMessage>> {
+    while (!this.ended) {
+      if (this.pending.length === 0 && this.more) {
+        const page = await readOrderEventsAfter(this.options.db, this.last!.toString(), { customerId: this.options.customerId });
+        this.pending = page.events;
+        this.more = page.events.length > 0;
       }
-      return { value: undefined, done: true };
-    },
-    async return(): Promise<IteratorResult<OrderEventMessage>> {
-      ended = true;
-      await live.return();
-      return { value: undefined, done: true };
-    },
-    [Symbol.asyncIterator]() {
-      return stream;
-    },
-  };
-  return stream;
+      const logged = this.pending.shift();
+      if (logged) {
+        this.last = BigInt(logged.seq);
+        return { value: logged, done: false };
+      }
+      const event = await this.live.next();
+      if (event.done || this.ended) break;
+      if (this.live.dropped !== this.droppedSeen) {
+        // Events were dropped from the buffer: they are in the log, after `last` (when there is one).
+        this.droppedSeen = this.live.dropped;
+        this.more = this.last !== null;
+      }
+      if (this.last !== null && BigInt(event.value.seq) <= this.last) continue;
+      if (this.more) continue; // the log has it too, in order, with what was dropped before it
+      this.last = BigInt(event.value.seq);
+      return { value: event.value, done: false };
+    }
+    return { value: undefined, done: true };
+  }
+
+  async return(): Promise<IteratorResult<OrderEventMessage>> {
+    this.ended = true;
+    await this.live.return();
+    return { value: undefined, done: true };
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
 }

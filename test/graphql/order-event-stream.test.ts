@@ -2,7 +2,6 @@ import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type OpenDatabase } from "../../src/data/database.js";
 import type { NotificationHub } from "../../src/data/notifications.js";
-import { ORDER_EVENTS_CHANNEL } from "../../src/data/order-events.js";
 import { decodeEventCursor, encodeEventCursor, openOrderEventStream } from "../../src/graphql/order-event-stream.js";
 import { createOrderEventFeed, MAX_QUEUED_EVENTS } from "../../src/graphql/order-events.js";
 
