@@ -29,7 +29,7 @@ export interface OrderEventMessage {
  * until its transaction commits, so ids are assigned in commit order and a reader that has seen id N has seen or
  * will replay every id below N. It serialises only the last step of order mutations (the event's write to commit).
  */
-export const ORDER_EVENT_LOCK = 7_240_001;
+export const ORDER_EVENT_LOCK = 7_240_024_001;
 
 /**
  * Publishes an event about `order` through `db`, in one statement: the log's lock, the event's row in
