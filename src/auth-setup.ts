@@ -1,10 +1,12 @@
 import { join } from "node:path";
 import {
+  cognitoCallGuard,
   cognitoUserAttributes,
   createTokenVerifier,
   createVerifiedEmailLookup,
   DevIssuer,
   JwksFetcher,
+  type CognitoCallGuardOptions,
   type TokenVerifier,
   type VerifiedEmailLookup,
 } from "./auth/index.js";
@@ -29,7 +31,11 @@ export const devKeysFile = (config: Pick<Config, "dataDir">) => join(config.data
  * The verifier for the configured mode. Dev mode uses the same `CognitoJwtVerifier` path as production;
  * only the key-set "endpoint" is the dev issuer in memory instead of Cognito over the network.
  */
-export function setUpAuth(config: Config, onKeySetFetch?: (result: "ok" | "failed" | "skipped") => void): AuthSetup {
+export function setUpAuth(
+  config: Config,
+  onKeySetFetch?: (result: "ok" | "failed" | "skipped") => void,
+  cognitoCalls?: CognitoCallReporting,
+): AuthSetup {
   const { auth } = config;
   if (config.mode === "dev") {
     const devIssuer = DevIssuer.load(devKeysFile(config));
@@ -60,5 +66,16 @@ export function setUpAuth(config: Config, onKeySetFetch?: (result: "ok" | "faile
     refreshIntervalSeconds: auth.jwksRefreshSeconds,
     fetcher: new JwksFetcher({ redirect, onFetch: onKeySetFetch }),
   });
-  return { verifier, devIssuer: null, emailLookup: createVerifiedEmailLookup({ source: cognitoUserAttributes() }) };
+  const guard = cognitoCallGuard({ ...cognitoGuardSettings(config), ...cognitoCalls });
+  return { verifier, devIssuer: null, emailLookup: createVerifiedEmailLookup({ source: cognitoUserAttributes({ guard }) }) };
 }
+
+/** Where guarded Cognito calls report (metrics and logs; see `cognitoCallReporting` in src/dependency-reporting.ts). */
+export type CognitoCallReporting = Pick<CognitoCallGuardOptions, "onOutcome" | "onCircuitChange">;
+
+/** The configured deadline and breaker of Cognito calls (COGNITO_TIMEOUT_MS, COGNITO_BREAKER_*). */
+export const cognitoGuardSettings = ({ bounds }: Pick<Config, "bounds">): CognitoCallGuardOptions => ({
+  timeoutMs: bounds.cognitoTimeoutMs,
+  breakerFailures: bounds.cognitoBreakerFailures,
+  breakerOpenMs: bounds.cognitoBreakerOpenSeconds * 1000,
+});
