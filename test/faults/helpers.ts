@@ -92,3 +92,36 @@ export function expectServiceUnavailable(answer: Answer, expect: (v: unknown, m?
   expect(answer.body.data ?? null).toBeNull();
   expect(answer.body.errors.map((e: { extensions: { code: string } }) => e.extensions.code)).toEqual(["SERVICE_UNAVAILABLE"]);
 }
+
+/** The value of one series of the Prometheus exposition at `metricsUrl` (`name{labels}` exactly as exposed), or 0. */
+export async function metricValue(metricsUrl: string, series: string): Promise<number> {
+  const text = await (await fetch(metricsUrl, { signal: AbortSignal.timeout(10_000) })).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.slice(series.length + 1)) : 0;
+}
+
+/**
+ * Polls pg_stat_activity of `database` every 50 ms, over `monitor` (a connection outside any transaction), for
+ * connections "idle in transaction"; `stop()` answers the longest time one was seen in that state, in ms.
+ */
+export function watchIdleInTransaction(monitor: pg.Client, database: string): { stop(): Promise<number> } {
+  let longest = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const { rows } = await monitor.query(
+        "select coalesce(max(extract(epoch from clock_timestamp() - state_change) * 1000), 0)::float8 as ms from pg_stat_activity where datname = $1 and state = 'idle in transaction' and pid <> pg_backend_pid()",
+        [database],
+      );
+      longest = Math.max(longest, Number(rows[0].ms));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return longest;
+    },
+  };
+}
