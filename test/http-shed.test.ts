@@ -41,7 +41,7 @@ describe("createLoadShedder", () => {
     expect((await refused.json()).errors.map((e: { extensions: { code: string } }) => e.extensions.code)).toEqual(["SERVICE_UNAVAILABLE"]);
     expect(shed).toEqual(["in_flight"]);
     held.shift()!.end("done");
-    expect((await first[0]!).status).toBe(200);
+    expect((await first[0])!.status).toBe(200);
     await waitFor(() => shedder.inFlight() === 1);
     void request().catch(() => null);
     await waitFor(() => held.length === 2);
