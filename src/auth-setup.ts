@@ -29,7 +29,9 @@ export const devKeysFile = (config: Pick<Config, "dataDir">) => join(config.data
 
 /**
  * The verifier for the configured mode. Dev mode uses the same `CognitoJwtVerifier` path as production;
- * only the key-set "endpoint" is the dev issuer in memory instead of Cognito over the network.
+ * only the key-set "endpoint" is the dev issuer in memory instead of Cognito over the network. With a pool, the
+ * email lookup's `GetUser` calls go through a deadline and circuit breaker (COGNITO_TIMEOUT_MS, COGNITO_BREAKER_*),
+ * reported to `cognitoCalls` (metrics and logs; `cognitoCallReporting` in src/bounds-reporting.ts).
  */
 export function setUpAuth(
   config: Config,
@@ -70,7 +72,7 @@ export function setUpAuth(
   return { verifier, devIssuer: null, emailLookup: createVerifiedEmailLookup({ source: cognitoUserAttributes({ guard }) }) };
 }
 
-/** Where guarded Cognito calls report (metrics and logs; see `cognitoCallReporting` in src/dependency-reporting.ts). */
+/** Where guarded Cognito calls report (metrics and logs; see `cognitoCallReporting` in src/bounds-reporting.ts). */
 export type CognitoCallReporting = Pick<CognitoCallGuardOptions, "onOutcome" | "onCircuitChange">;
 
 /** The configured deadline and breaker of Cognito calls (COGNITO_TIMEOUT_MS, COGNITO_BREAKER_*). */

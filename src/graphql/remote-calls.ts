@@ -29,7 +29,8 @@ export class RemoteCallInTransactionError extends Error {
 
 /** One request's remote calls, made once per key. */
 export class RemoteCalls {
-  private readonly calls = new Map<string, Promise<unknown>>();
+  // Made on the first call: most requests (queries) make none, and this object is built for every request.
+  private calls: Map<string, Promise<unknown>> | undefined;
   private sealed = false;
 
   /**
@@ -37,13 +38,13 @@ export class RemoteCalls {
    * answer; any other throws `RemoteCallInTransactionError`.
    */
   call<T>(key: string, run: () => Promise<T>): Promise<T> {
-    let call = this.calls.get(key) as Promise<T> | undefined;
+    let call = this.calls?.get(key) as Promise<T> | undefined;
     if (call) return call;
     if (this.sealed) {
       return Promise.reject(new RemoteCallInTransactionError(`Remote call "${key}" inside a transaction: declare it as a step of its root field (src/graphql/remote-steps.ts)`));
     }
     call = run();
-    this.calls.set(key, call);
+    (this.calls ??= new Map()).set(key, call);
     return call;
   }
 
