@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   // Metrics exist before the database does (key-set fetches are counted from the start).
   let poolOf: { poolStats(): ReturnType<import("./data/database.js").OpenDatabase["poolStats"]> } | undefined;
   const metrics = new Metrics(() => poolOf?.poolStats() ?? null);
-  const { cognitoCallReporting } = await import("./bounds-reporting.js");
+  const { cognitoCallReporting, reportDatabaseBound } = await import("./bounds-reporting.js");
   const { verifier, devIssuer, emailLookup } = await step("dev-keys", () =>
     setUpAuth(config, (result) => metrics.keySetFetches.inc({ result }), cognitoCallReporting({ logger, metrics }, "GetUser")),
   );
@@ -64,8 +64,11 @@ async function main(): Promise<void> {
       connectTimeoutMs: config.bounds.poolTimeoutMs,
       statementTimeoutMs: config.bounds.statementTimeoutMs,
       idleInTransactionTimeoutMs: config.bounds.idleInTransactionTimeoutMs,
-      onConnectionError: (error, state) =>
-        logger.warn({ event: "db.connection_lost", state, err: { type: error.name, message: error.message } }, "database connection lost; it is replaced on next use"),
+      onConnectionError: (error, state) => {
+        logger.warn({ event: "db.connection_lost", state, err: { type: error.name, message: error.message } }, "database connection lost; it is replaced on next use");
+        // PostgreSQL ending a transaction left idle past DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS arrives here.
+        reportDatabaseBound({ logger, metrics }, error);
+      },
       notifications: {
         onConnectionError: (error) =>
           logger.warn({ event: "db.listen_lost", err: { type: error.name, message: error.message } }, "database notifications lost; reconnecting (revocations are reloaded meanwhile)"),

@@ -37,4 +37,22 @@ describe.skipIf(!TEST_DATABASE_URL)("openDatabase's bounds on PostgreSQL", () =>
       await scratch.drop();
     }
   });
+  it("lets PostgreSQL end a transaction left idle past the bound: the connection's error names the bound, the next statement fails as unavailable", async () => {
+    const scratch = await createTestDatabase(TEST_DATABASE_URL!);
+    const lost: unknown[] = [];
+    const database = await openDatabase({ url: scratch.url, pgliteDir: null, idleInTransactionTimeoutMs: 200, onConnectionError: (error) => void lost.push(error) });
+    try {
+      const trx = await database.db.startTransaction().execute();
+      await sql`select 1`.execute(trx);
+      // The event: PostgreSQL ends the session (FATAL 25P03) and pg reports it on the checked-out connection.
+      for (let i = 0; i < 500 && lost.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(lost.map(exceededBound)).toEqual(["idle_in_transaction_timeout"]);
+      const failed = await sql`select 1`.execute(trx).then(() => null, (error: unknown) => error);
+      expect(isDatabaseUnavailable(failed)).toBe(true);
+      await trx.rollback().execute().catch(() => undefined);
+    } finally {
+      await database.close();
+      await scratch.drop();
+    }
+  });
 });
