@@ -20,7 +20,7 @@ export function reportDatabaseBound(reporting: BoundReporting, error: unknown, r
   const bound = exceededBound(error);
   if (bound === null) return null;
   reporting.metrics?.boundsExceeded.inc({ bound });
-  reporting.logger?.warn({ event: "bound.exceeded", bound, requestId: request.requestId, operation: request.operation }, `database wait cut off by ${bound}; the request is answered 503`);
+  reporting.logger?.warn({ event: "bound.exceeded", bound, requestId: request.requestId, operation: request.operation }, `database wait cut off by ${bound}`);
   return bound;
 }
 

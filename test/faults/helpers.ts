@@ -128,3 +128,23 @@ export function watchIdleInTransaction(monitor: pg.Client, database: string): { 
     },
   };
 }
+
+export const CATALOG = "query Catalog { products(first: 5) { edges { node { id name stock } } } }";
+
+/** The 90th percentile of `values` (a single answer slowed by the shared machine's noise does not decide). */
+export const p90 = (values: number[]) => [...values].sort((a, b) => a - b)[Math.ceil(values.length * 0.9) - 1]!;
+
+/** Runs `loops` sequences of anonymous catalogue queries side by side while `busy()` holds (at most `max` each). */
+export async function catalogueWhile(url: string, busy: () => boolean, loops = 3, max = 30): Promise<{ status: number; ms: number }[]> {
+  const answers: { status: number; ms: number }[] = [];
+  await Promise.all(
+    Array.from({ length: loops }, async () => {
+      for (let i = 0; i < max && busy(); i++) {
+        const started = performance.now();
+        const answer = await gql(url, CATALOG);
+        answers.push({ status: answer.status, ms: Math.round(performance.now() - started) });
+      }
+    }),
+  );
+  return answers;
+}

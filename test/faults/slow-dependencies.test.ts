@@ -6,7 +6,21 @@ import { startFakeCognito, type FakeCognito } from "../helpers/fake-cognito.js";
 import { startJwksServer, type JwksServer } from "../helpers/jwks-server.js";
 import { accessClaims, generateRsaKey, jwksOf, signToken, TEST_CLIENT_ID, TEST_POOL_ID, type TestKey } from "../helpers/keys.js";
 import { startServerProcess, type ServerProcess } from "../helpers/process.js";
-import { checksums, expectServiceUnavailable, gql, metricValue, orderOf, PLACE_ORDER, probe, waitForLog, waitUntil, watchIdleInTransaction } from "./helpers.js";
+import {
+  CATALOG,
+  catalogueWhile,
+  checksums,
+  expectServiceUnavailable,
+  gql,
+  metricValue,
+  orderOf,
+  p90,
+  PLACE_ORDER,
+  probe,
+  waitForLog,
+  waitUntil,
+  watchIdleInTransaction,
+} from "./helpers.js";
 
 /**
  * Dependencies that answer slowly, or not at all, under the real server process (production posture, PostgreSQL):
@@ -21,9 +35,6 @@ const CATALOG_BOUND_MS = 300;
 const IDLE_IN_TRANSACTION_BOUND_MS = 500;
 /** COGNITO_TIMEOUT_MS's default, the documented bound on a Cognito call. */
 const COGNITO_TIMEOUT_MS = 3000;
-/** The 90th percentile of `values` (a single answer slowed by the shared machine's noise does not decide). */
-const p90 = (values: number[]) => [...values].sort((a, b) => a - b)[Math.ceil(values.length * 0.9) - 1]!;
-const CATALOG = "query Catalog { products(first: 5) { edges { node { id name stock } } } }";
 
 describe.skipIf(!TEST_DATABASE_URL)("slow dependencies against the server process (PostgreSQL)", () => {
   let scratch: ScratchDatabase;
@@ -69,21 +80,6 @@ describe.skipIf(!TEST_DATABASE_URL)("slow dependencies against the server proces
     return rows[0].n;
   }
 
-  /** Runs `loops` sequential catalogue queries side by side while `busy()` holds; answers their statuses and times. */
-  async function catalogueWhile(busy: () => boolean, loops = 3, max = 30): Promise<{ status: number; ms: number }[]> {
-    const answers: { status: number; ms: number }[] = [];
-    await Promise.all(
-      Array.from({ length: loops }, async () => {
-        for (let i = 0; i < max && busy(); i++) {
-          const started = performance.now();
-          const answer = await gql(url, CATALOG);
-          answers.push({ status: answer.status, ms: Math.round(performance.now() - started) });
-        }
-      }),
-    );
-    return answers;
-  }
-
   let url: string;
 
   beforeAll(async () => {
@@ -127,7 +123,7 @@ describe.skipIf(!TEST_DATABASE_URL)("slow dependencies against the server proces
       const placing = Promise.all(subs.map((sub) => gql(url, PLACE_ORDER, { token: customer(sub), variables: orderOf("prd-a", sub) })));
       await cognito.whenPending(15);
       const heldAt = performance.now();
-      const catalogue = await catalogueWhile(() => performance.now() - heldAt < 1500);
+      const catalogue = await catalogueWhile(url, () => performance.now() - heldAt < 1500);
       // The event: every catalogue query was answered while Cognito had answered none of the 15 lookups.
       const answeredMeanwhile = cognito.answered() - answeredBefore;
       const pendingMeanwhile = cognito.pending();
@@ -156,7 +152,7 @@ describe.skipIf(!TEST_DATABASE_URL)("slow dependencies against the server proces
       const revoking = Promise.all(subs.map((sub) => gql(url, "mutation { signOutEverywhere { cognitoSignedOut } }", { token: customer(sub) })));
       await cognito.whenPending(12);
       const heldAt = performance.now();
-      const catalogue = await catalogueWhile(() => performance.now() - heldAt < 1500);
+      const catalogue = await catalogueWhile(url, () => performance.now() - heldAt < 1500);
       // The event: every catalogue query was answered while Cognito had answered none of the 12 sign-outs.
       const meanwhile = [cognito.answered() - answeredBefore, cognito.pending()];
       await new Promise((r) => setTimeout(r, Math.max(0, 2000 - (performance.now() - heldAt))));
@@ -200,7 +196,7 @@ describe.skipIf(!TEST_DATABASE_URL)("slow dependencies against the server proces
       ).finally(() => (settled = true));
       await cognito.whenPending(5);
       const hangingAt = performance.now();
-      const catalogue = await catalogueWhile(() => !settled && performance.now() - hangingAt < 2000);
+      const catalogue = await catalogueWhile(url, () => !settled && performance.now() - hangingAt < 2000);
       const orders = await placing;
       const times = catalogue.map((a) => a.ms);
       console.log(`Cognito hanging: placeOrder answered in ${orders.map((o) => o.ms).join(", ")} ms; catalogue meanwhile p90 ${p90(times)} ms, slowest ${Math.max(...times)} ms`);
