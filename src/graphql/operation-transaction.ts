@@ -24,7 +24,7 @@ const CONFLICT_SQLSTATES = new Set(["40001", "40P01"]);
 export interface OperationTransactionOptions {
   /** Where a failed commit or rollback is logged (error level). */
   readonly logger?: Logger;
-  /** Told when the transaction could not be opened (a bound exceeded is reported from here: src/graphql/bounds.ts). */
+  /** Told when the transaction could not be opened (a bound exceeded is reported from here: src/bounds-reporting.ts). */
   readonly onUnavailable?: (error: unknown, request: { readonly requestId?: string; readonly operation?: string }) => void;
 }
 
