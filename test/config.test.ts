@@ -227,3 +227,59 @@ describe("loadConfig: COGNITO_REPLICA_REGIONS and COGNITO_ACCESS_TOKEN_AUDIENCE"
     expect(variableOf(env)).toBe(message.split(":")[0]);
   });
 });
+
+describe("loadConfig: bounds on waits and load shedding", () => {
+  it("has bounded defaults", () => {
+    expect(loadConfig({}).bounds).toEqual({
+      cognitoTimeoutMs: 3000,
+      cognitoBreakerFailures: 5,
+      cognitoBreakerOpenSeconds: 30,
+      poolSize: 10,
+      poolTimeoutMs: 5000,
+      statementTimeoutMs: 10_000,
+      idleInTransactionTimeoutMs: 5000,
+      maxInFlight: 500,
+      maxPoolWaiting: 100,
+    });
+  });
+
+  it("reads each variable", () => {
+    const env = {
+      COGNITO_TIMEOUT_MS: "1500",
+      COGNITO_BREAKER_FAILURES: "3",
+      COGNITO_BREAKER_OPEN_SECONDS: "10",
+      DATABASE_POOL_SIZE: "20",
+      DATABASE_POOL_TIMEOUT_MS: "800",
+      DATABASE_STATEMENT_TIMEOUT_MS: "2000",
+      DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: "1000",
+      SHED_MAX_IN_FLIGHT: "50",
+      SHED_MAX_POOL_WAITING: "0",
+    };
+    expect(loadConfig(env).bounds).toEqual({
+      cognitoTimeoutMs: 1500,
+      cognitoBreakerFailures: 3,
+      cognitoBreakerOpenSeconds: 10,
+      poolSize: 20,
+      poolTimeoutMs: 800,
+      statementTimeoutMs: 2000,
+      idleInTransactionTimeoutMs: 1000,
+      maxInFlight: 50,
+      maxPoolWaiting: 0,
+    });
+  });
+
+  it.each([
+    ["COGNITO_TIMEOUT_MS", "99"],
+    ["COGNITO_TIMEOUT_MS", "30001"],
+    ["COGNITO_BREAKER_FAILURES", "0"],
+    ["COGNITO_BREAKER_OPEN_SECONDS", "3601"],
+    ["DATABASE_POOL_SIZE", "0"],
+    ["DATABASE_POOL_TIMEOUT_MS", "5s"],
+    ["DATABASE_STATEMENT_TIMEOUT_MS", "0"],
+    ["DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS", "-1"],
+    ["SHED_MAX_IN_FLIGHT", "0"],
+    ["SHED_MAX_POOL_WAITING", "1.5"],
+  ])("refuses %s=%s, naming the variable", (variable, value) => {
+    expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^${variable}: must be a whole number`));
+  });
+});

@@ -7,7 +7,17 @@ import type { OrderEventMessage } from "../../data/order-events.js";
 import type { OrderRow } from "../../data/tables.js";
 import { toConnection } from "../connection.js";
 import { encodeEventCursor, openOrderEventStream } from "../order-event-stream.js";
+import type { AppContext } from "../context.js";
 import type { OrderEventFeed } from "../order-events.js";
+import type { RemoteSteps } from "../remote-calls.js";
+
+/**
+ * placeOrder's remote work, run before the operation's transaction opens: the caller's verified email (Cognito's
+ * `GetUser`, bounded by COGNITO_TIMEOUT_MS and its circuit breaker). The resolver then reads the remembered answer.
+ */
+export const orderRemoteSteps: RemoteSteps<AppContext> = {
+  placeOrder: (_args, context) => context.callerEmail(),
+};
 
 export const orderResolvers: Resolvers = {
   Query: {
@@ -27,7 +37,8 @@ export const orderResolvers: Resolvers = {
     placeOrder: async (_parent, { input }, { db, principal, auth, callerEmail }) => {
       // Orders are placed by people; a machine client has no customer to stand for.
       if (principal!.kind !== "USER") auth.refuseOperation("Mutation.placeOrder", ["a person's token (not a machine client)"]);
-      // Verified only; a failed lookup gives null, which keeps the email recorded before (if any).
+      // Verified only; a failed, timed-out or short-circuited lookup gives null, which keeps the email recorded
+      // before (if any): the order is placed either way. Fetched before the transaction opened (orderRemoteSteps).
       const email = await callerEmail();
       return placeOrder(db, { sub: principal!.sub, username: principal!.username, email }, input.items, input.idempotencyKey);
     },
