@@ -20,7 +20,20 @@ export interface AccessManifest {
 export type FieldAccess = (
   | { readonly type: string; readonly public: true }
   | { readonly type: string; readonly authenticated: true; readonly requires: readonly RequirementEntry[] }
-) & { readonly members?: Readonly<Record<string, MemberAccess>> };
+) & {
+  readonly members?: Readonly<Record<string, MemberAccess>>;
+  /**
+   * Entries of shadow rules (`@auth(..., enforce: false)`) that the enforced rule does not already have: evaluated,
+   * their would-be denials logged and counted, nobody refused.
+   */
+  readonly shadow?: ShadowAccess;
+};
+
+/** What a field's shadow rules would add if enforced: a verified caller, and every entry. */
+export interface ShadowAccess {
+  readonly authenticated: true;
+  readonly requires: readonly RequirementEntry[];
+}
 
 /** What a possible type of an abstract return type adds: a verified caller, and every entry. */
 export interface MemberAccess {
