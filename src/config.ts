@@ -22,6 +22,11 @@ export interface Config {
     readonly rejectPartial: boolean;
     /** Seconds between refreshes of the cached key sets (JWKS_REFRESH_SECONDS, 1 to 86400, default 900). */
     readonly jwksRefreshSeconds: number;
+    /**
+     * Decision records (AUTH_AUDIT): `denied` (default) logs one `auth.decision` line for each request with a denial,
+     * a concealed row or a shadow rule's would-be denial; `all` logs one for every request that reached execution.
+     */
+    readonly audit: "denied" | "all";
   };
   readonly http: {
     readonly host: string;
@@ -154,6 +159,7 @@ export function loadConfig(env: Env = process.env): Config {
       clockSkewSeconds: integer(env, "AUTH_CLOCK_SKEW_SECONDS", 30, 0, 300),
       rejectPartial: flag(env, "AUTH_REJECT_PARTIAL", false),
       jwksRefreshSeconds: integer(env, "JWKS_REFRESH_SECONDS", 900, 1, 86_400),
+      audit: oneOf(env, "AUTH_AUDIT", ["denied", "all"] as const, "denied"),
     }),
     http: Object.freeze({
       host: host(env, "HOST", mode === "dev" ? "127.0.0.1" : "0.0.0.0"),

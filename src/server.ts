@@ -40,6 +40,7 @@ import type { AppContext } from "./graphql/context.js";
 import { costLimitPlugin } from "./graphql/cost.js";
 import { inputTextPlugin } from "./graphql/input-values.js";
 import { operationTransactionPlugin } from "./graphql/operation-transaction.js";
+import { auditPlugin } from "./graphql/plugins/audit.js";
 import { createHttpHandler, createMetricsHandler, GRAPHQL_PATH, noteOperationName, requestIdOf, type Exchange } from "./http.js";
 import type { Metrics } from "./metrics.js";
 import type { Revoker } from "./revocations/revoker.js";
@@ -123,6 +124,7 @@ export function createApolloServer(deps: ServerDependencies, transport: Transpor
     operationTransactionPlugin({ logger: deps.logger }),
     // After the transaction: it sees the errors of a failed commit too.
     errorsPlugin(deps.logger),
+    auditPlugin({ mode: config.auth.audit, logger: deps.logger, metrics: deps.metrics }),
     // Cache hints are not used by this product and cost time on every resolved field.
     ApolloServerPluginCacheControlDisabled(),
     ApolloServerPluginUsageReportingDisabled(),
