@@ -236,3 +236,29 @@ function holdsByClaims(atom: string, principal: PrincipalClass): boolean {
   if (atom.startsWith("scope:")) return principal.scopes.includes(atom.slice("scope:".length));
   return false;
 }
+
+/** Object types with an `owner:` rule on their own fields: their rows are concealed from callers who may not see them. */
+export function ownerRuledTypes(manifest: AccessManifest): string[] {
+  return Object.entries(manifest.types)
+    .filter(([, fields]) => Object.values(fields).some((access) => !("public" in access) && access.requires.some((e) => e.ownerFrom === "parent")))
+    .map(([name]) => name);
+}
+
+/**
+ * Every root field that looks a row of `typeName` up by a required `id` argument, as a document taking `$id`
+ * (other required arguments get the matrix's simplest values).
+ */
+export function idLookups(schema: GraphQLSchema, typeName: string, samples: Readonly<Record<string, SampleRow>>): { coordinate: string; document: string }[] {
+  const out: { coordinate: string; document: string }[] = [];
+  for (const root of [schema.getQueryType(), schema.getMutationType()]) {
+    if (!root) continue;
+    for (const field of Object.values(root.getFields())) {
+      if (getNamedType(field.type).name !== typeName || !field.args.some((a) => a.name === "id" && isNonNullType(a.type))) continue;
+      const required = field.args.filter((a) => isNonNullType(a.type) && a.defaultValue === undefined && a.name !== "id");
+      const args = ["id: $id", ...required.map((a) => `${a.name}: ${valueOf(a.type, a.name, typeName, samples, 0)}`)].join(", ");
+      const operation = root === schema.getMutationType() ? "mutation" : "query";
+      out.push({ coordinate: `${root.name}.${field.name}`, document: `${operation} ($id: ID!) { ${field.name}(${args}) { __typename } }` });
+    }
+  }
+  return out;
+}
