@@ -6,7 +6,7 @@ import type { AccessManifest, FieldAccess } from "../../src/graphql/access-manif
 import { buildSchema } from "../../src/graphql/schema.js";
 import { PERSONAS, type PersonaName } from "../../src/dev/personas.js";
 import { seedDevData } from "../../src/dev/seed.js";
-import { bearer, startApp, type TestApp } from "../helpers/app.js";
+import { startApp, type TestApp } from "../helpers/app.js";
 import { startInProcess, type InProcessApp } from "../helpers/in-process.js";
 import { startJwksServer, type JwksServer } from "../helpers/jwks-server.js";
 import { accessClaims, generateRsaKey, jwksOf, signToken, TEST_CLIENT_ID, TEST_POOL_ID, type TestKey } from "../helpers/keys.js";
