@@ -144,9 +144,11 @@ const entryText = (entry: RequirementEntry) => entry.anyOf.join("|");
 function wideningsOf(field: string, before: FieldAccess | undefined, after: FieldAccess | undefined): Widening[] {
   if (!after) return [];
   if (!before) return [{ field, widening: "added" }];
-  if ("public" in before) return [];
-  if ("public" in after) return [{ field, widening: "public" }];
-  const out = entryWidenings(before.requires, after.requires).map((widening) => ({ field, widening }));
+  const out: Widening[] = [];
+  if ("public" in before) {
+    // Nothing to widen on the field itself; its members' rules below still count.
+  } else if ("public" in after) out.push({ field, widening: "public" });
+  else out.push(...entryWidenings(before.requires, after.requires).map((widening) => ({ field, widening })));
   for (const [member, rule] of Object.entries(before.members ?? {})) {
     const now = after.members?.[member];
     const lost = now ? entryWidenings(rule.requires, now.requires) : ["rule removed"];
