@@ -74,34 +74,56 @@ export function decisionRecord(
   auth: RequestAuth,
   request: { readonly requestId?: string; readonly operation?: string; readonly documentHash?: string },
 ): DecisionRecord {
-  const explain = auth.posture.explain;
   const principal = auth.principal;
-  const deniedReason = principal === null ? "AUTHENTICATION_REQUIRED" : "INSUFFICIENT_PERMISSION";
-  const entries: DecisionEntry[] = [];
-  const seen = new Set<string>();
-  const add = (entry: DecisionEntry, rule?: readonly string[], failed?: readonly string[]) => {
-    seen.add(`${entry.decision} ${entry.coordinate}`);
-    entries.push(explain && rule ? { ...entry, rule, ...(failed ? { failed } : {}) } : entry);
-  };
-  for (const denial of auth.denials) add({ coordinate: denial.coordinate, decision: "deny", reason: deniedReason }, denial.required, denial.missing);
-  for (const coordinate of new Set(auth.concealed.map((c) => c.coordinate))) add({ coordinate, decision: "conceal", reason: "NOT_VISIBLE" });
-  for (const denial of auth.shadowDenials) add({ coordinate: denial.coordinate, decision: "shadow-deny", reason: deniedReason }, denial.required, denial.missing);
-  for (const guard of auth.decided) {
-    const coordinate = guard.coordinate;
-    if (seen.has(`deny ${coordinate}`) || seen.has(`conceal ${coordinate}`) || seen.has(`allow ${coordinate}`)) continue;
-    const rule = !guard.authenticated ? ["public"] : guard.requirements.length > 0 ? guard.requirements.map((r) => r.text) : ["a verified caller"];
-    add({ coordinate, decision: "allow" }, rule);
+  const decisions = entriesOf(auth);
+  let outcome: DecisionRecord["outcome"] = "allowed";
+  for (const entry of decisions) {
+    if (entry.decision === "deny") outcome = "denied";
+    else if (entry.decision === "conceal" && outcome === "allowed") outcome = "concealed";
   }
-  const outcome = entries.some((e) => e.decision === "deny") ? "denied" : entries.some((e) => e.decision === "conceal") ? "concealed" : "allowed";
+  // Absent values are `undefined`, which the logger leaves out: one object, no spreads (AUTH_AUDIT=all writes this per request).
   return {
     event: "auth.decision",
-    ...(request.requestId ? { requestId: request.requestId } : {}),
+    requestId: request.requestId,
     principal: principal === null ? "ANONYMOUS" : principal.kind,
-    ...(principal ? { sub: principal.sub } : {}),
-    ...(principal?.tokenId ? { jti: principal.tokenId } : {}),
-    ...(request.operation ? { operation: request.operation } : {}),
-    ...(request.documentHash ? { documentHash: request.documentHash } : {}),
+    sub: principal?.sub,
+    jti: principal?.tokenId ?? undefined,
+    operation: request.operation,
+    documentHash: request.documentHash,
     outcome,
-    decisions: entries,
+    decisions,
   };
+}
+
+/** One entry per decided coordinate: denials, concealments, shadow denials, then what was allowed. */
+function entriesOf(auth: RequestAuth): DecisionEntry[] {
+  const decided = auth.decided;
+  const denials = auth.denials;
+  const concealed = auth.concealed;
+  const shadow = auth.shadowDenials;
+  if (decided.length === 0 && denials.length === 0 && concealed.length === 0 && shadow.length === 0) return [];
+  const explain = auth.posture.explain;
+  const deniedReason = auth.principal === null ? "AUTHENTICATION_REQUIRED" : "INSUFFICIENT_PERMISSION";
+  const entries: DecisionEntry[] = [];
+  const settled = new Set<string>();
+  const add = (entry: DecisionEntry, rule?: readonly string[], failed?: readonly string[]) => {
+    entries.push(explain && rule ? { ...entry, rule, ...(failed ? { failed } : {}) } : entry);
+  };
+  for (const denial of denials) {
+    settled.add(denial.coordinate);
+    add({ coordinate: denial.coordinate, decision: "deny", reason: deniedReason }, denial.required, denial.missing);
+  }
+  for (const { coordinate } of concealed) {
+    if (settled.has(coordinate)) continue;
+    settled.add(coordinate);
+    add({ coordinate, decision: "conceal", reason: "NOT_VISIBLE" });
+  }
+  for (const denial of shadow) add({ coordinate: denial.coordinate, decision: "shadow-deny", reason: deniedReason }, denial.required, denial.missing);
+  for (const guard of decided) {
+    if (settled.has(guard.coordinate)) continue;
+    settled.add(guard.coordinate);
+    const rule = !guard.authenticated ? ["public"] : guard.requirements.length > 0 ? guard.requirements.map((r) => r.text) : ["a verified caller"];
+    add({ coordinate: guard.coordinate, decision: "allow" }, rule);
+  }
+  return entries;
 }
