@@ -1,4 +1,5 @@
 import { isIP } from "node:net";
+import { SECRET_ARN } from "./data/database-secret.js";
 
 /**
  * Environment to a validated, read-only configuration, once at start. A bad value stops the start with a
@@ -22,6 +23,10 @@ export interface Config {
     readonly rejectPartial: boolean;
     /** Seconds between refreshes of the cached key sets (JWKS_REFRESH_SECONDS, 1 to 86400, default 900). */
     readonly jwksRefreshSeconds: number;
+    /** COGNITO_REPLICA_REGIONS: regions the pools are replicated to (multi-Region replication); `[]`: none. */
+    readonly replicaRegions: readonly string[];
+    /** COGNITO_ACCESS_TOKEN_AUDIENCE: resource server identifiers, one of which an access token's `aud` must hold; `null`: `aud` not required. */
+    readonly accessTokenAudiences: readonly string[] | null;
     /**
      * Decision records (AUTH_AUDIT): `denied` (default) logs one `auth.decision` line for each request with a denial,
      * a concealed row or a shadow rule's would-be denial; `all` logs one for every request that reached execution.
@@ -67,6 +72,11 @@ export interface Config {
   readonly corsOrigins: "*" | readonly string[];
   /** `postgres://...`; `null`: the embedded PGlite database under `dataDir`. */
   readonly databaseUrl: string | null;
+  /**
+   * DATABASE_SECRET_ARN: a Secrets Manager secret holding the PostgreSQL login (RDS's JSON or a URL), read once at
+   * start into `databaseUrl` (src/data/database-secret.ts); exclusive with DATABASE_URL. `null`: none.
+   */
+  readonly databaseSecretArn: string | null;
   /** Where dev keys (and the embedded database) live. */
   readonly dataDir: string;
   /** pino level (LOG_LEVEL): fatal, error, warn, info (default), debug, trace or silent. */
@@ -146,6 +156,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (databaseUrl !== null && !/^postgres(ql)?:$/.test(safeUrl(databaseUrl)?.protocol ?? "")) {
     throw new ConfigError("DATABASE_URL", "must be a postgres:// or postgresql:// URL");
   }
+  const databaseSecretArn = databaseSecret(env, databaseUrl);
   return Object.freeze({
     mode,
     production,
@@ -159,6 +170,7 @@ export function loadConfig(env: Env = process.env): Config {
       clockSkewSeconds: integer(env, "AUTH_CLOCK_SKEW_SECONDS", 30, 0, 300),
       rejectPartial: flag(env, "AUTH_REJECT_PARTIAL", false),
       jwksRefreshSeconds: integer(env, "JWKS_REFRESH_SECONDS", 900, 1, 86_400),
+      ...cognito2026(env, mode, issuers),
       audit: oneOf(env, "AUTH_AUDIT", ["denied", "all"] as const, "denied"),
     }),
     http: Object.freeze({
@@ -185,6 +197,7 @@ export function loadConfig(env: Env = process.env): Config {
     sandbox,
     corsOrigins: typeof corsOrigins === "string" ? corsOrigins : Object.freeze(corsOrigins),
     databaseUrl,
+    databaseSecretArn,
     dataDir: env.DATA_DIR?.trim() || ".data",
     logLevel: oneOf(env, "LOG_LEVEL", LOG_LEVELS, "info"),
     revocation: Object.freeze(revocationSettings(env, mode)),
@@ -221,6 +234,27 @@ function emulatorIssuers(env: Env, production: boolean, userPoolIds: readonly st
   return issuers;
 }
 
+// Cognito as it is in 2026 (docs/tokens.md): replica regions of multi-Region replication, resource-bound access tokens.
+const REGION = /^(?:eusc-[a-z]{2}|[a-z]{2})-(?:gov-)?[a-z]+-\d$/;
+// A resource server identifier as Cognito allows it (printable ASCII but space, " and \), at most 256; commas separate.
+const RESOURCE_SERVER_ID = /^[\x21\x23-\x5B\x5D-\x7E]{1,256}$/;
+
+function cognito2026(env: Env, mode: Config["mode"], issuers: readonly string[] | null): Pick<Config["auth"], "replicaRegions" | "accessTokenAudiences"> {
+  const replicaRegions = list(env, "COGNITO_REPLICA_REGIONS");
+  const audiences = list(env, "COGNITO_ACCESS_TOKEN_AUDIENCE");
+  for (const [name, values] of [["COGNITO_REPLICA_REGIONS", replicaRegions], ["COGNITO_ACCESS_TOKEN_AUDIENCE", audiences]] as const) {
+    if (values.length > 0 && mode === "dev") throw new ConfigError(name, "is set without COGNITO_USER_POOL_ID (dev tokens have no replica regions or audience)");
+  }
+  if (replicaRegions.length > 0 && issuers) throw new ConfigError("COGNITO_REPLICA_REGIONS", "cannot be combined with COGNITO_ISSUER (an emulator's issuers are given whole)");
+  for (const region of replicaRegions) {
+    if (!REGION.test(region)) throw new ConfigError("COGNITO_REPLICA_REGIONS", `"${region}" is not an AWS region like us-west-2`);
+  }
+  for (const audience of audiences) {
+    if (!RESOURCE_SERVER_ID.test(audience)) throw new ConfigError("COGNITO_ACCESS_TOKEN_AUDIENCE", `"${audience}" is not a resource server identifier (1 to 256 printable characters, no space, quote or backslash)`);
+  }
+  return { replicaRegions, accessTokenAudiences: audiences.length > 0 ? audiences : null };
+}
+
 function revocationSettings(env: Env, mode: Config["mode"]): Config["revocation"] {
   const cognitoSignOut = flag(env, "REVOCATION_COGNITO_SIGN_OUT", false);
   if (cognitoSignOut && mode === "dev") {
@@ -232,6 +266,15 @@ function revocationSettings(env: Env, mode: Config["mode"]): Config["revocation"
     cognitoSignOut,
     refreshTokenValidityDays: integer(env, "COGNITO_REFRESH_TOKEN_VALIDITY_DAYS", 30, 1, 3650),
   };
+}
+
+/** DATABASE_SECRET_ARN: the login's secret, instead of DATABASE_URL (one source of the database, never both). */
+function databaseSecret(env: Env, databaseUrl: string | null): string | null {
+  const arn = env.DATABASE_SECRET_ARN?.trim() || null;
+  if (arn === null) return null;
+  if (databaseUrl !== null) throw new ConfigError("DATABASE_SECRET_ARN", "is set together with DATABASE_URL; set one of them");
+  if (!SECRET_ARN.test(arn)) throw new ConfigError("DATABASE_SECRET_ARN", `"${arn}" is not a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)`);
+  return arn;
 }
 
 function metricsListener(env: Env): Config["metrics"] {
