@@ -56,6 +56,8 @@ const config = loadConfig({
   PORT: "0",
   // --instructions counts the periodic reload on its own and keeps it out of the request cells (bench.ts).
   ...(process.env.BENCH_REVOCATION_RELOAD_SECONDS ? { REVOCATION_RELOAD_SECONDS: process.env.BENCH_REVOCATION_RELOAD_SECONDS } : {}),
+  // Decision records' cost: `AUTH_AUDIT=all npm run bench` against the default (denied).
+  ...(process.env.AUTH_AUDIT ? { AUTH_AUDIT: process.env.AUTH_AUDIT } : {}),
 });
 
 let port: number;
@@ -79,8 +81,9 @@ if (variant === "yoga") {
       await seedBenchData(db);
       if (authOn) await seedRevocations(db);
     },
-    // auth-off: no verification, no revocations; subscriptions over WebSocket only as deployed (auth-on).
-    ...(authOn ? {} : { verifier: trustingVerifier(), revocation: false, notifications: false }),
+    // auth-off: no verification, no revocations, no load shedding; subscriptions over WebSocket only as deployed
+    // (auth-on).
+    ...(authOn ? {} : { verifier: trustingVerifier(), revocation: false, notifications: false, shed: false }),
   });
   reloadRevocations = app.revocation?.sync.reload;
   const server = await app.serve();

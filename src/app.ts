@@ -22,6 +22,8 @@ import type { RunningServer } from "./http/server.js";
 import { createLogger } from "./logger.js";
 import { Metrics } from "./metrics.js";
 import { setUpRevocation, type RevocationSetup } from "./revocations/setup.js";
+import { cognitoCallReporting, reportDatabaseBound, type BoundReporting } from "./bounds-reporting.js";
+import { createLoadShedder, type LoadShedder } from "./http/shed.js";
 import type { StartupStep } from "./startup.js";
 
 /** Runs one named start-up step; `main.ts` turns its failure into the one-line refusal naming what to fix. */
@@ -51,6 +53,8 @@ export interface AppOptions {
   readonly revocation?: boolean;
   /** A list of revoked sessions that replaces the one the revocation mutations write to (tests). */
   readonly revocations?: RevocationCheck;
+  /** Load shedding of `/graphql` (SHED_*). Default `true`; the benchmark's auth-off baseline goes without. */
+  readonly shed?: boolean;
   /**
    * Database notifications: revocations pushed by other replicas and subscriptions over WebSocket. Default
    * `true`; the Lambda handlers (frozen between invocations) use `false` and reload revocations instead.
@@ -94,14 +98,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     options.metrics instanceof Metrics ? options.metrics : options.metrics === false ? undefined : new Metrics(() => database?.poolStats() ?? null);
   const auth = options.verifier
     ? { verifier: options.verifier, devIssuer: null, emailLookup: undefined }
-    : await step("dev-keys", () => setUpAuth(config, metrics && ((result) => metrics.keySetFetches.inc({ result }))));
+    : await step("dev-keys", () => setUpAuth(config, metrics && ((result) => metrics.keySetFetches.inc({ result })), cognitoCallReporting({ logger, metrics }, "GetUser")));
   const emailLookup = options.emailLookup === null ? undefined : (options.emailLookup ?? auth.emailLookup);
   const listen = options.notifications !== false;
   // The key-set fetch and the database's connection and migration check wait on the network: both run at once,
   // and the schema is built while they wait.
   const [keys, opened, built] = await Promise.allSettled([
     step("key-sets", () => auth.verifier.hydrate()),
-    step("database", () => openDatabaseOf(config, options, logger, listen)),
+    step("database", () => openDatabaseOf(config, options, { logger, metrics }, listen)),
     new Promise<void>((resolve) => setImmediate(resolve)).then(() => options.schema ?? buildSchema()),
   ]);
   if (keys.status === "rejected" || opened.status === "rejected" || built.status === "rejected") {
@@ -115,11 +119,18 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   let revocation: RevocationSetup | undefined;
   try {
     await step("database", () => (options.seed ?? seedDefault(config))(open));
-    if (options.revocation !== false) revocation = await step("revocations", () => setUpRevocation(config, open, { logger, listen }));
+    if (options.revocation !== false) {
+      const cognitoCalls = cognitoCallReporting({ logger, metrics }, "sign-out");
+      revocation = await step("revocations", () => setUpRevocation(config, open, { logger, listen, cognitoCalls }));
+    }
   } catch (error) {
     await open.close();
     throw error;
   }
+  const shedder =
+    options.shed === false
+      ? undefined
+      : createLoadShedder({ ...config.bounds, poolWaiting: () => open.poolStats()?.waiting ?? 0, onShed: (reason) => metrics?.shed.inc({ reason }) });
   const dependencies: ServerDependencies = {
     config,
     schema: built.value,
@@ -132,8 +143,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     emailLookup,
     logger,
     metrics,
-    // Ready: the database answers, the revocation list is current, every pool's key set is usable.
-    readinessChecks: { database: () => open.ping(), ...(revocation && { revocations: revocation.ready }), ...keySetReadinessChecks(auth.verifier) },
+    // Ready: the database answers, the revocation list is current, every pool's key set is usable, and the replica
+    // is not shedding load (a load balancer may send traffic elsewhere meanwhile: docs/faults.md).
+    readinessChecks: {
+      database: () => open.ping(),
+      ...(revocation && { revocations: revocation.ready }),
+      ...keySetReadinessChecks(auth.verifier),
+      ...(shedder && { notSaturated: async () => shedder.saturation() === null }),
+    },
     shutdownTimeoutMs: config.http.shutdownTimeoutSeconds * 1000,
     abortInFlight: () => open.abortActive(),
   };
@@ -152,7 +169,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     dependencies,
     apollo: (transport) => createApolloServer(dependencies, transport),
     contextFor: createContextFactory(dependencies),
-    serve: () => (server ??= step("listen", () => serve(dependencies))),
+    serve: () => (server ??= step("listen", () => serve(dependencies, shedder))),
     async close() {
       await (await server?.catch(() => undefined))?.close();
       revocation?.sync.close();
@@ -163,27 +180,35 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 }
 
 /** Apollo, then HTTP with the WebSocket transport beside it. */
-async function serve(dependencies: ServerDependencies): Promise<RunningServer> {
+async function serve(dependencies: ServerDependencies, shedder: LoadShedder | undefined): Promise<RunningServer> {
   // Loaded here, not at import: the Lambda handlers share this module and never serve HTTP or WebSocket.
   const [{ startHttpServer }, { attachSubscriptions }] = await Promise.all([import("./http/server.js"), import("./ws/index.js")]);
   const apollo = createApolloServer(dependencies);
   await apollo.start();
-  return startHttpServer(dependencies, apollo, (httpServer) => attachSubscriptions(dependencies, httpServer));
+  return startHttpServer(dependencies, apollo, (httpServer) => attachSubscriptions(dependencies, httpServer), shedder);
 }
 
 const seedDefault = (config: Config) => async (database: OpenDatabase) => {
   if (config.mode === "dev") await seedDevData(database.db);
 };
 
-function openDatabaseOf(config: Config, options: AppOptions, logger: Logger | undefined, listen: boolean): Promise<OpenDatabase> {
+/** The database with the configured bounds (DATABASE_POOL_*, statement and idle-transaction timeouts). */
+function openDatabaseOf(config: Config, options: AppOptions, reporting: BoundReporting, listen: boolean): Promise<OpenDatabase> {
   const db = options.database ?? {};
+  const logger = reporting.logger;
   return openDatabase({
     url: db.url !== undefined ? db.url : config.databaseUrl,
     pgliteDir: db.pgliteDir !== undefined ? db.pgliteDir : pgliteDirOf(config.dataDir),
-    poolSize: db.poolSize,
+    poolSize: db.poolSize ?? config.bounds.poolSize,
+    connectTimeoutMs: config.bounds.poolTimeoutMs,
+    statementTimeoutMs: config.bounds.statementTimeoutMs,
+    idleInTransactionTimeoutMs: config.bounds.idleInTransactionTimeoutMs,
     onQuery: db.onQuery,
-    onConnectionError: (error, state) =>
-      logger?.warn({ event: "db.connection_lost", state, err: { type: error.name, message: error.message } }, "database connection lost; it is replaced on next use"),
+    onConnectionError: (error, state) => {
+      logger?.warn({ event: "db.connection_lost", state, err: { type: error.name, message: error.message } }, "database connection lost; it is replaced on next use");
+      // PostgreSQL ending a transaction left idle past DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS arrives here.
+      reportDatabaseBound(reporting, error);
+    },
     notifications: listen
       ? {
           onConnectionError: (error) =>

@@ -27,6 +27,11 @@ export interface Config {
     readonly replicaRegions: readonly string[];
     /** COGNITO_ACCESS_TOKEN_AUDIENCE: resource server identifiers, one of which an access token's `aud` must hold; `null`: `aud` not required. */
     readonly accessTokenAudiences: readonly string[] | null;
+    /**
+     * Decision records (AUTH_AUDIT): `denied` (default) logs one `auth.decision` line for each request with a denial,
+     * a concealed row or a shadow rule's would-be denial; `all` logs one for every request that reached execution.
+     */
+    readonly audit: "denied" | "all";
   };
   readonly http: {
     readonly host: string;
@@ -56,6 +61,11 @@ export interface Config {
      */
     readonly maxAnonymousConnections: number;
     readonly maxAnonymousConnectionsPerAddress: number;
+    /**
+     * How long order events are kept in the durable log for subscriptions resuming with `after`, in seconds
+     * (WS_EVENT_RETENTION_SECONDS, default 86400, 60 to 2592000); an older cursor is refused with CURSOR_EXPIRED.
+     */
+    readonly eventRetentionSeconds: number;
   };
   /** GraphQL Armor limits, checked before execution (GRAPHQL_MAX_*). */
   readonly limits: {
@@ -94,6 +104,30 @@ export interface Config {
     /** The app clients' longest refresh-token validity, in days (COGNITO_REFRESH_TOKEN_VALIDITY_DAYS, 1 to 3650, default 30). */
     readonly refreshTokenValidityDays: number;
   };
+  /** Bounds on every wait for a dependency, and load shedding (see docs/faults.md). */
+  readonly bounds: Bounds;
+}
+
+/** How long anything may wait for a dependency, and when a saturated replica sheds load (docs/faults.md). */
+export interface Bounds {
+  /** Milliseconds one Cognito call (GetUser, ListUsers, AdminUserGlobalSignOut) may take, retry included (COGNITO_TIMEOUT_MS, 100 to 30000, default 3000). */
+  readonly cognitoTimeoutMs: number;
+  /** Consecutive failed Cognito calls that open the circuit breaker (COGNITO_BREAKER_FAILURES, 1 to 1000, default 5). */
+  readonly cognitoBreakerFailures: number;
+  /** Seconds the breaker stays open before one trial call (COGNITO_BREAKER_OPEN_SECONDS, 1 to 3600, default 30). */
+  readonly cognitoBreakerOpenSeconds: number;
+  /** Largest PostgreSQL pool (DATABASE_POOL_SIZE, 1 to 1000, default 10). */
+  readonly poolSize: number;
+  /** Milliseconds a request waits for a pooled connection, a new connection's connect included (DATABASE_POOL_TIMEOUT_MS, 50 to 60000, default 5000). */
+  readonly poolTimeoutMs: number;
+  /** PostgreSQL `statement_timeout` of the pool's connections, in ms (DATABASE_STATEMENT_TIMEOUT_MS, 50 to 600000, default 10000). */
+  readonly statementTimeoutMs: number;
+  /** PostgreSQL `idle_in_transaction_session_timeout`, in ms (DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS, 50 to 600000, default 5000). */
+  readonly idleInTransactionTimeoutMs: number;
+  /** `/graphql` requests in progress at once beyond which new ones get 503 at once (SHED_MAX_IN_FLIGHT, 1 to 100000, default 500). */
+  readonly maxInFlight: number;
+  /** Requests waiting for a pooled connection beyond which new ones get 503 at once (SHED_MAX_POOL_WAITING, 0 to 100000, default 100). */
+  readonly maxPoolWaiting: number;
 }
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -163,6 +197,7 @@ export function loadConfig(env: Env = process.env): Config {
       rejectPartial: flag(env, "AUTH_REJECT_PARTIAL", false),
       jwksRefreshSeconds: integer(env, "JWKS_REFRESH_SECONDS", 900, 1, 86_400),
       ...cognito2026(env, mode, issuers),
+      audit: oneOf(env, "AUTH_AUDIT", ["denied", "all"] as const, "denied"),
     }),
     http: Object.freeze({
       host: host(env, "HOST", mode === "dev" ? "127.0.0.1" : "0.0.0.0"),
@@ -187,6 +222,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: env.DATA_DIR?.trim() || ".data",
     logLevel: oneOf(env, "LOG_LEVEL", LOG_LEVELS, "info"),
     revocation: Object.freeze(revocationSettings(env, mode)),
+    bounds: Object.freeze(boundSettings(env)),
   });
 }
 
@@ -199,6 +235,22 @@ function wsSettings(env: Env): Config["ws"] {
     maxConnectionsPerSubject: integer(env, "WS_MAX_CONNECTIONS_PER_SUBJECT", 10, 1, 10_000),
     maxAnonymousConnections: integer(env, "WS_MAX_ANONYMOUS_CONNECTIONS", 100, 0, 100_000),
     maxAnonymousConnectionsPerAddress: integer(env, "WS_MAX_ANONYMOUS_CONNECTIONS_PER_ADDRESS", 10, 0, 10_000),
+    eventRetentionSeconds: integer(env, "WS_EVENT_RETENTION_SECONDS", 86_400, 60, 2_592_000),
+  };
+}
+
+
+function boundSettings(env: Env): Bounds {
+  return {
+    cognitoTimeoutMs: integer(env, "COGNITO_TIMEOUT_MS", 3000, 100, 30_000),
+    cognitoBreakerFailures: integer(env, "COGNITO_BREAKER_FAILURES", 5, 1, 1000),
+    cognitoBreakerOpenSeconds: integer(env, "COGNITO_BREAKER_OPEN_SECONDS", 30, 1, 3600),
+    poolSize: integer(env, "DATABASE_POOL_SIZE", 10, 1, 1000),
+    poolTimeoutMs: integer(env, "DATABASE_POOL_TIMEOUT_MS", 5000, 50, 60_000),
+    statementTimeoutMs: integer(env, "DATABASE_STATEMENT_TIMEOUT_MS", 10_000, 50, 600_000),
+    idleInTransactionTimeoutMs: integer(env, "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS", 5000, 50, 600_000),
+    maxInFlight: integer(env, "SHED_MAX_IN_FLIGHT", 500, 1, 100_000),
+    maxPoolWaiting: integer(env, "SHED_MAX_POOL_WAITING", 100, 0, 100_000),
   };
 }
 

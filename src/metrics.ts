@@ -45,6 +45,14 @@ export class Metrics {
     collect: publish(() => this.authenticationCounts.values()),
   });
 
+  /** Would-be denials of shadow rules (`@auth(enforce: false)`), once per field and request; nothing was refused. */
+  readonly shadowDenials = new Counter({
+    name: "auth_shadow_denials_total",
+    help: "Requests a shadow @auth rule would have refused, by schema coordinate (Type.field); nothing was refused",
+    labelNames: ["coordinate"] as const,
+    registers: [this.registry],
+  });
+
   readonly keySetFetches = new Counter({
     name: "jwks_fetches_total",
     help: "Key-set fetches by result: ok, failed, or skipped while backing off after a failure",
@@ -94,6 +102,27 @@ export class Metrics {
     name: "graphql_ws_events_total",
     help: "Subscription events by outcome: delivered, withheld (the subscriber may not see it) or failed",
     labelNames: ["outcome"] as const,
+    registers: [this.registry],
+  });
+
+  readonly dependencyCalls = new Counter({
+    name: "dependency_calls_total",
+    help: "Calls to remote dependencies by dependency, API operation and outcome: ok, failed, timeout, short_circuited (circuit open)",
+    labelNames: ["dependency", "operation", "outcome"] as const,
+    registers: [this.registry],
+  });
+
+  readonly boundsExceeded = new Counter({
+    name: "bounded_waits_exceeded_total",
+    help: "Waits cut off by their bound: pool_timeout, statement_timeout, lock_timeout, idle_in_transaction_timeout, cognito_call",
+    labelNames: ["bound"] as const,
+    registers: [this.registry],
+  });
+
+  readonly shed = new Counter({
+    name: "http_requests_shed_total",
+    help: "Requests to /graphql answered 503 at once because the replica was saturated, by reason: in_flight or pool_waiting",
+    labelNames: ["reason"] as const,
     registers: [this.registry],
   });
 

@@ -30,6 +30,7 @@ describe("loadConfig", () => {
       COGNITO_JWKS_URI: "http://127.0.0.1:9/a.json,https://keys.example/b.json",
       AUTH_CLOCK_SKEW_SECONDS: "5",
       AUTH_REJECT_PARTIAL: "true",
+      AUTH_AUDIT: "all",
       PORT: "8080",
     });
     expect(config.mode).toBe("cognito");
@@ -44,6 +45,7 @@ describe("loadConfig", () => {
       jwksRefreshSeconds: 900,
       replicaRegions: [],
       accessTokenAudiences: null,
+      audit: "all",
     });
     expect(config.http).toEqual({ host: "0.0.0.0", port: 8080, shutdownTimeoutSeconds: 10 });
   });
@@ -80,6 +82,7 @@ describe("loadConfig", () => {
     ["a fractional leeway", { AUTH_CLOCK_SKEW_SECONDS: "1.5" }, "AUTH_CLOCK_SKEW_SECONDS"],
     ["a leeway over five minutes", { AUTH_CLOCK_SKEW_SECONDS: "301" }, "AUTH_CLOCK_SKEW_SECONDS"],
     ["a non-boolean flag", { AUTH_REJECT_PARTIAL: "yes" }, "AUTH_REJECT_PARTIAL"],
+    ["an unknown audit setting", { AUTH_AUDIT: "everything" }, "AUTH_AUDIT"],
     ["a port out of range", { PORT: "70000" }, "PORT"],
     ["a port that is not a number", { PORT: "http" }, "PORT"],
     ["a negative shutdown bound", { SHUTDOWN_TIMEOUT_SECONDS: "-5" }, "SHUTDOWN_TIMEOUT_SECONDS"],
@@ -129,6 +132,7 @@ describe("loadConfig: WebSocket limits (WS_*)", () => {
       maxConnectionsPerSubject: 10,
       maxAnonymousConnections: 100,
       maxAnonymousConnectionsPerAddress: 10,
+      eventRetentionSeconds: 86_400,
     });
   });
 
@@ -140,6 +144,7 @@ describe("loadConfig: WebSocket limits (WS_*)", () => {
       WS_MAX_CONNECTIONS_PER_SUBJECT: "2",
       WS_MAX_ANONYMOUS_CONNECTIONS: "0",
       WS_MAX_ANONYMOUS_CONNECTIONS_PER_ADDRESS: "3",
+      WS_EVENT_RETENTION_SECONDS: "3600",
     };
     expect(loadConfig(env).ws).toEqual({
       connectionInitTimeoutSeconds: 3,
@@ -148,6 +153,7 @@ describe("loadConfig: WebSocket limits (WS_*)", () => {
       maxConnectionsPerSubject: 2,
       maxAnonymousConnections: 0,
       maxAnonymousConnectionsPerAddress: 3,
+      eventRetentionSeconds: 3600,
     });
   });
 
@@ -160,6 +166,7 @@ describe("loadConfig: WebSocket limits (WS_*)", () => {
     ["WS_MAX_CONNECTIONS_PER_SUBJECT", "-1"],
     ["WS_MAX_ANONYMOUS_CONNECTIONS", "100001"],
     ["WS_MAX_ANONYMOUS_CONNECTIONS_PER_ADDRESS", "many"],
+    ["WS_EVENT_RETENTION_SECONDS", "59"],
   ])("refuses %s=%s, naming the variable", (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^${variable}: must be a whole number`));
   });
@@ -247,5 +254,61 @@ describe("loadConfig: COGNITO_REPLICA_REGIONS and COGNITO_ACCESS_TOKEN_AUDIENCE"
   ])("refuses %j with one line naming the variable", (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
     expect(variableOf(env)).toBe(message.split(":")[0]);
+  });
+});
+
+describe("loadConfig: bounds on waits and load shedding", () => {
+  it("has bounded defaults", () => {
+    expect(loadConfig({}).bounds).toEqual({
+      cognitoTimeoutMs: 3000,
+      cognitoBreakerFailures: 5,
+      cognitoBreakerOpenSeconds: 30,
+      poolSize: 10,
+      poolTimeoutMs: 5000,
+      statementTimeoutMs: 10_000,
+      idleInTransactionTimeoutMs: 5000,
+      maxInFlight: 500,
+      maxPoolWaiting: 100,
+    });
+  });
+
+  it("reads each variable", () => {
+    const env = {
+      COGNITO_TIMEOUT_MS: "1500",
+      COGNITO_BREAKER_FAILURES: "3",
+      COGNITO_BREAKER_OPEN_SECONDS: "10",
+      DATABASE_POOL_SIZE: "20",
+      DATABASE_POOL_TIMEOUT_MS: "800",
+      DATABASE_STATEMENT_TIMEOUT_MS: "2000",
+      DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: "1000",
+      SHED_MAX_IN_FLIGHT: "50",
+      SHED_MAX_POOL_WAITING: "0",
+    };
+    expect(loadConfig(env).bounds).toEqual({
+      cognitoTimeoutMs: 1500,
+      cognitoBreakerFailures: 3,
+      cognitoBreakerOpenSeconds: 10,
+      poolSize: 20,
+      poolTimeoutMs: 800,
+      statementTimeoutMs: 2000,
+      idleInTransactionTimeoutMs: 1000,
+      maxInFlight: 50,
+      maxPoolWaiting: 0,
+    });
+  });
+
+  it.each([
+    ["COGNITO_TIMEOUT_MS", "99"],
+    ["COGNITO_TIMEOUT_MS", "30001"],
+    ["COGNITO_BREAKER_FAILURES", "0"],
+    ["COGNITO_BREAKER_OPEN_SECONDS", "3601"],
+    ["DATABASE_POOL_SIZE", "0"],
+    ["DATABASE_POOL_TIMEOUT_MS", "5s"],
+    ["DATABASE_STATEMENT_TIMEOUT_MS", "0"],
+    ["DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS", "-1"],
+    ["SHED_MAX_IN_FLIGHT", "0"],
+    ["SHED_MAX_POOL_WAITING", "1.5"],
+  ])("refuses %s=%s, naming the variable", (variable, value) => {
+    expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^${variable}: must be a whole number`));
   });
 });

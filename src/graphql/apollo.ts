@@ -6,6 +6,7 @@ import {
 } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginDisableSuggestions } from "@apollo/server/plugin/disableSuggestions";
 import { operationCheckPlugin } from "../auth/index.js";
+import { boundsReportingPlugin, reportDatabaseBound } from "../bounds-reporting.js";
 import { DEFAULT_PAGE_SIZE } from "../data/pagination.js";
 import type { AppContext } from "./context.js";
 import { costLimitPlugin } from "./cost.js";
@@ -14,6 +15,7 @@ import { inputTextPlugin } from "./input-values.js";
 import { operationLimits, subscriptionRefusal, type Transport } from "./limits.js";
 import { operationTransactionPlugin } from "./operation-transaction.js";
 import { formatError } from "./outcomes.js";
+import { auditPlugin } from "./plugins/audit.js";
 import { errorsPlugin } from "./plugins/errors.js";
 import { landingPagePlugin } from "./plugins/landing-page.js";
 import { subscriptionRootPlugin } from "./plugins/subscription-root.js";
@@ -30,9 +32,11 @@ export function createApolloServer(deps: ServerDependencies, transport: Transpor
     operationCheckPlugin({ rejectPartial: config.auth.rejectPartial }),
     inputTextPlugin(),
     // After the operation check: a mutation refused before execution never opens a transaction.
-    operationTransactionPlugin({ logger: deps.logger }),
+    operationTransactionPlugin({ logger: deps.logger, onUnavailable: (error, request) => reportDatabaseBound(deps, error, request) }),
+    boundsReportingPlugin(deps),
     // After the transaction: it sees the errors of a failed commit too.
     errorsPlugin(deps.logger),
+    auditPlugin({ mode: config.auth.audit, logger: deps.logger, metrics: deps.metrics }),
     // Cache hints are not used by this product and cost time on every resolved field.
     ApolloServerPluginCacheControlDisabled(),
     ApolloServerPluginUsageReportingDisabled(),

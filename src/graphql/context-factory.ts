@@ -2,11 +2,12 @@ import { GraphQLError } from "graphql";
 import type { Logger } from "pino";
 import { AuthError, createAuthenticator, readBearerToken, RequestAuth, serviceUnavailableError, type AuthContext, type CredentialSources, type Principal } from "../auth/index.js";
 import { isDatabaseUnavailable } from "../data/database.js";
-import { createLoaders } from "../data/loaders.js";
+import { createLoaders, type Loaders } from "../data/loaders.js";
 import type { AppContext } from "./context.js";
 import type { ServerDependencies } from "./dependencies.js";
 import type { OrderEventFeed } from "./order-events.js";
 import { errorSummary } from "./outcomes.js";
+import { RemoteCalls } from "./remote-calls.js";
 
 /**
  * The one credential check of every transport (HTTP header, `connection_init` payload, Lambda event): the
@@ -46,14 +47,18 @@ export function createContextFactory(deps: ServerDependencies): (sources: Creden
     }
     const { principal } = auth;
     // The token is read again only when a resolver asks (placeOrder), so it never sits in the context.
-    const callerEmail = async () =>
-      principal && deps.emailLookup
-        ? deps.emailLookup(principal, readBearerToken(sources)!, (error) =>
-            deps.logger?.warn({ event: "email.lookup_failed", requestId, sub: principal.sub, error: (error as Error)?.name }, "caller's email lookup failed"),
-          )
-        : null;
+    // A remote call, once per request (RemoteCalls), made before a mutation's transaction opens (remote-steps.ts).
+    const remote = new RemoteCalls();
+    const callerEmail = () =>
+      remote.call("callerEmail", async () =>
+        principal && deps.emailLookup
+          ? deps.emailLookup(principal, readBearerToken(sources)!, (error) =>
+              deps.logger?.warn({ event: "email.lookup_failed", requestId, sub: principal.sub, error: (error as Error)?.name }, "caller's email lookup failed"),
+            )
+          : null,
+      );
     try {
-      return { ...auth, db: deps.db, loaders: createLoaders(deps.db), callerEmail, afterCommit: runNow, revoker: deps.revoker, requestId };
+      return { ...auth, db: deps.db, loaders: createLoaders(deps.db), callerEmail, remote, afterCommit: runNow, revoker: deps.revoker, requestId };
     } catch (error) {
       // Apollo answers a failed context with 500 and runs no plugin: this is the one place to see and map it.
       throw contextError(error, deps.logger, requestId);
@@ -63,15 +68,21 @@ export function createContextFactory(deps: ServerDependencies): (sources: Creden
 
 /**
  * The context of one subscription event over WebSocket: the subscriber's principal (verified at
- * `connection_init`), fresh loaders, the order event feed. Nothing served over WebSocket writes, so the
+ * `connection_init`), the event's loaders (shared by its subscribers) or fresh ones, the order event feed. Nothing served over WebSocket writes, so the
  * caller's email is never needed and nothing runs in a transaction.
  */
-export function subscriberContext(deps: ServerDependencies, principal: Principal | null, orderEvents: OrderEventFeed, requestId?: string): AppContext {
+export function subscriberContext(
+  deps: ServerDependencies,
+  principal: Principal | null,
+  orderEvents: OrderEventFeed,
+  requestId?: string,
+  loaders?: Loaders,
+): AppContext {
   return {
     principal,
     auth: new RequestAuth(principal, { explain: !deps.config.production }),
     db: deps.db,
-    loaders: createLoaders(deps.db),
+    loaders: loaders ?? createLoaders(deps.db),
     callerEmail: async () => null,
     afterCommit: runNow,
     orderEvents,

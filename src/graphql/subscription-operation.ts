@@ -4,7 +4,6 @@ import {
   getVariableValues,
   GraphQLError,
   Kind,
-  parse,
   SingleFieldSubscriptionsRule,
   specifiedRules,
   validate,
@@ -19,6 +18,7 @@ import { findDenials, guardOf, type Principal } from "../auth/index.js";
 import { operationDenied } from "../auth/errors.js";
 import type { Config } from "../config.js";
 import type { AppContext } from "./context.js";
+import { createDocumentCache } from "./document-cache.js";
 import { operationLimits } from "./limits.js";
 import { SafeSingleFieldSubscriptionsRule } from "./subscription-root.js";
 
@@ -54,10 +54,12 @@ export function createSubscriptionStarter(schema: GraphQLSchema, config: Config)
     ...operationLimits(config).validationRules,
   ];
   const posture = { explain: !config.production };
+  // One parsed document per distinct subscription text, shared by its subscribers (idle heap, issue #24).
+  const parseDocument = createDocumentCache(config.limits.tokens);
   return async function start(payload: SubscribePayload, principal: Principal | null, contextValue: AppContext): Promise<StartedSubscription | RefusedSubscription> {
     let document: DocumentNode;
     try {
-      document = parse(payload.query, { maxTokens: config.limits.tokens });
+      document = parseDocument(payload.query);
     } catch (error) {
       if (!(error instanceof GraphQLError)) throw error;
       return { errors: [withCode(error, "GRAPHQL_PARSE_FAILED")] };

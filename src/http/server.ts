@@ -8,6 +8,7 @@ import { createContextFactory } from "../graphql/context-factory.js";
 import type { ServerDependencies } from "../graphql/dependencies.js";
 import { createRequestLog, GRAPHQL_PATH } from "../graphql/request-log.js";
 import { createHttpHandler } from "./handler.js";
+import type { LoadShedder } from "./shed.js";
 import { listenForMetrics, urlHost } from "./metrics-listener.js";
 
 /** After `abortInFlight`, how long requests get to send their (503) answers before their connections are closed. */
@@ -33,12 +34,14 @@ export interface Attachment {
 /**
  * Serves `apollo` over HTTP on `config.http` (with `/healthz`, `/readyz`, `/metrics`, CORS and the dev token
  * endpoint), plus the metrics listener when METRICS_PORT is set; `attach` adds what shares the listener (the
- * WebSocket transport). Apollo must be started; the verifier hydrated.
+ * WebSocket transport); `shedder` answers 503 at once for `/graphql` while the replica is saturated. Apollo must be
+ * started; the verifier hydrated.
  */
 export async function startHttpServer(
   deps: ServerDependencies,
   apollo: ApolloServer<AppContext>,
   attach?: (httpServer: Server) => Promise<Attachment | null>,
+  shedder?: LoadShedder,
 ): Promise<RunningServer> {
   const contextFor = createContextFactory(deps);
   let draining = false;
@@ -57,6 +60,7 @@ export async function startHttpServer(
     corsOrigins: deps.config.corsOrigins,
     // Only the dev issuer mints; with a configured pool or in production there is no such endpoint (404).
     devToken: deps.devIssuer && deps.config.mode === "dev" && !deps.config.production ? devTokenEndpoint(deps.devIssuer) : undefined,
+    admit: shedder?.admit,
   });
   const httpServer = createServer((req, res) => void handler(req, res));
   await new Promise<void>((resolve, reject) => {

@@ -10,7 +10,10 @@ import { WS_CLOSE } from "./close-codes.js";
 export interface Connection {
   readonly id: string;
   readonly socket: WebSocket;
-  readonly request: IncomingMessage;
+  /** The upgrade request, until `connection_init` has been handled (then dropped: idle heap). */
+  request: IncomingMessage | null;
+  /** The remote address the upgrade came from (a proxy's behind one): the anonymous cap per address counts it. */
+  readonly address: string;
   readonly openedAt: number;
   principal: Principal | null;
   /** Acknowledged anonymously (counted against the anonymous caps until it closes). */
@@ -77,7 +80,7 @@ export class ConnectionRegistry {
   }
 
   private admitAnonymous(connection: Connection): boolean {
-    const address = remoteAddress(connection);
+    const address = connection.address;
     const fromAddress = this.anonymousByAddress.get(address) ?? 0;
     if (this.anonymousCount >= this.config.ws.maxAnonymousConnections || fromAddress >= this.config.ws.maxAnonymousConnectionsPerAddress) {
       this.closeWith(connection, WS_CLOSE.TOO_MANY_ANONYMOUS, { event: "ws.connection_refused", reason: "TOO_MANY_ANONYMOUS_CONNECTIONS" });
@@ -101,7 +104,7 @@ export class ConnectionRegistry {
     if (connection.anonymous) {
       connection.anonymous = false;
       this.anonymousCount--;
-      const address = remoteAddress(connection);
+      const address = connection.address;
       const left = (this.anonymousByAddress.get(address) ?? 1) - 1;
       if (left > 0) this.anonymousByAddress.set(address, left);
       else this.anonymousByAddress.delete(address);
@@ -122,6 +125,12 @@ export class ConnectionRegistry {
     return false;
   }
 
+  /** The connection's deadline moved (a refreshed token): its expiry timer is armed again. */
+  rescheduleExpiry(connection: Connection): void {
+    clearTimeout(connection.expiry);
+    this.scheduleExpiry(connection);
+  }
+
   /** Closes the connection when its token lapses; a timer that fires early (timers and the wall clock differ) waits again. */
   private scheduleExpiry(connection: Connection): void {
     connection.expiry = setTimeout(
@@ -137,6 +146,3 @@ export class ConnectionRegistry {
     this.stopRevocations?.();
   }
 }
-
-/** The connection's remote address as the socket sees it (a proxy's address behind one). */
-const remoteAddress = (connection: Connection) => connection.request.socket.remoteAddress ?? "unknown";

@@ -9,8 +9,8 @@ import type { Connection } from "./connections.js";
 export interface EventDelivery {
   readonly logger?: Logger;
   readonly metrics?: Metrics;
-  /** A fresh context per event (the subscriber's principal, new loaders). */
-  readonly contextFor: (connection: Connection, requestId: string) => AppContext;
+  /** A context per execution: the subscriber's principal, and the event's shared loaders (none: fresh ones). */
+  readonly contextFor: (connection: Connection, requestId: string, event: unknown) => AppContext;
   /** Closes the connection when its token lapsed; true when it did (the stream then ends). */
   readonly closeIfLapsed: (connection: Connection) => boolean;
 }
@@ -40,7 +40,7 @@ export function eventResults(delivery: EventDelivery, source: AsyncIterableItera
         const requestId = randomUUID();
         let result: ExecutionResult;
         try {
-          result = await execute({ ...args, rootValue: event.value, contextValue: delivery.contextFor(connection, requestId) });
+          result = await execute({ ...args, rootValue: event.value, contextValue: delivery.contextFor(connection, requestId, event.value) });
         } catch (error) {
           logger?.error({ requestId, connectionId: connection.id, operation, err: error }, "unexpected error while executing a subscription event");
           metrics?.wsEvents.inc({ outcome: "failed" });

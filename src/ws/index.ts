@@ -5,12 +5,14 @@ import { handleProtocols } from "graphql-ws";
 import { WebSocketServer, type WebSocket } from "ws";
 import { createCredentialCheck, subscriberContext } from "../graphql/context-factory.js";
 import type { ServerDependencies } from "../graphql/dependencies.js";
+import { sharedEventLoaders } from "../graphql/event-loaders.js";
 import type { OrderEventFeed } from "../graphql/order-events.js";
 import { createSubscriptionStarter, hasPublicSubscription } from "../graphql/subscription-operation.js";
 import { CLOSE_WAIT_MS, WS_CLOSE } from "./close-codes.js";
-import { ConnectionRegistry } from "./connections.js";
+import { ConnectionRegistry, type Connection } from "./connections.js";
 import { createProtocolServer } from "./protocol.js";
 import { bindSocket, refuseUpgrade, upgradeRefusal } from "./socket.js";
+import { createPingAnswer } from "./token-refresh.js";
 
 export { KEEPALIVE_MS, SUBSCRIPTION_LIMIT, WS_CLOSE } from "./close-codes.js";
 export { credentialSourcesOfInit } from "./credentials.js";
@@ -45,21 +47,33 @@ export interface SubscriptionServer {
 export function startSubscriptionServer(deps: ServerDependencies, httpServer: Server, orderEvents: OrderEventFeed): SubscriptionServer {
   const { config, logger, metrics } = deps;
   const registry = new ConnectionRegistry(config, deps.revocations, logger, metrics);
+  const authenticate = createCredentialCheck(deps);
+  // One read per event per replica: every subscriber's execution of an event shares its loaders (issue #24).
+  const eventLoaders = sharedEventLoaders(deps.db);
+  // A fresh token on an open socket: a client ping with Authorization (token-refresh.ts).
+  const answerPing = createPingAnswer({
+    authenticate,
+    leewayMs: config.auth.clockSkewSeconds * 1000,
+    logger,
+    close: (connection, close, log) => registry.closeWith(connection as Connection, close, log),
+    rescheduleExpiry: (connection) => registry.rescheduleExpiry(connection as Connection),
+  });
   let closing = false;
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.ws.maxMessageBytes, handleProtocols: (protocols) => handleProtocols(protocols) });
   const protocol = createProtocolServer({
     config,
     schema: deps.schema,
     registry,
-    authenticate: createCredentialCheck(deps),
+    authenticate,
     startSubscription: createSubscriptionStarter(deps.schema, config),
     anonymousUseful: hasPublicSubscription(deps.schema),
-    contextFor: (connection, requestId) => subscriberContext(deps, connection.principal, orderEvents, requestId),
+    contextFor: (connection, requestId, event) =>
+      subscriberContext(deps, connection.principal, orderEvents, requestId, event === undefined ? undefined : eventLoaders(event)),
     closeIfLapsed: (connection) => registry.closeIfLapsed(connection),
     logger,
     metrics,
   });
-  wss.on("connection", (socket: WebSocket, request: IncomingMessage) => bindSocket(socket, request, protocol, registry, logger, metrics));
+  wss.on("connection", (socket: WebSocket, request: IncomingMessage) => bindSocket(socket, request, protocol, registry, logger, metrics, answerPing));
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const refusal = upgradeRefusal(request, closing, config.corsOrigins);
     if (refusal) {
@@ -99,7 +113,7 @@ export function startSubscriptionServer(deps: ServerDependencies, httpServer: Se
 export async function attachSubscriptions(deps: ServerDependencies, httpServer: Server): Promise<{ close(): Promise<void>; subscribers(): number } | null> {
   if (!deps.notifications) return null;
   const { createOrderEventFeed } = await import("../graphql/order-events.js");
-  const orderEvents = await createOrderEventFeed(deps.notifications, deps.logger);
+  const orderEvents = await createOrderEventFeed(deps.notifications, deps.logger, { db: deps.db, retentionSeconds: deps.config.ws.eventRetentionSeconds });
   const server = startSubscriptionServer(deps, httpServer, orderEvents);
   const stopResync = deps.notifications.onResync(() => {
     deps.logger?.warn({ event: "ws.resync" }, "notifications resumed after an interruption; closing subscriptions so clients re-read");

@@ -62,7 +62,7 @@ export function createProtocolServer(options: ProtocolOptions): Server<Extra> {
         const error = new GraphQLError(`Too many subscriptions on this connection (at most ${limit}); complete one first.`, { extensions: { code: SUBSCRIPTION_LIMIT } });
         return refuse(options, connection, requestId, operation, SUBSCRIPTION_LIMIT, [error], { limit });
       }
-      const contextValue: AppContext = options.contextFor(connection, requestId);
+      const contextValue: AppContext = options.contextFor(connection, requestId, undefined);
       const outcome = await options.startSubscription(payload, connection.principal, contextValue);
       if ("errors" in outcome) {
         if (outcome.denial) return refuse(options, connection, requestId, operation, outcome.denial.reason, outcome.errors, { coordinates: outcome.denial.coordinates });
@@ -84,7 +84,8 @@ export function createProtocolServer(options: ProtocolOptions): Server<Extra> {
 async function authenticate(options: ProtocolOptions, connection: Connection, params: Record<string, unknown> | undefined): Promise<Principal | null | undefined> {
   let sources: CredentialSources;
   try {
-    sources = credentialSourcesOfInit(connection.request, params);
+    sources = credentialSourcesOfInit(connection.request!, params);
+    connection.request = null;
   } catch (error) {
     if (!(error instanceof GraphQLError)) throw error;
     options.registry.closeWith(connection, WS_CLOSE.BAD_REQUEST, { event: "ws.connection_refused", reason: "AUTHORIZATION_MALFORMED" });

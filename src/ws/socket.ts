@@ -11,9 +11,12 @@ import { KEEPALIVE_MS, WS_CLOSE } from "./close-codes.js";
 import type { Connection, ConnectionRegistry } from "./connections.js";
 import type { Extra } from "./protocol.js";
 
+/** Answers a client's ping (`createPingAnswer`): a pong, after taking a fresh token when the ping carries one. */
+export type PingAnswer = (connection: Connection, payload: Record<string, unknown> | undefined, send: (data: string) => Promise<void>) => Promise<void>;
+
 /**
  * Binds one accepted socket to the protocol server: keep-alive pings (a socket that does not answer within
- * `KEEPALIVE_MS` is dropped), message wiring (an unexpected error closes with 4500 and is logged), the close
+ * `KEEPALIVE_MS` is dropped), the client's pings (a fresh token), message wiring (an unexpected error closes with 4500 and is logged), the close
  * bookkeeping and its log line.
  */
 export function bindSocket(
@@ -23,8 +26,10 @@ export function bindSocket(
   registry: ConnectionRegistry,
   logger: Logger | undefined,
   metrics: Metrics | undefined,
+  answerPing: PingAnswer,
 ): void {
-  const connection: Connection = { id: randomUUID(), socket, request, openedAt: Date.now(), principal: null, anonymous: false, deadline: Infinity, expiry: undefined };
+  const address = request.socket.remoteAddress ?? "unknown";
+  const connection: Connection = { id: randomUUID(), socket, request, address, openedAt: Date.now(), principal: null, anonymous: false, deadline: Infinity, expiry: undefined };
   registry.all.add(connection);
   metrics?.wsConnections.inc();
   socket.on("error", (error) => {
@@ -38,14 +43,17 @@ export function bindSocket(
     socket.once("pong", () => clearTimeout(pongWait));
     socket.ping();
   }, KEEPALIVE_MS);
+  const send = (data: string) =>
+    new Promise<void>((resolve, reject) => {
+      if (socket.readyState !== socket.OPEN) return resolve();
+      socket.send(data, (error) => (error ? reject(error) : resolve()));
+    });
   const closed = protocol.opened(
     {
       protocol: socket.protocol,
-      send: (data) =>
-        new Promise((resolve, reject) => {
-          if (socket.readyState !== socket.OPEN) return resolve();
-          socket.send(data, (error) => (error ? reject(error) : resolve()));
-        }),
+      send,
+      // Our own pong: a ping may carry a fresh token, which is verified and never echoed back (token-refresh.ts).
+      onPing: (payload) => answerPing(connection, payload, send),
       // graphql-ws closes for protocol breaches (4400, 4401 subscribe before ack, 4406, 4408, 4409, 4429), with
       // fixed reasons; after our own refusal in onConnect it asks for 4403 too, which closeWith ignores (once only).
       close: (code, reason) => registry.closeWith(connection, { code: code ?? 1000, reason }, { event: "ws.protocol_close", reason }),

@@ -59,12 +59,15 @@ export interface StartOptions {
   readonly metrics?: boolean;
   /** Revoked sessions (a `RevocationList` the test adds to). Default: the server's own, which the revocation mutations fill. */
   readonly revocations?: RevocationCheck;
+  /** An existing database kept across apps (a restart): a PostgreSQL database URL used as is, or a PGlite directory. */
+  readonly database?: { readonly url: string } | { readonly pgliteDir: string };
 }
 
 export async function startApp(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestApp> {
-  const config = loadConfig({ DATA_DIR: tempDir("api-test-"), ...env, PORT: "0", HOST: "127.0.0.1" });
+  const config = loadConfig({ DATA_DIR: tempDir("api-test-"), ...env, PORT: env.PORT ?? "0", HOST: "127.0.0.1" });
   let queries = 0;
   const scratch = options.postgresUrl ? await createTestDatabase(options.postgresUrl) : null;
+  const kept = options.database;
   let app: App;
   try {
     // The product as main.ts builds it (readiness checks, shutdown bound, abort hook, subscriptions), with the
@@ -73,7 +76,11 @@ export async function startApp(env: Record<string, string> = {}, options: StartO
       logger: options.logger ?? null,
       metrics: options.metrics === true,
       schema: options.schema,
-      database: { url: scratch?.url ?? null, pgliteDir: null, onQuery: () => queries++ },
+      database: {
+        url: kept && "url" in kept ? kept.url : (scratch?.url ?? null),
+        pgliteDir: kept && "pgliteDir" in kept ? kept.pgliteDir : null,
+        onQuery: () => queries++,
+      },
       revocations: options.revocations,
     });
   } catch (error) {
