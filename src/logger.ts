@@ -2,15 +2,31 @@ import { pino, type DestinationStream, type Logger } from "pino";
 import pretty from "pino-pretty";
 import type { LogLevel } from "./config.js";
 
+/** Bytes of production log lines gathered before they are written (one write for many lines). */
+export const LOG_BUFFER_BYTES = 4096;
+/** The longest a buffered line waits before it is written, in milliseconds. */
+export const LOG_FLUSH_MS = 250;
+
 /**
- * Where production JSON lines go: a file descriptor or path (default stdout), written asynchronously by default.
- * An asynchronous destination does not block a request on the write: lines logged while a write is in flight are
- * joined into the next one, so a busy server makes fewer system calls than requests. pino flushes it
- * synchronously when the process exits (the shutdown's and a fatal error's `process.exit`), so no line is lost
- * there. `sync: true` for a runtime that freezes the process between requests (Lambda).
+ * Where production JSON lines go: a file descriptor or path (default stdout). By default buffered and written
+ * asynchronously: lines are gathered up to `LOG_BUFFER_BYTES` and written in one system call (a busy server makes
+ * far fewer writes than requests, and no request waits on one), at the latest `LOG_FLUSH_MS` after they were
+ * logged. pino writes what is left synchronously when the process exits (shutdown's and a fatal error's
+ * `process.exit`), so no line is lost there. `sync: true` writes each line at once: for a runtime that freezes the
+ * process between requests (Lambda).
  */
 export function logDestination(dest: string | number = 1, sync = false): DestinationStream {
-  return pino.destination({ dest, sync });
+  if (sync) return pino.destination({ dest, sync: true });
+  const stream = pino.destination({ dest, sync: false, minLength: LOG_BUFFER_BYTES });
+  const timer = setInterval(() => {
+    try {
+      stream.flush();
+    } catch {
+      // Not ready yet (the file is still opening) or already closed: the next tick or the exit writes it.
+    }
+  }, LOG_FLUSH_MS);
+  timer.unref();
+  return stream;
 }
 
 /**
