@@ -17,15 +17,8 @@ export const LOG_FLUSH_MS = 250;
  */
 export function logDestination(dest: string | number = 1, sync = false): DestinationStream {
   if (sync) return pino.destination({ dest, sync: true });
-  const stream = pino.destination({ dest, sync: false, minLength: LOG_BUFFER_BYTES });
-  const timer = setInterval(() => {
-    try {
-      stream.flush();
-    } catch {
-      // Not ready yet (the file is still opening) or already closed: the next tick or the exit writes it.
-    }
-  }, LOG_FLUSH_MS);
-  timer.unref();
+  // sonic-boom's own periodic flush (an unref'd timer): a quiet server's lines are not held back.
+  const stream = pino.destination({ dest, sync: false, minLength: LOG_BUFFER_BYTES, periodicFlush: LOG_FLUSH_MS });
   return stream;
 }
 

@@ -18,7 +18,9 @@ const codes = (response: TestResponse): string[] => (response.body.errors ?? [])
 describe.each(BACKENDS)("one transaction per mutation operation on $name", ({ name, postgresUrl, skip }) => {
   let app: OperationRunner;
   beforeAll(async () => {
-    if (!skip) app = await startOperations({}, { postgresUrl });
+    // The lock tests hold a row lock in a transaction of their own on the app's pool: the idle-in-transaction bound
+    // (DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS, 5 s by default) must not end it on a loaded machine.
+    if (!skip) app = await startOperations({ DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: "600000" }, { postgresUrl });
   }, 60_000);
   afterAll(async () => {
     await app?.close();
