@@ -6,7 +6,7 @@ import { SERVICE_UNAVAILABLE, serviceUnavailableFormatted } from "../auth/index.
 import { createLoaders } from "../data/loaders.js";
 import { requestIdOf } from "./request-id.js";
 import type { Database } from "../data/tables.js";
-import { startTransaction } from "../data/transaction.js";
+import { runBeforeCommit, startTransaction } from "../data/transaction.js";
 import type { AppContext } from "./context.js";
 import { isConflict, RETRY_AFTER } from "./outcomes.js";
 import { runRemoteSteps } from "./remote-calls.js";
@@ -83,6 +83,7 @@ export function operationTransactionPlugin(options: OperationTransactionOptions 
       const errors = requestContext.errors ?? [];
       if (errors.length === 0) {
         try {
+          await runBeforeCommit(trx);
           await trx.commit().execute();
         } catch (error) {
           // PostgreSQL ends a transaction whose COMMIT fails, but Kysely keeps the connection until a rollback
