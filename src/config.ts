@@ -1,4 +1,5 @@
 import { ConfigError, flag, host, integer, list, oneOf, origins, safeUrl, type Env } from "./config-values.js";
+import { boundSettings, metricsListener, revocationSettings, wsSettings } from "./config-sections.js";
 import { SECRET_ARN } from "./data/database-secret.js";
 
 /**
@@ -226,34 +227,6 @@ export function loadConfig(env: Env = process.env): Config {
   });
 }
 
-/** The WebSocket transport's limits (WS_*). */
-function wsSettings(env: Env): Config["ws"] {
-  return {
-    connectionInitTimeoutSeconds: integer(env, "WS_CONNECTION_INIT_TIMEOUT_SECONDS", 10, 1, 300),
-    maxMessageBytes: integer(env, "WS_MAX_MESSAGE_BYTES", 65_536, 1024, 1_048_576),
-    maxSubscriptionsPerConnection: integer(env, "WS_MAX_SUBSCRIPTIONS_PER_CONNECTION", 20, 1, 1000),
-    maxConnectionsPerSubject: integer(env, "WS_MAX_CONNECTIONS_PER_SUBJECT", 10, 1, 10_000),
-    maxAnonymousConnections: integer(env, "WS_MAX_ANONYMOUS_CONNECTIONS", 100, 0, 100_000),
-    maxAnonymousConnectionsPerAddress: integer(env, "WS_MAX_ANONYMOUS_CONNECTIONS_PER_ADDRESS", 10, 0, 10_000),
-    eventRetentionSeconds: integer(env, "WS_EVENT_RETENTION_SECONDS", 86_400, 60, 2_592_000),
-  };
-}
-
-
-function boundSettings(env: Env): Bounds {
-  return {
-    cognitoTimeoutMs: integer(env, "COGNITO_TIMEOUT_MS", 3000, 100, 30_000),
-    cognitoBreakerFailures: integer(env, "COGNITO_BREAKER_FAILURES", 5, 1, 1000),
-    cognitoBreakerOpenSeconds: integer(env, "COGNITO_BREAKER_OPEN_SECONDS", 30, 1, 3600),
-    poolSize: integer(env, "DATABASE_POOL_SIZE", 10, 1, 1000),
-    poolTimeoutMs: integer(env, "DATABASE_POOL_TIMEOUT_MS", 5000, 50, 60_000),
-    statementTimeoutMs: integer(env, "DATABASE_STATEMENT_TIMEOUT_MS", 10_000, 50, 600_000),
-    idleInTransactionTimeoutMs: integer(env, "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS", 5000, 50, 600_000),
-    maxInFlight: integer(env, "SHED_MAX_IN_FLIGHT", 500, 1, 100_000),
-    maxPoolWaiting: integer(env, "SHED_MAX_POOL_WAITING", 100, 0, 100_000),
-  };
-}
-
 /**
  * COGNITO_ISSUER: one issuer URL per pool, for local emulators whose issuer is not Cognito's
  * (`http://localhost:9229/<pool>` for cognito-local, `http://localhost:4566/<pool>` for LocalStack). Refused in
@@ -292,19 +265,6 @@ function cognito2026(env: Env, mode: Config["mode"], issuers: readonly string[] 
   return { replicaRegions, accessTokenAudiences: audiences.length > 0 ? audiences : null };
 }
 
-function revocationSettings(env: Env, mode: Config["mode"]): Config["revocation"] {
-  const cognitoSignOut = flag(env, "REVOCATION_COGNITO_SIGN_OUT", false);
-  if (cognitoSignOut && mode === "dev") {
-    throw new ConfigError("REVOCATION_COGNITO_SIGN_OUT", "needs COGNITO_USER_POOL_ID: dev mode has no Cognito to sign users out of");
-  }
-  return {
-    reloadSeconds: integer(env, "REVOCATION_RELOAD_SECONDS", 10, 1, 3600),
-    listen: flag(env, "REVOCATION_LISTEN", true),
-    cognitoSignOut,
-    refreshTokenValidityDays: integer(env, "COGNITO_REFRESH_TOKEN_VALIDITY_DAYS", 30, 1, 3650),
-  };
-}
-
 /** DATABASE_SECRET_ARN: the login's secret, instead of DATABASE_URL (one source of the database, never both). */
 function databaseSecret(env: Env, databaseUrl: string | null): string | null {
   const arn = env.DATABASE_SECRET_ARN?.trim() || null;
@@ -312,14 +272,4 @@ function databaseSecret(env: Env, databaseUrl: string | null): string | null {
   if (databaseUrl !== null) throw new ConfigError("DATABASE_SECRET_ARN", "is set together with DATABASE_URL; set one of them");
   if (!SECRET_ARN.test(arn)) throw new ConfigError("DATABASE_SECRET_ARN", `"${arn}" is not a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)`);
   return arn;
-}
-
-function metricsListener(env: Env): Config["metrics"] {
-  const port = env.METRICS_PORT?.trim() ? integer(env, "METRICS_PORT", 0, 0, 65535) : null;
-  if (port !== null && port !== 0 && port === integer(env, "PORT", 4000, 0, 65535)) {
-    throw new ConfigError("METRICS_PORT", "must differ from PORT: metrics are served on a listener of their own");
-  }
-  const host = env.METRICS_HOST?.trim() || "127.0.0.1";
-  if (env.METRICS_HOST?.trim() && port === null) throw new ConfigError("METRICS_HOST", "is set without METRICS_PORT");
-  return { port, host };
 }
