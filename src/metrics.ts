@@ -66,7 +66,7 @@ export class Metrics {
 
   readonly wsCloses = new Counter({
     name: "graphql_ws_closes_total",
-    help: "WebSocket connections closed by the server, by close code (see the README's close code table)",
+    help: "WebSocket connections closed by the server, by close code (see the close code table in docs/subscriptions.md)",
     labelNames: ["code"] as const,
     registers: [this.registry],
   });

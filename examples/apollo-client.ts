@@ -1,15 +1,24 @@
 import { ApolloClient, ApolloLink, CombinedGraphQLErrors, HttpLink, InMemoryCache } from "@apollo/client";
 import { SetContextLink } from "@apollo/client/link/context";
 import { ErrorLink } from "@apollo/client/link/error";
+import { RetryLink } from "@apollo/client/link/retry";
+import { GraphQLWsLink } from "@apollo/client/link/subscriptions";
+import { OperationTypeNode } from "graphql";
 import { from, mergeMap, throwError } from "rxjs";
+import { createSubscriptionSocket, type SubscriptionSocket, type SubscriptionSocketOptions, type TokenSource } from "./graphql-ws.js";
 
 /**
- * The example client with Apollo Client 4, configured as a browser frontend would configure it.
+ * Apollo Client 4 for this API, configured as a browser frontend would configure it: queries and mutations over
+ * HTTP, subscriptions over WebSocket (`GraphQLWsLink`), split by operation type. Copy this file and
+ * `examples/graphql-ws.ts` (the socket it uses); `test/examples/apollo-client.test.ts` runs it against the real
+ * server.
  *
  * The server answers `application/graphql-response+json`, so Apollo Client reports a 401 or 403 as
  * `CombinedGraphQLErrors` (not as a `ServerError` with the status): decide on `extensions.code` and
  * `extensions.auth.reason`, never on the HTTP status, which Apollo does not hand over for GraphQL errors.
  */
+
+export type { TokenSource } from "./graphql-ws.js";
 
 /*
  * The application-wide `errorPolicy: "all"` declared to Apollo's types (as Apollo Client 4 asks), so that result
@@ -29,17 +38,6 @@ declare module "@apollo/client" {
       }
     }
   }
-}
-
-/** Where the signed-in user's Cognito token comes from (Amplify's `fetchAuthSession()` in a real frontend). */
-export interface TokenSource {
-  /** The current access token, or `null` for a visitor. */
-  current(): string | null | Promise<string | null>;
-  /**
-   * A fresh token after the current one expired (Amplify: `fetchAuthSession({ forceRefresh: true })`, which uses
-   * the refresh token); `null` when the session is over and the user must sign in again.
-   */
-  refresh(): Promise<string | null>;
 }
 
 /** What the server says about a refusal, read from a GraphQL error's extensions. */
@@ -85,20 +83,53 @@ export function refreshOnExpiryLink(tokens: TokenSource): ErrorLink {
   });
 }
 
+/** Options of `createApolloClient`. */
+export interface ApolloApiOptions {
+  /** The API's HTTP URL: `http://localhost:4000/graphql`. */
+  readonly httpUrl: string;
+  /** The same path over WebSocket: `ws://localhost:4000/graphql` (`wss://` behind TLS). */
+  readonly wsUrl: string;
+  readonly tokens: TokenSource;
+  /** Called when the socket is back after it was lost or its token refreshed: re-read what the page shows. */
+  readonly onReconnected?: () => void;
+  /** Reconnection backoff of the socket. @default { initialMs: 1000, maxMs: 30000 } */
+  readonly backoff?: SubscriptionSocketOptions["backoff"];
+  /** A WebSocket class outside browsers (Node: the `ws` package's default export). Browsers: leave it out. */
+  readonly webSocketImpl?: unknown;
+}
+
 /**
- * Apollo Client 4 for this API: the token on every request, one refresh-and-retry on an expired token, and
- * `errorPolicy: "all"` so that a query with a denied field keeps the rest of its data (the field is `null` and
- * its error is in `result.error`). Mutations are refused whole by the server, so their `data` is then undefined.
+ * Apollo Client 4 for this API:
+ * - over HTTP, the token on every request, one refresh-and-retry on an expired token, and `errorPolicy: "all"` so
+ *   that a query with a denied field keeps the rest of its data (the field is `null` and its error is in
+ *   `result.error`). Mutations are refused whole by the server, so their `data` is then undefined;
+ * - over WebSocket, for subscriptions: the socket reconnects for ever with backoff (graphql-ws), and a
+ *   subscription ended by an expired token (close 4401) is started again once the token is refreshed
+ *   (`RetryLink`); a refused subscription, a revoked token or a session that cannot be refreshed ends it.
+ *
+ * `dispose()` closes the socket (`client.stop()` does not).
  */
-export function createApolloApiClient(url: string, tokens: TokenSource): ApolloClient {
+export function createApolloClient(options: ApolloApiOptions): { client: ApolloClient; socket: SubscriptionSocket; dispose(): Promise<void> } {
+  const { tokens } = options;
+  const socket = createSubscriptionSocket({ url: options.wsUrl, tokens, onReconnected: options.onReconnected, backoff: options.backoff, webSocketImpl: options.webSocketImpl });
   // Asked per request: after a refresh the next request (and the retry) carries the new token.
   const withToken = new SetContextLink(async (context) => {
     const token = await tokens.current();
     return token ? { headers: { ...context.headers, authorization: `Bearer ${token}` } } : {};
   });
-  return new ApolloClient({
-    // The retry goes back through withToken, which then reads the refreshed token.
-    link: ApolloLink.from([refreshOnExpiryLink(tokens), withToken, new HttpLink({ uri: url })]),
+  // The retry goes back through withToken, which then reads the refreshed token.
+  const overHttp = ApolloLink.from([refreshOnExpiryLink(tokens), withToken, new HttpLink({ uri: options.httpUrl })]);
+  const resubscribe = new RetryLink({
+    delay: { initial: options.backoff?.initialMs ?? 1000, max: options.backoff?.maxMs ?? 30_000, jitter: true },
+    attempts: async (_count, _operation, error) => {
+      const again = await socket.shouldResubscribe(error);
+      if (again) options.onReconnected?.();
+      return again;
+    },
+  });
+  const overWebSocket = ApolloLink.from([resubscribe, new GraphQLWsLink(socket.client)]);
+  const client = new ApolloClient({
+    link: ApolloLink.split((operation) => operation.operationType === OperationTypeNode.SUBSCRIPTION, overWebSocket, overHttp),
     cache: new InMemoryCache(),
     defaultOptions: {
       query: { errorPolicy: "all" },
@@ -106,4 +137,12 @@ export function createApolloApiClient(url: string, tokens: TokenSource): ApolloC
       mutate: { errorPolicy: "all" },
     },
   });
+  return {
+    client,
+    socket,
+    dispose: async () => {
+      client.stop();
+      await socket.dispose();
+    },
+  };
 }

@@ -1,0 +1,159 @@
+import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
+import { print } from "graphql";
+import { createClient, type Client, type FormattedExecutionResult } from "graphql-ws";
+
+/**
+ * A plain graphql-ws client for this API's subscriptions (`ws://host:4000/graphql`, `wss://` behind TLS),
+ * configured as a frontend would configure it. Copy this file; `test/examples/graphql-ws.test.ts` runs it against
+ * the real server.
+ *
+ * - The token goes in `connection_init`'s payload and is asked for on every (re)connection, since tokens expire.
+ * - graphql-ws reconnects by itself, for ever, with a capped, randomised exponential backoff, after every close
+ *   it may retry (a network cut, 1001 a replica stopping, 1012 events missed, 1013 keys unavailable, 4403 too many
+ *   sockets) and subscribes again. The API has no cursor to resume from yet: after a reconnection, events in
+ *   between may be missed, so `onReconnected` is the place to re-read (e.g. `myOrders`).
+ * - 4401 (a refused or expired token) is never retried by graphql-ws. `subscribeForEver` refreshes the token when
+ *   it expired and subscribes again; a revoked or otherwise invalid token ends the subscription (sign in again).
+ */
+
+/** Where the signed-in user's Cognito token comes from (Amplify's `fetchAuthSession()` in a real frontend). */
+export interface TokenSource {
+  /** The current access token, or `null` for a visitor. */
+  current(): string | null | Promise<string | null>;
+  /**
+   * A fresh token after the current one expired (Amplify: `fetchAuthSession({ forceRefresh: true })`, which uses
+   * the refresh token); `null` when the session is over and the user must sign in again.
+   */
+  refresh(): Promise<string | null>;
+}
+
+/** Options of `createSubscriptionSocket`. */
+export interface SubscriptionSocketOptions {
+  /** The API's WebSocket URL: `ws://localhost:4000/graphql`, or `wss://api.example.com/graphql`. */
+  readonly url: string;
+  readonly tokens: TokenSource;
+  /** Called when the socket is connected again after it was lost: re-read what the page shows. */
+  readonly onReconnected?: () => void;
+  /** Reconnection backoff in milliseconds: the first wait and the cap. @default { initialMs: 1000, maxMs: 30000 } */
+  readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
+  /** A WebSocket class outside browsers (Node: the `ws` package's default export). Browsers: leave it out. */
+  readonly webSocketImpl?: unknown;
+}
+
+/** A close as graphql-ws hands it over. */
+export interface SocketClose {
+  readonly code: number;
+  readonly reason: string;
+}
+
+/** The socket and what decides whether a subscription that ended with an error is started again. */
+export interface SubscriptionSocket {
+  /** The graphql-ws client (one socket carries every subscription). */
+  readonly client: Client;
+  /** The last close of the socket, or null before any. */
+  lastClose(): SocketClose | null;
+  /**
+   * Whether a subscription that ended with `error` should be started again: only after the server closed the
+   * socket with 4401 because the token expired, and once the token was refreshed (one refresh per close, however
+   * many subscriptions ended with it). Everything graphql-ws can retry it retries by itself, so anything else that
+   * reaches a subscription (a refused subscription's GraphQL errors, 4400, a revoked token) is final.
+   */
+  shouldResubscribe(error: unknown): Promise<boolean>;
+  dispose(): Promise<void>;
+}
+
+/** The close reasons of an expired token: at connection (`Invalid token: TOKEN_EXPIRED`) or while open. */
+const EXPIRED = /^(Token expired|Invalid token: TOKEN_EXPIRED)$/;
+
+/** Opens (lazily, on the first subscription) the socket to the API, with the token and reconnection for ever. */
+export function createSubscriptionSocket(options: SubscriptionSocketOptions): SubscriptionSocket {
+  const initialMs = options.backoff?.initialMs ?? 1000;
+  const maxMs = options.backoff?.maxMs ?? 30_000;
+  let last: SocketClose | null = null;
+  // The close that ended the subscriptions now failing; cleared once connected again, so that an error on a
+  // connected socket (a refused subscription) is never taken for a close.
+  let pending: SocketClose | null = null;
+  let refreshed: { close: SocketClose; token: Promise<string | null> } | null = null;
+  const client = createClient({
+    url: options.url,
+    webSocketImpl: options.webSocketImpl,
+    lazy: true,
+    connectionParams: async () => {
+      const token = await options.tokens.current();
+      return token ? { Authorization: `Bearer ${token}` } : {};
+    },
+    retryAttempts: Infinity,
+    shouldRetry: () => true,
+    // Exponential, capped, and randomised between half and all of it, so that clients cut off together (a
+    // replica stopping) do not all come back in the same instant.
+    retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, Math.min(maxMs, initialMs * 2 ** retries) * (0.5 + Math.random() / 2))),
+    on: {
+      closed: (event) => {
+        const { code, reason } = event as SocketClose;
+        last = pending = { code, reason };
+      },
+      connected: (_socket, _payload, wasRetry) => {
+        pending = null;
+        if (wasRetry) options.onReconnected?.();
+      },
+    },
+  });
+  return {
+    client,
+    lastClose: () => last,
+    async shouldResubscribe(error) {
+      const close = isClose(error) ? error : pending;
+      if (close === null || close.code !== 4401 || !EXPIRED.test(close.reason)) return false;
+      if (refreshed?.close !== close) refreshed = { close, token: options.tokens.refresh() };
+      return (await refreshed.token) !== null;
+    },
+    dispose: async () => client.dispose(),
+  };
+}
+
+/** One event of a subscription as graphql-ws hands it over. */
+export type SubscriptionEvent<Result> = FormattedExecutionResult<Result, unknown>;
+
+/**
+ * Subscribes to `document` until `stop()` is called, through token expiry: after 4401 `Token expired` the token is
+ * refreshed and the subscription is started again (`onReconnected` then fires, since events may have been missed).
+ * `onEnd` is called once when it ends for good: a refused subscription (`FORBIDDEN`, ...), a revoked token, a
+ * session that cannot be refreshed; its argument is what graphql-ws reported (GraphQL errors or the close).
+ */
+export function subscribeForEver<Result, Variables extends Record<string, unknown>>(
+  socket: SubscriptionSocket,
+  document: TypedDocumentNode<Result, Variables>,
+  variables: Variables | undefined,
+  handlers: { readonly onEvent: (event: SubscriptionEvent<Result>) => void; readonly onEnd?: (error: unknown) => void; readonly onReconnected?: () => void },
+): { stop(): void } {
+  let unsubscribe: (() => void) | null = null;
+  let stopped = false;
+  const start = () => {
+    unsubscribe = socket.client.subscribe<Result>(
+      { query: print(document), variables },
+      {
+        next: (event) => handlers.onEvent(event),
+        complete: () => undefined,
+        error: (error) => {
+          void socket.shouldResubscribe(error).then((again) => {
+            if (stopped) return;
+            if (!again) return handlers.onEnd?.(error);
+            handlers.onReconnected?.();
+            start();
+          });
+        },
+      },
+    );
+  };
+  start();
+  return {
+    stop: () => {
+      stopped = true;
+      unsubscribe?.();
+    },
+  };
+}
+
+function isClose(value: unknown): value is SocketClose {
+  return typeof value === "object" && value !== null && "code" in value && "reason" in value;
+}
