@@ -15,11 +15,15 @@ function documentation(): MarkdownFile[] {
   return ["README.md", ...docs].map((path) => ({ path, text: read(path) }));
 }
 
-/** The environment variables src/config.ts reads: `env.NAME`, `env["NAME"]` and helpers called as `(env, "NAME"`. */
+/**
+ * The environment variables src/config.ts reads: `env.NAME`, `env["NAME"]`, helpers called as `(env, "NAME"`, and
+ * any other UPPER_SNAKE string (a name kept in a constant before it is read).
+ */
 function configVariables(): string[] {
   const source = read("src/config.ts");
   const names = new Set<string>();
-  for (const pattern of [/\benv\.([A-Z][A-Z0-9_]*)/g, /\benv\[["']([A-Z][A-Z0-9_]*)["']\]/g, /\(env, ["']([A-Z][A-Z0-9_]*)["']/g]) {
+  const patterns = [/\benv\.([A-Z][A-Z0-9_]*)/g, /\benv\[["']([A-Z][A-Z0-9_]*)["']\]/g, /\(env, ["']([A-Z][A-Z0-9_]*)["']/g, /["']([A-Z][A-Z0-9]*_[A-Z0-9_]+)["']/g];
+  for (const pattern of patterns) {
     for (const match of source.matchAll(pattern)) names.add(match[1]!);
   }
   return [...names].sort();
