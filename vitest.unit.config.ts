@@ -20,6 +20,7 @@ export default defineConfig({
       "test/docs.test.ts",
       "test/logger.test.ts",
       "test/metrics.test.ts",
+      "test/setting-hints.test.ts",
     ],
     // These two start the server on an embedded database for some of their cases.
     exclude: ["test/auth/directive.test.ts", "test/auth/operation-check.test.ts"],
