@@ -1,4 +1,5 @@
 import { isIP } from "node:net";
+import { SECRET_ARN } from "./data/database-secret.js";
 
 /**
  * Environment to a validated, read-only configuration, once at start. A bad value stops the start with a
@@ -62,6 +63,11 @@ export interface Config {
   readonly corsOrigins: "*" | readonly string[];
   /** `postgres://...`; `null`: the embedded PGlite database under `dataDir`. */
   readonly databaseUrl: string | null;
+  /**
+   * DATABASE_SECRET_ARN: a Secrets Manager secret holding the PostgreSQL login (RDS's JSON or a URL), read once at
+   * start into `databaseUrl` (src/data/database-secret.ts); exclusive with DATABASE_URL. `null`: none.
+   */
+  readonly databaseSecretArn: string | null;
   /** Where dev keys (and the embedded database) live. */
   readonly dataDir: string;
   /** pino level (LOG_LEVEL): fatal, error, warn, info (default), debug, trace or silent. */
@@ -141,6 +147,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (databaseUrl !== null && !/^postgres(ql)?:$/.test(safeUrl(databaseUrl)?.protocol ?? "")) {
     throw new ConfigError("DATABASE_URL", "must be a postgres:// or postgresql:// URL");
   }
+  const databaseSecretArn = databaseSecret(env, databaseUrl);
   return Object.freeze({
     mode,
     production,
@@ -179,6 +186,7 @@ export function loadConfig(env: Env = process.env): Config {
     sandbox,
     corsOrigins: typeof corsOrigins === "string" ? corsOrigins : Object.freeze(corsOrigins),
     databaseUrl,
+    databaseSecretArn,
     dataDir: env.DATA_DIR?.trim() || ".data",
     logLevel: oneOf(env, "LOG_LEVEL", LOG_LEVELS, "info"),
     revocation: Object.freeze(revocationSettings(env, mode)),
@@ -226,6 +234,15 @@ function revocationSettings(env: Env, mode: Config["mode"]): Config["revocation"
     cognitoSignOut,
     refreshTokenValidityDays: integer(env, "COGNITO_REFRESH_TOKEN_VALIDITY_DAYS", 30, 1, 3650),
   };
+}
+
+/** DATABASE_SECRET_ARN: the login's secret, instead of DATABASE_URL (one source of the database, never both). */
+function databaseSecret(env: Env, databaseUrl: string | null): string | null {
+  const arn = env.DATABASE_SECRET_ARN?.trim() || null;
+  if (arn === null) return null;
+  if (databaseUrl !== null) throw new ConfigError("DATABASE_SECRET_ARN", "is set together with DATABASE_URL; set one of them");
+  if (!SECRET_ARN.test(arn)) throw new ConfigError("DATABASE_SECRET_ARN", `"${arn}" is not a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)`);
+  return arn;
 }
 
 function metricsListener(env: Env): Config["metrics"] {

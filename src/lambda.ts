@@ -4,6 +4,7 @@ import type { CredentialSources } from "./auth/index.js";
 import { setUpAuth } from "./auth-setup.js";
 import { loadConfig } from "./config.js";
 import { openDatabase, pgliteDirOf } from "./data/database.js";
+import { withDatabaseSecret } from "./data/database-secret.js";
 import { seedDevData } from "./dev/seed.js";
 import { buildSchema } from "./graphql/schema.js";
 import { DEV_TOKEN_PATH } from "./http.js";
@@ -26,7 +27,7 @@ export const LAMBDA_REVOCATION_MAX_AGE_MS = 1000;
  * invocation of the same instance.
  */
 async function setUp() {
-  const config = loadConfig();
+  const config = await withDatabaseSecret(loadConfig());
   // Logs go to stdout, which Lambda sends to CloudWatch; metrics are CloudWatch's, so none here.
   const logger = createLogger(config.production, config.logLevel);
   const { verifier, devIssuer, emailLookup } = setUpAuth(config);

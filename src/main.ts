@@ -27,6 +27,7 @@ async function main(): Promise<void> {
     }
   };
   await step("listen", () => checkListenable(config.http.host, config.http.port));
+  config = await step("database-secret", async () => (await import("./data/database-secret.js")).withDatabaseSecret(config));
 
   const [{ setUpAuth }, { openDatabase, pgliteDirOf }, { seedDevData }, { buildSchema }, { createLogger }, { Metrics }, { startServer, ABORT_GRACE_MS }, { setUpRevocation }] =
     await Promise.all([

@@ -8,7 +8,7 @@ import type { Config } from "./config.js";
  */
 
 /** The step of the start that failed; it decides which variable or file a failure is about. */
-export type StartupStep = "listen" | "dev-keys" | "key-sets" | "database";
+export type StartupStep = "listen" | "dev-keys" | "key-sets" | "database-secret" | "database";
 
 /** Node and PostgreSQL error codes found in `error` or the errors it wraps (`cause`, `errors`). */
 function codesOf(error: unknown): string[] {
@@ -77,6 +77,12 @@ export function describeStartupFailure(step: StartupStep, error: unknown, config
       const uris = config.auth.jwksUris;
       if (uris) return `COGNITO_JWKS_URI: the key set at ${uris.join(", ")} could not be loaded (${detail}); check the URL and that this machine can reach it`;
       return `COGNITO_USER_POOL_ID: the pools' key sets could not be loaded from Cognito (${detail}); check the pool ids and that this machine can reach cognito-idp over HTTPS`;
+    }
+    case "database-secret": {
+      const cause = firstLine(error, 400);
+      // Read but not a login, or not read at all (no such secret, no permission, no network).
+      if (!cause.startsWith("cannot read")) return `DATABASE_SECRET_ARN: ${cause}; store the PostgreSQL login in it as RDS's JSON (username, password, host, port, dbname) or a postgres:// URL`;
+      return `DATABASE_SECRET_ARN: ${cause}; check the ARN, that this role may call secretsmanager:GetSecretValue on it, and that Secrets Manager is reachable`;
     }
     case "database": {
       if (config.databaseUrl) {
