@@ -72,7 +72,7 @@ export interface Config {
   readonly dataDir: string;
   /** pino level (LOG_LEVEL): fatal, error, warn, info (default), debug, trace or silent. */
   readonly logLevel: LogLevel;
-  /** Session revocation (see README "Revoking sessions"). */
+  /** Session revocation (see docs/revoking-sessions.md). */
   readonly revocation: {
     /** Seconds between full reloads of the revocations, the bound on a lost notification (REVOCATION_RELOAD_SECONDS, 1 to 3600, default 10). */
     readonly reloadSeconds: number;
