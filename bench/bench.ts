@@ -11,6 +11,8 @@
  *                    20 with --quick)
  *   --warmup N       uncounted requests before them with --instructions (default 15000, 1000 for the large
  *                    requests; 20 with --quick)
+ *   --revocations    session revocation at 0 / 100,000 / 1,000,000 stored records: start, heap, reload rows and
+ *                    CPU, `me` per request (bench/revocation.ts; needs TEST_DATABASE_URL)
  *   --memory         resident memory and heap of auth-on before, at and past the verified-token cache's bound
  *                    (five batches of 10,000 distinct tokens), and the heap bytes per cached token
  *   --only a,b       only these scenarios
@@ -29,6 +31,11 @@ import { BENCH_CLIENT_ID, BENCH_ITEMS, BENCH_POOL_ID, USERS } from "./fixture.js
 import { askServer, countInstructions, hasCallgrind, httpRequests, ipcQuestions, type InstructionCell, type WorkOf } from "./instructions.js";
 
 const quick = process.argv.includes("--quick");
+// `--revocations`: session revocation at 0 / 100,000 / 1,000,000 records, a bench of its own (bench/revocation.ts).
+if (process.argv.includes("--revocations")) {
+  await import("./revocation.js");
+  process.exit(0);
+}
 const instructions = process.argv.includes("--instructions");
 const flag = (name: string) => {
   const index = process.argv.indexOf(name);
@@ -216,8 +223,8 @@ async function runInstructionCounts(): Promise<void> {
   const cellsToCount: { name: string; variant: Variant; work: WorkOf; warmup: number; count: number }[] = SCENARIOS.flatMap((scenario) =>
     scenario.variants.map((variant) => ({ name: scenario.name, variant, work: httpRequests((n) => ({ token: scenario.token(n), body: scenario.body(n) })), warmup: warmupOf(scenario), count: countOf(scenario) })),
   );
-  // The revocation reload is paid per second, not per request (every REVOCATION_RELOAD_SECONDS, one query for the
-  // fingerprint when nothing changed): counted on its own, and kept out of the request cells (their servers reload
+  // The revocation reload is paid per second, not per request (every REVOCATION_RELOAD_SECONDS, one index lookup,
+  // max(seq), when nothing changed): counted on its own, and kept out of the request cells (their servers reload
   // every hour), since under callgrind a 10 s timer would land on ~50 times fewer requests than in real use, and
   // on more or fewer of them as the machine runs faster or slower.
   if ((!ONLY || ONLY.includes(RELOAD_CELL)) && (!ONLY_VARIANTS || ONLY_VARIANTS.includes("auth-on"))) {

@@ -12,7 +12,7 @@
  * It reports its port, then answers `stats` messages with its CPU time and SQL statement count, `memory` with its
  * resident, heap used and heap committed bytes after a full collection, `gc` once a full collection is done (the
  * last two need node --expose-gc), and `reload` (auth-on) with whether a revocation reload, as its timer runs it,
- * succeeded.
+ * succeeded and the process CPU time it took.
  */
 import { createServer } from "node:http";
 import { ApolloServer } from "@apollo/server";
@@ -37,8 +37,11 @@ import { BENCH_CLIENT_ID, BENCH_POOL_ID, benchSchema, seedBenchData, USERS } fro
 const variant = process.argv[2] as "auth-on" | "auth-off" | "yoga" | "floor";
 const jwksUrl = process.env.BENCH_JWKS_URL!;
 let queries = 0;
-/** Revocation records present while auth-on is measured (none matches a bench user: they pay the lookup only). */
-const BENCH_REVOCATIONS = 5000;
+/**
+ * Revocation records present while auth-on is measured (none matches a bench user: they pay the lookup only);
+ * BENCH_REVOCATIONS=0 adds none to those already stored (bench/revocation.ts stores its own).
+ */
+const BENCH_REVOCATIONS = Number(process.env.BENCH_REVOCATIONS ?? 5000);
 // PostgreSQL when the bench gives one (instruction counts: PGlite's WebAssembly would run inside the counted
 // process, and start very slowly under valgrind), else an in-memory PGlite.
 const database = await openDatabase({ url: process.env.BENCH_DATABASE_URL ?? null, pgliteDir: null, onQuery: () => queries++ });
@@ -82,7 +85,7 @@ if (variant === "yoga") {
     revoker: revocation?.revoker,
     // Subscriptions over WebSocket, as main.ts serves them (auth-on only: the product as deployed).
     notifications: variant === "auth-on" ? database.notifications() : undefined,
-    readinessChecks: { database: () => database.ping() },
+    readinessChecks: { database: () => database.ping(), ...(revocation && { revocations: revocation.ready }) },
     shutdownTimeoutMs: config.http.shutdownTimeoutSeconds * 1000,
     abortInFlight: () => database.abortActive(),
   });
@@ -101,7 +104,11 @@ process.on("message", (message: { type: string }) => {
     const { rss, heapUsed, heapTotal } = process.memoryUsage();
     process.send!({ type: "memory", rss, heapUsed, heapTotal });
   } else if (message.type === "reload") {
-    void (reloadRevocations?.() ?? Promise.resolve(false)).then((ok) => process.send!({ type: "reload", ok }));
+    const before = process.cpuUsage();
+    void (reloadRevocations?.() ?? Promise.resolve(false)).then((ok) => {
+      const cpu = process.cpuUsage(before);
+      process.send!({ type: "reload", ok, cpuMicros: cpu.user + cpu.system });
+    });
   } else if (message.type === "gc") {
     // Instruction counts start from a collected heap (node --expose-gc), so no collection owed to the start-up
     // or the warm-up lands in the counted requests.

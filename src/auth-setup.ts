@@ -53,6 +53,8 @@ export function setUpAuth(config: Config, onKeySetFetch?: (result: "ok" | "faile
     : undefined;
   const verifier = createTokenVerifier({
     userPoolIds: auth.userPoolIds,
+    replicaRegions: auth.replicaRegions,
+    accessTokenAudiences: auth.accessTokenAudiences,
     issuers: auth.issuers,
     clientIds: auth.clientIds,
     tokenUse: auth.tokenUse,
@@ -61,4 +63,15 @@ export function setUpAuth(config: Config, onKeySetFetch?: (result: "ok" | "faile
     fetcher: new JwksFetcher({ redirect, onFetch: onKeySetFetch }),
   });
   return { verifier, devIssuer: null, emailLookup: createVerifiedEmailLookup({ source: cognitoUserAttributes() }) };
+}
+
+/**
+ * One `/readyz` check per configured pool, named `keys:<pool id>`: true while the pool's key set is loaded. Given to
+ * the server's `readinessChecks` beside its own `keys` (every pool at once), so a failing pool is named.
+ */
+export function keySetReadinessChecks(verifier: TokenVerifier): Record<string, () => Promise<boolean>> {
+  const pools = verifier.keySets?.() ?? [];
+  return Object.fromEntries(
+    pools.map(({ userPoolId }) => [`keys:${userPoolId}`, async () => verifier.keySets!().find((k) => k.userPoolId === userPoolId)?.ready ?? false]),
+  );
 }

@@ -23,6 +23,10 @@ export interface Config {
     readonly rejectPartial: boolean;
     /** Seconds between refreshes of the cached key sets (JWKS_REFRESH_SECONDS, 1 to 86400, default 900). */
     readonly jwksRefreshSeconds: number;
+    /** COGNITO_REPLICA_REGIONS: regions the pools are replicated to (multi-Region replication); `[]`: none. */
+    readonly replicaRegions: readonly string[];
+    /** COGNITO_ACCESS_TOKEN_AUDIENCE: resource server identifiers, one of which an access token's `aud` must hold; `null`: `aud` not required. */
+    readonly accessTokenAudiences: readonly string[] | null;
   };
   readonly http: {
     readonly host: string;
@@ -161,6 +165,7 @@ export function loadConfig(env: Env = process.env): Config {
       clockSkewSeconds: integer(env, "AUTH_CLOCK_SKEW_SECONDS", 30, 0, 300),
       rejectPartial: flag(env, "AUTH_REJECT_PARTIAL", false),
       jwksRefreshSeconds: integer(env, "JWKS_REFRESH_SECONDS", 900, 1, 86_400),
+      ...cognito2026(env, mode, issuers),
     }),
     http: Object.freeze({
       host: host(env, "HOST", mode === "dev" ? "127.0.0.1" : "0.0.0.0"),
@@ -221,6 +226,27 @@ function emulatorIssuers(env: Env, production: boolean, userPoolIds: readonly st
     if (!/^https?:$/.test(safeUrl(issuer)?.protocol ?? "")) throw new ConfigError("COGNITO_ISSUER", `"${issuer}" is not an http(s) URL`);
   }
   return issuers;
+}
+
+// Cognito as it is in 2026 (docs/tokens.md): replica regions of multi-Region replication, resource-bound access tokens.
+const REGION = /^(?:eusc-[a-z]{2}|[a-z]{2})-(?:gov-)?[a-z]+-\d$/;
+// A resource server identifier as Cognito allows it (printable ASCII but space, " and \), at most 256; commas separate.
+const RESOURCE_SERVER_ID = /^[\x21\x23-\x5B\x5D-\x7E]{1,256}$/;
+
+function cognito2026(env: Env, mode: Config["mode"], issuers: readonly string[] | null): Pick<Config["auth"], "replicaRegions" | "accessTokenAudiences"> {
+  const replicaRegions = list(env, "COGNITO_REPLICA_REGIONS");
+  const audiences = list(env, "COGNITO_ACCESS_TOKEN_AUDIENCE");
+  for (const [name, values] of [["COGNITO_REPLICA_REGIONS", replicaRegions], ["COGNITO_ACCESS_TOKEN_AUDIENCE", audiences]] as const) {
+    if (values.length > 0 && mode === "dev") throw new ConfigError(name, "is set without COGNITO_USER_POOL_ID (dev tokens have no replica regions or audience)");
+  }
+  if (replicaRegions.length > 0 && issuers) throw new ConfigError("COGNITO_REPLICA_REGIONS", "cannot be combined with COGNITO_ISSUER (an emulator's issuers are given whole)");
+  for (const region of replicaRegions) {
+    if (!REGION.test(region)) throw new ConfigError("COGNITO_REPLICA_REGIONS", `"${region}" is not an AWS region like us-west-2`);
+  }
+  for (const audience of audiences) {
+    if (!RESOURCE_SERVER_ID.test(audience)) throw new ConfigError("COGNITO_ACCESS_TOKEN_AUDIENCE", `"${audience}" is not a resource server identifier (1 to 256 printable characters, no space, quote or backslash)`);
+  }
+  return { replicaRegions, accessTokenAudiences: audiences.length > 0 ? audiences : null };
 }
 
 function revocationSettings(env: Env, mode: Config["mode"]): Config["revocation"] {

@@ -15,7 +15,8 @@ import { setUpRevocation } from "./revocations/setup.js";
 /**
  * The Lambda handlers learn revocations without notifications (an instance is frozen between invocations): an
  * invocation reloads them first when the last reload is older than this (milliseconds), so a revoked token is
- * refused by every instance within about a second, at the cost of at most one query per second per instance.
+ * refused by every instance within about a second, at the cost of at most one index lookup per second per instance
+ * (plus the records added since). An instance that cannot reload for three REVOCATION_RELOAD_SECONDS answers 503.
  */
 export const LAMBDA_REVOCATION_MAX_AGE_MS = 1000;
 
@@ -112,7 +113,7 @@ const httpApi = lazyHandler((deps, apollo) => {
   const contextFor = createContextFactory(deps);
   return startServerAndCreateLambdaHandler(apollo, handlers.createAPIGatewayProxyEventV2RequestHandler(), {
     context: async ({ event }) => {
-      await deps.revocation.sync.refresh(LAMBDA_REVOCATION_MAX_AGE_MS);
+      await deps.revocation.refreshOrRefuse(LAMBDA_REVOCATION_MAX_AGE_MS);
       return contextFor(sourcesOfHttpApiEvent(event));
     },
     middleware: [async (event) => (isDevTokenPath(event.rawPath) ? DEV_TOKEN_NOT_FOUND : undefined)],
@@ -123,7 +124,7 @@ const alb = lazyHandler((deps, apollo) => {
   const contextFor = createContextFactory(deps);
   return startServerAndCreateLambdaHandler(apollo, handlers.createALBEventRequestHandler(), {
     context: async ({ event }) => {
-      await deps.revocation.sync.refresh(LAMBDA_REVOCATION_MAX_AGE_MS);
+      await deps.revocation.refreshOrRefuse(LAMBDA_REVOCATION_MAX_AGE_MS);
       return contextFor(sourcesOfAlbEvent(event));
     },
     middleware: [async (event) => (isDevTokenPath(event.path) ? DEV_TOKEN_NOT_FOUND : undefined)],

@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   await step("listen", () => checkListenable(config.http.host, config.http.port));
   config = await step("database-secret", async () => (await import("./data/database-secret.js")).withDatabaseSecret(config));
 
-  const [{ setUpAuth }, { openDatabase, pgliteDirOf }, { seedDevData }, { buildSchema }, { createLogger }, { Metrics }, { startServer, ABORT_GRACE_MS }, { setUpRevocation }] =
+  const [{ setUpAuth, keySetReadinessChecks }, { openDatabase, pgliteDirOf }, { seedDevData }, { buildSchema }, { createLogger }, { Metrics }, { startServer, ABORT_GRACE_MS }, { setUpRevocation }] =
     await Promise.all([
       import("./auth-setup.js"),
       import("./data/database.js"),
@@ -54,6 +54,7 @@ async function main(): Promise<void> {
   const metrics = new Metrics(() => poolOf?.poolStats() ?? null);
   const { verifier, devIssuer, emailLookup } = await step("dev-keys", () => setUpAuth(config, (result) => metrics.keySetFetches.inc({ result })));
   await step("key-sets", () => verifier.hydrate());
+  metrics.observeKeySets(() => verifier.keySets?.() ?? []);
   const database = await step("database", () =>
     openDatabase({
       url: config.databaseUrl,
@@ -69,7 +70,7 @@ async function main(): Promise<void> {
   );
   poolOf = database;
   if (config.mode === "dev") await step("database", () => seedDevData(database.db));
-  const revocation = await step("database", () => setUpRevocation(config, database, { logger }));
+  const revocation = await step("revocations", () => setUpRevocation(config, database, { logger }));
   const schema = buildSchema();
   const shutdownTimeoutMs = config.http.shutdownTimeoutSeconds * 1000;
   const server = await step("listen", () =>
@@ -85,7 +86,7 @@ async function main(): Promise<void> {
       emailLookup,
       logger,
       metrics,
-      readinessChecks: { database: () => database.ping() },
+      readinessChecks: { database: () => database.ping(), revocations: revocation.ready, ...keySetReadinessChecks(verifier) },
       shutdownTimeoutMs,
       abortInFlight: () => database.abortActive(),
     }),

@@ -52,6 +52,25 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private keySetSource: () => readonly { readonly userPoolId: string; readonly ready: boolean }[] = () => [];
+
+  /** Per configured user pool: 1 while its key set is loaded, 0 while not (then `/readyz` answers 503). */
+  readonly keySetReady = new Gauge({
+    name: "auth_key_set_ready",
+    help: "1 when the user pool's key set is loaded and its tokens can be verified, 0 when not (the server is then not ready)",
+    labelNames: ["user_pool"] as const,
+    registers: [this.registry],
+    collect: () => {
+      this.keySetReady.reset();
+      for (const { userPoolId, ready } of this.keySetSource()) this.keySetReady.set({ user_pool: userPoolId }, ready ? 1 : 0);
+    },
+  });
+
+  /** Where `auth_key_set_ready` reads the pools' key sets at each scrape (the verifier's `keySets`). */
+  observeKeySets(source: () => readonly { readonly userPoolId: string; readonly ready: boolean }[]): void {
+    this.keySetSource = source;
+  }
+
   readonly wsConnections = new Gauge({
     name: "graphql_ws_connections",
     help: "WebSocket connections open on /graphql (graphql-ws), acknowledged or not",

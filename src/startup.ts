@@ -8,7 +8,7 @@ import type { Config } from "./config.js";
  */
 
 /** The step of the start that failed; it decides which variable or file a failure is about. */
-export type StartupStep = "listen" | "dev-keys" | "key-sets" | "database-secret" | "database";
+export type StartupStep = "listen" | "dev-keys" | "key-sets" | "database-secret" | "database" | "revocations";
 
 /** Node and PostgreSQL error codes found in `error` or the errors it wraps (`cause`, `errors`). */
 function codesOf(error: unknown): string[] {
@@ -22,6 +22,14 @@ function codesOf(error: unknown): string[] {
   };
   visit(error, 0);
   return codes;
+}
+
+/** A PostgreSQL SQLSTATE (five digits and capitals; no class starts with E, unlike Node's EROFS, EPERM): the database answered. */
+const isSqlState = (code: string) => /^(?!E)[0-9A-Z]{5}$/.test(code);
+
+/** Whether `error` says the database could not be reached at all (nothing answered). */
+function unreachable(codes: string[], error: unknown): boolean {
+  return codes.some((c) => /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN)$/.test(c)) || /timeout|terminated/i.test(firstLine(error));
 }
 
 /** The first line of a message, shortened: some libraries (PGlite's bundle) put kilobytes in one. */
@@ -73,6 +81,13 @@ export function describeStartupFailure(step: StartupStep, error: unknown, config
       return `DATA_DIR: cannot load the dev keys from ${config.dataDir} (${firstLine(error)}); point DATA_DIR at a writable directory`;
     }
     case "key-sets": {
+      const pool = (error as { userPoolId?: unknown }).userPoolId;
+      if (typeof pool === "string") {
+        // The detail names the pool, its Cognito key-set URL and the URL actually fetched (COGNITO_JWKS_URI).
+        const line = firstLine((error as { detail?: string }).detail ?? error, 400);
+        const variable = config.auth.jwksUris ? "COGNITO_JWKS_URI" : "COGNITO_USER_POOL_ID";
+        return `${variable}: ${line}; check the pool id and URL and that this machine can reach it (every configured pool must load)`;
+      }
       const detail = firstLine((error as { detail?: string }).detail ?? error, 300);
       const uris = config.auth.jwksUris;
       if (uris) return `COGNITO_JWKS_URI: the key set at ${uris.join(", ")} could not be loaded (${detail}); check the URL and that this machine can reach it`;
@@ -90,14 +105,25 @@ export function describeStartupFailure(step: StartupStep, error: unknown, config
         const database = decodeURIComponent(new URL(config.databaseUrl).pathname.slice(1)) || "(default)";
         if (codes.includes("3D000")) return `DATABASE_URL: database "${database}" does not exist at ${url}; create it (createdb ${database}) or fix DATABASE_URL`;
         if (codes.includes("28P01") || codes.includes("28000")) return `DATABASE_URL: PostgreSQL at ${url} refused the login (${firstLine(error)}); fix the user or password in DATABASE_URL`;
-        if (codes.some((c) => /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN)$/.test(c)) || /timeout|terminated/i.test(firstLine(error))) {
+        if (unreachable(codes, error)) {
           return `DATABASE_URL: cannot connect to PostgreSQL at ${url} (${code ?? firstLine(error)}); check that PostgreSQL runs there and that DATABASE_URL is right`;
         }
-        return `DATABASE_URL: PostgreSQL at ${url} could not be prepared (${firstLine(error)}); check the database and its permissions`;
+        const state = codes.find(isSqlState);
+        return `DATABASE_URL: PostgreSQL at ${url} could not be prepared (${state ? `SQLSTATE ${state}: ` : ""}${firstLine(error)}); check the database and its permissions`;
       }
       const dir = `${config.dataDir}/pglite`;
       if (fsCode) return `DATA_DIR: cannot keep the embedded database in ${dir} (${fsCode}: ${FS_CAUSES[fsCode]}); point DATA_DIR at a writable directory`;
       return `DATA_DIR: the embedded database in ${dir} cannot be opened (${firstLine(error)}); move ${dir} aside, or delete it to start with an empty database (its data is lost)`;
+    }
+    case "revocations": {
+      // The database was opened and migrated; loading the session revocations failed. Lost on the way: as above.
+      if (config.databaseUrl && unreachable(codes, error)) return describeStartupFailure("database", error, config);
+      const source = config.databaseUrl ? `PostgreSQL at ${redactedUrl(config.databaseUrl)}` : `the embedded database in ${config.dataDir}/pglite`;
+      const state = codes.find(isSqlState);
+      if (state) {
+        return `revocations: ${source} answered with an error while the session revocations were loaded (SQLSTATE ${state}: ${firstLine(error)}); check the revocations table and that the database user may read it (a server does not start without knowing which sessions are revoked)`;
+      }
+      return `revocations: the session revocations could not be loaded from ${source} (${(error as Error)?.name ?? "Error"}: ${firstLine(error)}); the database reported no error, so this is likely a fault of the server: report it with this line`;
     }
   }
 }

@@ -42,6 +42,8 @@ describe("loadConfig", () => {
       clockSkewSeconds: 5,
       rejectPartial: true,
       jwksRefreshSeconds: 900,
+      replicaRegions: [],
+      accessTokenAudiences: null,
     });
     expect(config.http).toEqual({ host: "0.0.0.0", port: 8080, shutdownTimeoutSeconds: 10 });
   });
@@ -201,5 +203,38 @@ describe("loadConfig: CORS_ORIGINS", () => {
     expect(() => loadConfig({ CORS_ORIGINS: "https://app.example.com/" })).toThrow(
       'CORS_ORIGINS: "https://app.example.com/" is not an origin like https://app.example.com (scheme, host and port only)',
     );
+  });
+});
+
+describe("loadConfig: COGNITO_REPLICA_REGIONS and COGNITO_ACCESS_TOKEN_AUDIENCE", () => {
+  it("reads replica regions and audiences, comma-separated, and defaults to none", () => {
+    expect(loadConfig(cognito).auth).toMatchObject({ replicaRegions: [], accessTokenAudiences: null });
+    const config = loadConfig({
+      ...cognito,
+      COGNITO_REPLICA_REGIONS: "us-west-2, eu-central-1",
+      COGNITO_ACCESS_TOKEN_AUDIENCE: "https://orders.example.com,orders-api",
+    });
+    expect(config.auth).toMatchObject({ replicaRegions: ["us-west-2", "eu-central-1"], accessTokenAudiences: ["https://orders.example.com", "orders-api"] });
+  });
+
+  it("accepts EU Sovereign Cloud pool ids and regions", () => {
+    const config = loadConfig({ COGNITO_USER_POOL_ID: "eusc-de-east-1_AbC123", COGNITO_CLIENT_ID: "c", COGNITO_REPLICA_REGIONS: "eusc-de-east-1" });
+    expect(config.auth).toMatchObject({ userPoolIds: ["eusc-de-east-1_AbC123"], replicaRegions: ["eusc-de-east-1"] });
+  });
+
+  it.each([
+    [{ ...cognito, COGNITO_REPLICA_REGIONS: "us-west" }, 'COGNITO_REPLICA_REGIONS: "us-west" is not an AWS region like us-west-2'],
+    [{ ...cognito, COGNITO_REPLICA_REGIONS: "us-west-2,,eu-west-1" }, "COGNITO_REPLICA_REGIONS: has an empty item"],
+    [{ COGNITO_REPLICA_REGIONS: "us-west-2" }, "COGNITO_REPLICA_REGIONS: is set without COGNITO_USER_POOL_ID"],
+    [
+      { COGNITO_USER_POOL_ID: "local_1", COGNITO_CLIENT_ID: "c", COGNITO_ISSUER: "http://localhost:9229/local_1", COGNITO_REPLICA_REGIONS: "us-west-2" },
+      "COGNITO_REPLICA_REGIONS: cannot be combined with COGNITO_ISSUER",
+    ],
+    [{ ...cognito, COGNITO_ACCESS_TOKEN_AUDIENCE: "has space" }, 'COGNITO_ACCESS_TOKEN_AUDIENCE: "has space" is not a resource server identifier'],
+    [{ ...cognito, COGNITO_ACCESS_TOKEN_AUDIENCE: "x".repeat(257) }, "COGNITO_ACCESS_TOKEN_AUDIENCE: "],
+    [{ COGNITO_ACCESS_TOKEN_AUDIENCE: "orders-api" }, "COGNITO_ACCESS_TOKEN_AUDIENCE: is set without COGNITO_USER_POOL_ID"],
+  ])("refuses %j with one line naming the variable", (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+    expect(variableOf(env)).toBe(message.split(":")[0]);
   });
 });

@@ -6,6 +6,7 @@ import { startJwksServer, type JwksServer } from "./helpers/jwks-server.js";
 import { accessClaims, generateRsaKey, jwksOf, signToken, TEST_CLIENT_ID, TEST_POOL_ID, type TestKey } from "./helpers/keys.js";
 import { tempDir } from "./helpers/temp.js";
 import { randomUUID } from "node:crypto";
+import { sql } from "kysely";
 import { recordRevocation } from "../src/data/revocations.js";
 
 const context = { awsRequestId: "test", functionName: "graphql" } as Context;
@@ -25,12 +26,14 @@ beforeAll(async () => {
     COGNITO_CLIENT_ID: TEST_CLIENT_ID,
     COGNITO_JWKS_URI: jwks.url,
     DATA_DIR: tempDir("lambda-"),
+    // An instance whose revocations cannot be reloaded for 3 s answers 503 (the test of that below).
+    REVOCATION_RELOAD_SECONDS: "1",
   });
   lambda = await import("../src/lambda.js");
 });
 
 afterAll(async () => {
-  for (const name of ["NODE_ENV", "COGNITO_USER_POOL_ID", "COGNITO_CLIENT_ID", "COGNITO_JWKS_URI", "DATA_DIR"]) delete process.env[name];
+  for (const name of ["NODE_ENV", "COGNITO_USER_POOL_ID", "COGNITO_CLIENT_ID", "COGNITO_JWKS_URI", "DATA_DIR", "REVOCATION_RELOAD_SECONDS"]) delete process.env[name];
   await jwks.close();
 });
 
@@ -72,6 +75,30 @@ describe("revocation on the Lambda handlers", () => {
     }
     expect(answer).toEqual({ status: 401, reason: "TOKEN_REVOKED" });
     expect(Date.now() - started).toBeLessThan(lambda.LAMBDA_REVOCATION_MAX_AGE_MS + 1000);
+  });
+
+  it("answers 503 SERVICE_UNAVAILABLE once its revocations could not be reloaded for three REVOCATION_RELOAD_SECONDS, and serves again after a reload", async () => {
+    const token = signToken(key, accessClaims({ sub: `sub-${randomUUID()}` }));
+    expect((await meOf(token)).status).toBe(200);
+    const { db } = await lambda.lambdaInstance();
+    const poll = async (status: number) => {
+      const deadline = Date.now() + 20_000;
+      let result = await lambda.handler(httpApiEvent(ME, bearer(token)), context);
+      while (result.statusCode !== status && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        result = await lambda.handler(httpApiEvent(ME, bearer(token)), context);
+      }
+      return result;
+    };
+    await sql`alter table revocations rename to revocations_away`.execute(db);
+    try {
+      const refused = await poll(503);
+      expect(refused.statusCode).toBe(503);
+      expect(JSON.parse(refused.body!).errors[0].extensions.code).toBe("SERVICE_UNAVAILABLE");
+    } finally {
+      await sql`alter table revocations_away rename to revocations`.execute(db);
+    }
+    expect((await poll(200)).statusCode).toBe(200);
   });
 });
 

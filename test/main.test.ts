@@ -79,7 +79,9 @@ describe("npm start", () => {
       COGNITO_JWKS_URI: "http://127.0.0.1:9/jwks.json",
     });
     expect(await main.exited).toBe(1);
-    expect(main.output()).toContain("Cannot start: COGNITO_JWKS_URI: the key set at http://127.0.0.1:9/jwks.json could not be loaded");
+    expect(main.output()).toContain(
+      "Cannot start: COGNITO_JWKS_URI: user pool us-east-1_AbC123: the key set at https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC123/.well-known/jwks.json could not be loaded (Failed to fetch http://127.0.0.1:9/jwks.json",
+    );
   });
 });
 

@@ -59,7 +59,7 @@ describe("the production build", () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     const ready = await fetch(`${base}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: "ready", checks: { serving: true, keys: true, database: true } });
+    expect(await ready.json()).toEqual({ status: "ready", checks: { serving: true, keys: true, database: true, revocations: true } });
   });
 
   it("logs one JSON line per request with its id, operation, caller and outcome, and never a token", async () => {

@@ -5,7 +5,11 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
-import { TEST_DATABASE_URL } from "./helpers/database.js";
+import { sql } from "kysely";
+import { openDatabase } from "../src/data/database.js";
+import { createTestDatabase, TEST_DATABASE_URL, type ScratchDatabase } from "./helpers/database.js";
+import { startJwksServer, type JwksServer } from "./helpers/jwks-server.js";
+import { generateRsaKey, jwksOf } from "./helpers/keys.js";
 import { tempDir } from "./helpers/temp.js";
 
 /**
@@ -78,8 +82,19 @@ function corruptPglite(): string {
 
 const cognito = { COGNITO_USER_POOL_ID: "us-east-1_AbC123", COGNITO_CLIENT_ID: "client1" };
 
+const scratches: ScratchDatabase[] = [];
+const keyServers: JwksServer[] = [];
+/** A key server that answers (the first pool's), closed after the file. */
+async function servedKeySet(): Promise<JwksServer> {
+  const server = await startJwksServer(jwksOf(generateRsaKey()));
+  keyServers.push(server);
+  return server;
+}
+
 afterAll(async () => {
+  await Promise.all(scratches.map((scratch) => scratch.drop()));
   await Promise.all(held.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  await Promise.all(keyServers.map((s) => s.close()));
 });
 
 describe("a bad start is one clear line and exit 1", () => {
@@ -98,13 +113,36 @@ describe("a bad start is one clear line and exit 1", () => {
     [
       "an unreachable key set",
       async () => ({ ...cognito, COGNITO_JWKS_URI: `http://127.0.0.1:${await closedPort()}/jwks.json` }),
-      /^Cannot start: COGNITO_JWKS_URI: the key set at http:\/\/127\.0\.0\.1:\d+\/jwks\.json could not be loaded \(.*ECONNREFUSED.*\); check the URL and that this machine can reach it$/,
+      /^Cannot start: COGNITO_JWKS_URI: user pool us-east-1_AbC123: the key set at https:\/\/cognito-idp\.us-east-1\.amazonaws\.com\/us-east-1_AbC123\/\.well-known\/jwks\.json could not be loaded \(Failed to fetch http:\/\/127\.0\.0\.1:\d+\/jwks\.json: .*ECONNREFUSED.*\); check the pool id and URL/,
+    ],
+    [
+      // aws-jwt-verify's hydrate() resolves when any one pool loads; ours needs every pool.
+      "two pools, the second one's key set unreachable",
+      async () => ({
+        COGNITO_USER_POOL_ID: "us-east-1_AbC123,eu-west-1_Second2",
+        COGNITO_CLIENT_ID: "client1",
+        COGNITO_JWKS_URI: `${(await servedKeySet()).url},http://127.0.0.1:${await closedPort()}/second.json`,
+      }),
+      /^Cannot start: COGNITO_JWKS_URI: user pool eu-west-1_Second2: the key set at https:\/\/cognito-idp\.eu-west-1\.amazonaws\.com\/eu-west-1_Second2\/\.well-known\/jwks\.json could not be loaded \(Failed to fetch http:\/\/127\.0\.0\.1:\d+\/second\.json: .*ECONNREFUSED.*\); check the pool id and URL/,
     ],
   ];
   if (TEST_DATABASE_URL) {
     const missing = new URL(TEST_DATABASE_URL);
     missing.pathname = "/no_such_database_for_startup_test";
     cases.push(["a database that does not exist", () => ({ DATABASE_URL: missing.toString() }), /^Cannot start: DATABASE_URL: database "no_such_database_for_startup_test" does not exist at \S+; create it \(createdb no_such_database_for_startup_test\) or fix DATABASE_URL$/]);
+    // The database answers, but the revocations cannot be read: the line says so, not that DATABASE_URL is wrong.
+    cases.push([
+      "a revocations table the server cannot read",
+      async () => {
+        const scratch = await createTestDatabase(TEST_DATABASE_URL!);
+        scratches.push(scratch);
+        const opened = await openDatabase({ url: scratch.url, pgliteDir: null });
+        await sql`alter table revocations rename column seq to seq_moved`.execute(opened.db);
+        await opened.close();
+        return { DATABASE_URL: scratch.url };
+      },
+      /^Cannot start: revocations: PostgreSQL at \S+ answered with an error while the session revocations were loaded \(SQLSTATE 42703: column "seq" does not exist\); check the revocations table and that the database user may read it/,
+    ]);
   }
 
   it.each(cases)("%s", async (_case, envOf, line) => {

@@ -17,6 +17,8 @@ export type Scalars = {
   Float: { input: number; output: number; }
   DateTime: { input: Date; output: Date; }
   EmailAddress: { input: string; output: string; }
+  /** A JSON object (graphql-scalars' JSONObject). */
+  JSONObject: { input: Readonly<Record<string, unknown>>; output: Readonly<Record<string, unknown>>; }
   NonNegativeInt: { input: number; output: number; }
   PositiveInt: { input: number; output: number; }
 };
@@ -40,7 +42,10 @@ export type Mutation = {
   readonly createProduct: Product;
   /** Places an order for the caller (a person, not a machine client). */
   readonly placeOrder: Order;
-  /** Revokes every session of the subject sub signed in until now (support and admin: a stolen phone, a leaver). */
+  /**
+   * Revokes every session of the subject sub signed in until now, up to the next whole second as signOutEverywhere
+   * (support and admin: a stolen phone, a leaver).
+   */
   readonly revokeSessions: Revocation;
   /**
    * Ends the caller's current session: this token, the other tokens of the same sign-in (access and ID) and those
@@ -50,7 +55,9 @@ export type Mutation = {
   readonly signOut: Revocation;
   /**
    * Signs the caller out everywhere: every token of every session signed in until now (this one included) is refused
-   * from now on, also tokens refreshed from those sessions later. Signing in again works at once.
+   * from now on, also tokens refreshed from those sessions later. auth_time has whole seconds, so the cut-off
+   * (revokedBefore) is the next whole second: a sign-in during the same second counts as before it and is refused;
+   * signing in again works from revokedBefore on, at most a second later.
    */
   readonly signOutEverywhere: Revocation;
   /** Moves an order along PENDING -> PAID -> SHIPPED -> DELIVERED (or to CANCELLED from PENDING or PAID). */
@@ -190,7 +197,12 @@ export type Principal = {
   readonly __typename?: 'Principal';
   /** The app client the token was issued to (client_id, or aud of an ID token). */
   readonly clientId: Scalars['String']['output'];
-  /** The caller's verified email (an ID token's email with email_verified true); null for access tokens and unverified emails. */
+  /**
+   * The token's other claims as JSON: custom claims added by the pre-token-generation trigger (any JSON type) and an
+   * ID token's user attributes. Never read as groups, scopes or kind. Empty object when there are none.
+   */
+  readonly customClaims: Scalars['JSONObject']['output'];
+  /** The caller's verified email: the token's email when email_verified is true (ID tokens, or access tokens a pre-token-generation trigger gave both); null otherwise. */
   readonly email: Maybe<Scalars['EmailAddress']['output']>;
   readonly expiresAt: Scalars['DateTime']['output'];
   /** Cognito groups (cognito:groups). */
@@ -298,7 +310,10 @@ export type Revocation = {
   readonly cognitoSignedOut: Scalars['Boolean']['output'];
   /** Until when the record is kept: no token it matches can be accepted after it. */
   readonly expiresAt: Scalars['DateTime']['output'];
-  /** Every session that signed in (auth_time) before this moment is revoked; null for a one-session revocation. */
+  /**
+   * Every session that signed in (auth_time) before this moment is revoked: the moment of the revocation rounded up to
+   * the next whole second, as auth_time has whole seconds. Null for a one-session revocation.
+   */
   readonly revokedBefore: Maybe<Scalars['DateTime']['output']>;
   /** The one session revoked (Cognito's origin_jti); null when every session signed in before revokedBefore was. */
   readonly sessionId: Maybe<Scalars['ID']['output']>;
@@ -413,6 +428,7 @@ export type ResolversTypes = {
   EmailAddress: ResolverTypeWrapper<Scalars['EmailAddress']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  JSONObject: ResolverTypeWrapper<Scalars['JSONObject']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   NonNegativeInt: ResolverTypeWrapper<Scalars['NonNegativeInt']['output']>;
   Order: ResolverTypeWrapper<OrderRow>;
@@ -447,6 +463,7 @@ export type ResolversParentTypes = {
   EmailAddress: Scalars['EmailAddress']['output'];
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
+  JSONObject: Scalars['JSONObject']['output'];
   Mutation: Record<PropertyKey, never>;
   NonNegativeInt: Scalars['NonNegativeInt']['output'];
   Order: OrderRow;
@@ -485,6 +502,10 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
 
 export interface EmailAddressScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['EmailAddress'], any> {
   name: 'EmailAddress';
+}
+
+export interface JsonObjectScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSONObject'], any> {
+  name: 'JSONObject';
 }
 
 export type MutationResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
@@ -548,6 +569,7 @@ export interface PositiveIntScalarConfig extends GraphQLScalarTypeConfig<Resolve
 
 export type PrincipalResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['Principal'] = ResolversParentTypes['Principal']> = {
   clientId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  customClaims?: Resolver<ResolversTypes['JSONObject'], ParentType, ContextType>;
   email?: Resolver<Maybe<ResolversTypes['EmailAddress']>, ParentType, ContextType>;
   expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   groups?: Resolver<ReadonlyArray<ResolversTypes['String']>, ParentType, ContextType>;
@@ -609,6 +631,7 @@ export type TokenUseResolvers = { ACCESS: 'access', ID: 'id' };
 export type Resolvers<ContextType = AppContext> = {
   DateTime?: GraphQLScalarType;
   EmailAddress?: GraphQLScalarType;
+  JSONObject?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
   NonNegativeInt?: GraphQLScalarType;
   Order?: OrderResolvers<ContextType>;

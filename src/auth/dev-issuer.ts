@@ -2,7 +2,7 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, ran
 import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Jwks } from "aws-jwt-verify/jwk";
-import { issuersOfPool } from "./verifier.js";
+import { issuersOfPool } from "./issuers.js";
 
 /**
  * A built-in stand-in for a Cognito user pool, for dev mode and tests only: it mints tokens whose claims
@@ -58,7 +58,7 @@ export class DevKeysFileError extends Error {
 
 export class DevIssuer {
   readonly userPoolId = DEV_USER_POOL_ID;
-  readonly issuer = issuersOfPool(DEV_USER_POOL_ID)[0]!;
+  readonly issuer = issuersOfPool(DEV_USER_POOL_ID)[0]!.issuer;
   private readonly keys: Record<"access" | "id", SigningKey>;
 
   private constructor(stored: StoredKeys) {

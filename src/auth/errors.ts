@@ -25,6 +25,8 @@ export type AuthReason =
   | "TOKEN_LIFETIME_TOO_LONG"
   | "TOKEN_WRONG_ISSUER"
   | "TOKEN_WRONG_CLIENT"
+  // An access token without an `aud` naming one of COGNITO_ACCESS_TOKEN_AUDIENCE (minted for another resource server)
+  | "TOKEN_WRONG_AUDIENCE"
   | "TOKEN_WRONG_USE"
   | "TOKEN_CLAIMS_INVALID"
   | "TOKEN_INVALID"

@@ -38,4 +38,12 @@ export {
   type VerifiedEmailLookup,
   type VerifiedEmailLookupOptions,
 } from "./user-attributes.js";
-export { createTokenVerifier, issuersOfPool, MAX_LIFETIME_SECONDS, type TokenVerifier, type VerifierOptions } from "./verifier.js";
+export { dnsSuffixOf, issuersOfPool, type IssuerForm, type PoolIssuer } from "./issuers.js";
+export {
+  createTokenVerifier,
+  KeySetUnavailableError,
+  MAX_LIFETIME_SECONDS,
+  type PoolKeySet,
+  type TokenVerifier,
+  type VerifierOptions,
+} from "./verifier.js";

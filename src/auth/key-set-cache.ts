@@ -21,6 +21,11 @@ export class KeySetCache extends SimpleJwksCache {
     return jwks;
   }
 
+  /** Whether the key set of `jwksUri` has been loaded (and so, since a failed refresh keeps it, is still usable). */
+  hasKeySet(jwksUri: string): boolean {
+    return this.kidsByUri.has(jwksUri);
+  }
+
   /** Fetches every known key set again; returns how many failed (their old keys stay). */
   async refresh(): Promise<number> {
     const results = await Promise.allSettled([...this.kidsByUri.keys()].map((uri) => this.getJwks(uri)));

@@ -6,9 +6,10 @@ export interface Principal {
   readonly kind: "USER" | "CLIENT";
   readonly username: string | null;
   /**
-   * The caller's email, only when Cognito says it is verified (an ID token's `email` with `email_verified`
-   * `true` or `"true"`); `null` for access tokens, tokens without an email, and unverified emails. Anyone can
-   * sign up with someone else's address, so an unverified one is never presented as the caller's.
+   * The caller's email, only when the token says it is verified (`email` with `email_verified` `true` or `"true"`:
+   * an ID token, or an access token that the pre-token-generation trigger gave both); `null` for machine clients,
+   * tokens without an email, and unverified emails. Anyone can sign up with someone else's address, so an
+   * unverified one is never presented as the caller's.
    */
   readonly email: string | null;
   /** Whether the token carries a verified email (then `email` holds it). */
@@ -34,7 +35,22 @@ export interface Principal {
    * from those sessions later. Whole seconds (JWT NumericDate, RFC 7519 section 2).
    */
   readonly authTime: Date;
+  /**
+   * The token's other claims, as JSON (frozen): custom claims a pre-token-generation trigger added (any JSON type),
+   * an ID token's user attributes (`name`, `custom:tier`, ...). Everything the Principal reads itself, and the
+   * protocol claims (`CLAIMS_NOT_CUSTOM`), are left out. Never read for groups, scopes or `kind`.
+   */
+  readonly customClaims: Readonly<Record<string, JsonValue>>;
 }
+
+/** A JSON value as `JSON.parse` returns it. */
+export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+
+/** Claims that are Cognito's or JWT's own (read into the Principal, or protocol), so never among `customClaims`. */
+export const CLAIMS_NOT_CUSTOM: ReadonlySet<string> = new Set([
+  "iss", "sub", "aud", "exp", "iat", "nbf", "jti", "auth_time", "origin_jti", "event_id", "token_use", "version",
+  "client_id", "username", "cognito:username", "cognito:groups", "scope", "email", "email_verified", "at_hash", "nonce", "device_key",
+]);
 
 /** The claims we read; verification has already checked their presence and types. */
 export interface VerifiedClaims {
@@ -66,18 +82,24 @@ export function isEmailVerified(claim: unknown): boolean {
   return claim === true || claim === "true";
 }
 
-/** Verified claims to Principal. Pure: no I/O, no clock. */
+/**
+ * Verified claims to Principal. Pure: no I/O, no clock. `kind` comes from structure only: an access token is a
+ * machine client's (`CLIENT`) when it has no `username` or its `sub` is its `client_id` (the client-credentials
+ * grant), whatever else a V3 trigger added to it; a machine client has no username, groups or email.
+ */
 export function principalFromClaims(claims: VerifiedClaims): Principal {
   const isAccess = claims.token_use === "access";
-  // Access tokens carry no email; an email claim on one is not Cognito's and is ignored.
-  const claimedEmail = isAccess ? null : asString(claims.email);
+  const claimedUsername = asString(isAccess ? claims.username : claims["cognito:username"]);
+  const isClient = isAccess && (claimedUsername === null || claims.sub === claims.client_id);
+  const username = isClient ? null : claimedUsername;
+  // Access tokens carry an email only when the pre-token-generation trigger (V2) added it; it counts when verified.
+  const claimedEmail = isClient ? null : asString(claims.email);
   const emailVerified = claimedEmail !== null && isEmailVerified(claims.email_verified);
-  const username = asString(isAccess ? claims.username : claims["cognito:username"]);
-  const groups = Array.isArray(claims["cognito:groups"]) ? (claims["cognito:groups"] as string[]) : [];
+  const groups = !isClient && Array.isArray(claims["cognito:groups"]) ? (claims["cognito:groups"] as string[]) : [];
   const scope = asString(claims.scope);
   return Object.freeze({
     sub: claims.sub,
-    kind: isAccess && username === null ? "CLIENT" : "USER",
+    kind: isClient ? "CLIENT" : "USER",
     username,
     email: emailVerified ? claimedEmail : null,
     emailVerified,
@@ -90,5 +112,25 @@ export function principalFromClaims(claims: VerifiedClaims): Principal {
     tokenId: asString(claims.jti),
     sessionId: asString(claims.origin_jti),
     authTime: new Date((typeof claims.auth_time === "number" ? claims.auth_time : claims.iat) * 1000),
+    customClaims: customClaimsOf(claims),
   });
+}
+
+/** Names left out of `customClaims`, as aws-jwt-verify's own parser drops them (prototype pollution). */
+const UNSAFE_NAMES = new Set(["__proto__", "constructor"]);
+
+/**
+ * The claims not in `CLAIMS_NOT_CUSTOM`, deep-frozen so that no resolver can change what the next request with the
+ * same (cached) token sees. Iterative, so a deeply nested claim cannot exhaust the stack (a token is at most 8 KiB).
+ */
+function customClaimsOf(claims: VerifiedClaims): Readonly<Record<string, JsonValue>> {
+  // Object.fromEntries defines properties, so a claim named "__proto__" stays a plain key.
+  const custom = Object.fromEntries(Object.entries(claims).filter(([name]) => !CLAIMS_NOT_CUSTOM.has(name) && !UNSAFE_NAMES.has(name))) as Record<string, JsonValue>;
+  const pending: object[] = [custom];
+  while (pending.length > 0) {
+    const value = pending.pop()!;
+    Object.freeze(value);
+    for (const inner of Object.values(value)) if (typeof inner === "object" && inner !== null && !Object.isFrozen(inner)) pending.push(inner);
+  }
+  return custom;
 }

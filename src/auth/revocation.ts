@@ -50,11 +50,17 @@ export class RevocationList implements RevocationCheck {
     return () => this.listeners.delete(listener);
   }
 
-  /**
-   * Adds revocations; a subject's later cut-off replaces an earlier one (it revokes everything the earlier did).
-   * Tells the `onRevoked` listeners once, when anything was new.
-   */
+  /** Adds a few revocations (as `addAll`). */
   add(...revocations: Revocation[]): void {
+    this.addAll(revocations);
+  }
+
+  /**
+   * Adds revocations, any number (a loop, never a spread: a page of a million records is fine); a subject's later
+   * cut-off replaces an earlier one (it revokes everything the earlier did). Tells the `onRevoked` listeners once,
+   * when anything was new.
+   */
+  addAll(revocations: Iterable<Revocation>): void {
     let changed = false;
     for (const revocation of revocations) changed = this.addOne(revocation) || changed;
     if (!changed) return;

@@ -51,6 +51,8 @@ export function createVerifiedEmailLookup(options: VerifiedEmailLookupOptions): 
   const cache = new Map<string, Remembered>();
   return async (principal, token, onError) => {
     if (principal.kind !== "USER") return null;
+    // The token itself says so (an ID token, or an access token with email_verified: true): no call needed.
+    if (principal.email !== null) return principal.email;
     const key = `${principal.issuer} ${principal.sub}`;
     let entry = cache.get(key);
     if (!entry || entry.until <= now()) {

@@ -3,35 +3,16 @@ import { validateCognitoJwtFields } from "aws-jwt-verify/cognito-verifier";
 import { SimplePenaltyBox } from "aws-jwt-verify/jwk";
 import type { Fetcher } from "aws-jwt-verify/https";
 import type { JwtPayload } from "aws-jwt-verify/jwt-model";
-import {
-  CognitoJwtInvalidClientIdError,
-  CognitoJwtInvalidTokenUseError,
-  FetchError,
-  JwksNotAvailableInCacheError,
-  JwksValidationError,
-  JwkValidationError,
-  JwtExpiredError,
-  JwtInvalidAudienceError,
-  JwtInvalidIssuerError,
-  JwtInvalidSignatureAlgorithmError,
-  JwtInvalidSignatureError,
-  JwtNotBeforeError,
-  JwtParseError,
-  JwtWithoutValidKidError,
-  KidNotFoundInJwksError,
-  WaitPeriodNotYetEndedJwkError,
-} from "aws-jwt-verify/error";
-import { AuthError, AuthUnavailableError, InvalidTokenError, type AuthReason } from "./errors.js";
+import { AuthUnavailableError } from "./errors.js";
+import { issuersOfPool, type PoolIssuer } from "./issuers.js";
 import { KeySetCache } from "./key-set-cache.js";
+import { mapLibraryError } from "./library-errors.js";
+import { parseOnce, type ParseOnceVerifier } from "./parse-once.js";
+import { checkClaims, precheck } from "./precheck.js";
 import { principalFromClaims, type Principal, type VerifiedClaims } from "./principal.js";
 import { VerifiedTokenCache } from "./token-cache.js";
 
-/** Cognito tokens are at most a few KiB; anything larger is refused before it is parsed. */
-export const MAX_TOKEN_BYTES = 8 * 1024;
-/** Cognito access and ID tokens live at most one day. */
-export const MAX_LIFETIME_SECONDS = 24 * 60 * 60;
-const ALLOWED_HEADER_KEYS = new Set(["alg", "kid", "typ"]);
-const SEGMENT = /^[A-Za-z0-9_-]+$/;
+export { checkClaims, MAX_LIFETIME_SECONDS, MAX_TOKEN_BYTES, precheck } from "./precheck.js";
 
 export interface VerifierOptions {
   /** Accepted user pools, e.g. `us-east-1_AbC123`. Required, at least one. */
@@ -42,6 +23,17 @@ export interface VerifierOptions {
   readonly tokenUse: "access" | "id" | "any";
   /** Leeway for `exp`, `nbf` and `iat`, in seconds. */
   readonly clockSkewSeconds: number;
+  /**
+   * Regions the pools are replicated to (multi-Region replication, COGNITO_REPLICA_REGIONS): a token whose ORIGINAL
+   * issuer names one of them with a configured pool id is accepted, checked with the key set that region publishes
+   * at `<issuer>/.well-known/jwks.json`. Default: none.
+   */
+  readonly replicaRegions?: readonly string[];
+  /**
+   * Resource server identifiers (COGNITO_ACCESS_TOKEN_AUDIENCE): when given, an access token's `aud` must be or
+   * contain one of them, else it is refused with `TOKEN_WRONG_AUDIENCE`. Default `null`: `aud` is not required.
+   */
+  readonly accessTokenAudiences?: readonly string[] | null;
   /**
    * Local emulators only (cognito-local, LocalStack): the issuer of each pool, in the order of `userPoolIds`,
    * instead of the pools' Cognito issuers. Tokens are then verified by `aws-jwt-verify`'s generic
@@ -59,74 +51,75 @@ export interface VerifierOptions {
   readonly refreshIntervalSeconds?: number;
 }
 
+/** One configured pool's key set, as readiness sees it. */
+export interface PoolKeySet {
+  readonly userPoolId: string;
+  /** The pool's home key-set URL (ORIGINAL issuer, own region), before any COGNITO_JWKS_URI redirect. */
+  readonly jwksUri: string;
+  /** Whether its keys are loaded, i.e. the pool's tokens can be verified. */
+  readonly ready: boolean;
+}
+
 export interface TokenVerifier {
-  /** Loads every pool's key set; call before the server reports ready. Throws `AuthUnavailableError`. */
+  /**
+   * Loads every pool's home key set, each of which must load: throws `KeySetUnavailableError` naming the first pool
+   * that failed. The other issuers' key sets (UPDATED, replica regions) are fetched too, but their failure does not
+   * fail the start: a pool still on ORIGINAL answers 403 on its UPDATED host (aws-jwt-verify issue #279).
+   */
   hydrate(): Promise<void>;
   /** Verifies a bearer token once, fully. Throws `InvalidTokenError` (401) or `AuthUnavailableError` (503). */
   verify(token: string): Promise<Principal>;
   /** Fetches every key set again now; returns how many fetches failed. Also runs on a timer after hydrate(). */
   refreshKeys(): Promise<number>;
-  /** Whether the key sets are loaded, i.e. some key is trusted (readiness). hydrate() loads every pool or throws. */
+  /** Readiness: whether every configured pool has a usable key set (its home key set is loaded). */
   keysLoaded(): boolean;
+  /** Each configured pool's key set and whether it is loaded (`/readyz` checks, the `auth_key_set_ready` gauge). Optional for stand-ins. */
+  keySets?(): readonly PoolKeySet[];
   /** Stops the refresh timer. */
   close(): void;
 }
 
-/** The issuers a pool's tokens may carry: Cognito's regional format and its newer global format. */
-export function issuersOfPool(userPoolId: string): string[] {
-  const region = userPoolId.split("_")[0];
-  return [
-    `https://cognito-idp.${region}.amazonaws.com/${userPoolId}`,
-    `https://issuer-cognito-idp.${region}.amazonaws.com/${userPoolId}`,
-  ];
+/** A pool's key set could not be loaded at start: names the pool and the key-set URL. */
+export class KeySetUnavailableError extends AuthUnavailableError {
+  constructor(
+    readonly userPoolId: string,
+    readonly jwksUri: string,
+    cause: string,
+  ) {
+    super("KEYS_UNAVAILABLE", `user pool ${userPoolId}: the key set at ${jwksUri} could not be loaded (${cause})`);
+  }
 }
 
-/** Builds the verifier once at start: every token goes through `aws-jwt-verify`'s `CognitoJwtVerifier`. */
+type LibraryVerifier = ParseOnceVerifier;
+
+/** Builds the verifier once at start: every token goes through `aws-jwt-verify`'s verifiers. */
 export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   const skew = options.clockSkewSeconds;
-  const emulatorIssuers = options.issuers && options.issuers.length > 0 ? options.issuers : null;
-  const issuers = new Set(emulatorIssuers ?? options.userPoolIds.flatMap(issuersOfPool));
+  const table = issuerTable(options);
+  const issuers = new Set(table.map((i) => i.issuer));
   const jwksCache = new KeySetCache({
     fetcher: options.fetcher,
     penaltyBox: new SimplePenaltyBox({ waitSeconds: options.unknownKidWaitSeconds ?? 10 }),
   });
-  const tokenUse = options.tokenUse === "any" ? null : options.tokenUse;
-  const customJwtCheck = ({ payload }: { payload: object }) => checkClaims(payload as Record<string, unknown>, skew);
-  const verifier: { hydrate(): Promise<void>; verify(token: string): Promise<unknown> } = emulatorIssuers
-    ? JwtRsaVerifier.create(
-        emulatorIssuers.map((issuer) => ({
-          issuer,
-          jwksUri: `${issuer.replace(/\/+$/, "")}/.well-known/jwks.json`,
-          // Checked the Cognito way below: client_id for access tokens, aud for ID tokens.
-          audience: null,
-          graceSeconds: skew,
-          customJwtCheck: ({ payload }: { payload: JwtPayload }) => {
-            validateCognitoJwtFields(payload, { tokenUse, clientId: [...options.clientIds], groups: null });
-            customJwtCheck({ payload });
-          },
-        })),
-        { jwksCache },
-      )
-    : CognitoJwtVerifier.create(
-        options.userPoolIds.map((userPoolId) => ({
-          userPoolId,
-          clientId: [...options.clientIds],
-          tokenUse,
-          graceSeconds: skew,
-          customJwtCheck,
-        })),
-        { jwksCache },
-      );
-
+  const verifierOf = libraryVerifiers(options, table, jwksCache);
+  // The first issuer of each pool is its home issuer (see issuersOfPool).
+  const homes = options.userPoolIds.map((id) => table.find((i) => i.userPoolId === id)!);
   const tokens = new VerifiedTokenCache(options.tokenCacheSize ?? 10_000);
   let refreshTimer: NodeJS.Timeout | undefined;
 
   return {
     async hydrate() {
-      try {
-        await verifier.hydrate();
-      } catch (error) {
-        throw mapLibraryError(error);
+      const others = table.filter((i) => !homes.includes(i)).map((i) => i.jwksUri);
+      const [required] = await Promise.all([
+        Promise.allSettled(homes.map((home) => jwksCache.getJwks(home.jwksUri))),
+        // Warmed, not required: a failure is a failed fetch like any other, retried when a token needs the key set.
+        Promise.allSettled([...new Set(others)].map((uri) => jwksCache.getJwks(uri))),
+      ]);
+      const failed = required.flatMap((result, i) => (result.status === "rejected" ? [[homes[i]!, result.reason] as const] : []));
+      if (failed.length > 0) {
+        const [home, reason] = failed[0]!;
+        const more = failed.length > 1 ? `; ${failed.length - 1} more pool(s) failed too` : "";
+        throw new KeySetUnavailableError(home.userPoolId, home.jwksUri, `${mapLibraryError(reason).detail ?? reason}${more}`);
       }
       const interval = options.refreshIntervalSeconds ?? 900;
       if (interval > 0 && refreshTimer === undefined) {
@@ -137,10 +130,10 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       const now = Date.now() / 1000;
       const cached = tokens.get(token, now, jwksCache.trustedKids);
       if (cached) return cached;
-      const kid = precheck(token, issuers);
+      const { kid, iss, decomposed } = precheck(token, issuers);
       let payload;
       try {
-        payload = (await verifier.verify(token)) as unknown as VerifiedClaims;
+        payload = (await verifierOf.get(iss)!.verifyParsed(token, decomposed)) as unknown as VerifiedClaims;
       } catch (error) {
         throw mapLibraryError(error);
       }
@@ -149,7 +142,8 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       return principal;
     },
     refreshKeys: () => jwksCache.refresh(),
-    keysLoaded: () => jwksCache.trustedKids.size > 0,
+    keysLoaded: () => homes.every((home) => jwksCache.hasKeySet(home.jwksUri)),
+    keySets: () => homes.map((home) => ({ userPoolId: home.userPoolId, jwksUri: home.jwksUri, ready: jwksCache.hasKeySet(home.jwksUri) })),
     close() {
       clearInterval(refreshTimer);
       refreshTimer = undefined;
@@ -157,137 +151,63 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   };
 }
 
-/**
- * Checks made before the library sees the token, so that nothing is fetched or parsed leniently for a token
- * that is malformed, oversized, asks for a key we would never use, or names an issuer we do not trust.
- * Returns the token's `kid`.
- */
-export function precheck(token: string, issuers: ReadonlySet<string>): string {
-  if (token.length > MAX_TOKEN_BYTES) throw new InvalidTokenError("TOKEN_TOO_LARGE", `Token is over ${MAX_TOKEN_BYTES} bytes`);
-  const segments = token.split(".");
-  // Strict base64url without padding; a length of 1 mod 4 cannot be produced by any encoder.
-  if (segments.length !== 3 || !segments.every((s) => SEGMENT.test(s) && s.length % 4 !== 1)) {
-    throw new InvalidTokenError("TOKEN_MALFORMED", "Token is not three base64url segments without padding");
-  }
-  if (!segments.every(hasZeroPadBits)) throw new InvalidTokenError("TOKEN_MALFORMED", "Token is not canonical base64url (pad bits set)");
-  const header = decodeSegment(segments[0]!, "header");
-  for (const key of Object.keys(header)) {
-    if (!ALLOWED_HEADER_KEYS.has(key)) {
-      throw new InvalidTokenError("TOKEN_HEADER_REJECTED", `Header parameter "${key}" is not accepted`);
-    }
-  }
-  // Cognito signs with RS256 only: refusing everything else closes alg confusion before any key lookup.
-  if (header.alg !== "RS256") throw new InvalidTokenError("TOKEN_HEADER_REJECTED", "Header alg must be RS256");
-  if (typeof header.kid !== "string" || header.kid === "") {
-    throw new InvalidTokenError("TOKEN_HEADER_REJECTED", "Header kid must be a non-empty string");
-  }
-  if (header.typ !== undefined && header.typ !== "JWT") {
-    throw new InvalidTokenError("TOKEN_HEADER_REJECTED", "Header typ must be JWT when present");
-  }
-  const payload = decodeSegment(segments[1]!, "payload");
-  if (typeof payload.iss !== "string" || !issuers.has(payload.iss)) {
-    // Shown in dev mode only (production answers with the reason code): which issuer came, which are accepted.
-    const came = typeof payload.iss === "string" ? JSON.stringify(payload.iss.slice(0, 200)) : "missing";
-    throw new InvalidTokenError("TOKEN_WRONG_ISSUER", `Issuer ${came} is not a configured user pool; accepted: ${[...issuers].join(", ")}`);
-  }
-  checkClaimTypes(payload);
-  return header.kid;
-}
-
-const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/**
- * Whether the last character of a base64url segment leaves its unused low bits zero, as every encoder writes them
- * (RFC 4648 section 3.5 lets decoders refuse otherwise). Decoders ignore those bits, so without this check one token
- * would have several spellings (change the signature's last character from A to B and it still verifies): each
- * would be a different token to the verified-token cache and to anything that compares tokens as strings.
- */
-function hasZeroPadBits(segment: string): boolean {
-  const unusedBits = segment.length % 4 === 2 ? 4 : segment.length % 4 === 3 ? 2 : 0;
-  return unusedBits === 0 || (BASE64URL.indexOf(segment[segment.length - 1]!) & ((1 << unusedBits) - 1)) === 0;
-}
-
-const isNumber = (value: unknown) => typeof value === "number" && Number.isFinite(value);
-const isString = (value: unknown) => typeof value === "string";
-const isStringArray = (value: unknown) => Array.isArray(value) && value.every(isString);
-
-/**
- * Claim types, checked before the library parses them: it refuses some wrong types itself, but only as a
- * generic parse error, and it ignores others (`cognito:groups` as a string would reach our rules).
- */
-function checkClaimTypes(payload: Record<string, unknown>): void {
-  const wrong = (detail: string) => new InvalidTokenError("TOKEN_CLAIMS_INVALID", detail);
-  if (!isNumber(payload.exp)) throw wrong("exp must be a number");
-  if (!isNumber(payload.iat)) throw wrong("iat must be a number");
-  if (payload.nbf !== undefined && !isNumber(payload.nbf)) throw wrong("nbf must be a number");
-  if (!isString(payload.sub) || payload.sub === "") throw wrong("sub must be a non-empty string");
-  if (payload.jti !== undefined && !isString(payload.jti)) throw wrong("jti must be a string");
-  if (payload.origin_jti !== undefined && !isString(payload.origin_jti)) throw wrong("origin_jti must be a string");
-  if (payload.auth_time !== undefined && !isNumber(payload.auth_time)) throw wrong("auth_time must be a number");
-  if (payload.aud !== undefined && !isString(payload.aud) && !isStringArray(payload.aud)) {
-    throw wrong("aud must be a string or an array of strings");
-  }
-  if (payload["cognito:groups"] !== undefined && !isStringArray(payload["cognito:groups"])) {
-    throw wrong("cognito:groups must be an array of strings");
-  }
-  if (payload.scope !== undefined && !isString(payload.scope)) throw wrong("scope must be a string");
-}
-
-function decodeSegment(segment: string, part: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(segment, "base64url").toString("utf8"));
-  } catch {
-    throw new InvalidTokenError("TOKEN_MALFORMED", `Token ${part} is not JSON`);
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new InvalidTokenError("TOKEN_MALFORMED", `Token ${part} is not a JSON object`);
-  }
-  return value as Record<string, unknown>;
+/** Every accepted issuer: the pools' Cognito issuers (see issuers.ts), or the emulators' issuers as given. */
+function issuerTable(options: VerifierOptions): PoolIssuer[] {
+  const emulatorIssuers = options.issuers && options.issuers.length > 0 ? options.issuers : null;
+  if (!emulatorIssuers) return options.userPoolIds.flatMap((id) => issuersOfPool(id, options.replicaRegions ?? []));
+  return emulatorIssuers.map((issuer, i) => ({
+    issuer,
+    userPoolId: options.userPoolIds[i] ?? issuer,
+    form: "original",
+    jwksUri: `${issuer.replace(/\/+$/, "")}/.well-known/jwks.json`,
+    library: false,
+  }));
 }
 
 /**
- * Time rules the library does not apply; runs after the signature is verified (`customJwtCheck`). Types were
- * checked in `precheck`; they are checked again here so that this function is safe on its own.
+ * The library verifier of each accepted issuer. `CognitoJwtVerifier` takes the issuers it derives from a pool id
+ * (ORIGINAL and UPDATED on amazonaws.com); a `JwtRsaVerifier` takes the rest (replica regions, the EU Sovereign
+ * Cloud's own suffix, emulators) with the same Cognito checks of `token_use` and client and the same key-set cache.
  */
-export function checkClaims(payload: Record<string, unknown>, skewSeconds: number, now = Date.now() / 1000): void {
-  checkClaimTypes(payload);
-  const iat = payload.iat as number;
-  if (iat > now + skewSeconds) throw claimError("TOKEN_ISSUED_IN_FUTURE", "iat is in the future");
-  if ((payload.exp as number) - iat > MAX_LIFETIME_SECONDS) throw claimError("TOKEN_LIFETIME_TOO_LONG", "Lifetime exceeds one day");
-}
-
-const claimError = (reason: AuthReason, detail: string) => new InvalidTokenError(reason, detail);
-
-/** The library's error classes, mapped onto our reasons. Anything unknown is an invalid token, never a 500. */
-function mapLibraryError(error: unknown): AuthError {
-  if (error instanceof AuthError) return error;
-  const detail = error instanceof Error ? error.message : String(error);
-  const reasonOf = (): AuthReason | "UNAVAILABLE" => {
-    if (error instanceof FetchError || error instanceof JwksValidationError || error instanceof JwkValidationError) {
-      return "UNAVAILABLE";
-    }
-    if (error instanceof JwksNotAvailableInCacheError) return "UNAVAILABLE";
-    if (error instanceof JwtExpiredError) return "TOKEN_EXPIRED";
-    if (error instanceof JwtNotBeforeError) return "TOKEN_NOT_YET_VALID";
-    if (error instanceof JwtInvalidIssuerError) return "TOKEN_WRONG_ISSUER";
-    if (error instanceof CognitoJwtInvalidClientIdError || error instanceof JwtInvalidAudienceError) return "TOKEN_WRONG_CLIENT";
-    if (error instanceof CognitoJwtInvalidTokenUseError) return "TOKEN_WRONG_USE";
-    if (error instanceof JwtInvalidSignatureError || error instanceof JwtInvalidSignatureAlgorithmError) {
-      return "TOKEN_SIGNATURE_INVALID";
-    }
-    if (
-      error instanceof KidNotFoundInJwksError ||
-      error instanceof WaitPeriodNotYetEndedJwkError ||
-      error instanceof JwtWithoutValidKidError
-    ) {
-      return "TOKEN_UNKNOWN_KEY";
-    }
-    if (error instanceof JwtParseError) return "TOKEN_MALFORMED";
-    return "TOKEN_INVALID";
-  };
-  const reason = reasonOf();
-  return reason === "UNAVAILABLE"
-    ? new AuthUnavailableError("KEYS_UNAVAILABLE", detail)
-    : new InvalidTokenError(reason, detail);
+function libraryVerifiers(options: VerifierOptions, table: readonly PoolIssuer[], jwksCache: KeySetCache): Map<string, LibraryVerifier> {
+  const skew = options.clockSkewSeconds;
+  const tokenUse = options.tokenUse === "any" ? null : options.tokenUse;
+  const audiences = options.accessTokenAudiences && options.accessTokenAudiences.length > 0 ? new Set(options.accessTokenAudiences) : null;
+  const customJwtCheck = ({ payload }: { payload: object }) => checkClaims(payload as Record<string, unknown>, skew, Date.now() / 1000, audiences);
+  const byIssuer = new Map<string, LibraryVerifier>();
+  const own = table.filter((i) => i.library);
+  if (own.length > 0) {
+    const cognito = CognitoJwtVerifier.create(
+      [...new Set(own.map((i) => i.userPoolId))].map((userPoolId) => ({
+        userPoolId,
+        clientId: [...options.clientIds],
+        tokenUse,
+        graceSeconds: skew,
+        customJwtCheck,
+      })),
+      { jwksCache },
+    );
+    const handed = parseOnce(cognito);
+    for (const i of own) byIssuer.set(i.issuer, handed);
+  }
+  const rest = table.filter((i) => !i.library);
+  if (rest.length > 0) {
+    const rsa = JwtRsaVerifier.create(
+      rest.map((i) => ({
+        issuer: i.issuer,
+        jwksUri: i.jwksUri,
+        // Checked the Cognito way below: client_id for access tokens, aud for ID tokens.
+        audience: null,
+        graceSeconds: skew,
+        customJwtCheck: ({ payload }: { payload: JwtPayload }) => {
+          validateCognitoJwtFields(payload, { tokenUse, clientId: [...options.clientIds], groups: null });
+          customJwtCheck({ payload });
+        },
+      })),
+      { jwksCache },
+    );
+    const handed = parseOnce(rsa);
+    for (const i of rest) byIssuer.set(i.issuer, handed);
+  }
+  return byIssuer;
 }

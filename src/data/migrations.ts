@@ -2,6 +2,9 @@ import { sql, type Kysely } from "kysely";
 // Kysely 0.29 moved the migrator to its own entry point.
 import { Migrator, type Migration, type MigrationProvider } from "kysely/migration";
 
+/** The advisory lock (one bigint key) that orders writes to `revocations` by their `seq`. */
+export const REVOCATIONS_WRITE_LOCK = 7_240_022_001;
+
 /**
  * Migrations as code, applied in name order. Kysely's Migrator takes a database lock (an advisory lock on
  * PostgreSQL) around the run, so replicas starting together apply each migration once.
@@ -73,6 +76,37 @@ const migrations: Record<string, Migration> = {
         .addCheckConstraint("revocations_one_kind", sql`(session_id is null) <> (revoked_before is null)`)
         .execute();
       await db.schema.createIndex("revocations_expires_at").on("revocations").column("expires_at").execute();
+    },
+  },
+  "2026-12-06-001-revocations-cursor": {
+    async up(db: Kysely<any>) {
+      // The cursor replicas sync by (src/revocations/sync.ts): a number the database assigns, indexed, so "anything
+      // new?" is one index lookup and a reload reads only the rows after it. Existing rows get numbers here.
+      await sql`alter table revocations add column seq bigint generated always as identity`.execute(db);
+      await db.schema.createIndex("revocations_seq").on("revocations").column("seq").unique().execute();
+      // Numbers are taken at insert but become visible at commit: two writers could commit out of order, and a
+      // replica that read the later one would step over the earlier. Every statement writing the table takes this
+      // transaction-long lock before its rows are numbered, so revocations commit in `seq` order whoever writes
+      // them (sign-outs are rare; the lock is held for the rest of the writer's transaction). An update takes a
+      // new number, so a changed record is read again.
+      await sql`
+        create function revocations_in_seq_order() returns trigger language plpgsql as $$
+        begin
+          perform pg_advisory_xact_lock(${sql.lit(REVOCATIONS_WRITE_LOCK)});
+          return null;
+        end $$`.execute(db);
+      await sql`
+        create trigger revocations_in_seq_order before insert or update on revocations
+        for each statement execute function revocations_in_seq_order()`.execute(db);
+      await sql`
+        create function revocations_renumber() returns trigger language plpgsql as $$
+        begin
+          new.seq := nextval(pg_get_serial_sequence('revocations', 'seq'));
+          return new;
+        end $$`.execute(db);
+      await sql`
+        create trigger revocations_renumber before update on revocations
+        for each row execute function revocations_renumber()`.execute(db);
     },
   },
 };

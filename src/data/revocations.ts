@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { sql } from "kysely";
 import type { Db } from "./database.js";
 import { publish } from "./notifications.js";
@@ -18,17 +17,25 @@ export interface NewRevocation {
   readonly cognitoSignedOut: boolean;
 }
 
-/** What a notification on `REVOCATIONS_CHANNEL` carries: the record's matching part, times in ms since the epoch. */
+/**
+ * What a notification on `REVOCATIONS_CHANNEL` carries: the record's matching part, times in ms since the epoch,
+ * and its `seq` (the sync cursor), so a replica that heard every record before it need not read it again.
+ */
 export interface RevocationNotice {
+  readonly seq: number;
   readonly sub: string;
   readonly sessionId: string | null;
   readonly revokedBefore: number | null;
   readonly expiresAt: number;
 }
 
+/** The columns a replica reads: what a record matches, until when, and its cursor. */
+export type SyncedRevocation = Pick<RevocationRow, "seq" | "sub" | "sessionId" | "revokedBefore" | "expiresAt">;
+
 /**
  * Stores a revocation and announces it on `REVOCATIONS_CHANNEL`, both through `db`: inside a mutation operation's
- * transaction, the record and its notification exist only once the operation commits. Throws on database failure.
+ * transaction, the record and its notification exist only once the operation commits. The insert takes the
+ * table's write lock (see the cursor migration) until that commit. Throws on database failure.
  */
 export async function recordRevocation(db: Db, revocation: NewRevocation): Promise<RevocationRow> {
   const row = await db
@@ -48,29 +55,37 @@ export async function recordRevocation(db: Db, revocation: NewRevocation): Promi
 }
 
 const noticeOf = (row: RevocationRow): RevocationNotice => ({
+  seq: Number(row.seq),
   sub: row.sub,
   sessionId: row.sessionId,
   revokedBefore: row.revokedBefore?.getTime() ?? null,
   expiresAt: row.expiresAt.getTime(),
 });
 
-/** Every revocation that has not expired (by the database's clock), oldest first, and their `digestOf`. */
-export async function activeRevocations(db: Db): Promise<{ rows: RevocationRow[]; digest: string }> {
-  const rows = await db.selectFrom("revocations").selectAll().where("expiresAt", ">", sql<Date>`now()`).orderBy("id").execute();
-  return { rows, digest: digestOf(rows.map((row) => row.id)) };
+/**
+ * The highest `seq` committed so far (0 for an empty table): the "anything new?" of a reload, one lookup at the
+ * end of the `seq` index whatever the table holds. Every record with a lower `seq` is committed or never will be.
+ */
+export async function latestRevocationSeq(db: Db): Promise<number> {
+  const row = await db.selectFrom("revocations").select((eb) => eb.fn.max("seq").as("latest")).executeTakeFirst();
+  return Number(row?.latest ?? 0);
 }
 
 /**
- * A fingerprint of the set of unexpired revocations, computed in the database: one row, however many records, so
- * a periodic reload that finds nothing new costs almost nothing. Equal to `digestOf` their ids.
+ * Up to `limit` unexpired records (by the database's clock) with `after < seq <= upTo`, in `seq` order: one page of
+ * a keyset walk along the `seq` index, so reading k new records costs O(k) rows however many are stored.
  */
-export async function activeRevocationsDigest(db: Db): Promise<string> {
-  const { rows } = await sql<{ digest: string }>`select md5(coalesce(string_agg(id::text, ',' order by id), '')) as digest from revocations where expires_at > now()`.execute(db);
-  return rows[0]!.digest;
+export async function revocationsAfter(db: Db, after: number, upTo: number, limit: number): Promise<SyncedRevocation[]> {
+  return db
+    .selectFrom("revocations")
+    .select(["seq", "sub", "sessionId", "revokedBefore", "expiresAt"])
+    .where("seq", ">", String(after))
+    .where("seq", "<=", String(upTo))
+    .where("expiresAt", ">", sql<Date>`now()`)
+    .orderBy("seq")
+    .limit(limit)
+    .execute();
 }
-
-/** The fingerprint of revocation ids (decimal strings, ascending), as `activeRevocationsDigest` computes it. */
-export const digestOf = (ids: readonly string[]) => createHash("md5").update(ids.join(",")).digest("hex");
 
 /** Deletes the revocations that expired (no token they match can be accepted any more); returns how many. */
 export async function deleteExpiredRevocations(db: Db): Promise<number> {

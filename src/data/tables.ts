@@ -1,4 +1,4 @@
-import type { ColumnType, Generated, Selectable } from "kysely";
+import type { ColumnType, Generated, GeneratedAlways, Selectable } from "kysely";
 
 /**
  * The database as Kysely sees it. Columns are snake_case in SQL and camelCase here (CamelCasePlugin), so a
@@ -72,6 +72,11 @@ export interface RevocationTable {
   /** Whether Cognito's AdminUserGlobalSignOut also ended the subject's refresh tokens. */
   cognitoSignedOut: boolean;
   createdAt: CreatedAt;
+  /**
+   * The sync cursor: assigned by the database on insert (and anew on update), committed in this order (the
+   * table's write lock), indexed. An int8: a decimal string from `pg`, a number from PGlite; read it with Number().
+   */
+  seq: GeneratedAlways<string>;
 }
 
 export type ProductRow = Selectable<ProductTable>;

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeExecutableSchema } from "@graphql-tools/schema";
 import type { GraphQLSchema } from "graphql";
-import { DateTimeResolver, EmailAddressResolver, NonNegativeIntResolver, PositiveIntResolver } from "graphql-scalars";
+import { DateTimeResolver, EmailAddressResolver, JSONObjectResolver, NonNegativeIntResolver, PositiveIntResolver } from "graphql-scalars";
 import { applyAuthDirectives } from "../auth/index.js";
 import type { Resolvers } from "../__generated__/resolvers.js";
 import { int32Scalar } from "./input-values.js";
@@ -30,6 +30,7 @@ export function loadTypeDefs(dir = SCHEMA_DIR): string[] {
 const scalars: Resolvers = {
   DateTime: DateTimeResolver,
   EmailAddress: EmailAddressResolver,
+  JSONObject: JSONObjectResolver,
   // Money, stock and quantities live in 32-bit integer columns.
   NonNegativeInt: int32Scalar(NonNegativeIntResolver),
   PositiveInt: int32Scalar(PositiveIntResolver),

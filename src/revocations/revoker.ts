@@ -3,7 +3,7 @@ import { MAX_LIFETIME_SECONDS, type CognitoSignOut, type RevocationList } from "
 import type { Db } from "../data/database.js";
 import { recordRevocation } from "../data/revocations.js";
 import type { RevocationRow } from "../data/tables.js";
-import { revocationOf } from "./sync.js";
+import { revocationOf } from "./cursor.js";
 
 export interface RevokerOptions {
   /** The replica's list: a committed revocation is added at once, before the answer leaves. */

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { cognitoSignOut, RevocationList } from "../auth/index.js";
+import { cognitoSignOut, RevocationList, serviceUnavailableError } from "../auth/index.js";
 import type { Config } from "../config.js";
 import type { OpenDatabase } from "../data/database.js";
 import { createRevoker, type Revoker } from "./revoker.js";
@@ -11,13 +11,25 @@ export interface RevocationSetup {
   /** What the revocation mutations use (`ServerDependencies.revoker`). */
   readonly revoker: Revoker;
   readonly sync: RevocationSync;
+  /**
+   * The `/readyz` check (`ServerDependencies.readinessChecks.revocations`): false once no reload has succeeded for
+   * three `REVOCATION_RELOAD_SECONDS`, so a load balancer stops sending traffic to a replica that can no longer
+   * learn revocations; true again after the next successful reload.
+   */
+  readonly ready: () => Promise<boolean>;
+  /**
+   * The Lambda handlers' check before each invocation (they have no timer and no readiness): reloads when the last
+   * reload is older than `maxAgeMs`, then throws the 503 `SERVICE_UNAVAILABLE` error when no reload has succeeded
+   * for three `REVOCATION_RELOAD_SECONDS`, rather than answer with a list that may miss revocations.
+   */
+  readonly refreshOrRefuse: (maxAgeMs: number) => Promise<void>;
 }
 
 /**
  * Session revocation for one process, as configured: the list loaded from the database (throws if it cannot be:
  * a server must not start without knowing what is revoked), kept in step by notifications unless
  * `REVOCATION_LISTEN=false` or `listen` is false (the Lambda handlers, which refresh per invocation instead), and
- * reloaded every `REVOCATION_RELOAD_SECONDS` by a timer unless `listen` is false.
+ * reloaded (the records after its cursor) every `REVOCATION_RELOAD_SECONDS` by a timer unless `listen` is false.
  */
 export async function setUpRevocation(config: Config, database: Pick<OpenDatabase, "db" | "notifications">, options: { readonly logger?: Logger; readonly listen?: boolean } = {}): Promise<RevocationSetup> {
   const list = new RevocationList();
@@ -27,6 +39,7 @@ export async function setUpRevocation(config: Config, database: Pick<OpenDatabas
     list,
     notifications: longLived && config.revocation.listen ? database.notifications() : null,
     reloadIntervalMs: longLived ? config.revocation.reloadSeconds * 1000 : null,
+    staleAfterMs: 3 * config.revocation.reloadSeconds * 1000,
     logger: options.logger,
   });
   const revoker = createRevoker({
@@ -36,5 +49,9 @@ export async function setUpRevocation(config: Config, database: Pick<OpenDatabas
     cognito: config.revocation.cognitoSignOut ? cognitoSignOut({ userPoolIds: config.auth.userPoolIds }) : null,
     logger: options.logger,
   });
-  return { list, revoker, sync };
+  const refreshOrRefuse = async (maxAgeMs: number) => {
+    await sync.refresh(maxAgeMs);
+    if (!sync.current()) throw serviceUnavailableError();
+  };
+  return { list, revoker, sync, ready: async () => sync.current(), refreshOrRefuse };
 }

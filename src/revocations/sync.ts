@@ -1,9 +1,11 @@
 import type { Logger } from "pino";
-import type { Revocation, RevocationList } from "../auth/index.js";
+import type { RevocationList } from "../auth/index.js";
 import type { Db } from "../data/database.js";
 import type { NotificationHub } from "../data/notifications.js";
-import { activeRevocations, activeRevocationsDigest, deleteExpiredRevocations, REVOCATIONS_CHANNEL, type RevocationNotice } from "../data/revocations.js";
-import type { RevocationRow } from "../data/tables.js";
+import { deleteExpiredRevocations, REVOCATIONS_CHANNEL } from "../data/revocations.js";
+import { parseNotice, RevocationCursor } from "./cursor.js";
+
+export { revocationOf } from "./cursor.js";
 
 export interface RevocationSyncOptions {
   readonly db: Db;
@@ -13,53 +15,82 @@ export interface RevocationSyncOptions {
   readonly notifications: NotificationHub | null;
   /** Milliseconds between reloads, the safety net for lost notifications; `null`: no timer (Lambda: `refresh`). */
   readonly reloadIntervalMs: number | null;
+  /**
+   * Milliseconds without a successful reload after which `current()` turns false (readiness). Default three
+   * reload intervals, or `null` without a timer; `null`: always current.
+   */
+  readonly staleAfterMs?: number | null;
   /** Milliseconds between deletions of expired records (each replica does it; it is idempotent). Default 60 000. */
   readonly cleanUpIntervalMs?: number;
+  /** Records read per query (one page of the keyset walk). Default 10 000. */
+  readonly pageSize?: number;
   readonly logger?: Logger;
 }
 
+/** What a replica's sync has done, for readiness, the bench and tests. */
+export interface RevocationSyncStats {
+  /** The highest `seq` below which every record was applied (0: none yet). */
+  readonly cursor: number;
+  /** Reloads that succeeded, and the records all of them read. */
+  readonly reloads: number;
+  readonly rowsRead: number;
+  /** Milliseconds since the epoch at the end of the last successful reload (0: never). */
+  readonly lastSuccessAt: number;
+}
+
 export interface RevocationSync {
-  /** Reads every unexpired revocation from the database into the list; on failure keeps what the list knew. Never throws. */
+  /**
+   * Asks the database for its latest `seq` (one index lookup) and reads the records after this replica's cursor,
+   * if any, into the list. On failure keeps what the list knew, logs an `error` line and answers false. Never throws.
+   */
   reload(): Promise<boolean>;
   /** Reloads when the last successful reload is older than `maxAgeMs` (the Lambda handlers' short-lived cache). */
   refresh(maxAgeMs: number): Promise<void>;
+  /** Whether the list is kept current: false once no reload has succeeded for `staleAfterMs` (`/readyz`). */
+  current(): boolean;
+  stats(): RevocationSyncStats;
   /** Stops the timer and the listener. */
   close(): void;
 }
 
-/** A database row as the list's record. */
-export function revocationOf(row: Pick<RevocationRow, "sub" | "sessionId" | "revokedBefore" | "expiresAt">): Revocation {
-  return row.sessionId !== null
-    ? { kind: "session", sub: row.sub, sessionId: row.sessionId, expiresAt: row.expiresAt }
-    : { kind: "subject", sub: row.sub, before: row.revokedBefore!, expiresAt: row.expiresAt };
-}
+const DEFAULT_PAGE_SIZE = 10_000;
 
 /**
- * Keeps a replica's revocation list in step with the database: a first load (which must succeed: it throws, and
- * the server does not start without knowing what is revoked), every notification on `REVOCATIONS_CHANNEL`
- * (within milliseconds of the revoking commit), a reload after the listening connection came back (notifications
- * may have been lost meanwhile), and a reload every `reloadIntervalMs` whatever happens. Records are only ever
- * added and, once expired, pruned: an unreachable database never makes a replica forget a revocation.
+ * Keeps a replica's revocation list in step with the database through a cursor the database assigns (`seq`,
+ * committed in order): a first load (which must succeed: it throws, and the server does not start without knowing
+ * what is revoked), every notification on `REVOCATIONS_CHANNEL` (within milliseconds of the revoking commit), a
+ * reload after the listening connection came back, and a reload every `reloadIntervalMs`. A reload reads only the
+ * records after the cursor, a page at a time, so its cost follows the changes, not the table. Records are only
+ * ever added and, once expired, pruned (with the clean-up): an unreachable database never makes a replica forget.
  */
 export async function startRevocationSync(options: RevocationSyncOptions): Promise<RevocationSync> {
   const { db, list, logger } = options;
   const cleanUpIntervalMs = options.cleanUpIntervalMs ?? 60_000;
+  const staleAfterMs = options.staleAfterMs !== undefined ? options.staleAfterMs : options.reloadIntervalMs === null ? null : 3 * options.reloadIntervalMs;
+  const cursor = new RevocationCursor(db, list, options.pageSize ?? DEFAULT_PAGE_SIZE);
+  let reloads = 0;
   let lastReload = 0;
+  // When the last successful reload ended: a long one (the first, of a million records) is progress, not staleness.
+  let lastSuccess = 0;
   let lastCleanUp = 0;
+  let stale = false;
   let reloading: Promise<boolean> | null = null;
-  // The fingerprint of the records last read: a reload first asks the database for the current one (one row), and
-  // reads the records again only when it differs.
-  let knownDigest: string | null = null;
 
   const load = async () => {
     const started = Date.now();
-    if (knownDigest === null || (await activeRevocationsDigest(db)) !== knownDigest) {
-      const { rows, digest } = await activeRevocations(db);
-      list.add(...rows.map(revocationOf));
-      knownDigest = digest;
-    }
-    list.prune(Date.now());
+    await cursor.catchUp();
+    reloads++;
     lastReload = started;
+    lastSuccess = Date.now();
+  };
+
+  const failed = (error: unknown) => {
+    const failingForMs = lastSuccess === 0 ? null : Date.now() - lastSuccess;
+    logger?.error({ event: "revocations.reload_failed", err: errorOf(error), known: list.size, cursor: cursor.position, failingForMs }, "could not reload revocations; keeping the ones known");
+    if (!stale && staleAfterMs !== null && failingForMs !== null && failingForMs > staleAfterMs) {
+      stale = true;
+      logger?.error({ event: "revocations.stale", failingForMs, staleAfterMs }, "revocations not reloaded for too long; reporting not ready");
+    }
   };
 
   const reload = (): Promise<boolean> =>
@@ -67,13 +98,16 @@ export async function startRevocationSync(options: RevocationSyncOptions): Promi
       try {
         await load();
       } catch (error) {
-        logger?.warn({ event: "revocations.reload_failed", err: { type: (error as Error)?.name, message: (error as Error)?.message }, known: list.size }, "could not reload revocations; keeping the ones known");
+        failed(error);
         return false;
+      }
+      if (stale) {
+        stale = false;
+        logger?.info({ event: "revocations.current", cursor: cursor.position }, "revocations reloaded again; reporting ready");
       }
       if (Date.now() - lastCleanUp >= cleanUpIntervalMs) {
         lastCleanUp = Date.now();
-        const deleted = await deleteExpiredRevocations(db).catch(() => 0);
-        if (deleted > 0) logger?.info({ event: "revocations.expired_deleted", deleted }, "expired revocations deleted");
+        await cleanUp(db, list, logger);
       }
       return true;
     })().finally(() => {
@@ -87,11 +121,9 @@ export async function startRevocationSync(options: RevocationSyncOptions): Promi
     stops.push(
       await options.notifications.listen(REVOCATIONS_CHANNEL, (payload) => {
         const notice = parseNotice(payload);
-        if (notice) list.add(revocationOf({ ...notice, revokedBefore: notice.revokedBefore === null ? null : new Date(notice.revokedBefore), expiresAt: new Date(notice.expiresAt) }));
-        else {
-          logger?.warn({ event: "revocations.bad_notification" }, "a revocation notification could not be read; reloading");
-          void reload();
-        }
+        if (notice) return cursor.apply(notice);
+        logger?.warn({ event: "revocations.bad_notification" }, "a revocation notification could not be read; reloading");
+        void reload();
       }),
       options.notifications.onResync(() => void reload()),
     );
@@ -112,19 +144,23 @@ export async function startRevocationSync(options: RevocationSyncOptions): Promi
     async refresh(maxAgeMs) {
       if (Date.now() - lastReload > maxAgeMs) await reload();
     },
+    // Time since the last success, not a count of failures: a reload that hangs (a pool that cannot connect) counts too.
+    current: () => staleAfterMs === null || Date.now() - lastSuccess <= staleAfterMs,
+    stats: () => ({ cursor: cursor.position, reloads, rowsRead: cursor.rowsRead, lastSuccessAt: lastSuccess }),
     close: () => stops.forEach((stop) => stop()),
   };
 }
 
-function parseNotice(payload: string): RevocationNotice | null {
+/** Forgets expired records in memory and deletes them in the database (idempotent: every replica may do it). */
+async function cleanUp(db: Db, list: RevocationList, logger: Logger | undefined): Promise<void> {
+  list.prune(Date.now());
   try {
-    const notice = JSON.parse(payload) as Partial<RevocationNotice>;
-    const ok =
-      typeof notice.sub === "string" &&
-      typeof notice.expiresAt === "number" &&
-      (typeof notice.sessionId === "string" ? notice.revokedBefore === null : notice.sessionId === null && typeof notice.revokedBefore === "number");
-    return ok ? (notice as RevocationNotice) : null;
-  } catch {
-    return null;
+    const deleted = await deleteExpiredRevocations(db);
+    if (deleted > 0) logger?.info({ event: "revocations.expired_deleted", deleted }, "expired revocations deleted");
+  } catch (error) {
+    logger?.warn({ event: "revocations.clean_up_failed", err: errorOf(error) }, "could not delete expired revocations; the next clean-up tries again");
   }
 }
+
+/** The error's kind, message and code (PostgreSQL's SQLSTATE, Node's errno name) for a log line. */
+const errorOf = (error: unknown) => ({ type: (error as Error)?.name, message: (error as Error)?.message, code: (error as { code?: unknown })?.code });

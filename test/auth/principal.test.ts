@@ -30,6 +30,7 @@ describe("principalFromClaims", () => {
       tokenId: "j1",
       sessionId: null,
       authTime: new Date(1_899_990_000_000),
+      customClaims: {},
     });
     expect(Object.isFrozen(principal)).toBe(true);
     expect(Object.isFrozen(principal.groups)).toBe(true);
@@ -85,9 +86,61 @@ describe("principalFromClaims", () => {
     expect(principalFromClaims(idToken({ email_verified: claim }))).toMatchObject({ email: null, emailVerified: false });
   });
 
-  it("ignores an email claim on an access token, verified or not", () => {
-    const principal = principalFromClaims({ ...base, sub: "s", token_use: "access", client_id: "a", username: "u", email: "x@y.z", email_verified: true } as VerifiedClaims);
-    expect(principal.email).toBeNull();
-    expect(principal.emailVerified).toBe(false);
+  const accessToken = (extra: Record<string, unknown>) =>
+    ({ ...base, sub: "s", token_use: "access", client_id: "a", username: "u", ...extra }) as VerifiedClaims;
+
+  it.each([true, "true"])("reads a verified email from an access token a V2 trigger gave email_verified %j", (verified) => {
+    expect(principalFromClaims(accessToken({ email: "x@y.z", email_verified: verified }))).toMatchObject({ email: "x@y.z", emailVerified: true });
+  });
+
+  it.each([false, "false", undefined, "yes", 1])("ignores an access token's email when email_verified is %j", (verified) => {
+    expect(principalFromClaims(accessToken({ email: "x@y.z", email_verified: verified }))).toMatchObject({ email: null, emailVerified: false });
+  });
+
+  it("keeps a machine token CLIENT whatever a V3 trigger added: username, groups, a verified email", () => {
+    const principal = principalFromClaims(
+      accessToken({ sub: "m2m", client_id: "m2m", username: "impostor", "cognito:groups": ["admin"], email: "x@y.z", email_verified: true }),
+    );
+    expect(principal).toMatchObject({ kind: "CLIENT", username: null, groups: [], email: null, emailVerified: false });
+  });
+
+  it("puts every other claim, of any JSON type, in customClaims, deep-frozen, and reads none of it as groups or scopes", () => {
+    const claims = accessToken({
+      "cognito:groups": ["support"],
+      scope: "orders/read",
+      tier: "gold",
+      limits: { daily: 10, regions: ["eu", "us"], nested: { deeper: [{ x: null }] } },
+      flag: true,
+      ratio: 0.5,
+      nothing: null,
+      groups: ["admin"],
+      scopes: "orders/write",
+      "custom:tenant": "t-1",
+    });
+    const principal = principalFromClaims(claims);
+    expect(principal.customClaims).toEqual({
+      tier: "gold",
+      limits: { daily: 10, regions: ["eu", "us"], nested: { deeper: [{ x: null }] } },
+      flag: true,
+      ratio: 0.5,
+      nothing: null,
+      groups: ["admin"],
+      scopes: "orders/write",
+      "custom:tenant": "t-1",
+    });
+    expect(principal.groups).toEqual(["support"]);
+    expect(principal.scopes).toEqual(["orders/read"]);
+    const limits = principal.customClaims.limits as { regions: string[]; nested: { deeper: object[] } };
+    expect([Object.isFrozen(principal.customClaims), Object.isFrozen(limits.regions), Object.isFrozen(limits.nested.deeper[0])]).toEqual([true, true, true]);
+  });
+
+  it("leaves claims named __proto__ and constructor out of customClaims, and pollutes no prototype", () => {
+    const claims = JSON.parse(
+      `{"sub":"s","token_use":"access","client_id":"a","username":"u","iss":"i","exp":2,"iat":1,"__proto__":{"polluted":true},"constructor":1,"kept":1}`,
+    ) as VerifiedClaims;
+    const principal = principalFromClaims(claims);
+    expect(principal.customClaims).toEqual({ kept: 1 });
+    expect(Object.getPrototypeOf(principal.customClaims)).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });

@@ -43,6 +43,13 @@ describe("createVerifiedEmailLookup", () => {
     expect(source).toHaveBeenCalledTimes(3);
   });
 
+  it("answers the token's own verified email without calling the source (an access token a V2 trigger gave email_verified: true)", async () => {
+    const source = vi.fn<UserAttributesSource>(verified);
+    const lookup = createVerifiedEmailLookup({ source });
+    expect(await lookup(principal({ email: "own@example.com", emailVerified: true }), "token")).toBe("own@example.com");
+    expect(source).not.toHaveBeenCalled();
+  });
+
   it("shares one call between concurrent lookups of a user", async () => {
     const source = vi.fn<UserAttributesSource>(async () => {
       await new Promise((r) => setTimeout(r, 20));

@@ -150,6 +150,7 @@ describe("createTokenVerifier accepts", () => {
       tokenId: claims.jti,
       sessionId: claims.origin_jti ?? null,
       authTime: new Date((claims.auth_time as number) * 1000),
+      customClaims: {},
     });
   });
 
@@ -199,6 +200,7 @@ describe("createTokenVerifier accepts", () => {
       tokenId: claims.jti,
       sessionId: claims.origin_jti ?? null,
       authTime: new Date((claims.auth_time as number) * 1000),
+      customClaims: {},
     });
   });
 

@@ -84,6 +84,7 @@ export async function startApp(env: Record<string, string> = {}, options: StartO
     revoker: revocation.revoker,
     logger: options.logger,
     metrics,
+    readinessChecks: { revocations: revocation.ready },
   });
   const base = server.url.replace(/\/graphql$/, "");
   const send = async (path: string, init?: RequestInit): Promise<TestResponse> => {

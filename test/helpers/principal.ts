@@ -16,5 +16,6 @@ export const principal = (overrides: Partial<Principal> = {}): Principal => ({
   tokenId: null,
   sessionId: null,
   authTime: new Date(Date.now() - 60_000),
+  customClaims: {},
   ...overrides,
 });

@@ -79,7 +79,9 @@ describe.each(BACKENDS)("session revocation over HTTP on $name", ({ postgresUrl,
     const sub = `sub-${randomUUID()}`;
     const phone = userToken(sub, randomUUID(), seconds() - 3000);
     const laptop = userToken(sub, randomUUID(), seconds() - 30);
+    const asked = Date.now();
     const response = await app.graphql(SIGN_OUT_EVERYWHERE, { headers: bearer(laptop) });
+    const answered = Date.now();
     expect(response.body.data.signOutEverywhere).toMatchObject({ sub, sessionId: null, cognitoSignedOut: false });
     const cutOff = Date.parse(response.body.data.signOutEverywhere.revokedBefore);
     // Kept for the refresh token's validity (30 days by default) plus a token's lifetime and the leeway.
@@ -89,8 +91,12 @@ describe.each(BACKENDS)("session revocation over HTTP on $name", ({ postgresUrl,
     expectRevoked(await meOf(laptop));
     // A refresh of the phone's session after the cut-off: new iat, the old auth_time.
     expectRevoked(await meOf(signToken(key, accessClaims({ sub, origin_jti: randomUUID(), auth_time: seconds() - 3000, iat: seconds() }))));
-    // The cut-off is a whole second: a sign-in during the second of the revocation counts as before it.
+    // The cut-off is the revocation's moment rounded up to a whole second (as the schema and docs/revoking-sessions.md say): a
+    // sign-in during the second of the revocation (auth_time one second below the cut-off) counts as before it and
+    // is refused; one with auth_time of the next second, the cut-off itself, works.
     expect(cutOff % 1000).toBe(0);
+    expect(cutOff).toBeGreaterThanOrEqual(asked);
+    expect(cutOff).toBeLessThan(answered + 1000);
     expectRevoked(await meOf(userToken(sub, randomUUID(), cutOff / 1000 - 1)));
     const signedInAgain = userToken(sub, randomUUID(), cutOff / 1000);
     expect((await meOf(signedInAgain)).body.data.me.sub).toBe(sub);

@@ -1,0 +1,149 @@
+import type { DecomposedJwt } from "aws-jwt-verify/jwt";
+import type { JwtHeader, JwtPayload } from "aws-jwt-verify/jwt-model";
+import { InvalidTokenError, type AuthReason } from "./errors.js";
+
+/**
+ * The checks of a token that are ours rather than aws-jwt-verify's: its shape, header and claim types before the
+ * library sees it (`precheck`), and the time, lifetime and audience rules after its signature is verified
+ * (`checkClaims`, the library's `customJwtCheck`).
+ */
+
+/** Cognito tokens are at most a few KiB; anything larger is refused before it is parsed. */
+export const MAX_TOKEN_BYTES = 8 * 1024;
+/** Cognito access and ID tokens live at most one day. */
+export const MAX_LIFETIME_SECONDS = 24 * 60 * 60;
+/** What `precheck` found: the token's key id and issuer, and its parts, decoded and parsed (not yet verified). */
+export interface PrecheckedToken {
+  readonly kid: string;
+  readonly iss: string;
+  readonly decomposed: DecomposedJwt;
+}
+
+const ALLOWED_HEADER_KEYS = new Set(["alg", "kid", "typ"]);
+const SEGMENT = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * Checks made before the library sees the token, so that nothing is fetched or parsed leniently for a token
+ * that is malformed, oversized, asks for a key we would never use, or names an issuer we do not trust.
+ * Returns the token's `kid`, `iss` (one of `issuers`) and its parts as aws-jwt-verify decomposes them (parsed once
+ * here, handed to the library: see parse-once.ts). Throws `InvalidTokenError`.
+ */
+export function precheck(token: string, issuers: ReadonlySet<string>): PrecheckedToken {
+  if (token.length > MAX_TOKEN_BYTES) throw new InvalidTokenError("TOKEN_TOO_LARGE", `Token is over ${MAX_TOKEN_BYTES} bytes`);
+  const segments = token.split(".");
+  // Strict base64url without padding; a length of 1 mod 4 cannot be produced by any encoder.
+  if (segments.length !== 3 || !segments.every((s) => SEGMENT.test(s) && s.length % 4 !== 1)) {
+    throw new InvalidTokenError("TOKEN_MALFORMED", "Token is not three base64url segments without padding");
+  }
+  if (!segments.every(hasZeroPadBits)) throw new InvalidTokenError("TOKEN_MALFORMED", "Token is not canonical base64url (pad bits set)");
+  const header = decodeSegment(segments[0]!, "header");
+  for (const key of Object.keys(header)) {
+    if (!ALLOWED_HEADER_KEYS.has(key)) {
+      throw new InvalidTokenError("TOKEN_HEADER_REJECTED", `Header parameter "${key}" is not accepted`);
+    }
+  }
+  // Cognito signs with RS256 only: refusing everything else closes alg confusion before any key lookup.
+  if (header.alg !== "RS256") throw new InvalidTokenError("TOKEN_HEADER_REJECTED", "Header alg must be RS256");
+  if (typeof header.kid !== "string" || header.kid === "") {
+    throw new InvalidTokenError("TOKEN_HEADER_REJECTED", "Header kid must be a non-empty string");
+  }
+  if (header.typ !== undefined && header.typ !== "JWT") {
+    throw new InvalidTokenError("TOKEN_HEADER_REJECTED", "Header typ must be JWT when present");
+  }
+  const payload = decodeSegment(segments[1]!, "payload");
+  if (typeof payload.iss !== "string" || !issuers.has(payload.iss)) {
+    // Shown in dev mode only (production answers with the reason code): which issuer came, which are accepted.
+    const came = typeof payload.iss === "string" ? JSON.stringify(payload.iss.slice(0, 200)) : "missing";
+    throw new InvalidTokenError("TOKEN_WRONG_ISSUER", `Issuer ${came} is not a configured user pool; accepted: ${[...issuers].join(", ")}`);
+  }
+  checkClaimTypes(payload);
+  const [headerB64, payloadB64, signatureB64] = segments as [string, string, string];
+  return { kid: header.kid, iss: payload.iss, decomposed: { header: header as JwtHeader, headerB64, payload: payload as JwtPayload, payloadB64, signatureB64 } };
+}
+
+const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/**
+ * Whether the last character of a base64url segment leaves its unused low bits zero, as every encoder writes them
+ * (RFC 4648 section 3.5 lets decoders refuse otherwise). Decoders ignore those bits, so without this check one token
+ * would have several spellings (change the signature's last character from A to B and it still verifies): each
+ * would be a different token to the verified-token cache and to anything that compares tokens as strings.
+ */
+function hasZeroPadBits(segment: string): boolean {
+  const unusedBits = segment.length % 4 === 2 ? 4 : segment.length % 4 === 3 ? 2 : 0;
+  return unusedBits === 0 || (BASE64URL.indexOf(segment[segment.length - 1]!) & ((1 << unusedBits) - 1)) === 0;
+}
+
+const isNumber = (value: unknown) => typeof value === "number" && Number.isFinite(value);
+const isString = (value: unknown) => typeof value === "string";
+const isStringArray = (value: unknown) => Array.isArray(value) && value.every(isString);
+
+/**
+ * Claim types, checked before the library parses them: it refuses some wrong types itself, but only as a
+ * generic parse error, and it ignores others (`cognito:groups` as a string would reach our rules).
+ */
+function checkClaimTypes(payload: Record<string, unknown>): void {
+  const wrong = (detail: string) => new InvalidTokenError("TOKEN_CLAIMS_INVALID", detail);
+  if (!isNumber(payload.exp)) throw wrong("exp must be a number");
+  if (!isNumber(payload.iat)) throw wrong("iat must be a number");
+  if (payload.nbf !== undefined && !isNumber(payload.nbf)) throw wrong("nbf must be a number");
+  if (!isString(payload.sub) || payload.sub === "") throw wrong("sub must be a non-empty string");
+  if (payload.jti !== undefined && !isString(payload.jti)) throw wrong("jti must be a string");
+  if (payload.origin_jti !== undefined && !isString(payload.origin_jti)) throw wrong("origin_jti must be a string");
+  if (payload.auth_time !== undefined && !isNumber(payload.auth_time)) throw wrong("auth_time must be a number");
+  if (payload.aud !== undefined && !isString(payload.aud) && !isStringArray(payload.aud)) {
+    throw wrong("aud must be a string or an array of strings");
+  }
+  if (payload["cognito:groups"] !== undefined && !isStringArray(payload["cognito:groups"])) {
+    throw wrong("cognito:groups must be an array of strings");
+  }
+  if (payload.scope !== undefined && !isString(payload.scope)) throw wrong("scope must be a string");
+}
+
+function decodeSegment(segment: string, part: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(segment, "base64url").toString("utf8"));
+  } catch {
+    throw new InvalidTokenError("TOKEN_MALFORMED", `Token ${part} is not JSON`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new InvalidTokenError("TOKEN_MALFORMED", `Token ${part} is not a JSON object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/**
+ * Time, lifetime and audience rules the library does not apply; runs after the signature is verified
+ * (`customJwtCheck`). Types were checked in `precheck`; they are checked again here so that this function is safe
+ * on its own. `audiences`: COGNITO_ACCESS_TOKEN_AUDIENCE (`null`: an access token's `aud` is not required).
+ */
+export function checkClaims(
+  payload: Record<string, unknown>,
+  skewSeconds: number,
+  now = Date.now() / 1000,
+  audiences: ReadonlySet<string> | null = null,
+): void {
+  checkClaimTypes(payload);
+  const iat = payload.iat as number;
+  if (iat > now + skewSeconds) throw claimError("TOKEN_ISSUED_IN_FUTURE", "iat is in the future");
+  if ((payload.exp as number) - iat > MAX_LIFETIME_SECONDS) throw claimError("TOKEN_LIFETIME_TOO_LONG", "Lifetime exceeds one day");
+  if (audiences !== null && payload.token_use === "access") checkAudience(payload.aud, audiences);
+}
+
+/**
+ * RFC 8707 resource binding: an access token Cognito minted for a resource server carries that server's identifier
+ * in `aud` (a string, or an array of them). Another API of the same pool and app client gets tokens that pass every
+ * other check, so with COGNITO_ACCESS_TOKEN_AUDIENCE set, one of its identifiers must be in `aud`. ID tokens keep
+ * `aud` = client id, checked by the library.
+ */
+function checkAudience(aud: unknown, audiences: ReadonlySet<string>): void {
+  const values = typeof aud === "string" ? [aud] : Array.isArray(aud) ? aud : [];
+  if (!values.some((value) => typeof value === "string" && audiences.has(value))) {
+    const came = aud === undefined ? "no aud" : `aud ${JSON.stringify(aud).slice(0, 200)}`;
+    throw claimError("TOKEN_WRONG_AUDIENCE", `Access token has ${came}; expected one of ${[...audiences].join(", ")}`);
+  }
+}
+
+const claimError = (reason: AuthReason, detail: string) => new InvalidTokenError(reason, detail);
+
