@@ -15,6 +15,8 @@
  *                    CPU, `me` per request (bench/revocation.ts; needs TEST_DATABASE_URL)
  *   --memory         resident memory and heap of auth-on before, at and past the verified-token cache's bound
  *                    (five batches of 10,000 distinct tokens), and the heap bytes per cached token
+ *   --subscriptions  subscription cells instead (bench/subscriptions.ts): heap per idle connection, statements,
+ *                    CPU and delivery p50/p99 per event at 100 and 1,000 subscribers
  *   --only a,b       only these scenarios
  *   --variants a,b   only these variants
  */
@@ -42,6 +44,11 @@ const flag = (name: string) => {
   return index >= 0 ? process.argv[index + 1] : undefined;
 };
 const ONLY = flag("--only")?.split(",");
+if (process.argv.includes("--subscriptions")) {
+  const { runSubscriptionBench } = await import("./subscriptions.js");
+  await runSubscriptionBench();
+  process.exit(0);
+}
 const ONLY_VARIANTS = flag("--variants")?.split(",");
 const ROUNDS = quick ? 1 : 5;
 const SECONDS = quick ? 1 : 5;

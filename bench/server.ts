@@ -29,6 +29,7 @@ import { createLoaders } from "../src/data/loaders.js";
 import type { AppContext } from "../src/graphql/context.js";
 import { createLogger } from "../src/logger.js";
 import { Metrics } from "../src/metrics.js";
+import { createLoadShedder } from "../src/http-shed.js";
 import { startServer } from "../src/server.js";
 import { setUpRevocation } from "../src/revocations/setup.js";
 import { pino } from "pino";
@@ -88,6 +89,8 @@ if (variant === "yoga") {
     readinessChecks: { database: () => database.ping(), ...(revocation && { revocations: revocation.ready }) },
     shutdownTimeoutMs: config.http.shutdownTimeoutSeconds * 1000,
     abortInFlight: () => database.abortActive(),
+    // Load shedding as main.ts sets it up (auth-on: the product as deployed).
+    shedder: variant === "auth-on" ? createLoadShedder({ ...config.bounds, poolWaiting: () => database.poolStats()?.waiting ?? 0, onShed: (reason) => metrics.shed.inc({ reason }) }) : undefined,
   });
   port = Number(new URL(server.url).port);
 }

@@ -1,10 +1,12 @@
 import { join } from "node:path";
 import {
+  cognitoCallGuard,
   cognitoUserAttributes,
   createTokenVerifier,
   createVerifiedEmailLookup,
   DevIssuer,
   JwksFetcher,
+  type CognitoCallGuardOptions,
   type TokenVerifier,
   type VerifiedEmailLookup,
 } from "./auth/index.js";
@@ -27,9 +29,15 @@ export const devKeysFile = (config: Pick<Config, "dataDir">) => join(config.data
 
 /**
  * The verifier for the configured mode. Dev mode uses the same `CognitoJwtVerifier` path as production;
- * only the key-set "endpoint" is the dev issuer in memory instead of Cognito over the network.
+ * only the key-set "endpoint" is the dev issuer in memory instead of Cognito over the network. With a pool, the
+ * email lookup's `GetUser` calls go through a deadline and circuit breaker (COGNITO_TIMEOUT_MS, COGNITO_BREAKER_*),
+ * reported to `cognitoCalls` (metrics and logs; `cognitoCallReporting` in src/bounds-reporting.ts).
  */
-export function setUpAuth(config: Config, onKeySetFetch?: (result: "ok" | "failed" | "skipped") => void): AuthSetup {
+export function setUpAuth(
+  config: Config,
+  onKeySetFetch?: (result: "ok" | "failed" | "skipped") => void,
+  cognitoCalls?: CognitoCallReporting,
+): AuthSetup {
   const { auth } = config;
   if (config.mode === "dev") {
     const devIssuer = DevIssuer.load(devKeysFile(config));
@@ -62,7 +70,8 @@ export function setUpAuth(config: Config, onKeySetFetch?: (result: "ok" | "faile
     refreshIntervalSeconds: auth.jwksRefreshSeconds,
     fetcher: new JwksFetcher({ redirect, onFetch: onKeySetFetch }),
   });
-  return { verifier, devIssuer: null, emailLookup: createVerifiedEmailLookup({ source: cognitoUserAttributes() }) };
+  const guard = cognitoCallGuard({ ...cognitoGuardSettings(config), ...cognitoCalls });
+  return { verifier, devIssuer: null, emailLookup: createVerifiedEmailLookup({ source: cognitoUserAttributes({ guard }) }) };
 }
 
 /**
@@ -75,3 +84,13 @@ export function keySetReadinessChecks(verifier: TokenVerifier): Record<string, (
     pools.map(({ userPoolId }) => [`keys:${userPoolId}`, async () => verifier.keySets!().find((k) => k.userPoolId === userPoolId)?.ready ?? false]),
   );
 }
+
+/** Where guarded Cognito calls report (metrics and logs; see `cognitoCallReporting` in src/bounds-reporting.ts). */
+export type CognitoCallReporting = Pick<CognitoCallGuardOptions, "onOutcome" | "onCircuitChange">;
+
+/** The configured deadline and breaker of Cognito calls (COGNITO_TIMEOUT_MS, COGNITO_BREAKER_*). */
+export const cognitoGuardSettings = ({ bounds }: Pick<Config, "bounds">): CognitoCallGuardOptions => ({
+  timeoutMs: bounds.cognitoTimeoutMs,
+  breakerFailures: bounds.cognitoBreakerFailures,
+  breakerOpenMs: bounds.cognitoBreakerOpenSeconds * 1000,
+});

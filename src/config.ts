@@ -49,6 +49,11 @@ export interface Config {
     readonly maxSubscriptionsPerConnection: number;
     /** Connections open at once per token subject, per replica (default 10, 1 to 10000); one more closes with 4403. */
     readonly maxConnectionsPerSubject: number;
+    /**
+     * How long order events are kept in the durable log for subscriptions resuming with `after`, in seconds
+     * (WS_EVENT_RETENTION_SECONDS, default 86400, 60 to 2592000); an older cursor is refused with CURSOR_EXPIRED.
+     */
+    readonly eventRetentionSeconds: number;
   };
   /** GraphQL Armor limits, checked before execution (GRAPHQL_MAX_*). */
   readonly limits: {
@@ -87,6 +92,30 @@ export interface Config {
     /** The app clients' longest refresh-token validity, in days (COGNITO_REFRESH_TOKEN_VALIDITY_DAYS, 1 to 3650, default 30). */
     readonly refreshTokenValidityDays: number;
   };
+  /** Bounds on every wait for a dependency, and load shedding (see docs/faults.md). */
+  readonly bounds: Bounds;
+}
+
+/** How long anything may wait for a dependency, and when a saturated replica sheds load (docs/faults.md). */
+export interface Bounds {
+  /** Milliseconds one Cognito call (GetUser, ListUsers, AdminUserGlobalSignOut) may take, retry included (COGNITO_TIMEOUT_MS, 100 to 30000, default 3000). */
+  readonly cognitoTimeoutMs: number;
+  /** Consecutive failed Cognito calls that open the circuit breaker (COGNITO_BREAKER_FAILURES, 1 to 1000, default 5). */
+  readonly cognitoBreakerFailures: number;
+  /** Seconds the breaker stays open before one trial call (COGNITO_BREAKER_OPEN_SECONDS, 1 to 3600, default 30). */
+  readonly cognitoBreakerOpenSeconds: number;
+  /** Largest PostgreSQL pool (DATABASE_POOL_SIZE, 1 to 1000, default 10). */
+  readonly poolSize: number;
+  /** Milliseconds a request waits for a pooled connection, a new connection's connect included (DATABASE_POOL_TIMEOUT_MS, 50 to 60000, default 5000). */
+  readonly poolTimeoutMs: number;
+  /** PostgreSQL `statement_timeout` of the pool's connections, in ms (DATABASE_STATEMENT_TIMEOUT_MS, 50 to 600000, default 10000). */
+  readonly statementTimeoutMs: number;
+  /** PostgreSQL `idle_in_transaction_session_timeout`, in ms (DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS, 50 to 600000, default 5000). */
+  readonly idleInTransactionTimeoutMs: number;
+  /** `/graphql` requests in progress at once beyond which new ones get 503 at once (SHED_MAX_IN_FLIGHT, 1 to 100000, default 500). */
+  readonly maxInFlight: number;
+  /** Requests waiting for a pooled connection beyond which new ones get 503 at once (SHED_MAX_POOL_WAITING, 0 to 100000, default 100). */
+  readonly maxPoolWaiting: number;
 }
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -178,6 +207,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxMessageBytes: integer(env, "WS_MAX_MESSAGE_BYTES", 65_536, 1024, 1_048_576),
       maxSubscriptionsPerConnection: integer(env, "WS_MAX_SUBSCRIPTIONS_PER_CONNECTION", 20, 1, 1000),
       maxConnectionsPerSubject: integer(env, "WS_MAX_CONNECTIONS_PER_SUBJECT", 10, 1, 10_000),
+      eventRetentionSeconds: integer(env, "WS_EVENT_RETENTION_SECONDS", 86_400, 60, 2_592_000),
     }),
     limits: Object.freeze({
       depth: integer(env, "GRAPHQL_MAX_DEPTH", 10, 1, 100),
@@ -195,7 +225,22 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: env.DATA_DIR?.trim() || ".data",
     logLevel: oneOf(env, "LOG_LEVEL", LOG_LEVELS, "info"),
     revocation: Object.freeze(revocationSettings(env, mode)),
+    bounds: Object.freeze(boundSettings(env)),
   });
+}
+
+function boundSettings(env: Env): Bounds {
+  return {
+    cognitoTimeoutMs: integer(env, "COGNITO_TIMEOUT_MS", 3000, 100, 30_000),
+    cognitoBreakerFailures: integer(env, "COGNITO_BREAKER_FAILURES", 5, 1, 1000),
+    cognitoBreakerOpenSeconds: integer(env, "COGNITO_BREAKER_OPEN_SECONDS", 30, 1, 3600),
+    poolSize: integer(env, "DATABASE_POOL_SIZE", 10, 1, 1000),
+    poolTimeoutMs: integer(env, "DATABASE_POOL_TIMEOUT_MS", 5000, 50, 60_000),
+    statementTimeoutMs: integer(env, "DATABASE_STATEMENT_TIMEOUT_MS", 10_000, 50, 600_000),
+    idleInTransactionTimeoutMs: integer(env, "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS", 5000, 50, 600_000),
+    maxInFlight: integer(env, "SHED_MAX_IN_FLIGHT", 500, 1, 100_000),
+    maxPoolWaiting: integer(env, "SHED_MAX_POOL_WAITING", 100, 0, 100_000),
+  };
 }
 
 // A DNS name: labels of letters, digits and inner hyphens, dot-separated (RFC 1123).

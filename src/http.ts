@@ -65,6 +65,8 @@ export interface HttpHandlerOptions<TContext extends BaseContext> {
    * Absent: the path does not exist (404).
    */
   readonly devToken?: (body: unknown) => { readonly status: number; readonly body: unknown };
+  /** Load shedding (src/http-shed.ts): admits a `/graphql` request or answers it 503 itself. Absent: all admitted. */
+  readonly admit?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 /**
@@ -116,6 +118,7 @@ export function createHttpHandler<TContext extends BaseContext>(options: HttpHan
         res.writeHead(204).end();
         return;
       }
+      if (options.admit && !options.admit(req, res)) return;
       await handleGraphQL(req, res, path, url.slice(q === -1 ? url.length : q + 1));
     } catch (error) {
       // Apollo answers request errors itself; reaching here is a bug or a broken connection.

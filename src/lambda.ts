@@ -39,6 +39,9 @@ async function setUp() {
     url: config.databaseUrl,
     pgliteDir: pgliteDirOf(config.dataDir),
     poolSize: 2,
+    connectTimeoutMs: config.bounds.poolTimeoutMs,
+    statementTimeoutMs: config.bounds.statementTimeoutMs,
+    idleInTransactionTimeoutMs: config.bounds.idleInTransactionTimeoutMs,
     onConnectionError: (error, state) =>
       logger.warn({ event: "db.connection_lost", state, err: { type: error.name, message: error.message } }, "database connection lost; it is replaced on next use"),
   });

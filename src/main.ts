@@ -52,15 +52,25 @@ async function main(): Promise<void> {
   // Metrics exist before the database does (key-set fetches are counted from the start).
   let poolOf: { poolStats(): ReturnType<import("./data/database.js").OpenDatabase["poolStats"]> } | undefined;
   const metrics = new Metrics(() => poolOf?.poolStats() ?? null);
-  const { verifier, devIssuer, emailLookup } = await step("dev-keys", () => setUpAuth(config, (result) => metrics.keySetFetches.inc({ result })));
+  const { cognitoCallReporting, reportDatabaseBound } = await import("./bounds-reporting.js");
+  const { verifier, devIssuer, emailLookup } = await step("dev-keys", () =>
+    setUpAuth(config, (result) => metrics.keySetFetches.inc({ result }), cognitoCallReporting({ logger, metrics }, "GetUser")),
+  );
   await step("key-sets", () => verifier.hydrate());
   metrics.observeKeySets(() => verifier.keySets?.() ?? []);
   const database = await step("database", () =>
     openDatabase({
       url: config.databaseUrl,
       pgliteDir: pgliteDirOf(config.dataDir),
-      onConnectionError: (error, state) =>
-        logger.warn({ event: "db.connection_lost", state, err: { type: error.name, message: error.message } }, "database connection lost; it is replaced on next use"),
+      poolSize: config.bounds.poolSize,
+      connectTimeoutMs: config.bounds.poolTimeoutMs,
+      statementTimeoutMs: config.bounds.statementTimeoutMs,
+      idleInTransactionTimeoutMs: config.bounds.idleInTransactionTimeoutMs,
+      onConnectionError: (error, state) => {
+        logger.warn({ event: "db.connection_lost", state, err: { type: error.name, message: error.message } }, "database connection lost; it is replaced on next use");
+        // PostgreSQL ending a transaction left idle past DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS arrives here.
+        reportDatabaseBound({ logger, metrics }, error);
+      },
       notifications: {
         onConnectionError: (error) =>
           logger.warn({ event: "db.listen_lost", err: { type: error.name, message: error.message } }, "database notifications lost; reconnecting (revocations are reloaded meanwhile)"),
@@ -70,7 +80,9 @@ async function main(): Promise<void> {
   );
   poolOf = database;
   if (config.mode === "dev") await step("database", () => seedDevData(database.db));
-  const revocation = await step("revocations", () => setUpRevocation(config, database, { logger }));
+  const revocation = await step("revocations", () => setUpRevocation(config, database, { logger, cognitoCalls: cognitoCallReporting({ logger, metrics }, "sign-out") }));
+  const { createLoadShedder } = await import("./http-shed.js");
+  const shedder = createLoadShedder({ ...config.bounds, poolWaiting: () => database.poolStats()?.waiting ?? 0, onShed: (reason) => metrics.shed.inc({ reason }) });
   const schema = buildSchema();
   const shutdownTimeoutMs = config.http.shutdownTimeoutSeconds * 1000;
   const server = await step("listen", () =>
@@ -86,7 +98,14 @@ async function main(): Promise<void> {
       emailLookup,
       logger,
       metrics,
-      readinessChecks: { database: () => database.ping(), revocations: revocation.ready, ...keySetReadinessChecks(verifier) },
+      // notSaturated: a load balancer may send traffic elsewhere while this replica sheds (docs/faults.md).
+      readinessChecks: {
+        database: () => database.ping(),
+        revocations: revocation.ready,
+        ...keySetReadinessChecks(verifier),
+        notSaturated: async () => shedder.saturation() === null,
+      },
+      shedder,
       shutdownTimeoutMs,
       abortInFlight: () => database.abortActive(),
     }),

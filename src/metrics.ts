@@ -97,6 +97,27 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly dependencyCalls = new Counter({
+    name: "dependency_calls_total",
+    help: "Calls to remote dependencies by dependency, API operation and outcome: ok, failed, timeout, short_circuited (circuit open)",
+    labelNames: ["dependency", "operation", "outcome"] as const,
+    registers: [this.registry],
+  });
+
+  readonly boundsExceeded = new Counter({
+    name: "bounded_waits_exceeded_total",
+    help: "Waits cut off by their bound: pool_timeout, statement_timeout, lock_timeout, idle_in_transaction_timeout, cognito_call",
+    labelNames: ["bound"] as const,
+    registers: [this.registry],
+  });
+
+  readonly shed = new Counter({
+    name: "http_requests_shed_total",
+    help: "Requests to /graphql answered 503 at once because the replica was saturated, by reason: in_flight or pool_waiting",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
+
   constructor(poolStats?: () => PoolStats | null) {
     collectDefaultMetrics({ register: this.registry });
     if (poolStats) {

@@ -28,6 +28,7 @@ import {
   type TokenVerifier,
   type VerifiedEmailLookup,
 } from "./auth/index.js";
+import { boundsReportingPlugin, reportDatabaseBound } from "./bounds-reporting.js";
 import type { Config } from "./config.js";
 import { isDatabaseUnavailable, type Db } from "./data/database.js";
 import type { NotificationHub } from "./data/notifications.js";
@@ -40,7 +41,9 @@ import type { AppContext } from "./graphql/context.js";
 import { costLimitPlugin } from "./graphql/cost.js";
 import { inputTextPlugin } from "./graphql/input-values.js";
 import { operationTransactionPlugin } from "./graphql/operation-transaction.js";
+import { RemoteCalls } from "./graphql/remote-calls.js";
 import { createHttpHandler, createMetricsHandler, GRAPHQL_PATH, noteOperationName, requestIdOf, type Exchange } from "./http.js";
+import type { LoadShedder } from "./http-shed.js";
 import type { Metrics } from "./metrics.js";
 import type { Revoker } from "./revocations/revoker.js";
 import type { SubscriptionServer } from "./ws.js";
@@ -76,6 +79,8 @@ export interface ServerDependencies {
    * `ABORT_GRACE_MS` instead of being cut off without an answer.
    */
   readonly abortInFlight?: () => Promise<void>;
+  /** Load shedding of `/graphql` (src/http-shed.ts); absent: every request is admitted. */
+  readonly shedder?: LoadShedder;
 }
 
 /** After `abortInFlight`, how long requests get to send their (503) answers before their connections are closed. */
@@ -120,7 +125,8 @@ export function createApolloServer(deps: ServerDependencies, transport: Transpor
     operationCheckPlugin({ rejectPartial: config.auth.rejectPartial }),
     inputTextPlugin(),
     // After the operation check: a mutation refused before execution never opens a transaction.
-    operationTransactionPlugin({ logger: deps.logger }),
+    operationTransactionPlugin({ logger: deps.logger, onUnavailable: (error, request) => reportDatabaseBound(deps, error, request) }),
+    boundsReportingPlugin(deps),
     // After the transaction: it sees the errors of a failed commit too.
     errorsPlugin(deps.logger),
     // Cache hints are not used by this product and cost time on every resolved field.
@@ -188,14 +194,18 @@ export function createContextFactory(deps: ServerDependencies): (sources: Creden
     deps.metrics?.countAuthentication(auth.principal ? "VERIFIED" : "ANONYMOUS");
     const { principal } = auth;
     // The token is read again only when a resolver asks (placeOrder), so it never sits in the context.
-    const callerEmail = async () =>
-      principal && deps.emailLookup
-        ? deps.emailLookup(principal, readBearerToken(sources)!, (error) =>
-            deps.logger?.warn({ event: "email.lookup_failed", requestId, sub: principal.sub, error: (error as Error)?.name }, "caller's email lookup failed"),
-          )
-        : null;
+    // A remote call, once per request (RemoteCalls), made before a mutation's transaction opens (remote-steps.ts).
+    const remote = new RemoteCalls();
+    const callerEmail = () =>
+      remote.call("callerEmail", async () =>
+        principal && deps.emailLookup
+          ? deps.emailLookup(principal, readBearerToken(sources)!, (error) =>
+              deps.logger?.warn({ event: "email.lookup_failed", requestId, sub: principal.sub, error: (error as Error)?.name }, "caller's email lookup failed"),
+            )
+          : null,
+      );
     try {
-      return { ...auth, db: deps.db, loaders: createLoaders(deps.db), callerEmail, afterCommit: runNow, revoker: deps.revoker, requestId };
+      return { ...auth, db: deps.db, loaders: createLoaders(deps.db), callerEmail, remote, afterCommit: runNow, revoker: deps.revoker, requestId };
     } catch (error) {
       // Apollo answers a failed context with 500 and runs no plugin: this is the one place to see and map it.
       throw contextError(error, deps.logger, requestId);
@@ -237,6 +247,7 @@ export async function startServer(deps: ServerDependencies): Promise<RunningServ
     corsOrigins: deps.config.corsOrigins,
     // Only the dev issuer mints; with a configured pool or in production there is no such endpoint (404).
     devToken: deps.devIssuer && deps.config.mode === "dev" && !deps.config.production ? devTokenEndpoint(deps.devIssuer) : undefined,
+    admit: deps.shedder?.admit,
   });
   const httpServer = createServer((req, res) => void handler(req, res));
   await new Promise<void>((resolve, reject) => {
@@ -295,7 +306,7 @@ async function startSubscriptions(deps: ServerDependencies, httpServer: Server):
   if (!deps.notifications) return null;
   // Loaded here, not at import: the Lambda handlers share this module and never serve WebSocket.
   const [{ createOrderEventFeed }, { startSubscriptionServer }] = await Promise.all([import("./graphql/order-events.js"), import("./ws.js")]);
-  const orderEvents = await createOrderEventFeed(deps.notifications, deps.logger);
+  const orderEvents = await createOrderEventFeed(deps.notifications, deps.logger, { db: deps.db, retentionSeconds: deps.config.ws.eventRetentionSeconds });
   const server: SubscriptionServer = startSubscriptionServer({
     httpServer,
     schema: deps.schema,

@@ -7,7 +7,6 @@ import {
   getOperationAST,
   GraphQLError,
   Kind,
-  parse,
   specifiedRules,
   validate,
   type DocumentNode,
@@ -27,8 +26,11 @@ import type { Config } from "./config.js";
 import { isDatabaseUnavailable, type Db } from "./data/database.js";
 import { createLoaders } from "./data/loaders.js";
 import type { AppContext } from "./graphql/context.js";
+import { createDocumentCache } from "./graphql/document-cache.js";
+import { sharedEventLoaders } from "./graphql/event-loaders.js";
 import type { OrderEventFeed } from "./graphql/order-events.js";
 import { GRAPHQL_PATH } from "./http.js";
+import { createPingAnswer } from "./ws-token-refresh.js";
 import type { Metrics } from "./metrics.js";
 
 /**
@@ -98,7 +100,8 @@ export interface SubscriptionServer {
 interface Connection {
   readonly id: string;
   readonly socket: WebSocket;
-  readonly request: IncomingMessage;
+  /** The upgrade request, until `connection_init` has been handled (then dropped: idle heap). */
+  request: IncomingMessage | null;
   readonly openedAt: number;
   principal: Principal | null;
   /** When the token stops being accepted (expiry plus the leeway), in milliseconds since the epoch. */
@@ -157,15 +160,30 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
       if (!closeIfLapsed(connection) && connection.socket.readyState === connection.socket.OPEN) scheduleExpiry(connection);
     }, Math.max(0, connection.deadline - Date.now()) + 5);
   };
+  // A fresh token on an open socket: a client ping with Authorization (issue #24, src/ws-token-refresh.ts).
+  const answerPing = createPingAnswer({
+    authenticate: options.authenticate,
+    leewayMs,
+    logger,
+    close: (connection, close, log) => closeWith(connection as Connection, close, log),
+    rescheduleExpiry: (connection) => {
+      clearTimeout((connection as Connection).expiry);
+      scheduleExpiry(connection as Connection);
+    },
+  });
   const stopRevocations = options.revocations?.onRevoked(() => {
     for (const connection of connections) if (connection.principal && options.revocations!.isRevoked(connection.principal)) closeIfLapsed(connection);
   });
 
-  const contextFor = (connection: Connection): AppContext => ({
+  // One read per event per replica: every subscriber's execution of an event shares its loaders (issue #24).
+  const eventLoaders = sharedEventLoaders(options.db);
+  // One parsed document per distinct subscription text, shared by its subscribers (idle heap, issue #24).
+  const parseDocument = createDocumentCache(config.limits.tokens);
+  const contextFor = (connection: Connection, event?: unknown): AppContext => ({
     principal: connection.principal,
     auth: new RequestAuth(connection.principal, posture),
     db: options.db,
-    loaders: createLoaders(options.db),
+    loaders: event === undefined ? createLoaders(options.db) : eventLoaders(event),
     // Nothing served over WebSocket writes; the caller's email is never needed here.
     callerEmail: async () => null,
     // Nothing here runs in a transaction (subscriptions only read).
@@ -203,7 +221,8 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
       const { connection } = ctx.extra;
       let sources: CredentialSources;
       try {
-        sources = credentialSourcesOfInit(connection.request, ctx.connectionParams);
+        sources = credentialSourcesOfInit(connection.request!, ctx.connectionParams);
+        connection.request = null;
       } catch (error) {
         if (!(error instanceof GraphQLError)) throw error;
         refuseConnection(connection, "BAD_REQUEST", "AUTHORIZATION_MALFORMED");
@@ -251,7 +270,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
       }
       let document: DocumentNode;
       try {
-        document = parse(payload.query, { maxTokens: config.limits.tokens });
+        document = parseDocument(payload.query);
       } catch (error) {
         if (!(error instanceof GraphQLError)) throw error;
         return clientErrors([withCode(error, "GRAPHQL_PARSE_FAILED")], requestId, operation);
@@ -318,7 +337,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
           if (event.done || finished) break;
           if (closeIfLapsed(connection)) break;
           const requestId = randomUUID();
-          const contextValue = contextFor(connection);
+          const contextValue = contextFor(connection, event.value);
           let result: ExecutionResult;
           try {
             result = await execute({ ...args, rootValue: event.value, contextValue });
@@ -394,14 +413,17 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
       socket.once("pong", () => clearTimeout(pongWait));
       socket.ping();
     }, KEEPALIVE_MS);
+    const send = (data: string) =>
+      new Promise<void>((resolve, reject) => {
+        if (socket.readyState !== socket.OPEN) return resolve();
+        socket.send(data, (error) => (error ? reject(error) : resolve()));
+      });
     const closed = server.opened(
       {
         protocol: socket.protocol,
-        send: (data) =>
-          new Promise((resolve, reject) => {
-            if (socket.readyState !== socket.OPEN) return resolve();
-            socket.send(data, (error) => (error ? reject(error) : resolve()));
-          }),
+        send,
+        // Our own pong: a ping may carry a fresh token, which is verified and never echoed back.
+        onPing: (payload) => answerPing(connection, payload, send),
         // graphql-ws closes for protocol breaches (4400, 4401 subscribe before ack, 4406, 4408, 4409, 4429), with
         // fixed reasons; after our own refusal in onConnect it asks for 4403 too, which closeWith ignores (once only).
         close: (code, reason) => closeWith(connection, { code: code ?? 1000, reason }, { event: "ws.protocol_close", reason }),

@@ -134,12 +134,12 @@ describe("loadConfig: refusals of dev-only settings say what to do", () => {
 
 describe("loadConfig: WebSocket limits (WS_*)", () => {
   it("has bounded defaults", () => {
-    expect(loadConfig({}).ws).toEqual({ connectionInitTimeoutSeconds: 10, maxMessageBytes: 65_536, maxSubscriptionsPerConnection: 20, maxConnectionsPerSubject: 10 });
+    expect(loadConfig({}).ws).toEqual({ connectionInitTimeoutSeconds: 10, maxMessageBytes: 65_536, maxSubscriptionsPerConnection: 20, maxConnectionsPerSubject: 10, eventRetentionSeconds: 86_400 });
   });
 
   it("reads each variable", () => {
-    const env = { WS_CONNECTION_INIT_TIMEOUT_SECONDS: "3", WS_MAX_MESSAGE_BYTES: "4096", WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: "5", WS_MAX_CONNECTIONS_PER_SUBJECT: "2" };
-    expect(loadConfig(env).ws).toEqual({ connectionInitTimeoutSeconds: 3, maxMessageBytes: 4096, maxSubscriptionsPerConnection: 5, maxConnectionsPerSubject: 2 });
+    const env = { WS_CONNECTION_INIT_TIMEOUT_SECONDS: "3", WS_MAX_MESSAGE_BYTES: "4096", WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: "5", WS_MAX_CONNECTIONS_PER_SUBJECT: "2", WS_EVENT_RETENTION_SECONDS: "3600" };
+    expect(loadConfig(env).ws).toEqual({ connectionInitTimeoutSeconds: 3, maxMessageBytes: 4096, maxSubscriptionsPerConnection: 5, maxConnectionsPerSubject: 2, eventRetentionSeconds: 3600 });
   });
 
   it.each([
@@ -149,6 +149,7 @@ describe("loadConfig: WebSocket limits (WS_*)", () => {
     ["WS_MAX_MESSAGE_BYTES", "1mb"],
     ["WS_MAX_SUBSCRIPTIONS_PER_CONNECTION", "0"],
     ["WS_MAX_CONNECTIONS_PER_SUBJECT", "-1"],
+    ["WS_EVENT_RETENTION_SECONDS", "59"],
   ])("refuses %s=%s, naming the variable", (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^${variable}: must be a whole number`));
   });
@@ -236,5 +237,61 @@ describe("loadConfig: COGNITO_REPLICA_REGIONS and COGNITO_ACCESS_TOKEN_AUDIENCE"
   ])("refuses %j with one line naming the variable", (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
     expect(variableOf(env)).toBe(message.split(":")[0]);
+  });
+});
+
+describe("loadConfig: bounds on waits and load shedding", () => {
+  it("has bounded defaults", () => {
+    expect(loadConfig({}).bounds).toEqual({
+      cognitoTimeoutMs: 3000,
+      cognitoBreakerFailures: 5,
+      cognitoBreakerOpenSeconds: 30,
+      poolSize: 10,
+      poolTimeoutMs: 5000,
+      statementTimeoutMs: 10_000,
+      idleInTransactionTimeoutMs: 5000,
+      maxInFlight: 500,
+      maxPoolWaiting: 100,
+    });
+  });
+
+  it("reads each variable", () => {
+    const env = {
+      COGNITO_TIMEOUT_MS: "1500",
+      COGNITO_BREAKER_FAILURES: "3",
+      COGNITO_BREAKER_OPEN_SECONDS: "10",
+      DATABASE_POOL_SIZE: "20",
+      DATABASE_POOL_TIMEOUT_MS: "800",
+      DATABASE_STATEMENT_TIMEOUT_MS: "2000",
+      DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: "1000",
+      SHED_MAX_IN_FLIGHT: "50",
+      SHED_MAX_POOL_WAITING: "0",
+    };
+    expect(loadConfig(env).bounds).toEqual({
+      cognitoTimeoutMs: 1500,
+      cognitoBreakerFailures: 3,
+      cognitoBreakerOpenSeconds: 10,
+      poolSize: 20,
+      poolTimeoutMs: 800,
+      statementTimeoutMs: 2000,
+      idleInTransactionTimeoutMs: 1000,
+      maxInFlight: 50,
+      maxPoolWaiting: 0,
+    });
+  });
+
+  it.each([
+    ["COGNITO_TIMEOUT_MS", "99"],
+    ["COGNITO_TIMEOUT_MS", "30001"],
+    ["COGNITO_BREAKER_FAILURES", "0"],
+    ["COGNITO_BREAKER_OPEN_SECONDS", "3601"],
+    ["DATABASE_POOL_SIZE", "0"],
+    ["DATABASE_POOL_TIMEOUT_MS", "5s"],
+    ["DATABASE_STATEMENT_TIMEOUT_MS", "0"],
+    ["DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS", "-1"],
+    ["SHED_MAX_IN_FLIGHT", "0"],
+    ["SHED_MAX_POOL_WAITING", "1.5"],
+  ])("refuses %s=%s, naming the variable", (variable, value) => {
+    expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^${variable}: must be a whole number`));
   });
 });

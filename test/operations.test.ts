@@ -59,7 +59,10 @@ describe("the production build", () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     const ready = await fetch(`${base}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: "ready", checks: { serving: true, keys: true, database: true, revocations: true } });
+    expect(await ready.json()).toEqual({
+      status: "ready",
+      checks: { serving: true, keys: true, "keys:us-east-1_TestPool1": true, database: true, revocations: true, notSaturated: true },
+    });
   });
 
   it("logs one JSON line per request with its id, operation, caller and outcome, and never a token", async () => {

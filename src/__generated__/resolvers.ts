@@ -132,14 +132,19 @@ export type OrderEdge = {
 };
 
 /**
- * One change to an order, delivered to subscribers after the change committed. `order` is read again for each
- * subscriber with its own token, so every rule of `Order` applies: an event whose order the subscriber may not see
- * is not delivered at all.
+ * One change to an order, delivered to subscribers after the change committed. `order` is read once per replica
+ * after the commit and every subscriber's rules of `Order` are applied to it, so an event whose order the subscriber
+ * may not see is not delivered at all.
  */
 export type OrderEvent = {
   readonly __typename?: 'OrderEvent';
+  /** Opaque: pass it as `after` to resume after this event (kept WS_EVENT_RETENTION_SECONDS, default a day). */
+  readonly cursor: Scalars['String']['output'];
   readonly kind: OrderEventKind;
-  /** When the change committed. */
+  /**
+   * When the change was recorded: the database's clock_timestamp() at the event's write, the last step of the
+   * mutation's transaction, taken under the event log's lock (milliseconds before the commit, never after it).
+   */
   readonly occurredAt: Scalars['DateTime']['output'];
   /** The order as it is when the event is delivered (read after the change committed). */
   readonly order: Order;
@@ -327,10 +332,35 @@ export type Revocation = {
  */
 export type Subscription = {
   readonly __typename?: 'Subscription';
-  /** The events of the caller's own orders (as their customer): placed, status changed, cancelled. */
+  /**
+   * The events of the caller's own orders (as their customer): placed, status changed, cancelled. `after` resumes
+   * as for orderEvents.
+   */
   readonly myOrderEvents: OrderEvent;
-  /** Every order's events (placed, status changed, cancelled): staff, support and machine clients with orders/read. */
+  /**
+   * Every order's events (placed, status changed, cancelled): staff, support and machine clients with orders/read.
+   * With `after` (an OrderEvent.cursor), first every later event, in order, then live ones; a cursor older than
+   * the retention is refused with CURSOR_EXPIRED.
+   */
   readonly orderEvents: OrderEvent;
+};
+
+
+/**
+ * Over WebSocket only (graphql-ws protocol on /graphql, token in connection_init's payload). Over HTTP a
+ * subscription operation is refused with 400.
+ */
+export type SubscriptionMyOrderEventsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+/**
+ * Over WebSocket only (graphql-ws protocol on /graphql, token in connection_init's payload). Over HTTP a
+ * subscription operation is refused with 400.
+ */
+export type SubscriptionOrderEventsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
 };
 
 /** Which kind of Cognito token the caller presented. */
@@ -546,6 +576,7 @@ export type OrderEdgeResolvers<ContextType = AppContext, ParentType extends Reso
 };
 
 export type OrderEventResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['OrderEvent'] = ResolversParentTypes['OrderEvent']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['OrderEventKind'], ParentType, ContextType>;
   occurredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   order?: Resolver<ResolversTypes['Order'], ParentType, ContextType>;
@@ -622,8 +653,8 @@ export type RevocationResolvers<ContextType = AppContext, ParentType extends Res
 };
 
 export type SubscriptionResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
-  myOrderEvents?: SubscriptionResolver<ResolversTypes['OrderEvent'], "myOrderEvents", ParentType, ContextType>;
-  orderEvents?: SubscriptionResolver<ResolversTypes['OrderEvent'], "orderEvents", ParentType, ContextType>;
+  myOrderEvents?: SubscriptionResolver<ResolversTypes['OrderEvent'], "myOrderEvents", ParentType, ContextType, Partial<SubscriptionMyOrderEventsArgs>>;
+  orderEvents?: SubscriptionResolver<ResolversTypes['OrderEvent'], "orderEvents", ParentType, ContextType, Partial<SubscriptionOrderEventsArgs>>;
 };
 
 export type TokenUseResolvers = { ACCESS: 'access', ID: 'id' };

@@ -1,3 +1,4 @@
+import { cognitoCallGuard, type CognitoCallGuard } from "./cognito-calls.js";
 import { regionOfPoolId } from "./user-attributes.js";
 
 /**
@@ -15,7 +16,7 @@ export interface CognitoSignOut {
    * Signs `user` out in its pool: by `username` when it is known (the caller's own token carries it), otherwise the
    * user whose `sub` attribute matches, looked up with `ListUsers` in each of `userPoolIds`. Resolves `true` when a
    * user was signed out, `false` when no user of those pools has that `sub` (a machine client, another pool).
-   * Throws on any other failure (Cognito unreachable, access denied, a timeout).
+   * Throws on any other failure (Cognito unreachable, access denied, `CognitoTimeoutError`, `CognitoCircuitOpenError`).
    */
   signOut(user: { readonly sub: string; readonly username?: string | null; readonly userPoolId?: string }): Promise<boolean>;
 }
@@ -23,13 +24,13 @@ export interface CognitoSignOut {
 export interface CognitoSignOutOptions {
   /** The pools to look a `sub` up in when the pool is not given. */
   readonly userPoolIds: readonly string[];
-  /** Milliseconds one Cognito call may take. Default 3000. */
-  readonly timeoutMs?: number;
+  /** The deadline and circuit breaker of every call (`cognitoCallGuard`). Default: a guard of its own with its defaults. */
+  readonly guard?: CognitoCallGuard;
 }
 
 /** `AdminUserGlobalSignOut` through the AWS SDK v3, loaded on first use (it is large). */
 export function cognitoSignOut(options: CognitoSignOutOptions): CognitoSignOut {
-  const timeoutMs = options.timeoutMs ?? 3000;
+  const guard = options.guard ?? cognitoCallGuard();
   type Sdk = typeof import("@aws-sdk/client-cognito-identity-provider");
   let sdk: Promise<Sdk> | undefined;
   const clients = new Map<string, InstanceType<Sdk["CognitoIdentityProviderClient"]>>();
@@ -38,12 +39,12 @@ export function cognitoSignOut(options: CognitoSignOutOptions): CognitoSignOut {
     const region = regionOfPoolId(userPoolId);
     let client = clients.get(region ?? "");
     if (!client) {
-      client = new CognitoIdentityProviderClient({ ...(region ? { region } : {}), maxAttempts: 2, requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs } });
+      // One retry, within the guard's deadline (its signal aborts whatever attempt is in progress).
+      client = new CognitoIdentityProviderClient({ ...(region ? { region } : {}), maxAttempts: 2 });
       clients.set(region ?? "", client);
     }
     return client;
   };
-  const callOptions = () => ({ abortSignal: AbortSignal.timeout(timeoutMs * 2) });
 
   return {
     async signOut(user) {
@@ -55,11 +56,15 @@ export function cognitoSignOut(options: CognitoSignOutOptions): CognitoSignOut {
         if (username === null) {
           // ListUsers' filter syntax: https://docs.aws.amazon.com/cognito/latest/developerguide/how-to-manage-user-accounts.html
           const filter = `sub = ${JSON.stringify(user.sub)}`;
-          const listed = await client.send(new loaded.ListUsersCommand({ UserPoolId: userPoolId, Filter: filter, Limit: 1 }), callOptions());
+          const listed = await guard.run("ListUsers", (abortSignal) =>
+            client.send(new loaded.ListUsersCommand({ UserPoolId: userPoolId, Filter: filter, Limit: 1 }), { abortSignal }),
+          );
           username = listed.Users?.[0]?.Username ?? null;
           if (username === null) continue;
         }
-        await client.send(new loaded.AdminUserGlobalSignOutCommand({ UserPoolId: userPoolId, Username: username }), callOptions());
+        await guard.run("AdminUserGlobalSignOut", (abortSignal) =>
+          client.send(new loaded.AdminUserGlobalSignOutCommand({ UserPoolId: userPoolId, Username: username }), { abortSignal }),
+        );
         return true;
       }
       return false;

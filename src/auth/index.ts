@@ -2,6 +2,16 @@
  * The auth layer: Cognito token verification, the request's Principal, and the `@auth` / `@public`
  * directive. It imports nothing from the domain, so another GraphQL service can take it as it is.
  */
+export {
+  cognitoCallGuard,
+  CognitoCircuitOpenError,
+  CognitoTimeoutError,
+  isCognitoFailure,
+  type CognitoCallGuard,
+  type CognitoCallGuardOptions,
+  type CognitoCallOutcome,
+  type CognitoCircuitState,
+} from "./cognito-calls.js";
 export { cognitoSignOut, type CognitoSignOut, type CognitoSignOutOptions } from "./cognito-sign-out.js";
 export { createAuthenticator, type AuthenticatorOptions } from "./authenticate.js";
 export { credentialSourcesFromNode, readBearerToken, type CredentialSources } from "./bearer.js";

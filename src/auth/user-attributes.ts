@@ -1,3 +1,4 @@
+import { cognitoCallGuard, type CognitoCallGuard } from "./cognito-calls.js";
 import type { Principal } from "./principal.js";
 
 /**
@@ -97,12 +98,15 @@ function claimsOfVerifiedIdToken(principal: Principal, token: string): Readonly<
 
 /** Minimal view of the AWS SDK client, so that it can be loaded only when the first lookup needs it. */
 interface GetUserClient {
-  getUser(accessToken: string): Promise<Record<string, string>>;
+  getUser(accessToken: string, signal: AbortSignal): Promise<Record<string, string>>;
 }
 
 export interface CognitoUserAttributesOptions {
-  /** Milliseconds a `GetUser` call may take before it counts as failed. Default 3000. */
-  readonly timeoutMs?: number;
+  /**
+   * The deadline and circuit breaker of every `GetUser` call (`cognitoCallGuard`). Default: a guard of its own
+   * with the guard's defaults (3 s, open after 5 failures for 30 s).
+   */
+  readonly guard?: CognitoCallGuard;
 }
 
 /**
@@ -113,30 +117,32 @@ export interface CognitoUserAttributesOptions {
  * `aws.cognito.signin.user.admin` scope (e.g. hosted-UI sign-ins that did not ask for it) are not looked up.
  */
 export function cognitoUserAttributes(options: CognitoUserAttributesOptions = {}): UserAttributesSource {
+  const guard = options.guard ?? cognitoCallGuard();
   const clients = new Map<string, Promise<GetUserClient>>();
   return async (principal, accessToken) => {
     if (principal.tokenUse !== "access" || !principal.scopes.includes(COGNITO_USER_ADMIN_SCOPE)) return null;
     const region = regionOfIssuer(principal.issuer) ?? "";
     let client = clients.get(region);
     if (!client) {
-      client = sdkClient(region || undefined, options.timeoutMs ?? 3000);
+      client = sdkClient(region || undefined);
       clients.set(region, client);
     }
-    return (await client).getUser(accessToken);
+    // Loading the SDK is inside the deadline too: it is part of what the request waits for.
+    return guard.run("GetUser", async (signal) => (await client).getUser(accessToken, signal));
   };
 }
 
-async function sdkClient(region: string | undefined, timeoutMs: number): Promise<GetUserClient> {
+async function sdkClient(region: string | undefined): Promise<GetUserClient> {
   // Loaded on first use: the SDK is large, and a Lambda cold start should not pay for it before it is needed.
   const { CognitoIdentityProviderClient, GetUserCommand } = await import("@aws-sdk/client-cognito-identity-provider");
   const client = new CognitoIdentityProviderClient({
     ...(region ? { region } : {}),
+    // One retry, within the guard's deadline: the guard's signal aborts whatever attempt is in progress.
     maxAttempts: 2,
-    requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs },
   });
   return {
-    async getUser(accessToken) {
-      const output = await client.send(new GetUserCommand({ AccessToken: accessToken }), { abortSignal: AbortSignal.timeout(timeoutMs * 2) });
+    async getUser(accessToken, signal) {
+      const output = await client.send(new GetUserCommand({ AccessToken: accessToken }), { abortSignal: signal });
       return Object.fromEntries((output.UserAttributes ?? []).map((a) => [a.Name ?? "", a.Value ?? ""]));
     },
   };

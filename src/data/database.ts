@@ -22,8 +22,15 @@ export interface DatabaseOptions {
    * a busy one fails its statement, which the request answers as `SERVICE_UNAVAILABLE`.
    */
   readonly onConnectionError?: (error: Error, state: "idle" | "busy") => void;
-  /** Give up connecting to PostgreSQL after this many milliseconds (a blackholed network). Default 5000. */
+  /**
+   * Give up waiting for a pooled connection after this many milliseconds, a new connection's connect included (a
+   * blackholed network, an exhausted pool): pg's `connectionTimeoutMillis`, which bounds both. Default 5000.
+   */
   readonly connectTimeoutMs?: number;
+  /** PostgreSQL's `statement_timeout` on every pooled connection, in ms; 0 or absent: none. */
+  readonly statementTimeoutMs?: number;
+  /** PostgreSQL's `idle_in_transaction_session_timeout` on every pooled connection, in ms; 0 or absent: none. */
+  readonly idleInTransactionTimeoutMs?: number;
   /** How the PostgreSQL notification hub reports a lost or regained listening connection. */
   readonly notifications?: Pick<PostgresNotificationOptions, "onConnectionError" | "onReconnected" | "retryDelayMs">;
 }
@@ -73,6 +80,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenDataba
       connectionString: options.url,
       max: options.poolSize ?? 10,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+      // Sent in the startup message, so every connection has them from its first statement. PGlite has neither
+      // (one in-process connection, no pool to wait for, no other session to block on).
+      ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
+      ...(options.idleInTransactionTimeoutMs ? { idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs } : {}),
       // Notices a peer that vanished without a FIN (failover behind a load balancer) on idle connections too.
       keepAlive: true,
     });
@@ -187,7 +198,9 @@ const UNAVAILABLE_SQLSTATES = new Set([
   "57P01", // admin_shutdown: the backend was terminated (pg_terminate_backend, a restart)
   "57P02", // crash_shutdown
   "57P03", // cannot_connect_now: starting up or shutting down
-  "57014", // query_canceled: shutdown's abortActive()
+  "57014", // query_canceled: statement_timeout, or shutdown's abortActive()
+  "55P03", // lock_not_available: lock_timeout
+  "25P03", // idle_in_transaction_session_timeout: PostgreSQL ended a transaction left idle too long
   "53300", // too_many_connections
   "3D000", // invalid_catalog_name: the database was dropped (or never created) under a running server
 ]);
@@ -214,6 +227,27 @@ export function isDatabaseUnavailable(error: unknown): boolean {
       (Array.isArray(inner) ? inner[0] : undefined);
   }
   return false;
+}
+
+/** A wait bound a failed statement ran into, when that is why it failed. */
+export type DatabaseBound = "statement_timeout" | "lock_timeout" | "idle_in_transaction_timeout" | "pool_timeout";
+
+/**
+ * Which configured bound `error` (or an error it wraps) ran into: `statement_timeout` (SQLSTATE 57014 with its
+ * message; a cancel by shutdown has another), `lock_timeout` (55P03), `idle_in_transaction_timeout` (25P03) or
+ * `pool_timeout` (pg's "timeout exceeded when trying to connect": no pooled connection within the wait bound).
+ * `null` for any other error. Every one of them is also `isDatabaseUnavailable`.
+ */
+export function exceededBound(error: unknown): DatabaseBound | null {
+  for (let e = error, depth = 0; e && typeof e === "object" && depth < 5; depth++) {
+    const { code, message } = e as { code?: unknown; message?: unknown };
+    if (code === "57014" && typeof message === "string" && message.includes("statement timeout")) return "statement_timeout";
+    if (code === "55P03") return "lock_timeout";
+    if (code === "25P03") return "idle_in_transaction_timeout";
+    if (message === "timeout exceeded when trying to connect") return "pool_timeout";
+    e = (e as { originalError?: unknown }).originalError ?? (e as { cause?: unknown }).cause;
+  }
+  return null;
 }
 
 // PGlite is loaded only when used: its WebAssembly build is large, and a Lambda cold start on PostgreSQL

@@ -109,6 +109,22 @@ const migrations: Record<string, Migration> = {
         for each row execute function revocations_renumber()`.execute(db);
     },
   },
+  "2026-12-06-002-order-events": {
+    async up(db: Kysely<any>) {
+      // The durable log of order events (src/data/order-event-log.ts): written in the mutation's transaction with
+      // its NOTIFY, read to resume a subscription after a cursor, pruned after WS_EVENT_RETENTION_SECONDS.
+      await db.schema
+        .createTable("order_events")
+        .addColumn("id", "bigint", (c) => c.generatedAlwaysAsIdentity().primaryKey())
+        .addColumn("order_id", "text", (c) => c.notNull())
+        .addColumn("customer_id", "text", (c) => c.notNull())
+        .addColumn("kind", "text", (c) => c.notNull().check(sql`kind in ('PLACED', 'STATUS_CHANGED', 'CANCELLED')`))
+        .addColumn("occurred_at", "timestamptz", (c) => c.notNull().defaultTo(sql`clock_timestamp()`))
+        .execute();
+      await db.schema.createIndex("order_events_customer").on("order_events").columns(["customer_id", "id"]).execute();
+      await db.schema.createIndex("order_events_occurred_at").on("order_events").column("occurred_at").execute();
+    },
+  },
 };
 
 /** The migrations' names, in the order they apply. */

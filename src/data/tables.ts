@@ -10,6 +10,7 @@ export interface Database {
   orders: OrderTable;
   orderItems: OrderItemTable;
   revocations: RevocationTable;
+  orderEvents: OrderEventTable;
 }
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -77,6 +78,17 @@ export interface RevocationTable {
    * table's write lock), indexed. An int8: a decimal string from `pg`, a number from PGlite; read it with Number().
    */
   seq: GeneratedAlways<string>;
+}
+
+/** One entry of the durable order event log (src/data/order-event-log.ts). */
+export interface OrderEventTable {
+  /** Assigned by the database, in commit order (see publishOrderEvent); bigint, read as a decimal string. */
+  id: ColumnType<string, never, never>;
+  orderId: string;
+  customerId: string;
+  kind: "PLACED" | "STATUS_CHANGED" | "CANCELLED";
+  /** `clock_timestamp()` when the event was written, under the log's lock, just before the transaction commits. */
+  occurredAt: ColumnType<Date, never, never>;
 }
 
 export type ProductRow = Selectable<ProductTable>;

@@ -9,6 +9,8 @@ import { requestIdOf } from "../http.js";
 import type { Database } from "../data/tables.js";
 import { startTransaction } from "../data/transaction.js";
 import type { AppContext } from "./context.js";
+import { runRemoteSteps } from "./remote-calls.js";
+import { REMOTE_STEPS } from "./remote-steps.js";
 
 /** Seconds a client should wait before retrying an operation that conflicted with another or failed to commit. */
 export const RETRY_AFTER_SECONDS = 1;
@@ -22,6 +24,8 @@ const CONFLICT_SQLSTATES = new Set(["40001", "40P01"]);
 export interface OperationTransactionOptions {
   /** Where a failed commit or rollback is logged (error level). */
   readonly logger?: Logger;
+  /** Told when the transaction could not be opened (a bound exceeded is reported from here: src/bounds-reporting.ts). */
+  readonly onUnavailable?: (error: unknown, request: { readonly requestId?: string; readonly operation?: string }) => void;
 }
 
 /**
@@ -40,6 +44,10 @@ export interface OperationTransactionOptions {
  * - a transaction that cannot be opened (the database unreachable): the error table's 503 `SERVICE_UNAVAILABLE`
  *   with the outage's `Retry-After`, before any resolver ran.
  *
+ * Before the transaction opens, the remote calls of the fields the operation selects are made (`REMOTE_STEPS`),
+ * and no other remote call can be made after (the request's `RemoteCalls` is sealed): no transaction waits for
+ * Cognito.
+ *
  * Queries run outside any transaction, on the shared database.
  */
 export function operationTransactionPlugin(options: OperationTransactionOptions = {}): ApolloServerPlugin<AppContext> {
@@ -47,14 +55,19 @@ export function operationTransactionPlugin(options: OperationTransactionOptions 
   const hooks: GraphQLRequestListener<AppContext> = {
     // Opened here, the last hook before execution, because this one may answer instead of executing: an error
     // thrown from executionDidStart would reach the client as a bare 500.
-    async responseForOperation({ operation, contextValue, request, operationName }) {
+    async responseForOperation({ operation, contextValue, request, operationName, schema, document }) {
       if (operation?.operation !== "mutation") return null;
+      // Remote calls first (Cognito), each within its own deadline, while no connection is held; then none.
+      await runRemoteSteps(REMOTE_STEPS, { schema, document, operation, variables: request.variables, context: contextValue });
+      contextValue.remote?.seal();
       let trx: ControlledTransaction<Database>;
       try {
         trx = await startTransaction(contextValue.db);
       } catch (error) {
         const err = { type: (error as Error)?.name, message: (error as Error)?.message, code: (error as { code?: string })?.code };
-        options.logger?.warn({ event: "db.unavailable", requestId: requestIdOf(request.http), operation: operationName ?? undefined, err }, "could not open the operation's transaction; answered 503");
+        const requestId = requestIdOf(request.http);
+        options.logger?.warn({ event: "db.unavailable", requestId, operation: operationName ?? undefined, err }, "could not open the operation's transaction; answered 503");
+        options.onUnavailable?.(error, { requestId, operation: operationName ?? undefined });
         return unavailableResponse();
       }
       const afterCommit: (() => void)[] = [];

@@ -1,5 +1,7 @@
 import type { Logger } from "pino";
+import type { Db } from "../data/database.js";
 import type { NotificationHub } from "../data/notifications.js";
+import { startOrderEventPruner } from "../data/order-event-log.js";
 import { ORDER_EVENTS_CHANNEL, parseOrderEvent, type OrderEventMessage } from "../data/order-events.js";
 
 /** Events one subscriber may have waiting before the oldest are dropped (a client that does not read its socket). */
@@ -15,18 +17,27 @@ export interface OrderEventFeed {
    * `return()` on the iterator stops it at once, also while it waits. At most `MAX_QUEUED_EVENTS` wait per
    * subscriber; beyond that the oldest are dropped (logged as a warning).
    */
-  subscribe(accept?: (event: OrderEventMessage) => boolean): AsyncIterableIterator<OrderEventMessage>;
+  subscribe(accept?: (event: OrderEventMessage) => boolean): EventQueue<OrderEventMessage>;
   /** How many subscriptions are open on the feed. */
   readonly size: number;
+  /** The durable log behind the feed (resuming with `after`); absent in unit tests of the feed alone. */
+  readonly log?: OrderEventLog;
   /** Ends every subscription and stops listening. */
   close(): void;
 }
 
+/** The durable order event log: where a subscription with `after` catches up, and how long events stay there. */
+export interface OrderEventLog {
+  readonly db: Db;
+  /** WS_EVENT_RETENTION_SECONDS: events older than this are pruned; a cursor of a pruned event is refused. */
+  readonly retentionSeconds: number;
+}
+
 /**
  * Listens on `ORDER_EVENTS_CHANNEL` through `hub` (resolves once listening) and fans each event out. Payloads that
- * are not order events are skipped with a warning.
+ * are not order events are skipped with a warning. With `log`, prunes it after its retention until `close()`.
  */
-export async function createOrderEventFeed(hub: NotificationHub, logger?: Logger): Promise<OrderEventFeed> {
+export async function createOrderEventFeed(hub: NotificationHub, logger?: Logger, log?: OrderEventLog): Promise<OrderEventFeed> {
   const queues = new Set<EventQueue<OrderEventMessage>>();
   const unlisten = await hub.listen(ORDER_EVENTS_CHANNEL, (payload) => {
     const event = parseOrderEvent(payload);
@@ -36,7 +47,9 @@ export async function createOrderEventFeed(hub: NotificationHub, logger?: Logger
     }
     for (const queue of queues) queue.offer(event);
   });
+  const stopPruning = log ? startOrderEventPruner(log.db, log.retentionSeconds, logger) : undefined;
   return {
+    log,
     subscribe(accept) {
       const queue: EventQueue<OrderEventMessage> = new EventQueue(MAX_QUEUED_EVENTS, accept, () => queues.delete(queue), () =>
         logger?.warn({ event: "order_events.dropped", limit: MAX_QUEUED_EVENTS }, "a subscriber fell behind; its oldest event was dropped"),
@@ -48,6 +61,7 @@ export async function createOrderEventFeed(hub: NotificationHub, logger?: Logger
       return queues.size;
     },
     close() {
+      stopPruning?.();
       unlisten();
       for (const queue of [...queues]) void queue.return();
     },
@@ -62,6 +76,8 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
   private readonly buffer: T[] = [];
   private waiting: ((result: IteratorResult<T>) => void) | undefined;
   private ended = false;
+  /** How many values were dropped so far (the reader fell behind by more than the limit). */
+  dropped = 0;
 
   constructor(
     private readonly limit: number,
@@ -82,6 +98,7 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
     this.buffer.push(value);
     if (this.buffer.length > this.limit) {
       this.buffer.shift();
+      this.dropped++;
       this.onDrop();
     }
   }

@@ -39,35 +39,43 @@ export interface RevokeRequest {
 
 export interface Revoker {
   /**
+   * Cognito's own sign-out for a subject revocation of a person, when REVOCATION_COGNITO_SIGN_OUT is on: `true` when
+   * Cognito ended the subject's refresh tokens. A remote call, so it runs before the operation's transaction opens
+   * (see src/graphql/remote-calls.ts), never while a connection is held. Never throws: a failure (bounded by
+   * COGNITO_TIMEOUT_MS, or skipped while the circuit is open) answers `false` and is logged as a warning.
+   */
+  signOutInCognito(request: RevokeRequest): Promise<boolean>;
+  /**
    * Records the revocation through `db` (a mutation operation's transaction: it exists once the operation commits,
    * and every replica learns it by notification) and, through `afterCommit`, adds it to this replica's list before
-   * the answer leaves. With Cognito's sign-out configured, a subject revocation first signs the user out in Cognito;
-   * if that fails, the API's revocation still happens (`cognitoSignedOut: false`, logged as a warning) and is kept
-   * as long as the subject's refresh tokens can live. Throws only on database failure.
+   * the answer leaves. `cognitoSignedOut` is what `signOutInCognito` answered (false: the record is kept as long as
+   * the subject's refresh tokens can live). Throws only on database failure.
    */
-  revoke(db: Db, request: RevokeRequest, afterCommit: (action: () => void) => void): Promise<RevocationRow>;
+  revoke(db: Db, request: RevokeRequest & { readonly cognitoSignedOut: boolean }, afterCommit: (action: () => void) => void): Promise<RevocationRow>;
 }
 
 /** Builds the revoker of one replica. */
 export function createRevoker(options: RevokerOptions): Revoker {
   const { list, logger } = options;
   return {
+    async signOutInCognito(request) {
+      if (request.sessionId !== undefined || !request.isUser || !options.cognito) return false;
+      try {
+        return await options.cognito.signOut({ sub: request.sub, username: request.username, userPoolId: request.userPoolId });
+      } catch (error) {
+        logger?.warn(
+          { event: "revocation.cognito_failed", requestId: request.requestId, sub: request.sub, err: { type: (error as Error)?.name, message: (error as Error)?.message } },
+          "Cognito's AdminUserGlobalSignOut failed; the API's revocation holds, refresh tokens stay valid in Cognito",
+        );
+        return false;
+      }
+    },
     async revoke(db, request, afterCommit) {
       // Whole seconds, rounded up: `auth_time` has whole seconds, so a session signed in during this second (before
       // the revocation, or just after it) counts as before it, whatever the milliseconds were.
       const now = Math.ceil(Date.now() / 1000) * 1000;
       const subject = request.sessionId === undefined;
-      let cognitoSignedOut = false;
-      if (subject && request.isUser && options.cognito) {
-        try {
-          cognitoSignedOut = await options.cognito.signOut({ sub: request.sub, username: request.username, userPoolId: request.userPoolId });
-        } catch (error) {
-          logger?.warn(
-            { event: "revocation.cognito_failed", requestId: request.requestId, sub: request.sub, err: { type: (error as Error)?.name, message: (error as Error)?.message } },
-            "Cognito's AdminUserGlobalSignOut failed; the API's revocation holds, refresh tokens stay valid in Cognito",
-          );
-        }
-      }
+      const cognitoSignedOut = subject && request.cognitoSignedOut;
       // Once Cognito ended the refresh tokens, no token it matches is minted after now; otherwise refreshes may
       // mint some until the longest refresh token expires. The verifier refuses tokens living longer than
       // MAX_LIFETIME_SECONDS, so none outlives its minting by more.

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
-import { cognitoSignOut, RevocationList, serviceUnavailableError } from "../auth/index.js";
+import { cognitoCallGuard, cognitoSignOut, RevocationList, serviceUnavailableError } from "../auth/index.js";
+import { cognitoGuardSettings, type CognitoCallReporting } from "../auth-setup.js";
 import type { Config } from "../config.js";
 import type { OpenDatabase } from "../data/database.js";
 import { createRevoker, type Revoker } from "./revoker.js";
@@ -31,7 +32,7 @@ export interface RevocationSetup {
  * `REVOCATION_LISTEN=false` or `listen` is false (the Lambda handlers, which refresh per invocation instead), and
  * reloaded (the records after its cursor) every `REVOCATION_RELOAD_SECONDS` by a timer unless `listen` is false.
  */
-export async function setUpRevocation(config: Config, database: Pick<OpenDatabase, "db" | "notifications">, options: { readonly logger?: Logger; readonly listen?: boolean } = {}): Promise<RevocationSetup> {
+export async function setUpRevocation(config: Config, database: Pick<OpenDatabase, "db" | "notifications">, options: { readonly logger?: Logger; readonly listen?: boolean; readonly cognitoCalls?: CognitoCallReporting } = {}): Promise<RevocationSetup> {
   const list = new RevocationList();
   const longLived = options.listen ?? true;
   const sync = await startRevocationSync({
@@ -46,7 +47,9 @@ export async function setUpRevocation(config: Config, database: Pick<OpenDatabas
     list,
     refreshTokenValiditySeconds: config.revocation.refreshTokenValidityDays * 86_400,
     clockSkewSeconds: config.auth.clockSkewSeconds,
-    cognito: config.revocation.cognitoSignOut ? cognitoSignOut({ userPoolIds: config.auth.userPoolIds }) : null,
+    cognito: config.revocation.cognitoSignOut
+      ? cognitoSignOut({ userPoolIds: config.auth.userPoolIds, guard: cognitoCallGuard({ ...cognitoGuardSettings(config), ...options.cognitoCalls }) })
+      : null,
     logger: options.logger,
   });
   const refreshOrRefuse = async (maxAgeMs: number) => {

@@ -44,7 +44,7 @@ describe("migrations on PGlite", () => {
     try {
       await migrateToLatest(first.db);
       const tables = await first.db.introspection.getTables();
-      expect(tables.map((t) => t.name).sort()).toEqual(["customers", "order_items", "orders", "products", "revocations"]);
+      expect(tables.map((t) => t.name).sort()).toEqual(["customers", "order_events", "order_items", "orders", "products", "revocations"]);
     } finally {
       await first.close();
     }

@@ -92,3 +92,59 @@ export function expectServiceUnavailable(answer: Answer, expect: (v: unknown, m?
   expect(answer.body.data ?? null).toBeNull();
   expect(answer.body.errors.map((e: { extensions: { code: string } }) => e.extensions.code)).toEqual(["SERVICE_UNAVAILABLE"]);
 }
+
+/** The value of one series of the Prometheus exposition at `metricsUrl` (`name{labels}` exactly as exposed), or 0. */
+export async function metricValue(metricsUrl: string, series: string): Promise<number> {
+  const text = await (await fetch(metricsUrl, { signal: AbortSignal.timeout(10_000) })).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.slice(series.length + 1)) : 0;
+}
+
+/**
+ * Polls pg_stat_activity of `database` every 50 ms, over `monitor` (a connection outside any transaction), for
+ * connections "idle in transaction"; `stop()` answers the longest time one was seen in that state, in ms.
+ */
+export function watchIdleInTransaction(monitor: pg.Client, database: string): { stop(): Promise<number> } {
+  let longest = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const { rows } = await monitor
+        .query(
+        "select coalesce(max(extract(epoch from clock_timestamp() - state_change) * 1000), 0)::float8 as ms from pg_stat_activity where datname = $1 and state = 'idle in transaction' and pid <> pg_backend_pid()",
+          [database],
+        )
+        // A failed test may close the monitor first; the watch then just ends.
+        .catch(() => ({ rows: [{ ms: 0 }], closed: (running = false) }));
+      longest = Math.max(longest, Number(rows[0].ms));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return longest;
+    },
+  };
+}
+
+export const CATALOG = "query Catalog { products(first: 5) { edges { node { id name stock } } } }";
+
+/** The 90th percentile of `values` (a single answer slowed by the shared machine's noise does not decide). */
+export const p90 = (values: number[]) => [...values].sort((a, b) => a - b)[Math.ceil(values.length * 0.9) - 1]!;
+
+/** Runs `loops` sequences of anonymous catalogue queries side by side while `busy()` holds (at most `max` each). */
+export async function catalogueWhile(url: string, busy: () => boolean, loops = 3, max = 30): Promise<{ status: number; ms: number }[]> {
+  const answers: { status: number; ms: number }[] = [];
+  await Promise.all(
+    Array.from({ length: loops }, async () => {
+      for (let i = 0; i < max && busy(); i++) {
+        const started = performance.now();
+        const answer = await gql(url, CATALOG);
+        answers.push({ status: answer.status, ms: Math.round(performance.now() - started) });
+      }
+    }),
+  );
+  return answers;
+}

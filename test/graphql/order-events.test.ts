@@ -19,7 +19,8 @@ function fakeHub() {
   return { hub, notify, listening: () => handlers.has(ORDER_EVENTS_CHANNEL) };
 }
 
-const event = (orderId: string, customerId = "sub-1") => ({ orderId, customerId, kind: "PLACED", occurredAt: "2026-05-01T10:00:00.000Z" });
+let seq = 0;
+const event = (orderId: string, customerId = "sub-1") => ({ seq: String(++seq), orderId, customerId, kind: "PLACED", occurredAt: "2026-05-01T10:00:00.000Z" });
 
 describe("the order event feed", () => {
   it("hands every event to every subscription, each filtered by its own test", async () => {

@@ -58,15 +58,22 @@ export interface StartOptions {
   readonly metrics?: boolean;
   /** Revoked sessions (a `RevocationList` the test adds to). Default: the server's own, which the revocation mutations fill. */
   readonly revocations?: RevocationCheck;
+  /** An existing database kept across apps (a restart): a PostgreSQL database URL used as is, or a PGlite directory. */
+  readonly database?: { readonly url: string } | { readonly pgliteDir: string };
 }
 
 export async function startApp(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestApp> {
-  const config = loadConfig({ DATA_DIR: tempDir("api-test-"), ...env, PORT: "0", HOST: "127.0.0.1" });
+  const config = loadConfig({ DATA_DIR: tempDir("api-test-"), ...env, PORT: env.PORT ?? "0", HOST: "127.0.0.1" });
   const { verifier, devIssuer, emailLookup } = setUpAuth(config);
   await verifier.hydrate();
   let queries = 0;
   const scratch = options.postgresUrl ? await createTestDatabase(options.postgresUrl) : null;
-  const database = await openDatabase({ url: scratch?.url ?? null, pgliteDir: null, onQuery: () => queries++ });
+  const kept = options.database;
+  const database = await openDatabase({
+    url: kept && "url" in kept ? kept.url : (scratch?.url ?? null),
+    pgliteDir: kept && "pgliteDir" in kept ? kept.pgliteDir : null,
+    onQuery: () => queries++,
+  });
   if (config.mode === "dev") await seedDevData(database.db);
   const schema = options.schema ?? buildSchema();
   const metrics = options.metrics ? new Metrics() : undefined;

@@ -28,7 +28,9 @@ describe("the revoker", () => {
   it("still revokes when Cognito's sign-out fails: cognitoSignedOut false, a warning, and the record kept for the refresh tokens' validity", async () => {
     const failing: CognitoSignOut = { signOut: async () => Promise.reject(Object.assign(new Error("Rate exceeded"), { name: "TooManyRequestsException" })) };
     const { revoker, list, logs } = revokerWith(failing);
-    const row = await revoker.revoke(database.db, { sub: "sub-cognito-down", isUser: true, revokedBy: "sub-cognito-down", requestId: "r1" }, (action) => action());
+    const request = { sub: "sub-cognito-down", isUser: true, revokedBy: "sub-cognito-down", requestId: "r1" };
+    const cognitoSignedOut = await revoker.signOutInCognito(request);
+    const row = await revoker.revoke(database.db, { ...request, cognitoSignedOut }, (action) => action());
     expect(row.cognitoSignedOut).toBe(false);
     expect((row.expiresAt.getTime() - row.revokedBefore!.getTime()) / 1000).toBe(30 * DAY + DAY + 30);
     expect(list.isRevoked(principal({ sub: "sub-cognito-down", authTime: new Date(Date.now() - 60_000) }))).toBe(true);
@@ -39,17 +41,20 @@ describe("the revoker", () => {
     const asked: string[] = [];
     const cognito: CognitoSignOut = { signOut: async (user) => (asked.push(user.sub), true) };
     const { revoker } = revokerWith(cognito);
-    const person = await revoker.revoke(database.db, { sub: "sub-person", isUser: true, revokedBy: "admin" }, (action) => action());
+    // As the resolvers do: Cognito first (before the operation's transaction), then the record with its answer.
+    const revoke = async (request: Parameters<typeof revoker.signOutInCognito>[0]) =>
+      revoker.revoke(database.db, { ...request, cognitoSignedOut: await revoker.signOutInCognito(request) }, (action) => action());
+    const person = await revoke({ sub: "sub-person", isUser: true, revokedBy: "admin" });
     expect(person.cognitoSignedOut).toBe(true);
     expect((person.expiresAt.getTime() - person.revokedBefore!.getTime()) / 1000).toBe(DAY + 30);
-    await revoker.revoke(database.db, { sub: "machine", isUser: false, revokedBy: "machine" }, (action) => action());
-    await revoker.revoke(database.db, { sub: "sub-person", sessionId: "s1", isUser: true, revokedBy: "sub-person" }, (action) => action());
+    expect((await revoke({ sub: "machine", isUser: false, revokedBy: "machine" })).cognitoSignedOut).toBe(false);
+    expect((await revoke({ sub: "sub-person", sessionId: "s1", isUser: true, revokedBy: "sub-person" })).cognitoSignedOut).toBe(false);
     expect(asked).toEqual(["sub-person"]);
   });
 
   it("adds to the list only when the caller's afterCommit runs the action (never for a rolled-back operation)", async () => {
     const { revoker, list } = revokerWith(null);
-    await revoker.revoke(database.db, { sub: "sub-rolled-back", isUser: true, revokedBy: "x" }, () => undefined);
+    await revoker.revoke(database.db, { sub: "sub-rolled-back", isUser: true, revokedBy: "x", cognitoSignedOut: false }, () => undefined);
     expect(list.size).toBe(0);
   });
 });

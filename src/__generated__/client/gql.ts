@@ -17,8 +17,9 @@ type Documents = {
     "mutation CancelOrder($id: ID!) {\n  cancelOrder(id: $id) {\n    id\n    status\n  }\n}": typeof types.CancelOrderDocument,
     "mutation CreateProduct($input: CreateProductInput!) {\n  createProduct(input: $input) {\n    id\n    sku\n    name\n    priceCents\n    costPriceCents\n    stock\n    active\n  }\n}": typeof types.CreateProductDocument,
     "query Me {\n  me {\n    sub\n    kind\n    username\n    groups\n    scopes\n  }\n}": typeof types.MeDocument,
-    "subscription MyOrderEvents {\n  myOrderEvents {\n    kind\n    occurredAt\n    order {\n      id\n      status\n      totalCents\n    }\n  }\n}": typeof types.MyOrderEventsDocument,
+    "subscription MyOrderEvents($after: String) {\n  myOrderEvents(after: $after) {\n    cursor\n    kind\n    occurredAt\n    order {\n      id\n      status\n      totalCents\n    }\n  }\n}": typeof types.MyOrderEventsDocument,
     "query MyOrders($first: Int, $after: String) {\n  myOrders(first: $first, after: $after) {\n    edges {\n      node {\n        id\n        status\n        totalCents\n        createdAt\n        items {\n          product {\n            id\n            name\n          }\n          quantity\n          unitPriceCents\n          lineTotalCents\n        }\n      }\n    }\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n  }\n}": typeof types.MyOrdersDocument,
+    "subscription OrderEvents($after: String) {\n  orderEvents(after: $after) {\n    cursor\n    kind\n    order {\n      id\n      status\n    }\n  }\n}": typeof types.OrderEventsDocument,
     "query Order($id: ID!) {\n  order(id: $id) {\n    id\n    customerId\n    customerEmail\n    status\n    totalCents\n  }\n}": typeof types.OrderDocument,
     "query Orders($first: Int, $after: String, $status: OrderStatus) {\n  orders(first: $first, after: $after, status: $status) {\n    edges {\n      node {\n        id\n        customerId\n        status\n        totalCents\n      }\n    }\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n  }\n}": typeof types.OrdersDocument,
     "mutation PlaceOrder($input: PlaceOrderInput!) {\n  placeOrder(input: $input) {\n    id\n    customerId\n    status\n    totalCents\n    items {\n      product {\n        id\n      }\n      quantity\n    }\n  }\n}": typeof types.PlaceOrderDocument,
@@ -29,8 +30,9 @@ const documents: Documents = {
     "mutation CancelOrder($id: ID!) {\n  cancelOrder(id: $id) {\n    id\n    status\n  }\n}": types.CancelOrderDocument,
     "mutation CreateProduct($input: CreateProductInput!) {\n  createProduct(input: $input) {\n    id\n    sku\n    name\n    priceCents\n    costPriceCents\n    stock\n    active\n  }\n}": types.CreateProductDocument,
     "query Me {\n  me {\n    sub\n    kind\n    username\n    groups\n    scopes\n  }\n}": types.MeDocument,
-    "subscription MyOrderEvents {\n  myOrderEvents {\n    kind\n    occurredAt\n    order {\n      id\n      status\n      totalCents\n    }\n  }\n}": types.MyOrderEventsDocument,
+    "subscription MyOrderEvents($after: String) {\n  myOrderEvents(after: $after) {\n    cursor\n    kind\n    occurredAt\n    order {\n      id\n      status\n      totalCents\n    }\n  }\n}": types.MyOrderEventsDocument,
     "query MyOrders($first: Int, $after: String) {\n  myOrders(first: $first, after: $after) {\n    edges {\n      node {\n        id\n        status\n        totalCents\n        createdAt\n        items {\n          product {\n            id\n            name\n          }\n          quantity\n          unitPriceCents\n          lineTotalCents\n        }\n      }\n    }\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n  }\n}": types.MyOrdersDocument,
+    "subscription OrderEvents($after: String) {\n  orderEvents(after: $after) {\n    cursor\n    kind\n    order {\n      id\n      status\n    }\n  }\n}": types.OrderEventsDocument,
     "query Order($id: ID!) {\n  order(id: $id) {\n    id\n    customerId\n    customerEmail\n    status\n    totalCents\n  }\n}": types.OrderDocument,
     "query Orders($first: Int, $after: String, $status: OrderStatus) {\n  orders(first: $first, after: $after, status: $status) {\n    edges {\n      node {\n        id\n        customerId\n        status\n        totalCents\n      }\n    }\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n  }\n}": types.OrdersDocument,
     "mutation PlaceOrder($input: PlaceOrderInput!) {\n  placeOrder(input: $input) {\n    id\n    customerId\n    status\n    totalCents\n    items {\n      product {\n        id\n      }\n      quantity\n    }\n  }\n}": types.PlaceOrderDocument,
@@ -67,11 +69,15 @@ export function graphql(source: "query Me {\n  me {\n    sub\n    kind\n    user
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "subscription MyOrderEvents {\n  myOrderEvents {\n    kind\n    occurredAt\n    order {\n      id\n      status\n      totalCents\n    }\n  }\n}"): (typeof documents)["subscription MyOrderEvents {\n  myOrderEvents {\n    kind\n    occurredAt\n    order {\n      id\n      status\n      totalCents\n    }\n  }\n}"];
+export function graphql(source: "subscription MyOrderEvents($after: String) {\n  myOrderEvents(after: $after) {\n    cursor\n    kind\n    occurredAt\n    order {\n      id\n      status\n      totalCents\n    }\n  }\n}"): (typeof documents)["subscription MyOrderEvents($after: String) {\n  myOrderEvents(after: $after) {\n    cursor\n    kind\n    occurredAt\n    order {\n      id\n      status\n      totalCents\n    }\n  }\n}"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "query MyOrders($first: Int, $after: String) {\n  myOrders(first: $first, after: $after) {\n    edges {\n      node {\n        id\n        status\n        totalCents\n        createdAt\n        items {\n          product {\n            id\n            name\n          }\n          quantity\n          unitPriceCents\n          lineTotalCents\n        }\n      }\n    }\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n  }\n}"): (typeof documents)["query MyOrders($first: Int, $after: String) {\n  myOrders(first: $first, after: $after) {\n    edges {\n      node {\n        id\n        status\n        totalCents\n        createdAt\n        items {\n          product {\n            id\n            name\n          }\n          quantity\n          unitPriceCents\n          lineTotalCents\n        }\n      }\n    }\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "subscription OrderEvents($after: String) {\n  orderEvents(after: $after) {\n    cursor\n    kind\n    order {\n      id\n      status\n    }\n  }\n}"): (typeof documents)["subscription OrderEvents($after: String) {\n  orderEvents(after: $after) {\n    cursor\n    kind\n    order {\n      id\n      status\n    }\n  }\n}"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

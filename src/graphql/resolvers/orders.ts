@@ -6,7 +6,18 @@ import { InvalidInputError } from "../../data/errors.js";
 import type { OrderEventMessage } from "../../data/order-events.js";
 import type { OrderRow } from "../../data/tables.js";
 import { toConnection } from "../connection.js";
+import { encodeEventCursor, openOrderEventStream } from "../order-event-stream.js";
+import type { AppContext } from "../context.js";
 import type { OrderEventFeed } from "../order-events.js";
+import type { RemoteSteps } from "../remote-calls.js";
+
+/**
+ * placeOrder's remote work, run before the operation's transaction opens: the caller's verified email (Cognito's
+ * `GetUser`, bounded by COGNITO_TIMEOUT_MS and its circuit breaker). The resolver then reads the remembered answer.
+ */
+export const orderRemoteSteps: RemoteSteps<AppContext> = {
+  placeOrder: (_args, context) => context.callerEmail(),
+};
 
 export const orderResolvers: Resolvers = {
   Query: {
@@ -26,7 +37,8 @@ export const orderResolvers: Resolvers = {
     placeOrder: async (_parent, { input }, { db, principal, auth, callerEmail }) => {
       // Orders are placed by people; a machine client has no customer to stand for.
       if (principal!.kind !== "USER") auth.refuseOperation("Mutation.placeOrder", ["a person's token (not a machine client)"]);
-      // Verified only; a failed lookup gives null, which keeps the email recorded before (if any).
+      // Verified only; a failed, timed-out or short-circuited lookup gives null, which keeps the email recorded
+      // before (if any): the order is placed either way. Fetched before the transaction opened (orderRemoteSteps).
       const email = await callerEmail();
       return placeOrder(db, { sub: principal!.sub, username: principal!.username, email }, input.items, input.idempotencyKey);
     },
@@ -44,24 +56,23 @@ export const orderResolvers: Resolvers = {
     updateOrderStatus: (_parent, { id, status, internalNote }, { db, auth }, info) =>
       changeStatus(db, id, status, { internalNote, authorize: (order) => concealUnlessVisible(auth, info, order) }),
   },
-  // `subscribe` opens the stream of event messages (ids only); each event is then executed for the subscriber
-  // with a context of its own (see ws.ts), `resolve` handing the message to OrderEvent, whose `order` re-reads.
+  // `subscribe` opens the stream of event messages (ids only; with `after`, the log's events first); each event is
+  // then executed for the subscriber with a context of its own (see ws.ts) whose loaders every subscriber of the
+  // same event shares, `resolve` handing the message to OrderEvent, whose `order` reads once per replica.
   Subscription: {
     orderEvents: {
-      subscribe: (_parent, _args, { orderEvents }) => feedOf(orderEvents).subscribe(),
+      subscribe: (_parent, { after }, { orderEvents }) => streamOf(orderEvents, after),
       resolve: (event: OrderEventMessage) => event,
     },
     myOrderEvents: {
-      // Other customers' events are skipped before anything is read; Order's own rule applies to what is.
-      subscribe: (_parent, _args, { orderEvents, principal }) => {
-        const sub = principal!.sub;
-        return feedOf(orderEvents).subscribe((event) => event.customerId === sub);
-      },
+      // Other customers' events are skipped before anything is read (live and in the log); Order's own rule applies to what is.
+      subscribe: (_parent, { after }, { orderEvents, principal }) => streamOf(orderEvents, after, principal!.sub),
       resolve: (event: OrderEventMessage) => event,
     },
   },
   OrderEvent: {
-    // Read after the change committed, through this event's own loaders: the order as it is now.
+    cursor: (event) => encodeEventCursor(event.seq),
+    // Read after the change committed, through the event's shared loaders: the order as it is now.
     order: async (event, _args, { loaders }) => {
       const order = await loaders.orderById.load(event.orderId);
       // Orders are never deleted; a missing one is a broken database or a forged notification.
@@ -88,6 +99,16 @@ export const orderResolvers: Resolvers = {
 function feedOf(feed: OrderEventFeed | undefined): OrderEventFeed {
   if (!feed) throw new GraphQLError("Subscriptions are served over WebSocket only");
   return feed;
+}
+
+/** A subscription's events, resumed after `after` when given (see openOrderEventStream). */
+async function streamOf(feed: OrderEventFeed | undefined, after: string | null | undefined, customerId?: string) {
+  const live = feedOf(feed);
+  if (!live.log) {
+    if (after != null) throw new GraphQLError("Resuming with after needs the event log, which this server was built without");
+    return live.subscribe(customerId === undefined ? undefined : (event) => event.customerId === customerId);
+  }
+  return openOrderEventStream({ feed: live, db: live.log.db, after, customerId, retentionSeconds: live.log.retentionSeconds });
 }
 
 /**
