@@ -3,8 +3,8 @@ import { SetContextLink } from "@apollo/client/link/context";
 import { ErrorLink } from "@apollo/client/link/error";
 import { RetryLink } from "@apollo/client/link/retry";
 import { GraphQLWsLink } from "@apollo/client/link/subscriptions";
-import { OperationTypeNode } from "graphql";
-import { from, mergeMap, throwError } from "rxjs";
+import { Kind, OperationTypeNode } from "graphql";
+import { from, mergeMap, tap, throwError } from "rxjs";
 import { createSubscriptionSocket, type SubscriptionSocket, type SubscriptionSocketOptions, type TokenSource } from "./graphql-ws.js";
 
 /**
@@ -83,6 +83,27 @@ export function refreshOnExpiryLink(tokens: TokenSource): ErrorLink {
   });
 }
 
+/** Where a subscription keeps the cursor of the last event it delivered (its operation's context). */
+const RESUME_AFTER = "resumeAfter";
+
+/** Notes the `cursor` of each event (`{ data: { myOrderEvents: { cursor } } }`) in the operation's context. */
+const rememberCursor = new ApolloLink((operation, forward) =>
+  forward(operation).pipe(
+    tap((result) => {
+      const root = result.data && Object.values(result.data)[0];
+      const cursor = root && typeof root === "object" ? (root as { cursor?: unknown }).cursor : undefined;
+      if (typeof cursor === "string") operation.setContext({ [RESUME_AFTER]: cursor });
+    }),
+  ),
+);
+
+/** Whether the operation declares an `$after` variable (the API's subscriptions take `after: String`). */
+function takesAfter(operation: ApolloLink.Operation): boolean {
+  return operation.query.definitions.some(
+    (definition) => definition.kind === Kind.OPERATION_DEFINITION && (definition.variableDefinitions ?? []).some((variable) => variable.variable.name.value === "after"),
+  );
+}
+
 /** Options of `createApolloClient`. */
 export interface ApolloApiOptions {
   /** The API's HTTP URL: `http://localhost:4000/graphql`. */
@@ -90,7 +111,10 @@ export interface ApolloApiOptions {
   /** The same path over WebSocket: `ws://localhost:4000/graphql` (`wss://` behind TLS). */
   readonly wsUrl: string;
   readonly tokens: TokenSource;
-  /** Called when the socket is back after it was lost or its token refreshed: re-read what the page shows. */
+  /**
+   * Called when a subscription is started again without a cursor to resume from (its document takes no `$after`,
+   * or it had delivered nothing yet): re-read what the page shows.
+   */
   readonly onReconnected?: () => void;
   /** Reconnection backoff of the socket. @default { initialMs: 1000, maxMs: 30000 } */
   readonly backoff?: SubscriptionSocketOptions["backoff"];
@@ -103,15 +127,17 @@ export interface ApolloApiOptions {
  * - over HTTP, the token on every request, one refresh-and-retry on an expired token, and `errorPolicy: "all"` so
  *   that a query with a denied field keeps the rest of its data (the field is `null` and its error is in
  *   `result.error`). Mutations are refused whole by the server, so their `data` is then undefined;
- * - over WebSocket, for subscriptions: the socket reconnects for ever with backoff (graphql-ws), and a
- *   subscription ended by an expired token (close 4401) is started again once the token is refreshed
- *   (`RetryLink`); a refused subscription, a revoked token or a session that cannot be refreshed ends it.
+ * - over WebSocket, for subscriptions: a subscription whose socket is lost is started again, for ever, with backoff
+ *   (`RetryLink`), with `after: <the cursor of its last event>` so that the server replays what it missed; one ended
+ *   by an expired token (close 4401) is started again once the token is refreshed; a refused subscription
+ *   (`FORBIDDEN`, `CURSOR_EXPIRED`), a revoked token or a session that cannot be refreshed ends it.
  *
  * `dispose()` closes the socket (`client.stop()` does not).
  */
 export function createApolloClient(options: ApolloApiOptions): { client: ApolloClient; socket: SubscriptionSocket; dispose(): Promise<void> } {
   const { tokens } = options;
-  const socket = createSubscriptionSocket({ url: options.wsUrl, tokens, onReconnected: options.onReconnected, backoff: options.backoff, webSocketImpl: options.webSocketImpl });
+  // Subscriptions are started again by the RetryLink below, not by graphql-ws, so that they resume after their cursor.
+  const socket = createSubscriptionSocket({ url: options.wsUrl, tokens, backoff: options.backoff, webSocketImpl: options.webSocketImpl, reconnect: "subscription" });
   // Asked per request: after a refresh the next request (and the retry) carries the new token.
   const withToken = new SetContextLink(async (context) => {
     const token = await tokens.current();
@@ -121,13 +147,17 @@ export function createApolloClient(options: ApolloApiOptions): { client: ApolloC
   const overHttp = ApolloLink.from([refreshOnExpiryLink(tokens), withToken, new HttpLink({ uri: options.httpUrl })]);
   const resubscribe = new RetryLink({
     delay: { initial: options.backoff?.initialMs ?? 1000, max: options.backoff?.maxMs ?? 30_000, jitter: true },
-    attempts: async (_count, _operation, error) => {
+    attempts: async (_count, operation, error) => {
       const again = await socket.shouldResubscribe(error);
-      if (again) options.onReconnected?.();
-      return again;
+      if (!again) return false;
+      // Resume: the same subscription, after the last event it delivered (when its document takes `$after`).
+      const after = operation.getContext()[RESUME_AFTER];
+      if (typeof after === "string" && takesAfter(operation)) operation.variables = { ...operation.variables, after };
+      else options.onReconnected?.();
+      return true;
     },
   });
-  const overWebSocket = ApolloLink.from([resubscribe, new GraphQLWsLink(socket.client)]);
+  const overWebSocket = ApolloLink.from([resubscribe, rememberCursor, new GraphQLWsLink(socket.client)]);
   const client = new ApolloClient({
     link: ApolloLink.split((operation) => operation.operationType === OperationTypeNode.SUBSCRIPTION, overWebSocket, overHttp),
     cache: new InMemoryCache(),

@@ -38,7 +38,16 @@ export interface SubscriptionSocketOptions {
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
   /** A WebSocket class outside browsers (Node: the `ws` package's default export). Browsers: leave it out. */
   readonly webSocketImpl?: unknown;
+  /**
+   * Who reconnects after the socket is lost. `"socket"`: graphql-ws, which subscribes again with the same variables.
+   * `"subscription"`: nobody here; `shouldResubscribe` says yes to a lost socket, so that the caller subscribes again
+   * with new variables (`after: <last cursor>`, as the Apollo recipe does). @default "socket"
+   */
+  readonly reconnect?: "socket" | "subscription";
 }
+
+/** Closes after which subscribing again cannot help: closed on purpose (1000), a message too big, a client bug. */
+const FINAL = new Set([1000, 1002, 1003, 1009, 4400, 4406, 4409, 4429]);
 
 /** A close as graphql-ws hands it over. */
 export interface SocketClose {
@@ -82,7 +91,7 @@ export function createSubscriptionSocket(options: SubscriptionSocketOptions): Su
       const token = await options.tokens.current();
       return token ? { Authorization: `Bearer ${token}` } : {};
     },
-    retryAttempts: Infinity,
+    retryAttempts: options.reconnect === "subscription" ? 0 : Infinity,
     shouldRetry: () => true,
     // Exponential, capped, and randomised between half and all of it, so that clients cut off together (a
     // replica stopping) do not all come back in the same instant.
@@ -103,7 +112,9 @@ export function createSubscriptionSocket(options: SubscriptionSocketOptions): Su
     lastClose: () => last,
     async shouldResubscribe(error) {
       const close = isClose(error) ? error : pending;
-      if (close === null || close.code !== 4401 || !EXPIRED.test(close.reason)) return false;
+      if (close === null) return false;
+      if (close.code !== 4401) return options.reconnect === "subscription" && !FINAL.has(close.code);
+      if (!EXPIRED.test(close.reason)) return false;
       if (refreshed?.close !== close) refreshed = { close, token: options.tokens.refresh() };
       return (await refreshed.token) !== null;
     },
