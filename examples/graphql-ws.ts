@@ -8,10 +8,11 @@ import { createClient, type Client, type FormattedExecutionResult } from "graphq
  * the real server.
  *
  * - The token goes in `connection_init`'s payload and is asked for on every (re)connection, since tokens expire.
- * - graphql-ws reconnects by itself, for ever, with a capped, randomised exponential backoff, after every close
- *   it may retry (a network cut, 1001 a replica stopping, 1012 events missed, 1013 keys unavailable, 4403 too many
- *   sockets) and subscribes again. The API has no cursor to resume from yet: after a reconnection, events in
- *   between may be missed, so `onReconnected` is the place to re-read (e.g. `myOrders`).
+ * - After every close a retry can help (a network cut, 1001 a replica stopping, 1012 events missed, 1013 keys
+ *   unavailable, 4403 too many sockets) the socket comes back, for ever, with a capped, randomised exponential
+ *   backoff. With `reconnect: "subscription"`, `subscribeForEver` starts each subscription again with
+ *   `after: <the cursor of its last event>`, so the server replays what was missed; with the default (`"socket"`)
+ *   graphql-ws resubscribes by itself with the first variables, and `onReconnected` is the place to re-read.
  * - 4401 (a refused or expired token) is never retried by graphql-ws. `subscribeForEver` refreshes the token when
  *   it expired and subscribes again; a revoked or otherwise invalid token ends the subscription (sign in again).
  */
@@ -68,6 +69,8 @@ export interface SubscriptionSocket {
    * reaches a subscription (a refused subscription's GraphQL errors, 4400, a revoked token) is final.
    */
   shouldResubscribe(error: unknown): Promise<boolean>;
+  /** Waits before attempt `attempt` (0, 1, ...) of starting a subscription again: the socket's backoff. */
+  wait(attempt: number): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -78,6 +81,9 @@ const EXPIRED = /^(Token expired|Invalid token: TOKEN_EXPIRED)$/;
 export function createSubscriptionSocket(options: SubscriptionSocketOptions): SubscriptionSocket {
   const initialMs = options.backoff?.initialMs ?? 1000;
   const maxMs = options.backoff?.maxMs ?? 30_000;
+  // Exponential, capped, and randomised between half and all of it, so that clients cut off together (a
+  // replica stopping) do not all come back in the same instant.
+  const wait = (attempt: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.min(maxMs, initialMs * 2 ** attempt) * (0.5 + Math.random() / 2)));
   let last: SocketClose | null = null;
   // The close that ended the subscriptions now failing; cleared once connected again, so that an error on a
   // connected socket (a refused subscription) is never taken for a close.
@@ -93,9 +99,7 @@ export function createSubscriptionSocket(options: SubscriptionSocketOptions): Su
     },
     retryAttempts: options.reconnect === "subscription" ? 0 : Infinity,
     shouldRetry: () => true,
-    // Exponential, capped, and randomised between half and all of it, so that clients cut off together (a
-    // replica stopping) do not all come back in the same instant.
-    retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, Math.min(maxMs, initialMs * 2 ** retries) * (0.5 + Math.random() / 2))),
+    retryWait: (retries) => wait(retries),
     on: {
       closed: (event) => {
         const { code, reason } = event as SocketClose;
@@ -118,6 +122,7 @@ export function createSubscriptionSocket(options: SubscriptionSocketOptions): Su
       if (refreshed?.close !== close) refreshed = { close, token: options.tokens.refresh() };
       return (await refreshed.token) !== null;
     },
+    wait,
     dispose: async () => client.dispose(),
   };
 }
@@ -126,37 +131,53 @@ export function createSubscriptionSocket(options: SubscriptionSocketOptions): Su
 export type SubscriptionEvent<Result> = FormattedExecutionResult<Result, unknown>;
 
 /**
- * Subscribes to `document` until `stop()` is called, through token expiry: after 4401 `Token expired` the token is
- * refreshed and the subscription is started again (`onReconnected` then fires, since events may have been missed).
- * `onEnd` is called once when it ends for good: a refused subscription (`FORBIDDEN`, ...), a revoked token, a
- * session that cannot be refreshed; its argument is what graphql-ws reported (GraphQL errors or the close).
+ * Subscribes to `document` until `stop()` is called, through token expiry and, on a socket made with
+ * `reconnect: "subscription"`, through lost sockets: the subscription is started again (after the socket's backoff)
+ * with `after: <the cursor of its last event>` (`cursorOf`), so the server replays what was missed, once, in order.
+ * Without a cursor to resume from, `onReconnected` fires: re-read. `onEnd` is called once when it ends for good: a
+ * refused subscription (`FORBIDDEN`, `CURSOR_EXPIRED`, ...), a revoked token, a session that cannot be refreshed;
+ * its argument is what graphql-ws reported (GraphQL errors or the close).
  */
 export function subscribeForEver<Result, Variables extends Record<string, unknown>>(
   socket: SubscriptionSocket,
   document: TypedDocumentNode<Result, Variables>,
   variables: Variables | undefined,
-  handlers: { readonly onEvent: (event: SubscriptionEvent<Result>) => void; readonly onEnd?: (error: unknown) => void; readonly onReconnected?: () => void },
+  handlers: {
+    readonly onEvent: (event: SubscriptionEvent<Result>) => void;
+    readonly onEnd?: (error: unknown) => void;
+    readonly onReconnected?: () => void;
+    /** The cursor of an event (`data.myOrderEvents.cursor`), for documents that take `$after`. */
+    readonly cursorOf?: (data: Result) => string | null | undefined;
+  },
 ): { stop(): void } {
   let unsubscribe: (() => void) | null = null;
   let stopped = false;
-  const start = () => {
+  let after: string | null = null;
+  const start = (attempt: number) => {
+    const payload = after === null ? variables : { ...variables, after };
     unsubscribe = socket.client.subscribe<Result>(
-      { query: print(document), variables },
+      { query: print(document), variables: payload },
       {
-        next: (event) => handlers.onEvent(event),
+        next: (event) => {
+          attempt = 0;
+          const cursor = event.data && handlers.cursorOf?.(event.data);
+          if (cursor) after = cursor;
+          handlers.onEvent(event);
+        },
         complete: () => undefined,
         error: (error) => {
-          void socket.shouldResubscribe(error).then((again) => {
+          void socket.shouldResubscribe(error).then(async (again) => {
             if (stopped) return;
             if (!again) return handlers.onEnd?.(error);
-            handlers.onReconnected?.();
-            start();
+            if (after === null) handlers.onReconnected?.();
+            await socket.wait(attempt);
+            if (!stopped) start(attempt + 1);
           });
         },
       },
     );
   };
-  start();
+  start(0);
   return {
     stop: () => {
       stopped = true;

@@ -6,6 +6,7 @@ import { MyOrderEventsDocument, type MyOrderEventsSubscription } from "../../src
 import { PERSONAS } from "../../src/dev/personas.js";
 import { bearer, startApp, type TestApp } from "../helpers/app.js";
 import { eventQueue, waitForSubscriptions } from "../helpers/events.js";
+import { startTcpProxy } from "../helpers/tcp-proxy.js";
 
 /**
  * The plain graphql-ws recipe (examples/graphql-ws.ts) against the real server: a subscription that lives through
@@ -24,8 +25,8 @@ describe("the graphql-ws recipe", () => {
   });
   afterAll(() => app?.close());
 
-  function socketFor(tokens: TokenSource) {
-    const socket = createSubscriptionSocket({ url: app.wsUrl, tokens, webSocketImpl: WebSocket, backoff: { initialMs: 20, maxMs: 200 } });
+  function socketFor(tokens: TokenSource, options: { url?: string; reconnect?: "socket" | "subscription" } = {}) {
+    const socket = createSubscriptionSocket({ url: options.url ?? app.wsUrl, tokens, webSocketImpl: WebSocket, backoff: { initialMs: 20, maxMs: 200 }, reconnect: options.reconnect });
     open.push(socket.dispose);
     return socket;
   }
@@ -94,5 +95,36 @@ describe("the graphql-ws recipe", () => {
     expect(revoked.body.errors).toBeUndefined();
     expect(await ended.next()).toMatchObject({ code: 4401, reason: "Token revoked" });
     expect(refreshed).toBe(0);
+  });
+
+  it("resumes after the last event when the network was cut (reconnect: \"subscription\" and cursorOf)", async () => {
+    const proxy = await startTcpProxy({ host: "127.0.0.1", port: Number(new URL(app.url).port) });
+    open.push(() => proxy.close());
+    const tokens: TokenSource = { current: () => app.devIssuer!.mint(PERSONAS.alice), refresh: async () => null };
+    const socket = socketFor(tokens, { url: `ws://127.0.0.1:${proxy.port}/graphql`, reconnect: "subscription" });
+    const events = eventQueue<MyOrderEventsSubscription["myOrderEvents"]>();
+    const rereads = eventQueue<true>();
+    const ended = eventQueue<unknown>();
+    const subscription = subscribeForEver(socket, MyOrderEventsDocument, {}, {
+      onEvent: (event) => events.push(event.data!.myOrderEvents),
+      onEnd: (error) => ended.push(error),
+      onReconnected: () => rereads.push(true),
+      cursorOf: (data) => data.myOrderEvents.cursor,
+    });
+    open.push(async () => subscription.stop());
+    await waitForSubscriptions(app, 1);
+    const first = await placeOrder();
+    expect(await events.next()).toMatchObject({ order: { id: first } });
+    await proxy.cut();
+    await waitForSubscriptions(app, 0);
+    const missed = await placeOrder();
+    await proxy.restore();
+    expect(await events.next()).toMatchObject({ kind: "PLACED", order: { id: missed } });
+    await waitForSubscriptions(app, 1);
+    const live = await placeOrder();
+    expect(await events.next()).toMatchObject({ kind: "PLACED", order: { id: live } });
+    expect(events.count()).toBe(3);
+    expect(rereads.count()).toBe(0);
+    expect(ended.count()).toBe(0);
   });
 });
