@@ -27,6 +27,11 @@ export interface Config {
     readonly replicaRegions: readonly string[];
     /** COGNITO_ACCESS_TOKEN_AUDIENCE: resource server identifiers, one of which an access token's `aud` must hold; `null`: `aud` not required. */
     readonly accessTokenAudiences: readonly string[] | null;
+    /**
+     * Decision records (AUTH_AUDIT): `denied` (default) logs one `auth.decision` line for each request with a denial,
+     * a concealed row or a shadow rule's would-be denial; `all` logs one for every request that reached execution.
+     */
+    readonly audit: "denied" | "all";
   };
   readonly http: {
     readonly host: string;
@@ -195,6 +200,7 @@ export function loadConfig(env: Env = process.env): Config {
       rejectPartial: flag(env, "AUTH_REJECT_PARTIAL", false),
       jwksRefreshSeconds: integer(env, "JWKS_REFRESH_SECONDS", 900, 1, 86_400),
       ...cognito2026(env, mode, issuers),
+      audit: oneOf(env, "AUTH_AUDIT", ["denied", "all"] as const, "denied"),
     }),
     http: Object.freeze({
       host: host(env, "HOST", mode === "dev" ? "127.0.0.1" : "0.0.0.0"),

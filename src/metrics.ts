@@ -45,6 +45,14 @@ export class Metrics {
     collect: publish(() => this.authenticationCounts.values()),
   });
 
+  /** Would-be denials of shadow rules (`@auth(enforce: false)`), once per field and request; nothing was refused. */
+  readonly shadowDenials = new Counter({
+    name: "auth_shadow_denials_total",
+    help: "Requests a shadow @auth rule would have refused, by schema coordinate (Type.field); nothing was refused",
+    labelNames: ["coordinate"] as const,
+    registers: [this.registry],
+  });
+
   readonly keySetFetches = new Counter({
     name: "jwks_fetches_total",
     help: "Key-set fetches by result: ok, failed, or skipped while backing off after a failure",

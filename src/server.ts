@@ -42,6 +42,7 @@ import { costLimitPlugin } from "./graphql/cost.js";
 import { inputTextPlugin } from "./graphql/input-values.js";
 import { operationTransactionPlugin } from "./graphql/operation-transaction.js";
 import { RemoteCalls } from "./graphql/remote-calls.js";
+import { auditPlugin } from "./graphql/plugins/audit.js";
 import { createHttpHandler, createMetricsHandler, GRAPHQL_PATH, noteOperationName, requestIdOf, type Exchange } from "./http.js";
 import type { LoadShedder } from "./http-shed.js";
 import type { Metrics } from "./metrics.js";
@@ -129,6 +130,7 @@ export function createApolloServer(deps: ServerDependencies, transport: Transpor
     boundsReportingPlugin(deps),
     // After the transaction: it sees the errors of a failed commit too.
     errorsPlugin(deps.logger),
+    auditPlugin({ mode: config.auth.audit, logger: deps.logger, metrics: deps.metrics }),
     // Cache hints are not used by this product and cost time on every resolved field.
     ApolloServerPluginCacheControlDisabled(),
     ApolloServerPluginUsageReportingDisabled(),

@@ -30,6 +30,7 @@ describe("loadConfig", () => {
       COGNITO_JWKS_URI: "http://127.0.0.1:9/a.json,https://keys.example/b.json",
       AUTH_CLOCK_SKEW_SECONDS: "5",
       AUTH_REJECT_PARTIAL: "true",
+      AUTH_AUDIT: "all",
       PORT: "8080",
     });
     expect(config.mode).toBe("cognito");
@@ -44,6 +45,7 @@ describe("loadConfig", () => {
       jwksRefreshSeconds: 900,
       replicaRegions: [],
       accessTokenAudiences: null,
+      audit: "all",
     });
     expect(config.http).toEqual({ host: "0.0.0.0", port: 8080, shutdownTimeoutSeconds: 10 });
   });
@@ -80,6 +82,7 @@ describe("loadConfig", () => {
     ["a fractional leeway", { AUTH_CLOCK_SKEW_SECONDS: "1.5" }, "AUTH_CLOCK_SKEW_SECONDS"],
     ["a leeway over five minutes", { AUTH_CLOCK_SKEW_SECONDS: "301" }, "AUTH_CLOCK_SKEW_SECONDS"],
     ["a non-boolean flag", { AUTH_REJECT_PARTIAL: "yes" }, "AUTH_REJECT_PARTIAL"],
+    ["an unknown audit setting", { AUTH_AUDIT: "everything" }, "AUTH_AUDIT"],
     ["a port out of range", { PORT: "70000" }, "PORT"],
     ["a port that is not a number", { PORT: "http" }, "PORT"],
     ["a negative shutdown bound", { SHUTDOWN_TIMEOUT_SECONDS: "-5" }, "SHUTDOWN_TIMEOUT_SECONDS"],

@@ -517,6 +517,7 @@ export type ResolversParentTypes = {
 };
 
 export type AuthDirectiveArgs = {
+  enforce?: Scalars['Boolean']['input'];
   requires?: Maybe<ReadonlyArray<Scalars['String']['input']>>;
 };
 

@@ -19,6 +19,7 @@ import {
 } from "graphql";
 import type { FieldGuard } from "./guard.js";
 import { RequestAuth, type AuthContext } from "./request-auth.js";
+import { shadowed, shadowOf } from "./shadow.js";
 import { ownerHolds, parseRequires, RuleSyntaxError, type Requirement } from "./requirements.js";
 
 /** The directive definitions, semantics in their descriptions. `schema/auth.graphql` is kept identical (a test checks). */
@@ -29,8 +30,11 @@ joined by \`|\`, any one of which suffices (OR). Atoms: \`group:NAME\` (in cogni
 \`scope:NAME\` (one of the token's scopes, exact), \`owner:FIELD\` (the object's FIELD equals the caller's sub).
 On a type or interface it applies to every field of it and to every field that returns it; on an interface
 field, to that field of every implementation. Rules add up: type, interface, field and return-type rules all apply.
+\`enforce: false\` declares a shadow rule: evaluated for every caller, its would-be denials logged and counted
+(auth_shadow_denials_total), nobody refused. Repeat the directive to keep a rule enforced while a stricter one runs
+in shadow; enforcing a shadow rule (dropping \`enforce: false\`) can only narrow access.
 """
-directive @auth(requires: [String!]) on OBJECT | INTERFACE | FIELD_DEFINITION
+directive @auth(requires: [String!], enforce: Boolean! = true) repeatable on OBJECT | INTERFACE | FIELD_DEFINITION
 
 """
 Declares a type or field open to anonymous callers. It lifts no rule: a field cannot be more open than its type.
@@ -48,13 +52,16 @@ export class AuthSchemaError extends Error {
 }
 
 interface Declared {
-  /** `@auth` present (with or without requires). */
+  /** An enforced `@auth` present (with or without requires). */
   readonly auth: boolean;
   readonly public: boolean;
   readonly requirements: readonly Requirement[];
+  /** A shadow `@auth(enforce: false)` present, and its entries: evaluated, never refusing. */
+  readonly shadowAuth: boolean;
+  readonly shadowRequirements: readonly Requirement[];
 }
 
-const NONE: Declared = { auth: false, public: false, requirements: [] };
+const NONE: Declared = { auth: false, public: false, requirements: [], shadowAuth: false, shadowRequirements: [] };
 
 /**
  * Applies `@auth` / `@public`: validates every rule, refuses the schema (naming each place) on a mistake,
@@ -68,28 +75,36 @@ export function applyAuthDirectives(schema: GraphQLSchema): GraphQLSchema {
   const declaredOn = (place: string, node: Parameters<typeof getDirective>[1], typeFields?: Set<string>): Declared => {
     // Every usage counts: the definition's, each extension's (graphql-js extendSchema, `extend type`) and any
     // in `extensions.directives` (code-first schemas). They AND, so a later usage can only narrow access.
-    const usages = (getDirective(schema, node, "auth") ?? []) as { requires?: string[] | null }[];
+    const all = (getDirective(schema, node, "auth") ?? []) as { requires?: string[] | null; enforce?: boolean | null }[];
+    // A shadow rule may sit beside @public: "open today, trying this rule".
+    const usages = all.filter((usage) => usage.enforce !== false);
+    const shadows = all.filter((usage) => usage.enforce === false);
     const isPublic = getDirective(schema, node, "public")?.[0] !== undefined;
     if (usages.length > 0 && isPublic) problems.push(`${place}: has both @auth and @public`);
-    if (usages.length === 0) return isPublic ? { ...NONE, public: true } : NONE;
-    const requirements: Requirement[] = [];
-    for (const usage of usages) {
-      if (usage.requires == null) continue;
-      try {
-        requirements.push(...parseRequires(usage.requires));
-      } catch (error) {
-        if (!(error instanceof RuleSyntaxError)) throw error;
-        problems.push(`${place}: ${error.message}`);
+    if (all.length === 0) return isPublic ? { ...NONE, public: true } : NONE;
+    const parse = (list: typeof all): Requirement[] => {
+      const out: Requirement[] = [];
+      for (const usage of list) {
+        if (usage.requires == null) continue;
+        try {
+          out.push(...parseRequires(usage.requires));
+        } catch (error) {
+          if (!(error instanceof RuleSyntaxError)) throw error;
+          problems.push(`${place}: ${error.message}`);
+        }
       }
-    }
-    for (const requirement of requirements) {
+      return out;
+    };
+    const requirements = parse(usages);
+    const shadowRequirements = parse(shadows);
+    for (const requirement of [...requirements, ...shadowRequirements]) {
       for (const atom of requirement.atoms) {
         if (atom.kind !== "owner") continue;
         if (!typeFields) problems.push(`${place}: "owner:${atom.field}" has no parent object on a root type`);
         else if (!typeFields.has(atom.field)) problems.push(`${place}: "owner:${atom.field}" names a field the type lacks`);
       }
     }
-    return { auth: true, public: isPublic, requirements };
+    return { auth: usages.length > 0, public: isPublic, requirements, shadowAuth: shadows.length > 0, shadowRequirements };
   };
 
   const rootTypes = new Set([schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].filter(Boolean));
@@ -139,6 +154,7 @@ export function applyAuthDirectives(schema: GraphQLSchema): GraphQLSchema {
         ...result.flatMap((d) => d.requirements.map((r) => ({ ...r, on: "result" as const }))),
       ];
       const authenticated = [...parent, ...result].some((d) => d.auth);
+      const shadow = shadowOf(parent, result, authenticated, requirements);
       // An abstract return type: each possible type's own rule (and its other interfaces') applies when the
       // field resolves to it, so neither __typename nor the count of protected objects reaches a caller the
       // member's rule refuses.
@@ -158,7 +174,7 @@ export function applyAuthDirectives(schema: GraphQLSchema): GraphQLSchema {
           });
         }
       }
-      if (!authenticated && !members) continue;
+      if (!authenticated && !members && !shadow) continue;
       guards.set(coordinate, {
         id: nextId++,
         coordinate,
@@ -166,6 +182,7 @@ export function applyAuthDirectives(schema: GraphQLSchema): GraphQLSchema {
         requirements,
         checksResult: requirements.some((r) => r.on === "result" && r.atoms.some((a) => a.kind === "owner")),
         ...(members ? { members } : {}),
+        ...(shadow ? { shadow: { ...shadow, id: nextId++ } } : {}),
       });
     }
   }
@@ -193,6 +210,11 @@ const ANONYMOUS = new RequestAuth(null, { explain: false });
 function guardResolver(guard: FieldGuard, resolve: GraphQLFieldResolver<unknown, unknown>): GraphQLFieldResolver<unknown, unknown> {
   return (source, args, context, info) => {
     const auth = (context as Partial<AuthContext> | undefined)?.auth ?? ANONYMOUS;
+    if (guard.shadow) return shadowed(guard.shadow, guard.coordinate, auth, source, () => enforced(source, args, context, info));
+    return enforced(source, args, context, info);
+  };
+  function enforced(source: unknown, args: Record<string, unknown>, context: unknown, info: GraphQLResolveInfo): unknown {
+    const auth = (context as Partial<AuthContext> | undefined)?.auth ?? ANONYMOUS;
     const decision = auth.decide(guard);
     if (decision.outcome === "deny") return auth.refuseField(info, guard, decision.missing);
     if (decision.outcome === "allow" && !guard.members) return resolve(source, args, context, info);
@@ -214,7 +236,7 @@ function guardResolver(guard: FieldGuard, resolve: GraphQLFieldResolver<unknown,
       return guard.members ? checkMembers(guard.members, items, value, auth, context, info) : value;
     };
     return result instanceof Promise ? result.then(check) : check(result);
-  };
+  }
 }
 
 /**

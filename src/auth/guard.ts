@@ -21,6 +21,18 @@ export interface FieldGuard {
    * adds (its own `@auth` and its other interfaces'), checked on each object as the field resolves to it.
    */
   readonly members?: ReadonlyMap<string, FieldGuard>;
+  /** Shadow rules (`@auth(enforce: false)`) that add to the enforced rule: evaluated, would-be denials recorded, nothing refused. */
+  readonly shadow?: ShadowGuard;
+}
+
+/** What a field's shadow rules add to its enforced rule, after the same inheritance as enforced rules. */
+export interface ShadowGuard {
+  /** Dense index for the per-request decision cache, distinct from every guard's. */
+  readonly id: number;
+  /** A shadow rule needs a verified caller where the enforced rule does not. */
+  readonly authenticated: boolean;
+  /** Entries the enforced rule lacks; every one must hold (AND). */
+  readonly requirements: readonly Requirement[];
 }
 
 export function guardOf(field: GraphQLField<unknown, unknown>): FieldGuard | undefined {

@@ -112,7 +112,9 @@ export function operationCheckPlugin(options: OperationCheckOptions): ApolloServ
       }
       const auth = contextValue.auth;
       const denials = findDenials(schema, operation!, fragments, request.variables ?? {}, auth);
-      if (denials.length > 0) throw operationDenied(auth.principal === null, denials, auth.posture);
+      if (denials.length === 0) return;
+      auth.noteDenials(denials);
+      throw operationDenied(auth.principal === null, denials, auth.posture);
     },
     // Synchronous on purpose: a transaction plugin awaiting its rollback in the same hook then sees this answer.
     async willSendResponse({ operation, contextValue, response }) {

@@ -1,6 +1,6 @@
 import { isNonNullType, type FieldNode, type GraphQLResolveInfo } from "graphql";
 import { fieldDenied, operationDenied, type DenialExplanation, type ErrorPosture } from "./errors.js";
-import { guardOf, type FieldGuard } from "./guard.js";
+import { guardOf, type FieldGuard, type ShadowGuard } from "./guard.js";
 import type { Principal } from "./principal.js";
 import { decide, ownerHolds, type Decision } from "./requirements.js";
 
@@ -24,6 +24,10 @@ export class RequestAuth {
   private refusedInList: Map<FieldNode, GraphQLResolveInfo["path"]> | undefined;
   private deniedDuringExecution: Map<string, DenialExplanation> | undefined;
   private concealedRows: ConcealedRow[] | undefined;
+  private shadowDenied: Map<string, DenialExplanation> | undefined;
+  private deniedBeforeExecution: readonly DenialExplanation[] | undefined;
+  /** Every guard decided, in order, for decision records (`AUTH_AUDIT=all`): one push per guard and request. */
+  private decidedGuards: FieldGuard[] | undefined;
 
   constructor(
     readonly principal: Principal | null,
@@ -31,7 +35,43 @@ export class RequestAuth {
   ) {}
 
   decide(guard: FieldGuard): Decision {
-    return (this.decisions[guard.id] ??= decide(this.principal, guard.authenticated, guard.requirements));
+    const known = this.decisions[guard.id];
+    if (known !== undefined) return known;
+    (this.decidedGuards ??= []).push(guard);
+    return (this.decisions[guard.id] = decide(this.principal, guard.authenticated, guard.requirements));
+  }
+
+  /** Decides a field's shadow rule (once per request); the caller records, never refuses. */
+  decideShadow(shadow: ShadowGuard): Decision {
+    return (this.decisions[shadow.id] ??= decide(this.principal, shadow.authenticated, shadow.requirements));
+  }
+
+  /** Records that the shadow rule of `coordinate` would have refused this caller (`missing`: the entries that failed). */
+  shadowDeny(coordinate: string, shadow: ShadowGuard, missing: readonly string[]): void {
+    if (this.shadowDenied?.has(coordinate)) return;
+    const required = shadow.requirements.length > 0 ? shadow.requirements.map((r) => r.text) : ["a verified caller"];
+    (this.shadowDenied ??= new Map()).set(coordinate, { coordinate, required, missing });
+  }
+
+  /** Would-be denials of shadow rules in this request, once per coordinate: nothing was refused for them. */
+  get shadowDenials(): readonly DenialExplanation[] {
+    return this.shadowDenied ? [...this.shadowDenied.values()] : NONE;
+  }
+
+  /** The guards decided in this request, each once, in the order first decided (decision records). */
+  get decided(): readonly FieldGuard[] {
+    return this.decidedGuards ?? NO_GUARDS;
+  }
+
+  /** Denials found before execution (the whole-operation check), kept with those of execution for decision records. */
+  noteDenials(explanations: readonly DenialExplanation[]): void {
+    this.deniedBeforeExecution = explanations;
+  }
+
+  /** Every denial of this request: the whole-operation check's, then execution's (decision records). */
+  get denials(): readonly DenialExplanation[] {
+    const before = this.deniedBeforeExecution ?? NONE;
+    return this.deniedDuringExecution ? [...before, ...this.deniedDuringExecution.values()] : before;
   }
 
   explain(guard: FieldGuard, missing: readonly string[]): DenialExplanation {
@@ -77,7 +117,7 @@ export class RequestAuth {
 
   /** The rows this request's lookups concealed (see `conceal`). */
   get concealed(): readonly ConcealedRow[] {
-    return this.concealedRows ?? [];
+    return this.concealedRows ?? NO_ROWS;
   }
 
   private recordDenial(explanation: DenialExplanation): void {
@@ -106,6 +146,11 @@ export class RequestAuth {
     throw fieldDenied(this.principal === null, explanation, this.posture);
   }
 }
+
+// Shared empty answers of the getters: the common request (nothing denied, concealed or shadowed) allocates nothing.
+const NONE: readonly DenialExplanation[] = Object.freeze([]);
+const NO_GUARDS: readonly FieldGuard[] = Object.freeze([]);
+const NO_ROWS: readonly ConcealedRow[] = Object.freeze([]);
 
 /** `orders.3.items.0.product` -> `orders.items.product`: the same selection in every list item. */
 function pathWithoutIndices(path: GraphQLResolveInfo["path"] | undefined): string {

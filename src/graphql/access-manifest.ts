@@ -20,7 +20,20 @@ export interface AccessManifest {
 export type FieldAccess = (
   | { readonly type: string; readonly public: true }
   | { readonly type: string; readonly authenticated: true; readonly requires: readonly RequirementEntry[] }
-) & { readonly members?: Readonly<Record<string, MemberAccess>> };
+) & {
+  readonly members?: Readonly<Record<string, MemberAccess>>;
+  /**
+   * Entries of shadow rules (`@auth(..., enforce: false)`) that the enforced rule does not already have: evaluated,
+   * their would-be denials logged and counted, nobody refused.
+   */
+  readonly shadow?: ShadowAccess;
+};
+
+/** What a field's shadow rules would add if enforced: a verified caller, and every entry. */
+export interface ShadowAccess {
+  readonly authenticated: true;
+  readonly requires: readonly RequirementEntry[];
+}
 
 /** What a possible type of an abstract return type adds: a verified caller, and every entry. */
 export interface MemberAccess {
@@ -51,8 +64,10 @@ export function accessManifest(schema: GraphQLSchema): AccessManifest {
     for (const field of Object.values(type.getFields()).sort(byName)) {
       const guard = guardOf(field);
       const type = String(field.type);
-      const access: FieldAccess = guard?.authenticated ? restricted(type, guard) : { type, public: true };
-      fields[field.name] = guard?.members ? { ...access, members: membersOf(guard.members) } : access;
+      let access: FieldAccess = guard?.authenticated ? restricted(type, guard) : { type, public: true };
+      if (guard?.members) access = { ...access, members: membersOf(guard.members) };
+      if (guard?.shadow) access = { ...access, shadow: { authenticated: true, requires: entriesOf(guard.shadow) } };
+      fields[field.name] = access;
     }
     types[type.name] = fields;
   }
@@ -63,7 +78,7 @@ function restricted(type: string, guard: FieldGuard): FieldAccess {
   return { type, authenticated: true, requires: entriesOf(guard) };
 }
 
-function entriesOf(guard: FieldGuard): RequirementEntry[] {
+function entriesOf(guard: Pick<FieldGuard, "requirements">): RequirementEntry[] {
   return guard.requirements.map((requirement) => {
     const anyOf = requirement.atoms.map((atom) => (atom.kind === "owner" ? `owner:${atom.field}` : `${atom.kind}:${atom.name}`));
     const hasOwner = requirement.atoms.some((atom) => atom.kind === "owner");
@@ -92,6 +107,9 @@ export function formatAccessTable(manifest: AccessManifest): string {
   for (const [typeName, fields] of Object.entries(manifest.types)) {
     for (const [fieldName, access] of Object.entries(fields)) {
       const lines = "public" in access ? ["public"] : ["signed in", ...access.requires.map((entry) => requirementLine(entry, typeName, access.type))];
+      if (access.shadow) {
+        lines.push("shadow (logged, not enforced): signed in", ...access.shadow.requires.map((entry) => `  ${requirementLine(entry, typeName, access.type)}`));
+      }
       for (const [member, rule] of Object.entries(access.members ?? {})) {
         lines.push(`when it returns a ${member}: signed in`, ...rule.requires.map((entry) => `  ${requirementLine(entry, typeName, member)}`));
       }
