@@ -100,7 +100,9 @@ const rememberCursor = new ApolloLink((operation, forward) =>
 /** Whether the operation declares an `$after` variable (the API's subscriptions take `after: String`). */
 function takesAfter(operation: ApolloLink.Operation): boolean {
   return operation.query.definitions.some(
-    (definition) => definition.kind === Kind.OPERATION_DEFINITION && (definition.variableDefinitions ?? []).some((variable) => variable.variable.name.value === "after"),
+    (definition) =>
+      definition.kind === Kind.OPERATION_DEFINITION &&
+      (definition.variableDefinitions ?? []).some((variable) => variable.variable.name.value === "after"),
   );
 }
 
@@ -134,10 +136,20 @@ export interface ApolloApiOptions {
  *
  * `dispose()` closes the socket (`client.stop()` does not).
  */
-export function createApolloClient(options: ApolloApiOptions): { client: ApolloClient; socket: SubscriptionSocket; dispose(): Promise<void> } {
+export function createApolloClient(options: ApolloApiOptions): {
+  client: ApolloClient;
+  socket: SubscriptionSocket;
+  dispose(): Promise<void>;
+} {
   const { tokens } = options;
   // Subscriptions are started again by the RetryLink below, not by graphql-ws, so that they resume after their cursor.
-  const socket = createSubscriptionSocket({ url: options.wsUrl, tokens, backoff: options.backoff, webSocketImpl: options.webSocketImpl, reconnect: "subscription" });
+  const socket = createSubscriptionSocket({
+    url: options.wsUrl,
+    tokens,
+    backoff: options.backoff,
+    webSocketImpl: options.webSocketImpl,
+    reconnect: "subscription",
+  });
   // Asked per request: after a refresh the next request (and the retry) carries the new token.
   const withToken = new SetContextLink(async (context) => {
     const token = await tokens.current();

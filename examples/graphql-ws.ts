@@ -83,7 +83,8 @@ export function createSubscriptionSocket(options: SubscriptionSocketOptions): Su
   const maxMs = options.backoff?.maxMs ?? 30_000;
   // Exponential, capped, and randomised between half and all of it, so that clients cut off together (a
   // replica stopping) do not all come back in the same instant.
-  const wait = (attempt: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.min(maxMs, initialMs * 2 ** attempt) * (0.5 + Math.random() / 2)));
+  const wait = (attempt: number) =>
+    new Promise<void>((resolve) => setTimeout(resolve, Math.min(maxMs, initialMs * 2 ** attempt) * (0.5 + Math.random() / 2)));
   let last: SocketClose | null = null;
   // The close that ended the subscriptions now failing; cleared once connected again, so that an error on a
   // connected socket (a refused subscription) is never taken for a close.

@@ -38,7 +38,10 @@ export const INTROSPECTION_OFF =
  */
 export function nameOurSetting(formatted: GraphQLFormattedError): GraphQLFormattedError {
   const { message } = formatted;
-  if (formatted.extensions?.validationErrorCode === "INTROSPECTION_DISABLED" || message.startsWith("GraphQL introspection is not allowed")) {
+  if (
+    formatted.extensions?.validationErrorCode === "INTROSPECTION_DISABLED" ||
+    message.startsWith("GraphQL introspection is not allowed")
+  ) {
     return { ...formatted, message: INTROSPECTION_OFF };
   }
   for (const { pattern, reword } of LIMITS) {

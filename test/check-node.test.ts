@@ -21,10 +21,13 @@ async function outcome(file: string, args: string[], options: { cwd: string; env
 
 // The machine's own Node, when it is older than the project's (this team's machines have Node 20 there).
 const OLD_NODE = "/usr/bin/node";
-const oldMajor = existsSync(OLD_NODE) ? Number((await outcome(OLD_NODE, ["--version"], { cwd: ROOT })).stdout.trim().slice(1).split(".")[0]) : NaN;
+const oldMajor = existsSync(OLD_NODE)
+  ? Number((await outcome(OLD_NODE, ["--version"], { cwd: ROOT })).stdout.trim().slice(1).split(".")[0])
+  : NaN;
 const hasOldNode = oldMajor < 24;
 const onOldNode = { ...process.env, PATH: `/usr/bin:${process.env.PATH}` };
-const THE_LINE = /^This project needs Node >=24\.11 \(\.nvmrc: 24\.\d+\.\d+\); this is Node v\d+\.\d+\.\d+\. Run `nvm use` .*`source \.ci\/use-node\.sh`.*\n$/;
+const THE_LINE =
+  /^This project needs Node >=24\.11 \(\.nvmrc: 24\.\d+\.\d+\); this is Node v\d+\.\d+\.\d+\. Run `nvm use` .*`source \.ci\/use-node\.sh`.*\n$/;
 
 describe("the Node version preflight (scripts/check-node.mjs)", () => {
   it("says nothing and lets the command run on the project's Node", async () => {

@@ -22,7 +22,12 @@ function documentation(): MarkdownFile[] {
 function configVariables(): string[] {
   const source = read("src/config.ts");
   const names = new Set<string>();
-  const patterns = [/\benv\.([A-Z][A-Z0-9_]*)/g, /\benv\[["']([A-Z][A-Z0-9_]*)["']\]/g, /\(env, ["']([A-Z][A-Z0-9_]*)["']/g, /["']([A-Z][A-Z0-9]*_[A-Z0-9_]+)["']/g];
+  const patterns = [
+    /\benv\.([A-Z][A-Z0-9_]*)/g,
+    /\benv\[["']([A-Z][A-Z0-9_]*)["']\]/g,
+    /\(env, ["']([A-Z][A-Z0-9_]*)["']/g,
+    /["']([A-Z][A-Z0-9]*_[A-Z0-9_]+)["']/g,
+  ];
   for (const pattern of patterns) {
     for (const match of source.matchAll(pattern)) names.add(match[1]!);
   }
@@ -68,7 +73,7 @@ describe("the documentation", () => {
 
   it("gives headings GitHub's anchors", () => {
     const anchors = anchorsOf(
-      "# Cognito GraphQL API\n## Tokens: what is checked\n## Dev tokens: `npm run token`\n## Cognito too (`REVOCATION_COGNITO_SIGN_OUT=true`)\n## Errors\n## Errors\n## What \"not yours\" looks like\n",
+      '# Cognito GraphQL API\n## Tokens: what is checked\n## Dev tokens: `npm run token`\n## Cognito too (`REVOCATION_COGNITO_SIGN_OUT=true`)\n## Errors\n## Errors\n## What "not yours" looks like\n',
     );
     expect([...anchors]).toEqual([
       "cognito-graphql-api",
@@ -91,7 +96,11 @@ describe("the documentation", () => {
 
   it("shows the examples' code exactly as the files have it (blocks marked <!-- from FILE -->)", () => {
     const quoted = documentation().flatMap((doc) =>
-      [...doc.text.matchAll(/<!-- from (\S+) -->\n```\w*\n([\s\S]*?)\n```/g)].map((match) => ({ doc: doc.path, file: match[1]!, code: match[2]! })),
+      [...doc.text.matchAll(/<!-- from (\S+) -->\n```\w*\n([\s\S]*?)\n```/g)].map((match) => ({
+        doc: doc.path,
+        file: match[1]!,
+        code: match[2]!,
+      })),
     );
     expect(quoted.length).toBeGreaterThanOrEqual(4);
     const stale = quoted.filter(({ file, code }) => !read(file).includes(code)).map(({ doc, file }) => `${doc} quotes ${file}`);

@@ -17,12 +17,21 @@ describe("nameOurSetting", () => {
   });
 
   it.each([
-    ["Syntax Error: Query depth limit of 10 exceeded, found 11.", "The operation's depth is 11, above the limit of 10 (GRAPHQL_MAX_DEPTH)."],
+    [
+      "Syntax Error: Query depth limit of 10 exceeded, found 11.",
+      "The operation's depth is 11, above the limit of 10 (GRAPHQL_MAX_DEPTH).",
+    ],
     ["Syntax Error: Aliases limit of 15 exceeded, found 20.", "The operation has 20 aliases, above the limit of 15 (GRAPHQL_MAX_ALIASES)."],
     ["Directives limit of 50 exceeded, found 51.", "The operation has 51 directives, above the limit of 50 (GRAPHQL_MAX_DIRECTIVES)."],
-    ["Syntax Error: Document contains more that 2000 tokens. Parsing aborted.", "The operation has more than 2000 tokens, above the limit (GRAPHQL_MAX_TOKENS)."],
+    [
+      "Syntax Error: Document contains more that 2000 tokens. Parsing aborted.",
+      "The operation has more than 2000 tokens, above the limit (GRAPHQL_MAX_TOKENS).",
+    ],
   ])("names the limit's setting: %s", (message, reworded) => {
-    expect(nameOurSetting({ message, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } })).toEqual({ message: reworded, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } });
+    expect(nameOurSetting({ message, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } })).toEqual({
+      message: reworded,
+      extensions: { code: "GRAPHQL_VALIDATION_FAILED" },
+    });
   });
 
   it("rewords graphql-js's token limit as the parser words it today", () => {
@@ -51,7 +60,9 @@ describe("notFoundMessage", () => {
   });
 
   it("says /dev/token is a dev server's, and where tokens come from with a pool", () => {
-    expect(notFoundMessage("/dev/token", { metricsElsewhere: false, devTokenAbsent: true })).toMatch(/dev server \(no COGNITO_USER_POOL_ID\).*Cognito/);
+    expect(notFoundMessage("/dev/token", { metricsElsewhere: false, devTokenAbsent: true })).toMatch(
+      /dev server \(no COGNITO_USER_POOL_ID\).*Cognito/,
+    );
   });
 
   it("points anything else at /graphql", () => {

@@ -3,7 +3,13 @@ import { CombinedGraphQLErrors, type ApolloClient } from "@apollo/client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { authProblemsOf, createApolloClient, type TokenSource } from "../../examples/apollo-client.js";
-import { CreateProductDocument, MeDocument, MyOrdersDocument, OrderDocument, PlaceOrderDocument } from "../../src/__generated__/client/graphql.js";
+import {
+  CreateProductDocument,
+  MeDocument,
+  MyOrdersDocument,
+  OrderDocument,
+  PlaceOrderDocument,
+} from "../../src/__generated__/client/graphql.js";
 import { PERSONAS, type PersonaName } from "../../src/dev/personas.js";
 import { startApp, type TestApp } from "../helpers/app.js";
 
@@ -111,7 +117,9 @@ describe("the Apollo Client 4 recipe over HTTP", () => {
     const stella = createApolloApiClient(app.url, session(fresh("stella"), () => fresh("stella")).tokens);
     const read = await stella.query({ query: OrderDocument, variables: { id: order.id } });
     expect(read.data?.order).toMatchObject({ id: order.id, status: "PENDING", customerEmail: null });
-    expect(authProblemsOf(read.error)).toEqual([{ code: "FORBIDDEN", reason: "INSUFFICIENT_PERMISSION", path: ["order", "customerEmail"] }]);
+    expect(authProblemsOf(read.error)).toEqual([
+      { code: "FORBIDDEN", reason: "INSUFFICIENT_PERMISSION", path: ["order", "customerEmail"] },
+    ]);
   });
 
   it("lets a visitor browse and tells it to sign in for its orders", async () => {

@@ -114,10 +114,20 @@ describe("the Apollo Client 4 recipe's subscriptions", () => {
     const alice = client(tokens);
     const ended = eventQueue<unknown>();
     // Every order's events are for staff, support and orders/read: alice is refused.
-    alice.client.subscribe({ query: gql`subscription { orderEvents { kind } }` }).subscribe({
-      next: (result) => ended.push(result.error),
-      error: (error) => ended.push(error),
-    });
+    alice.client
+      .subscribe({
+        query: gql`
+          subscription {
+            orderEvents {
+              kind
+            }
+          }
+        `,
+      })
+      .subscribe({
+        next: (result) => ended.push(result.error),
+        error: (error) => ended.push(error),
+      });
     expect(authProblemsOf(await ended.next())).toEqual([{ code: "FORBIDDEN", reason: "INSUFFICIENT_PERMISSION", path: undefined }]);
     expect(counter.refreshes).toBe(0);
   });

@@ -26,7 +26,13 @@ describe("the graphql-ws recipe", () => {
   afterAll(() => app?.close());
 
   function socketFor(tokens: TokenSource, options: { url?: string; reconnect?: "socket" | "subscription" } = {}) {
-    const socket = createSubscriptionSocket({ url: options.url ?? app.wsUrl, tokens, webSocketImpl: WebSocket, backoff: { initialMs: 20, maxMs: 200 }, reconnect: options.reconnect });
+    const socket = createSubscriptionSocket({
+      url: options.url ?? app.wsUrl,
+      tokens,
+      webSocketImpl: WebSocket,
+      backoff: { initialMs: 20, maxMs: 200 },
+      reconnect: options.reconnect,
+    });
     open.push(socket.dispose);
     return socket;
   }
@@ -88,7 +94,10 @@ describe("the graphql-ws recipe", () => {
       },
     });
     const ended = eventQueue<unknown>();
-    const subscription = subscribeForEver(socket, MyOrderEventsDocument, undefined, { onEvent: () => undefined, onEnd: (error) => ended.push(error) });
+    const subscription = subscribeForEver(socket, MyOrderEventsDocument, undefined, {
+      onEvent: () => undefined,
+      onEnd: (error) => ended.push(error),
+    });
     open.push(async () => subscription.stop());
     await waitForSubscriptions(app, 1);
     const revoked = await app.graphql("mutation { signOutEverywhere { sub } }", { headers: bearer(token) });
@@ -97,7 +106,7 @@ describe("the graphql-ws recipe", () => {
     expect(refreshed).toBe(0);
   });
 
-  it("resumes after the last event when the network was cut (reconnect: \"subscription\" and cursorOf)", async () => {
+  it('resumes after the last event when the network was cut (reconnect: "subscription" and cursorOf)', async () => {
     const proxy = await startTcpProxy({ host: "127.0.0.1", port: Number(new URL(app.url).port) });
     open.push(() => proxy.close());
     const tokens: TokenSource = { current: () => app.devIssuer!.mint(PERSONAS.alice), refresh: async () => null };
@@ -105,12 +114,17 @@ describe("the graphql-ws recipe", () => {
     const events = eventQueue<MyOrderEventsSubscription["myOrderEvents"]>();
     const rereads = eventQueue<true>();
     const ended = eventQueue<unknown>();
-    const subscription = subscribeForEver(socket, MyOrderEventsDocument, {}, {
-      onEvent: (event) => events.push(event.data!.myOrderEvents),
-      onEnd: (error) => ended.push(error),
-      onReconnected: () => rereads.push(true),
-      cursorOf: (data) => data.myOrderEvents.cursor,
-    });
+    const subscription = subscribeForEver(
+      socket,
+      MyOrderEventsDocument,
+      {},
+      {
+        onEvent: (event) => events.push(event.data!.myOrderEvents),
+        onEnd: (error) => ended.push(error),
+        onReconnected: () => rereads.push(true),
+        cursorOf: (data) => data.myOrderEvents.cursor,
+      },
+    );
     open.push(async () => subscription.stop());
     await waitForSubscriptions(app, 1);
     const first = await placeOrder();
