@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import type { Db } from "./database.js";
 import type { OrderRow } from "./tables.js";
+import { beforeCommit } from "./transaction.js";
 
 /** The notification channel of order events (PostgreSQL `LISTEN order_events`). */
 export const ORDER_EVENTS_CHANNEL = "order_events";
@@ -27,17 +28,23 @@ export interface OrderEventMessage {
 /**
  * The advisory lock that orders the log's writers: taken (transaction-scoped) before an event gets its id and held
  * until its transaction commits, so ids are assigned in commit order and a reader that has seen id N has seen or
- * will replay every id below N. It serialises only the last step of order mutations (the event's write to commit).
+ * will replay every id below N. The write is deferred to the transaction's last step (`beforeCommit`), so the lock
+ * serialises only the event's write and the commit: an operation waiting on a row lock holds no event lock.
  */
 export const ORDER_EVENT_LOCK = 7_240_024_001;
 
 /**
  * Publishes an event about `order` through `db`, in one statement: the log's lock, the event's row in
  * `order_events` (its id and `occurred_at` assigned by the database) and the `NOTIFY` carrying both. Inside a
- * transaction (a mutation operation's) the row and the notification become visible when that transaction commits,
- * and never if it rolls back. Throws if the database fails.
+ * transaction (a mutation operation's) the statement runs as the transaction's last step, right before its commit
+ * (`beforeCommit`); the row and the notification become visible when it commits, and never if it rolls back.
+ * Throws if the database fails (at once outside a transaction; at the commit's last step inside one).
  */
 export async function publishOrderEvent(db: Db, kind: OrderEventKind, order: Pick<OrderRow, "id" | "customerId">): Promise<void> {
+  await beforeCommit(db, () => writeOrderEvent(db, kind, order));
+}
+
+async function writeOrderEvent(db: Db, kind: OrderEventKind, order: Pick<OrderRow, "id" | "customerId">): Promise<void> {
   await sql`
     with locked as (select pg_advisory_xact_lock(${ORDER_EVENT_LOCK}::bigint)),
     logged as (

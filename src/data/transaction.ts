@@ -34,7 +34,38 @@ export type Trx = Transaction<Database>;
  */
 export function inTransaction<T>(db: Db, work: (trx: Trx) => Promise<T>): Promise<T> {
   if (db.isTransaction) return work(db as Trx);
-  return db.transaction().setIsolationLevel(ISOLATION_LEVEL).execute(work);
+  return db
+    .transaction()
+    .setIsolationLevel(ISOLATION_LEVEL)
+    .execute(async (trx) => {
+      const result = await work(trx);
+      await runBeforeCommit(trx);
+      return result;
+    });
+}
+
+/** Work registered by `beforeCommit`, per open transaction (the object data functions receive as `db`). */
+const pending = new WeakMap<object, (() => Promise<void>)[]>();
+
+/**
+ * Runs `work` as the last step of transaction `db`, right before it commits (in registration order), and not at
+ * all if it rolls back; outside a transaction, at once. For writes that take a lock held until commit (the order
+ * event log's), so the lock is held for the commit's moment only, not while the rest of the operation waits on
+ * row locks. Whoever commits calls `runBeforeCommit`: `inTransaction` for its own transactions, the mutation
+ * operation's plugin for the operation's.
+ */
+export async function beforeCommit(db: Db, work: () => Promise<void>): Promise<void> {
+  if (!db.isTransaction) return work();
+  const list = pending.get(db);
+  if (list) list.push(work);
+  else pending.set(db, [work]);
+}
+
+/** Runs and forgets the work registered on `trx` by `beforeCommit`; throws what a step throws (then roll back). */
+export async function runBeforeCommit(trx: object): Promise<void> {
+  const list = pending.get(trx);
+  pending.delete(trx);
+  for (const work of list ?? []) await work();
 }
 
 /**

@@ -7,7 +7,7 @@ import { RETRY_AFTER_SECONDS as OUTAGE_RETRY_AFTER_SECONDS, SERVICE_UNAVAILABLE,
 import { createLoaders } from "../data/loaders.js";
 import { requestIdOf } from "../http.js";
 import type { Database } from "../data/tables.js";
-import { startTransaction } from "../data/transaction.js";
+import { runBeforeCommit, startTransaction } from "../data/transaction.js";
 import type { AppContext } from "./context.js";
 import { runRemoteSteps } from "./remote-calls.js";
 import { REMOTE_STEPS } from "./remote-steps.js";
@@ -85,6 +85,7 @@ export function operationTransactionPlugin(options: OperationTransactionOptions 
       const errors = requestContext.errors ?? [];
       if (errors.length === 0) {
         try {
+          await runBeforeCommit(trx);
           await trx.commit().execute();
         } catch (error) {
           // PostgreSQL ends a transaction whose COMMIT fails, but Kysely keeps the connection until a rollback

@@ -46,7 +46,8 @@ describe.skipIf(!TEST_DATABASE_URL)("openDatabase's bounds on PostgreSQL", () =>
       await sql`select 1`.execute(trx);
       // The event: PostgreSQL ends the session (FATAL 25P03) and pg reports it on the checked-out connection.
       for (let i = 0; i < 500 && lost.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
-      expect(lost.map(exceededBound)).toEqual(["idle_in_transaction_timeout"]);
+      // The first error names the bound; pg may report the closed socket after it as a second, plain one.
+      expect(lost.map(exceededBound)[0]).toBe("idle_in_transaction_timeout");
       const failed = await sql`select 1`.execute(trx).then(() => null, (error: unknown) => error);
       expect(isDatabaseUnavailable(failed)).toBe(true);
       await trx.rollback().execute().catch(() => undefined);

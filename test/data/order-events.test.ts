@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseOrderEvent, publishOrderEvent, ORDER_EVENTS_CHANNEL } from "../../src/data/order-events.js";
 import { openDatabase } from "../../src/data/database.js";
-import { startTransaction } from "../../src/data/transaction.js";
+import { runBeforeCommit, startTransaction } from "../../src/data/transaction.js";
 
 describe("order event messages", () => {
   const message = { seq: "42", orderId: "o-1", customerId: "sub-1", kind: "PLACED", occurredAt: "2026-05-01T10:00:00.000Z" };
@@ -36,8 +36,11 @@ describe("publishOrderEvent on the embedded database", () => {
       await rolledBack.rollback().execute();
       const committed = await startTransaction(database.db);
       await publishOrderEvent(committed, "PLACED", order);
-      expect(received).toEqual([]);
+      // Deferred to the transaction's last step: nothing written (and the log's lock not taken) before it.
+      expect(await committed.selectFrom("orderEvents").selectAll().execute()).toEqual([]);
       const before = Date.now();
+      await runBeforeCommit(committed);
+      expect(received).toEqual([]);
       await committed.commit().execute();
       await new Promise((resolve) => setTimeout(resolve, 50));
       const messages = received.map((p) => JSON.parse(p));
