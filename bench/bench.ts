@@ -217,9 +217,8 @@ async function runInstructionCounts(): Promise<void> {
   if (!hasCallgrind()) throw new Error("--instructions needs valgrind and callgrind_control on PATH (Debian package valgrind)");
   const postgres = process.env.TEST_DATABASE_URL ?? process.env.BENCH_POSTGRES_URL;
   if (!postgres) throw new Error("--instructions needs PostgreSQL: set TEST_DATABASE_URL (a scratch database is made and dropped there)");
-  // Warm-up: V8 keeps optimizing for a long time. Functions run once per request reached Turbofan only after about
-  // 10,000 requests (a burst of 108 optimizations between requests 10,000 and 12,000 of `me`), and a count that
-  // caught it was 1.02M per request against 0.63M after it. So small requests get 15,000 warm-up requests; a
+  // Warm-up: V8 keeps optimizing for a long time, and a count that catches its late burst of optimizations is far
+  // higher (docs/performance.md#measurements-behind-code-choices). So small requests get 15,000 warm-up requests; a
   // 1,000-item list runs its per-item code 1,000 times a request and gets 1,000. The compiler work left in the count
   // is reported apart (InstructionCell.compilerPerRequest). Counted: 2,000 small requests, so that the young
   // generation's collections (one per ~64 MiB allocated) fall alike across variants; 200 lists.
@@ -246,9 +245,9 @@ async function runInstructionCounts(): Promise<void> {
       // --predictable: V8 runs its compilers and GC on the main thread and seeds its hashes alike every time, so
       // the same requests execute the same instructions run after run.
       // --no-memory-reducer: no collection started by a timer (valgrind slows time down unevenly).
-      // A fixed 64 MiB young generation: with V8's default (1 MiB growing to 16 MiB) the same cell came out at
-      // 874,000 or 959,000 instructions per request from run to run, the difference almost all in scavenges (how
-      // many objects survive each one); at 64 MiB three runs agreed within 0.13%.
+      // A fixed 64 MiB young generation: with V8's default (1 MiB growing to 16 MiB) the same cell's count varied
+      // from run to run, almost all in scavenges (how many objects survive each one); docs/performance.md has the
+      // figures (#measurements-behind-code-choices).
       ["--predictable", "--no-memory-reducer", "--expose-gc", "--min-semi-space-size=64", "--max-semi-space-size=64", "--import", "tsx", join(import.meta.dirname, "server.ts"), variant],
       { ...process.env, BENCH_JWKS_URL: jwks.url, BENCH_DATABASE_URL: database.url, NODE_ENV: "production", BENCH_REVOCATION_RELOAD_SECONDS: "3600" },
       work,

@@ -94,7 +94,7 @@ export interface Config {
   readonly dataDir: string;
   /** pino level (LOG_LEVEL): fatal, error, warn, info (default), debug, trace or silent. */
   readonly logLevel: LogLevel;
-  /** Session revocation (see README "Revoking sessions"). */
+  /** Session revocation (see docs/revoking-sessions.md). */
   readonly revocation: {
     /** Seconds between full reloads of the revocations, the bound on a lost notification (REVOCATION_RELOAD_SECONDS, 1 to 3600, default 10). */
     readonly reloadSeconds: number;
@@ -148,7 +148,7 @@ export function loadConfig(env: Env = process.env): Config {
   const userPoolIds = list(env, "COGNITO_USER_POOL_ID");
   const mode = userPoolIds.length > 0 ? "cognito" : "dev";
   if (mode === "dev" && production) {
-    throw new ConfigError("COGNITO_USER_POOL_ID", "is required when NODE_ENV=production (dev mode is refused in production)");
+    throw new ConfigError("COGNITO_USER_POOL_ID", "is required when NODE_ENV=production: set your user pool id and COGNITO_CLIENT_ID, or unset NODE_ENV for dev mode");
   }
   const issuers = emulatorIssuers(env, production, userPoolIds);
   for (const id of userPoolIds) {
@@ -235,7 +235,7 @@ export function loadConfig(env: Env = process.env): Config {
 function emulatorIssuers(env: Env, production: boolean, userPoolIds: readonly string[]): string[] | null {
   const issuers = list(env, "COGNITO_ISSUER");
   if (issuers.length === 0) return null;
-  if (production) throw new ConfigError("COGNITO_ISSUER", "is for local emulators and is refused when NODE_ENV=production");
+  if (production) throw new ConfigError("COGNITO_ISSUER", "is for local emulators and is refused when NODE_ENV=production (only Cognito's own issuers are trusted there); unset it");
   if (userPoolIds.length === 0) throw new ConfigError("COGNITO_ISSUER", "is set without COGNITO_USER_POOL_ID");
   if (issuers.length !== userPoolIds.length) throw new ConfigError("COGNITO_ISSUER", "give one issuer per user pool, in the same order");
   for (const issuer of issuers) {

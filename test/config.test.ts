@@ -123,6 +123,18 @@ describe("loadConfig", () => {
   });
 });
 
+describe("loadConfig: refusals of dev-only settings say what to do", () => {
+  it("names what to set when dev mode meets NODE_ENV=production", () => {
+    expect(() => loadConfig({ NODE_ENV: "production" })).toThrow(
+      "COGNITO_USER_POOL_ID: is required when NODE_ENV=production: set your user pool id and COGNITO_CLIENT_ID, or unset NODE_ENV for dev mode",
+    );
+  });
+
+  it("says to unset an emulator's issuer in production", () => {
+    expect(() => loadConfig({ ...cognito, NODE_ENV: "production", COGNITO_ISSUER: "http://localhost:9229/local_1" })).toThrow(/^COGNITO_ISSUER: .*; unset it$/);
+  });
+});
+
 describe("loadConfig: WebSocket limits (WS_*)", () => {
   it("has bounded defaults", () => {
     expect(loadConfig({}).ws).toEqual({

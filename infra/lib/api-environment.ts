@@ -2,7 +2,7 @@ import type { Settings } from "./settings.ts";
 import type { ApiIdentity } from "./user-pool.ts";
 
 /**
- * The API's configuration (README "Configuration"), the same for both shapes: the pool and its clients, the
+ * The API's configuration (docs/configuration.md), the same for both shapes: the pool and its clients, the
  * database secret's ARN (the API reads the login at start; no password is in the template or the environment),
  * production mode and the refresh tokens' lifetime, which bounds how long a session revocation is kept.
  */

@@ -12,7 +12,7 @@ import type { Settings } from "./settings.ts";
 /** The server's port in the container, and the metrics listener's (for a sidecar scraper: same task, localhost). */
 export const CONTAINER_PORT = 4000;
 export const METRICS_PORT = 9464;
-/** The server's own bound after its drain (README "Shutdown": SHUTDOWN_TIMEOUT_SECONDS plus at most 5 s). */
+/** The server's own bound after its drain (docs/deploying.md, "Shutdown": SHUTDOWN_TIMEOUT_SECONDS plus at most 5 s). */
 const SHUTDOWN_OVERRUN_SECONDS = 5;
 
 export interface ContainerApiProps {

@@ -78,7 +78,7 @@ describe("the container shape", () => {
     const delay = Number(tg.TargetGroupAttributes.find((a) => a.Key === "deregistration_delay.timeout_seconds")!.Value);
     const shutdown = Number(env.SHUTDOWN_TIMEOUT_SECONDS);
     expect(shutdown).toBe(10);
-    // The server exits within SHUTDOWN_TIMEOUT_SECONDS + 5 s (README "Shutdown").
+    // The server exits within SHUTDOWN_TIMEOUT_SECONDS + 5 s (docs/deploying.md, "Shutdown").
     expect(delay).toBeGreaterThanOrEqual(shutdown + 5);
     expect(container.StopTimeout).toBeGreaterThanOrEqual(shutdown + 5);
     expect(container.StopTimeout).toBeLessThanOrEqual(120);

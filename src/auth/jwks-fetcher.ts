@@ -73,7 +73,7 @@ export class JwksFetcher implements Fetcher {
 
   /**
    * One GET with node:http(s) rather than `fetch`: loading `fetch` (undici) costs a Lambda cold start tens of
-   * milliseconds (README "Deploying"). No redirects are followed (a 3xx is a failed fetch), no connection is kept.
+   * milliseconds (docs/performance.md, "Lambda cold start"). No redirects are followed (a 3xx is a failed fetch), no connection is kept.
    */
   private download(target: string): Promise<ArrayBuffer> {
     this.fetched.push(target);

@@ -10,7 +10,7 @@
  *
  * Why: a cold start of the unbundled handlers spends most of its time resolving, reading and compiling several
  * hundred files of `node_modules`; the bundle starts in less than half the time, and its code cache saves most
- * of the compiling that is left (README "Deploying"). Node's own compile cache (`module.enableCompileCache`) is
+ * of the compiling that is left (docs/performance.md, "Lambda cold start"). Node's own compile cache (`module.enableCompileCache`) is
  * not used: on Node 24 it keeps its entries in a folder named after the user id (`v24.x-x64-<tag>-<uid>`), even
  * when portable, and Lambda does not promise which user id a function runs as. `vm.Script`'s `cachedData` has no
  * such key; V8 refuses a cache made by another V8 version or with other V8 flags, and the entry then compiles as

@@ -60,7 +60,7 @@ function main(): void {
     if (error instanceof ConfigError) fail(`Configuration error: ${error.message}`);
     throw error;
   }
-  if (config.mode !== "dev") fail("npm run token works in dev mode only (COGNITO_USER_POOL_ID is set).");
+  if (config.mode !== "dev") fail("npm run token works in dev mode only, and COGNITO_USER_POOL_ID is set: unset COGNITO_USER_POOL_ID and COGNITO_CLIENT_ID for dev tokens, or sign in to your Cognito pool for a real token (docs/cognito.md).");
   if (positionals.length > 1) fail(`Give at most one persona, got: ${positionals.join(" ")}`);
   let issuer: DevIssuer;
   try {

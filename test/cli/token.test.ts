@@ -91,7 +91,7 @@ describe("npm run token", () => {
     ["a lifetime that is not a number", ["alice", "--expires-in", "soon"], {}, /--expires-in/],
     ["an ID token for a machine", ["--client", "--id"], {}, /--id and --client/],
     ["an unknown flag", ["--admin"], {}, /Unknown option/],
-    ["Cognito mode", ["alice"], { COGNITO_USER_POOL_ID: "us-east-1_AbC123", COGNITO_CLIENT_ID: "c1" }, /dev mode only/],
+    ["Cognito mode", ["alice"], { COGNITO_USER_POOL_ID: "us-east-1_AbC123", COGNITO_CLIENT_ID: "c1" }, /dev mode only.*unset COGNITO_USER_POOL_ID/],
     ["production", ["alice"], { NODE_ENV: "production" }, /COGNITO_USER_POOL_ID/],
   ])("refuses %s with exit code 2 and prints no token", async (_label, args, env, message) => {
     const result = await token(args as string[], env as Record<string, string>);

@@ -1,6 +1,9 @@
 import { randomUUID } from "node:crypto";
 import type { Client } from "@urql/core";
+import { print } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { createSubscriptionSocket, type SubscriptionEvent } from "../../examples/graphql-ws.js";
 import {
   CancelOrderDocument,
   CreateProductDocument,
@@ -12,13 +15,13 @@ import {
   PlaceOrderDocument,
   ProductsDocument,
   UpdateOrderStatusDocument,
+  type MyOrderEventsSubscription,
   type OrdersQueryVariables,
   type PlaceOrderMutation,
 } from "../../src/__generated__/client/graphql.js";
 import { PERSONAS, type PersonaName } from "../../src/dev/personas.js";
 import { startApp, type TestApp } from "../helpers/app.js";
 import { createApiClient, dataOf } from "./client.js";
-import { createSubscriptionClient, subscribe } from "./subscriptions.js";
 
 /**
  * The personas' journeys through the example typed client (urql over HTTP, typed documents generated from
@@ -55,9 +58,9 @@ describe("the example typed client", () => {
   });
 
   it("lets alice follow her orders over WebSocket with the generated subscription document", async () => {
-    const socket = createSubscriptionClient(app.wsUrl, () => app.devIssuer!.mint(PERSONAS.alice));
+    const socket = createSubscriptionSocket({ url: app.wsUrl, webSocketImpl: WebSocket, tokens: { current: () => app.devIssuer!.mint(PERSONAS.alice), refresh: async () => null } });
     try {
-      const events = subscribe(socket, MyOrderEventsDocument);
+      const events = socket.client.iterate({ query: print(MyOrderEventsDocument) }) as AsyncIterableIterator<SubscriptionEvent<MyOrderEventsSubscription>>;
       const first = events.next();
       // The subscription is in place once the socket is acknowledged; a short wait stands in for that signal.
       await new Promise((resolve) => setTimeout(resolve, 300));

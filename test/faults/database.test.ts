@@ -14,7 +14,7 @@ import { alive, checksums, expectServiceUnavailable, gql, logLines, waitForLog, 
  * of this file has its backends terminated.
  */
 
-/** What the README promises for recovery once PostgreSQL is reachable again (measured: well under 2 s). */
+/** What docs/operations.md promises for recovery once PostgreSQL is reachable again (measured: well under 2 s). */
 const RECOVERY_BOUND_MS = 10_000;
 const CATALOG = "query Catalog { products(first: 5) { edges { node { id name stock } } } }";
 
@@ -251,7 +251,7 @@ describe.skipIf(!TEST_DATABASE_URL)("database faults against the server process 
     }
     console.log(`SIGTERM with SHUTDOWN_TIMEOUT_SECONDS=2 and 3 blocked transactions: exited 0 after ${exitMs} ms`);
     for (const answer of answers) expectServiceUnavailable(answer, expect);
-    // The bound: SHUTDOWN_TIMEOUT_SECONDS plus the fixed margin the README states (5 s).
+    // The bound: SHUTDOWN_TIMEOUT_SECONDS plus the fixed margin docs/deploying.md states (5 s).
     expect(exitMs).toBeLessThan(2000 + 5000);
     expect(await checksums(admin)).toEqual(before);
     await waitUntil("no backend of the stopped server is left", async () => (await backendsOf(server)).length === 0, 10_000);

@@ -91,7 +91,7 @@ describe.each(BACKENDS)("session revocation over HTTP on $name", ({ postgresUrl,
     expectRevoked(await meOf(laptop));
     // A refresh of the phone's session after the cut-off: new iat, the old auth_time.
     expectRevoked(await meOf(signToken(key, accessClaims({ sub, origin_jti: randomUUID(), auth_time: seconds() - 3000, iat: seconds() }))));
-    // The cut-off is the revocation's moment rounded up to a whole second (as the schema and README say): a
+    // The cut-off is the revocation's moment rounded up to a whole second (as the schema and docs/revoking-sessions.md say): a
     // sign-in during the second of the revocation (auth_time one second below the cut-off) counts as before it and
     // is refused; one with auth_time of the next second, the cut-off itself, works.
     expect(cutOff % 1000).toBe(0);

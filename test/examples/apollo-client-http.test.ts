@@ -1,21 +1,40 @@
 import { randomUUID } from "node:crypto";
-import { CombinedGraphQLErrors } from "@apollo/client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CreateProductDocument, MeDocument, MyOrdersDocument, OrderDocument, PlaceOrderDocument } from "../../src/__generated__/client/graphql.js";
+import { CombinedGraphQLErrors, type ApolloClient } from "@apollo/client";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { authProblemsOf, createApolloClient, type TokenSource } from "../../examples/apollo-client.js";
+import {
+  CreateProductDocument,
+  MeDocument,
+  MyOrdersDocument,
+  OrderDocument,
+  PlaceOrderDocument,
+} from "../../src/__generated__/client/graphql.js";
 import { PERSONAS, type PersonaName } from "../../src/dev/personas.js";
 import { startApp, type TestApp } from "../helpers/app.js";
-import { authProblemsOf, createApolloApiClient, type TokenSource } from "./apollo.js";
 
 /**
- * The Apollo Client 4 example (test/client/apollo.ts) against the real server in dev mode, with the same typed
- * documents as the urql example. `npm run typecheck` checks the result types.
+ * The Apollo Client 4 recipe (examples/apollo-client.ts) over HTTP against the real server in dev mode, with the
+ * same typed documents as the urql example. `npm run typecheck` checks the result types. Its subscriptions:
+ * apollo-client-subscriptions.test.ts.
  */
-describe("the Apollo Client 4 example", () => {
+describe("the Apollo Client 4 recipe over HTTP", () => {
   let app: TestApp;
+  const open: (() => Promise<void>)[] = [];
   beforeAll(async () => {
     app = await startApp();
   }, 120_000);
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((dispose) => dispose()));
+  });
   afterAll(() => app?.close());
+
+  /** The recipe's client for this server (its socket is opened only by a subscription). */
+  const createApolloApiClient = (url: string, tokens: TokenSource): ApolloClient => {
+    const { client, dispose } = createApolloClient({ httpUrl: url, wsUrl: app.wsUrl, tokens, webSocketImpl: WebSocket });
+    open.push(dispose);
+    return client;
+  };
 
   const fresh = (persona: PersonaName) => app.devIssuer!.mint(PERSONAS[persona]);
   // Issued two hours ago for one hour: expired well beyond the server's 30 s leeway.
@@ -98,7 +117,9 @@ describe("the Apollo Client 4 example", () => {
     const stella = createApolloApiClient(app.url, session(fresh("stella"), () => fresh("stella")).tokens);
     const read = await stella.query({ query: OrderDocument, variables: { id: order.id } });
     expect(read.data?.order).toMatchObject({ id: order.id, status: "PENDING", customerEmail: null });
-    expect(authProblemsOf(read.error)).toEqual([{ code: "FORBIDDEN", reason: "INSUFFICIENT_PERMISSION", path: ["order", "customerEmail"] }]);
+    expect(authProblemsOf(read.error)).toEqual([
+      { code: "FORBIDDEN", reason: "INSUFFICIENT_PERMISSION", path: ["order", "customerEmail"] },
+    ]);
   });
 
   it("lets a visitor browse and tells it to sign in for its orders", async () => {
