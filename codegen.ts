@@ -55,7 +55,13 @@ export function codegenConfig(env: Readonly<Record<string, string | undefined>> 
           // The project is ESM (NodeNext): relative imports need their extension.
           importExtension: ".js",
           // What arrives in JSON: DateTime is an ISO string. An unmapped scalar fails generation.
-          scalars: { DateTime: "string", EmailAddress: "string", JSONObject: "Record<string, unknown>", NonNegativeInt: "number", PositiveInt: "number" },
+          scalars: {
+            DateTime: "string",
+            EmailAddress: "string",
+            JSONObject: "Record<string, unknown>",
+            NonNegativeInt: "number",
+            PositiveInt: "number",
+          },
           strictScalars: true,
           enumsAsTypes: true,
         },

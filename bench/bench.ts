@@ -30,7 +30,15 @@ import { createTestDatabase } from "../test/helpers/database.js";
 import { startJwksServer } from "../test/helpers/jwks-server.js";
 import { generateRsaKey, jwksOf, signToken } from "../test/helpers/keys.js";
 import { BENCH_CLIENT_ID, BENCH_ITEMS, BENCH_POOL_ID, USERS } from "./fixture.js";
-import { askServer, countInstructions, hasCallgrind, httpRequests, ipcQuestions, type InstructionCell, type WorkOf } from "./instructions.js";
+import {
+  askServer,
+  countInstructions,
+  hasCallgrind,
+  httpRequests,
+  ipcQuestions,
+  type InstructionCell,
+  type WorkOf,
+} from "./instructions.js";
 
 const quick = process.argv.includes("--quick");
 // `--revocations`: session revocation at 0 / 100,000 / 1,000,000 records, a bench of its own (bench/revocation.ts).
@@ -192,7 +200,8 @@ try {
   for (const variant of VARIANTS) servers.set(variant, await startServer(variant));
   const statements = await statementsPerPage(servers.get("auth-on")!);
   if (WARMUP_SECONDS > 0) {
-    for (const scenario of SCENARIOS) for (const variant of scenario.variants) await measure(servers.get(variant)!, scenario, WARMUP_SECONDS);
+    for (const scenario of SCENARIOS)
+      for (const variant of scenario.variants) await measure(servers.get(variant)!, scenario, WARMUP_SECONDS);
   }
   const samples = new Map<string, Sample[]>();
   for (let round = 0; round < ROUNDS; round++) {
@@ -225,17 +234,31 @@ async function runInstructionCounts(): Promise<void> {
   const warmupOf = (scenario: Scenario) => Number(flag("--warmup") ?? (quick ? 20 : scenario.large ? 1000 : 15_000));
   const countOf = (scenario: Scenario) => Number(flag("--requests") ?? (quick ? 20 : scenario.large ? 200 : 2000));
   const cells = new Map<string, InstructionCell & { readonly warmup: number }>();
-  console.log(`\nNode ${process.version}, instructions per request under callgrind, one connection; "compiler" is V8's optimizing compilers within them`);
+  console.log(
+    `\nNode ${process.version}, instructions per request under callgrind, one connection; "compiler" is V8's optimizing compilers within them`,
+  );
   console.log("scenario       variant      warm-up   counted   instructions/request    compiler   without compiler");
   const cellsToCount: { name: string; variant: Variant; work: WorkOf; warmup: number; count: number }[] = SCENARIOS.flatMap((scenario) =>
-    scenario.variants.map((variant) => ({ name: scenario.name, variant, work: httpRequests((n) => ({ token: scenario.token(n), body: scenario.body(n) })), warmup: warmupOf(scenario), count: countOf(scenario) })),
+    scenario.variants.map((variant) => ({
+      name: scenario.name,
+      variant,
+      work: httpRequests((n) => ({ token: scenario.token(n), body: scenario.body(n) })),
+      warmup: warmupOf(scenario),
+      count: countOf(scenario),
+    })),
   );
   // The revocation reload is paid per second, not per request (every REVOCATION_RELOAD_SECONDS, one index lookup,
   // max(seq), when nothing changed): counted on its own, and kept out of the request cells (their servers reload
   // every hour), since under callgrind a 10 s timer would land on ~50 times fewer requests than in real use, and
   // on more or fewer of them as the machine runs faster or slower.
   if ((!ONLY || ONLY.includes(RELOAD_CELL)) && (!ONLY_VARIANTS || ONLY_VARIANTS.includes("auth-on"))) {
-    cellsToCount.push({ name: RELOAD_CELL, variant: "auth-on", work: ipcQuestions("reload"), warmup: quick ? 5 : 20, count: quick ? 5 : 50 });
+    cellsToCount.push({
+      name: RELOAD_CELL,
+      variant: "auth-on",
+      work: ipcQuestions("reload"),
+      warmup: quick ? 5 : 20,
+      count: quick ? 5 : 50,
+    });
   }
   for (const { name, variant, work, warmup, count } of cellsToCount) {
     if (SCENARIOS.find((scenario) => scenario.name === name)?.distinct) distinctTokens = mintDistinct(warmup + count);
@@ -248,15 +271,33 @@ async function runInstructionCounts(): Promise<void> {
       // A fixed 64 MiB young generation: with V8's default (1 MiB growing to 16 MiB) the same cell's count varied
       // from run to run, almost all in scavenges (how many objects survive each one); docs/performance.md has the
       // figures (#measurements-behind-code-choices).
-      ["--predictable", "--no-memory-reducer", "--expose-gc", "--min-semi-space-size=64", "--max-semi-space-size=64", "--import", "tsx", join(import.meta.dirname, "server.ts"), variant],
-      { ...process.env, BENCH_JWKS_URL: jwks.url, BENCH_DATABASE_URL: database.url, NODE_ENV: "production", BENCH_REVOCATION_RELOAD_SECONDS: "3600" },
+      [
+        "--predictable",
+        "--no-memory-reducer",
+        "--expose-gc",
+        "--min-semi-space-size=64",
+        "--max-semi-space-size=64",
+        "--import",
+        "tsx",
+        join(import.meta.dirname, "server.ts"),
+        variant,
+      ],
+      {
+        ...process.env,
+        BENCH_JWKS_URL: jwks.url,
+        BENCH_DATABASE_URL: database.url,
+        NODE_ENV: "production",
+        BENCH_REVOCATION_RELOAD_SECONDS: "3600",
+      },
       work,
       warmup,
       count,
     ).finally(() => database.drop());
     cells.set(`${name}|${variant}`, { ...cell, warmup });
     const figure = (value: number, width: number) => Math.round(value).toLocaleString("en-US").padStart(width);
-    console.log(`${name.padEnd(14)} ${variant.padEnd(10)} ${String(warmup).padStart(9)} ${String(count).padStart(9)} ${figure(cell.instructionsPerRequest, 22)} ${figure(cell.compilerPerRequest, 11)} ${figure(cell.instructionsPerRequest - cell.compilerPerRequest, 18)}`);
+    console.log(
+      `${name.padEnd(14)} ${variant.padEnd(10)} ${String(warmup).padStart(9)} ${String(count).padStart(9)} ${figure(cell.instructionsPerRequest, 22)} ${figure(cell.compilerPerRequest, 11)} ${figure(cell.instructionsPerRequest - cell.compilerPerRequest, 18)}`,
+    );
   }
   // As throughput ratios: above 1 means auth-on executes fewer instructions per request than the other. Two sets:
   // without the compiler's work (the steady state, what the targets are read from) and in total.
@@ -287,11 +328,17 @@ async function runInstructionCounts(): Promise<void> {
   const me = steady("me|auth-on");
   if (reload !== undefined) {
     // What the reload costs a replica per second at the default interval, in `me` requests' worth.
-    console.log(`revocation reload (nothing new): ${Math.round(reload).toLocaleString("en-US")} instructions, every 10 s by default${me ? `: ${(reload / 10 / me).toFixed(2)} me requests' worth per second` : ""}`);
+    console.log(
+      `revocation reload (nothing new): ${Math.round(reload).toLocaleString("en-US")} instructions, every 10 s by default${me ? `: ${(reload / 10 / me).toFixed(2)} me requests' worth per second` : ""}`,
+    );
   }
   const file = writeResults("instructions", { cells: Object.fromEntries(cells), ratios, totalRatios });
   console.log(`raw results: ${file}`);
-  const line = (set: Record<string, number | undefined>) => Object.entries(set).filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${v!.toFixed(3)}x`).join(" | ");
+  const line = (set: Record<string, number | undefined>) =>
+    Object.entries(set)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${k} ${v!.toFixed(3)}x`)
+      .join(" | ");
   console.log(`ratios with the compiler's work: ${line(totalRatios)}`);
   console.log(`ratios: ${line(ratios)}`);
 }
@@ -329,10 +376,15 @@ async function runMemory(): Promise<void> {
     const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
     console.log(`\nNode ${process.version}, auth-on, memory after a full collection (verified-token cache bound: 10,000)`);
     console.log("distinct tokens sent          rss          heap used   heap committed");
-    for (const phase of phases) console.log(`${String(phase.tokens).padEnd(28)} ${mib(phase.rss).padStart(10)} ${mib(phase.heapUsed).padStart(14)} ${mib(phase.heapTotal).padStart(16)}`);
+    for (const phase of phases)
+      console.log(
+        `${String(phase.tokens).padEnd(28)} ${mib(phase.rss).padStart(10)} ${mib(phase.heapUsed).padStart(14)} ${mib(phase.heapTotal).padStart(16)}`,
+      );
     const [start, atBound, last] = [phases[0]!, phases[1]!, phases.at(-1)!];
     const perToken = (atBound.heapUsed - start.heapUsed) / perPhase;
-    console.log(`heap per cached token: ${perToken.toFixed(0)} bytes; past the bound (${perPhase} to ${last.tokens} tokens): heap ${mib(last.heapUsed - atBound.heapUsed)}, rss ${mib(last.rss - atBound.rss)}`);
+    console.log(
+      `heap per cached token: ${perToken.toFixed(0)} bytes; past the bound (${perPhase} to ${last.tokens} tokens): heap ${mib(last.heapUsed - atBound.heapUsed)}, rss ${mib(last.rss - atBound.rss)}`,
+    );
     const file = writeResults("memory", { perPhase, phases, heapBytesPerCachedToken: perToken });
     console.log(`raw results: ${file}`);
   } finally {
@@ -441,7 +493,9 @@ function report(samples: Map<string, Sample[]>, statements: Record<string, numbe
     return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
   };
   const summary: Record<string, { rps: number; min: number; max: number; p99: number; cpuUs: number; errors: number }> = {};
-  console.log(`\nNode ${process.version}, ${cpus().length} cores (${cpus()[0]?.model}), ${ROUNDS} round(s) of ${SECONDS}s per cell, ${CONNECTIONS} connections, pinned: ${pinning}`);
+  console.log(
+    `\nNode ${process.version}, ${cpus().length} cores (${cpus()[0]?.model}), ${ROUNDS} round(s) of ${SECONDS}s per cell, ${CONNECTIONS} connections, pinned: ${pinning}`,
+  );
   console.log("scenario       variant    req/s (median)   spread (min-max)    p99 ms   server CPU us/req   errors");
   for (const scenario of SCENARIOS) {
     for (const variant of scenario.variants) {
@@ -460,7 +514,11 @@ function report(samples: Map<string, Sample[]>, statements: Record<string, numbe
       );
     }
   }
-  console.log(`SQL statements per orders page: ${Object.entries(statements).map(([k, v]) => `${k} -> ${v}`).join(", ")}`);
+  console.log(
+    `SQL statements per orders page: ${Object.entries(statements)
+      .map(([k, v]) => `${k} -> ${v}`)
+      .join(", ")}`,
+  );
   const rps = (id: string) => summary[id]?.rps ?? Number.NaN;
   const cpu = (id: string) => summary[id]?.cpuUs ?? Number.NaN;
   const ratios = {
@@ -470,7 +528,8 @@ function report(samples: Map<string, Sample[]>, statements: Record<string, numbe
     "me-distinct on/peer": rps("me-distinct|auth-on") / rps("me-distinct|yoga"),
     "list-allowed on/off": rps("list-allowed|auth-on") / rps("list-allowed|auth-off"),
     "list-allowed on/peer": rps("list-allowed|auth-on") / rps("list-allowed|yoga"),
-    "list-denied/allowed CPU": (summary["list-denied|auth-on"]?.cpuUs ?? Number.NaN) / (summary["list-allowed|auth-on"]?.cpuUs ?? Number.NaN),
+    "list-denied/allowed CPU":
+      (summary["list-denied|auth-on"]?.cpuUs ?? Number.NaN) / (summary["list-allowed|auth-on"]?.cpuUs ?? Number.NaN),
     "orders-page on/off": rps("orders-page|auth-on") / rps("orders-page|auth-off"),
     "mutation on/off": rps("mutation|auth-on") / rps("mutation|auth-off"),
     // Server CPU per request (user + system, so the kernel's share too: log writes, socket calls), as throughput
@@ -480,9 +539,23 @@ function report(samples: Map<string, Sample[]>, statements: Record<string, numbe
     "me CPU on/off": cpu("me|auth-off") / cpu("me|auth-on"),
     "list-allowed CPU on/off": cpu("list-allowed|auth-off") / cpu("list-allowed|auth-on"),
   };
-  const file = writeResults("wall-clock", { rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, pinning, samples: Object.fromEntries(samples), summary, statements, ratios });
+  const file = writeResults("wall-clock", {
+    rounds: ROUNDS,
+    seconds: SECONDS,
+    connections: CONNECTIONS,
+    pinning,
+    samples: Object.fromEntries(samples),
+    summary,
+    statements,
+    ratios,
+  });
   console.log(`raw results: ${file}`);
-  console.log(`ratios: ${Object.entries(ratios).filter(([, v]) => !Number.isNaN(v)).map(([k, v]) => `${k} ${v.toFixed(2)}x`).join(" | ")}`);
+  console.log(
+    `ratios: ${Object.entries(ratios)
+      .filter(([, v]) => !Number.isNaN(v))
+      .map(([k, v]) => `${k} ${v.toFixed(2)}x`)
+      .join(" | ")}`,
+  );
 }
 
 function shuffle<T>(items: T[]): T[] {

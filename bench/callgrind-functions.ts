@@ -51,7 +51,9 @@ export function functionCosts(callgrindFile: string, perfMapFile: string): Funct
     const name = address ? (jit.nameAt(parseInt(address[1]!, 16)) ?? raw) : raw.replace(/ \[.*\]$/, "");
     byName.set(name, (byName.get(name) ?? 0) + cost);
   }
-  return [...byName].map(([name, selfInstructions]) => ({ name, selfInstructions })).sort((a, b) => b.selfInstructions - a.selfInstructions);
+  return [...byName]
+    .map(([name, selfInstructions]) => ({ name, selfInstructions }))
+    .sort((a, b) => b.selfInstructions - a.selfInstructions);
 }
 
 function readPerfMap(file: string): { nameAt(address: number): string | undefined } {

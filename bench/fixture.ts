@@ -41,7 +41,12 @@ export function benchSchema(withAuth: boolean): GraphQLSchema {
   const schema = makeExecutableSchema({
     typeDefs: [...loadTypeDefs(), BENCH_SDL],
     resolvers: [
-      { DateTime: DateTimeResolver, EmailAddress: EmailAddressResolver, NonNegativeInt: NonNegativeIntResolver, PositiveInt: PositiveIntResolver },
+      {
+        DateTime: DateTimeResolver,
+        EmailAddress: EmailAddressResolver,
+        NonNegativeInt: NonNegativeIntResolver,
+        PositiveInt: PositiveIntResolver,
+      },
       meResolvers,
       catalogResolvers,
       orderResolvers,
@@ -56,7 +61,13 @@ export const BENCH_PRODUCT_SKU = "BENCH-1";
 /** The dev seed, a product that never runs out, and enough orders for a full page with items and products. */
 export async function seedBenchData(db: Db): Promise<void> {
   await seedDevData(db);
-  const product = await createProduct(db, { sku: BENCH_PRODUCT_SKU, name: "Bench widget", priceCents: 100, costPriceCents: 50, stock: 1_000_000_000 });
+  const product = await createProduct(db, {
+    sku: BENCH_PRODUCT_SKU,
+    name: "Bench widget",
+    priceCents: 100,
+    costPriceCents: 50,
+    stock: 1_000_000_000,
+  });
   await db.updateTable("products").set({ stock: 1_000_000 }).where("id", "in", ["prd-cable", "prd-keyboard"]).execute();
   for (let i = 0; i < ORDERS_IN_DB; i++) {
     await placeOrder(

@@ -59,16 +59,33 @@ export function hasCallgrind(): boolean {
  * collection (`{ type: "gc" }`, answered once done), then does `requests` counted units, and returns the count per
  * unit. Throws when the server fails or a unit of work does.
  */
-export async function countInstructions(serverArgs: readonly string[], env: NodeJS.ProcessEnv, work: WorkOf, warmup: number, requests: number): Promise<InstructionCell> {
+export async function countInstructions(
+  serverArgs: readonly string[],
+  env: NodeJS.ProcessEnv,
+  work: WorkOf,
+  warmup: number,
+  requests: number,
+): Promise<InstructionCell> {
   const outDir = mkdtempSync(join(tmpdir(), "bench-callgrind-"));
   // BENCH_PROFILE=1: V8 lists the code it compiles (/tmp/perf-<pid>.map), so the profile can name JavaScript
   // functions (callgrind-functions.ts). The listing changes what V8 does a little: counts move by up to 5%.
   const profiling = process.env.BENCH_PROFILE === "1";
   const perfFlags = profiling ? ["--perf-basic-prof", "--no-logfile-per-isolate", `--logfile=${join(outDir, "v8.log")}`] : [];
-  const child = spawn("valgrind", ["--tool=callgrind", "--instr-atstart=no", `--callgrind-out-file=${join(outDir, "callgrind.%p")}`, process.execPath, ...perfFlags, ...serverArgs], {
-    env,
-    stdio: ["ignore", "ignore", "pipe", "ipc"],
-  });
+  const child = spawn(
+    "valgrind",
+    [
+      "--tool=callgrind",
+      "--instr-atstart=no",
+      `--callgrind-out-file=${join(outDir, "callgrind.%p")}`,
+      process.execPath,
+      ...perfFlags,
+      ...serverArgs,
+    ],
+    {
+      env,
+      stdio: ["ignore", "ignore", "pipe", "ipc"],
+    },
+  );
   let stderr = "";
   child.stderr!.on("data", (chunk: Buffer) => (stderr = (stderr + chunk).slice(-4000)));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
@@ -94,7 +111,9 @@ export async function countInstructions(serverArgs: readonly string[], env: Node
     const files = readdirSync(outDir)
       .filter((name) => name.startsWith("callgrind."))
       .map((name) => join(outDir, name));
-    const total = files.map((file) => /^totals: (\d+)/m.exec(readFileSync(file, "utf8"))?.[1]).reduce((sum, value) => sum + Number(value ?? 0), 0);
+    const total = files
+      .map((file) => /^totals: (\d+)/m.exec(readFileSync(file, "utf8"))?.[1])
+      .reduce((sum, value) => sum + Number(value ?? 0), 0);
     if (total === 0) throw new Error(`callgrind counted nothing: ${stderr}`);
     const compiler = files.map(optimizingCompilerInstructions).reduce((sum, value) => sum + value, 0);
     if (profiling) writeFunctionCosts(outDir, child.pid!, requests);
@@ -112,13 +131,26 @@ export async function countInstructions(serverArgs: readonly string[], env: Node
 function writeFunctionCosts(outDir: string, pid: number, units: number): void {
   const costs = functionCosts(join(outDir, `callgrind.${pid}`), `/tmp/perf-${pid}.map`);
   const total = costs.reduce((sum, cost) => sum + cost.selfInstructions, 0);
-  const lines = costs.slice(0, 80).map(({ name, selfInstructions }) => `${Math.round(selfInstructions / units).toLocaleString("en-US").padStart(10)} ${((100 * selfInstructions) / total).toFixed(2).padStart(6)}%  ${name}`);
-  writeFileSync(join(outDir, "functions.txt"), [`self instructions per unit of work (of ${Math.round(total / units).toLocaleString("en-US")}), costliest first`, ...lines, ""].join("\n"));
+  const lines = costs.slice(0, 80).map(
+    ({ name, selfInstructions }) =>
+      `${Math.round(selfInstructions / units)
+        .toLocaleString("en-US")
+        .padStart(10)} ${((100 * selfInstructions) / total).toFixed(2).padStart(6)}%  ${name}`,
+  );
+  writeFileSync(
+    join(outDir, "functions.txt"),
+    [`self instructions per unit of work (of ${Math.round(total / units).toLocaleString("en-US")}), costliest first`, ...lines, ""].join(
+      "\n",
+    ),
+  );
 }
 
 /** The inclusive count of `v8::internal::Compiler::CompileOptimized` in a callgrind profile (0 when absent). */
 function optimizingCompilerInstructions(file: string): number {
-  const annotated = execFileSync("callgrind_annotate", ["--inclusive=yes", "--threshold=100", file], { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
+  const annotated = execFileSync("callgrind_annotate", ["--inclusive=yes", "--threshold=100", file], {
+    encoding: "utf8",
+    maxBuffer: 256 * 1024 * 1024,
+  });
   const line = /^\s*([\d,]+) .*v8::internal::Compiler::CompileOptimized\(/m.exec(annotated);
   return line ? Number(line[1]!.replaceAll(",", "")) : 0;
 }
@@ -177,7 +209,8 @@ function send(agent: Agent, port: number, { token, body }: { token: string | nul
       res.setEncoding("utf8");
       res.on("data", (chunk: string) => (text += chunk));
       res.on("end", () => {
-        if (res.statusCode !== 200 || !text.includes('"data"')) reject(new Error(`unexpected answer ${res.statusCode}: ${text.slice(0, 300)}`));
+        if (res.statusCode !== 200 || !text.includes('"data"'))
+          reject(new Error(`unexpected answer ${res.statusCode}: ${text.slice(0, 300)}`));
         else resolve();
       });
     });

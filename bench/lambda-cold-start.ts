@@ -23,7 +23,9 @@ const root = join(import.meta.dirname, "..");
 const TARGETS = { bundle: join(root, "build/lambda/index.mjs"), unbundled: join(root, "dist/lambda.js") } as const;
 const postgres = process.env.TEST_DATABASE_URL;
 if (!postgres) {
-  console.error("bench:lambda needs PostgreSQL: set TEST_DATABASE_URL (for example postgres://postgres@127.0.0.1:5432/test); a scratch database is made and dropped there.");
+  console.error(
+    "bench:lambda needs PostgreSQL: set TEST_DATABASE_URL (for example postgres://postgres@127.0.0.1:5432/test); a scratch database is made and dropped there.",
+  );
   process.exit(1);
 }
 
@@ -74,13 +76,17 @@ try {
   await coldStart("bundle");
   const runs: Record<keyof typeof TARGETS, Run[]> = { bundle: [], unbundled: [] };
   console.error(`Database: ${await describeDatabase(scratch.url)}.`);
-  console.error(`Measuring ${RUNS} cold starts each of the bundle and the unbundled build on it; each is a fresh Node process (${process.version}).`);
+  console.error(
+    `Measuring ${RUNS} cold starts each of the bundle and the unbundled build on it; each is a fresh Node process (${process.version}).`,
+  );
   for (let i = 0; i < RUNS; i++) {
     for (const target of i % 2 ? (["unbundled", "bundle"] as const) : (["bundle", "unbundled"] as const)) {
       const run = await coldStart(target);
       runs[target].push(run);
       const cache = target === "bundle" ? ` (code cache ${run.codeCache})` : "";
-      console.error(`  run ${i + 1}/${RUNS} ${target.padEnd(9)}: import ${run.importMs.toFixed(0)} ms, first response ${run.firstResponseMs.toFixed(0)} ms${cache}`);
+      console.error(
+        `  run ${i + 1}/${RUNS} ${target.padEnd(9)}: import ${run.importMs.toFixed(0)} ms, first response ${run.firstResponseMs.toFixed(0)} ms${cache}`,
+      );
     }
   }
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -88,7 +94,9 @@ try {
     const list = runs[target];
     const first = median(list.map((r) => r.firstResponseMs));
     const target250 = target === "bundle" ? ` (target 250 ms: ${first < 250 ? "met" : "not met"})` : "";
-    console.log(`Lambda cold start, ${target} (${target === "bundle" ? "build/lambda/index.mjs" : "dist/lambda.js"}), PostgreSQL, median of ${RUNS}: import ${median(list.map((r) => r.importMs)).toFixed(0)} ms, first response ${first.toFixed(0)} ms${target250}`);
+    console.log(
+      `Lambda cold start, ${target} (${target === "bundle" ? "build/lambda/index.mjs" : "dist/lambda.js"}), PostgreSQL, median of ${RUNS}: import ${median(list.map((r) => r.importMs)).toFixed(0)} ms, first response ${first.toFixed(0)} ms${target250}`,
+    );
   }
 } finally {
   await jwks.close();

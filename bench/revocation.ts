@@ -45,7 +45,18 @@ const jwks = await startJwksServer(jwksOf(key));
 const issuer = `https://cognito-idp.us-east-1.amazonaws.com/${BENCH_POOL_ID}`;
 const tokenOf = (sub: string) => {
   const now = Math.floor(Date.now() / 1000);
-  return signToken(key, { sub, iss: issuer, client_id: BENCH_CLIENT_ID, token_use: "access", scope: "openid", username: sub, auth_time: now - 60, iat: now, exp: now + 3600, jti: randomUUID() });
+  return signToken(key, {
+    sub,
+    iss: issuer,
+    client_id: BENCH_CLIENT_ID,
+    token_use: "access",
+    scope: "openid",
+    username: sub,
+    auth_time: now - 60,
+    iat: now,
+    exp: now + 3600,
+    jti: randomUUID(),
+  });
 };
 const adminToken = tokenOf(USERS.admin.sub);
 const ME = JSON.stringify({ query: "{ me { sub } }" });
@@ -61,7 +72,8 @@ interface Size {
 }
 
 /** Bulk-inserts records `from`..`from + count - 1`: odd n one session, even n a whole subject, kept 31 days. */
-const bulkInsert = (db: OpenDatabase["db"], from: number, count: number) => sql`
+const bulkInsert = (db: OpenDatabase["db"], from: number, count: number) =>
+  sql`
   insert into revocations (sub, session_id, revoked_before, expires_at, revoked_by, cognito_signed_out)
   select 'bulk-' || n, case when n % 2 = 1 then 'session-' || n end, case when n % 2 = 0 then now() end, now() + interval '31 days', 'bench', false
   from generate_series(${from}::int, ${from + count - 1}::int) as n`.execute(db);
@@ -74,7 +86,14 @@ function serverEnv(size: Size): NodeJS.ProcessEnv {
   const url = new URL(size.scratch.url);
   url.port = String(size.counter.port);
   // No stored revocation added by server.ts, and no reload but the ones asked for.
-  return { ...process.env, BENCH_JWKS_URL: jwks.url, BENCH_DATABASE_URL: url.toString(), NODE_ENV: "production", BENCH_REVOCATIONS: "0", BENCH_REVOCATION_RELOAD_SECONDS: "3600" };
+  return {
+    ...process.env,
+    BENCH_JWKS_URL: jwks.url,
+    BENCH_DATABASE_URL: url.toString(),
+    NODE_ENV: "production",
+    BENCH_REVOCATIONS: "0",
+    BENCH_REVOCATION_RELOAD_SECONDS: "3600",
+  };
 }
 
 async function prepare(records: number): Promise<Size> {
@@ -89,7 +108,10 @@ async function prepare(records: number): Promise<Size> {
 
 async function start(size: Size): Promise<void> {
   const started = performance.now();
-  const child = spawn(process.execPath, ["--expose-gc", ...serverArgs()], { env: serverEnv(size), stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const child = spawn(process.execPath, ["--expose-gc", ...serverArgs()], {
+    env: serverEnv(size),
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     child.once("message", (m: { port: number }) => resolve(m.port));
     child.once("exit", (code) => reject(new Error(`server with ${size.records} records exited with ${code}`)));
@@ -102,7 +124,10 @@ async function start(size: Size): Promise<void> {
   size.figures.heapUsedMiB = memory.heapUsed / 2 ** 20;
   size.figures.rssMiB = memory.rss / 2 ** 20;
   // The load happened: the subject of the last record is refused, the bench's admin is not.
-  if (size.records > 0 && (await post(size.url, tokenOf(`bulk-${size.records}`))).errors?.[0]?.extensions?.auth?.reason !== "TOKEN_REVOKED") {
+  if (
+    size.records > 0 &&
+    (await post(size.url, tokenOf(`bulk-${size.records}`))).errors?.[0]?.extensions?.auth?.reason !== "TOKEN_REVOKED"
+  ) {
     throw new Error(`the server with ${size.records} records does not refuse the last one`);
   }
   if (!(await post(size.url, adminToken)).data) throw new Error("me failed");
@@ -135,7 +160,12 @@ async function measureReloads(size: Size): Promise<void> {
   let next = size.records + 1;
   // Stored without NOTIFY: as if its notification was lost, so the reload is what finds it.
   const one = await average(() => bulkInsert(size.direct.db, next++, 1));
-  Object.assign(size.figures, { reloadNothingNewRows: nothing.rows, reloadNothingNewCpuMs: nothing.cpuMs, reloadOneNewRows: one.rows, reloadOneNewCpuMs: one.cpuMs });
+  Object.assign(size.figures, {
+    reloadNothingNewRows: nothing.rows,
+    reloadNothingNewCpuMs: nothing.cpuMs,
+    reloadOneNewRows: one.rows,
+    reloadOneNewCpuMs: one.cpuMs,
+  });
 }
 
 /** The CPU (ms) of `RevocationList.prune` over `records` records of which none expired, in this process. */
@@ -143,7 +173,12 @@ function pruneCpuMs(records: number): number {
   const list = new RevocationList();
   const expiresAt = new Date(Date.now() + 86_400_000);
   const before = new Date();
-  for (let n = 1; n <= records; n++) list.add(n % 2 ? { kind: "session", sub: `bulk-${n}`, sessionId: `session-${n}`, expiresAt } : { kind: "subject", sub: `bulk-${n}`, before, expiresAt });
+  for (let n = 1; n <= records; n++)
+    list.add(
+      n % 2
+        ? { kind: "session", sub: `bulk-${n}`, sessionId: `session-${n}`, expiresAt }
+        : { kind: "subject", sub: `bulk-${n}`, before, expiresAt },
+    );
   const cpu = process.cpuUsage();
   list.prune(Date.now());
   const used = process.cpuUsage(cpu);
@@ -151,7 +186,11 @@ function pruneCpuMs(records: number): number {
 }
 
 async function post(url: string, token: string) {
-  const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: ME });
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: ME,
+  });
   return (await response.json()) as { data?: unknown; errors?: { extensions?: { auth?: { reason?: string } } }[] };
 }
 
@@ -159,7 +198,14 @@ async function post(url: string, token: string) {
 async function measureMe(size: Size): Promise<{ rps: number; cpuUs: number }> {
   const before = await askServer<{ cpuMicros: number }>(size.child, "stats");
   const started = performance.now();
-  const result = await autocannon({ url: size.url, method: "POST", connections: 10, duration: SECONDS, headers: { "content-type": "application/json", authorization: `Bearer ${adminToken}` }, body: ME });
+  const result = await autocannon({
+    url: size.url,
+    method: "POST",
+    connections: 10,
+    duration: SECONDS,
+    headers: { "content-type": "application/json", authorization: `Bearer ${adminToken}` },
+    body: ME,
+  });
   const elapsed = (performance.now() - started) / 1000;
   const after = await askServer<{ cpuMicros: number }>(size.child, "stats");
   if (result.errors + result.non2xx > 0) throw new Error(`me: ${result.errors} errors, ${result.non2xx} non-2xx`);
@@ -193,7 +239,13 @@ try {
       const fresh = await prepare(size.records);
       sizes.push(fresh);
       // As bench.ts counts `me` (15,000 warm-up requests: V8 optimizes for that long; 2,000 counted).
-      const cell = await countInstructions(["--predictable", "--no-memory-reducer", "--expose-gc", "--min-semi-space-size=64", "--max-semi-space-size=64", ...serverArgs()], serverEnv(fresh), httpRequests(() => ({ token: adminToken, body: ME })), quick ? 20 : 15_000, quick ? 20 : 2000);
+      const cell = await countInstructions(
+        ["--predictable", "--no-memory-reducer", "--expose-gc", "--min-semi-space-size=64", "--max-semi-space-size=64", ...serverArgs()],
+        serverEnv(fresh),
+        httpRequests(() => ({ token: adminToken, body: ME })),
+        quick ? 20 : 15_000,
+        quick ? 20 : 2000,
+      );
       size.figures.meInstructions = cell.instructionsPerRequest;
       size.figures.meInstructionsWithoutCompiler = cell.instructionsPerRequest - cell.compilerPerRequest;
       process.stderr.write(`${size.records} records: instructions counted\n`);
@@ -212,9 +264,15 @@ try {
 
 function report(): void {
   const base = sizes[0]!.figures;
-  const f = (value: number | undefined, digits = 1) => (value === undefined ? "-" : value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }));
-  console.log(`\nNode ${process.version}, ${cpus().length} cores (${cpus()[0]?.model}); revocation records stored in PostgreSQL, auth-on server`);
-  console.log("| records | start ms (CPU ms) | heap MiB | heap bytes/record | first reload rows, CPU ms | reload, nothing new: rows, CPU ms | reload, 1 new: rows, CPU ms | prune CPU ms | me req/s (x of 0) | me CPU µs/req (x of 0) |" + (withInstructions ? " me instructions/req (x of 0) |" : ""));
+  const f = (value: number | undefined, digits = 1) =>
+    value === undefined ? "-" : value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+  console.log(
+    `\nNode ${process.version}, ${cpus().length} cores (${cpus()[0]?.model}); revocation records stored in PostgreSQL, auth-on server`,
+  );
+  console.log(
+    "| records | start ms (CPU ms) | heap MiB | heap bytes/record | first reload rows, CPU ms | reload, nothing new: rows, CPU ms | reload, 1 new: rows, CPU ms | prune CPU ms | me req/s (x of 0) | me CPU µs/req (x of 0) |" +
+      (withInstructions ? " me instructions/req (x of 0) |" : ""),
+  );
   console.log("|---|---|---|---|---|---|---|---|---|---|" + (withInstructions ? "---|" : ""));
   for (const { records, figures: x } of sizes.slice(0, SIZES.length)) {
     const perRecord = records > 0 ? ((x.heapUsedMiB! - base.heapUsedMiB!) * 2 ** 20) / records : undefined;
@@ -236,6 +294,21 @@ function report(): void {
   const dir = join(import.meta.dirname, "results");
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${new Date().toISOString().replace(/[:.]/g, "-")}-revocations${quick ? "-quick" : ""}.json`);
-  writeFileSync(file, JSON.stringify({ quick, node: process.version, cpus: cpus().length, rounds: ROUNDS, seconds: SECONDS, reloads: RELOADS, sizes: sizes.slice(0, SIZES.length).map((s) => ({ records: s.records, ...s.figures })) }, null, 2));
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        quick,
+        node: process.version,
+        cpus: cpus().length,
+        rounds: ROUNDS,
+        seconds: SECONDS,
+        reloads: RELOADS,
+        sizes: sizes.slice(0, SIZES.length).map((s) => ({ records: s.records, ...s.figures })),
+      },
+      null,
+      2,
+    ),
+  );
   console.log(`raw results: ${file}`);
 }

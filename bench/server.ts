@@ -117,13 +117,23 @@ process.on("message", (message: { type: string }) => {
 
 /** Stores BENCH_REVOCATIONS revocations of other subjects, half whole subjects and half single sessions, once. */
 async function seedRevocations(db: Db): Promise<void> {
-  const { count } = await db.selectFrom("revocations").select((eb) => eb.fn.countAll<string>().as("count")).executeTakeFirstOrThrow();
+  const { count } = await db
+    .selectFrom("revocations")
+    .select((eb) => eb.fn.countAll<string>().as("count"))
+    .executeTakeFirstOrThrow();
   const expiresAt = new Date(Date.now() + 86_400_000);
   const missing = BENCH_REVOCATIONS - Number(count);
   for (let start = 0; start < missing; start += 1000) {
     const rows = Array.from({ length: Math.min(1000, missing - start) }, (_, i) => {
       const n = Number(count) + start + i;
-      return { sub: `revoked-${n}`, sessionId: n % 2 ? `session-${n}` : null, revokedBefore: n % 2 ? null : new Date(), expiresAt, revokedBy: "bench", cognitoSignedOut: false };
+      return {
+        sub: `revoked-${n}`,
+        sessionId: n % 2 ? `session-${n}` : null,
+        revokedBefore: n % 2 ? null : new Date(),
+        expiresAt,
+        revokedBy: "bench",
+        cognitoSignedOut: false,
+      };
     });
     await db.insertInto("revocations").values(rows).execute();
   }
@@ -132,7 +142,13 @@ async function seedRevocations(db: Db): Promise<void> {
 /** Auth off: every request is the admin, nothing is verified (the baseline). */
 function trustingVerifier(): TokenVerifier {
   const admin = adminPrincipal();
-  return { hydrate: async () => undefined, verify: async () => admin, refreshKeys: async () => 0, keysLoaded: () => true, close: () => undefined };
+  return {
+    hydrate: async () => undefined,
+    verify: async () => admin,
+    refreshKeys: async () => 0,
+    keysLoaded: () => true,
+    close: () => undefined,
+  };
 }
 
 function adminPrincipal(): Principal {
@@ -158,7 +174,14 @@ async function startFloor(db: Db): Promise<number> {
   const admin = adminPrincipal();
   const { url } = await startStandaloneServer(apollo, {
     listen: { port: 0, host: "127.0.0.1" },
-    context: async () => ({ principal: admin, auth: new RequestAuth(admin, { explain: false }), db, loaders: createLoaders(db), callerEmail: async () => null, afterCommit: (action) => action() }),
+    context: async () => ({
+      principal: admin,
+      auth: new RequestAuth(admin, { explain: false }),
+      db,
+      loaders: createLoaders(db),
+      callerEmail: async () => null,
+      afterCommit: (action) => action(),
+    }),
   });
   return Number(new URL(url).port);
 }
@@ -181,7 +204,14 @@ async function startYoga(db: Db): Promise<number> {
     context: (initial): AppContext => {
       const jwt = (initial as { jwt?: { payload: Record<string, unknown> } }).jwt;
       const principal = jwt ? principalFromClaims(jwt.payload as unknown as VerifiedClaims) : null;
-      return { principal, auth: new RequestAuth(principal, { explain: false }), db, loaders: createLoaders(db), callerEmail: async () => null, afterCommit: (action) => action() };
+      return {
+        principal,
+        auth: new RequestAuth(principal, { explain: false }),
+        db,
+        loaders: createLoaders(db),
+        callerEmail: async () => null,
+        afterCommit: (action) => action(),
+      };
     },
   });
   const server = createServer(yoga);

@@ -31,7 +31,18 @@ const key = generateRsaKey();
 const issuer = `https://cognito-idp.us-east-1.amazonaws.com/${BENCH_POOL_ID}`;
 const tokenOf = (sub: string, groups: readonly string[]) => {
   const now = Math.floor(Date.now() / 1000);
-  return signToken(key, { sub, iss: issuer, client_id: BENCH_CLIENT_ID, token_use: "access", scope: "openid", username: sub, "cognito:groups": groups, iat: now, exp: now + 3600, jti: randomUUID() });
+  return signToken(key, {
+    sub,
+    iss: issuer,
+    client_id: BENCH_CLIENT_ID,
+    token_use: "access",
+    scope: "openid",
+    username: sub,
+    "cognito:groups": groups,
+    iat: now,
+    exp: now + 3600,
+    jti: randomUUID(),
+  });
 };
 
 interface Subscriber {
@@ -77,12 +88,21 @@ async function subscriber(wsUrl: string, token: string): Promise<Subscriber> {
 
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
-  return Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms))),
+  ]).finally(() => clearTimeout(timer));
 }
 
 async function startBenchServer(jwksUrl: string, databaseUrl: string | undefined): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", join(import.meta.dirname, "server.ts"), "auth-on"], {
-    env: { ...process.env, BENCH_JWKS_URL: jwksUrl, NODE_ENV: "production", BENCH_REVOCATION_RELOAD_SECONDS: "3600", ...(databaseUrl ? { BENCH_DATABASE_URL: databaseUrl } : {}) },
+    env: {
+      ...process.env,
+      BENCH_JWKS_URL: jwksUrl,
+      NODE_ENV: "production",
+      BENCH_REVOCATION_RELOAD_SECONDS: "3600",
+      ...(databaseUrl ? { BENCH_DATABASE_URL: databaseUrl } : {}),
+    },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   const port = await new Promise<number>((resolve, reject) => {
@@ -125,20 +145,26 @@ export async function runSubscriptionBench(): Promise<void> {
     closeAll();
     await new Promise((resolve) => setTimeout(resolve, 1000));
     console.log(`\nNode ${process.version}, ${cpus().length} cores (${cpus()[0]?.model}), database: ${database ? "PostgreSQL" : "PGlite"}`);
-    console.log(`idle authenticated subscriber (${IDLE} sockets, one orderEvents each): ${Math.round(heapPerConnection).toLocaleString("en-US")} B heap, ${Math.round(rssPerConnection).toLocaleString("en-US")} B RSS per connection; ${Math.round(2 ** 30 / heapPerConnection).toLocaleString("en-US")} connections per GiB of heap`);
+    console.log(
+      `idle authenticated subscriber (${IDLE} sockets, one orderEvents each): ${Math.round(heapPerConnection).toLocaleString("en-US")} B heap, ${Math.round(rssPerConnection).toLocaleString("en-US")} B RSS per connection; ${Math.round(2 ** 30 / heapPerConnection).toLocaleString("en-US")} connections per GiB of heap`,
+    );
 
     const cells = [];
     const place = async () => {
       const response = await fetch(server.url, {
         method: "POST",
         headers: { "content-type": "application/json", authorization: `Bearer ${customer}` },
-        body: JSON.stringify({ query: `mutation { placeOrder(input: { idempotencyKey: "${randomUUID()}", items: [{ productId: "prd-cable", quantity: 1 }] }) { id } }` }),
+        body: JSON.stringify({
+          query: `mutation { placeOrder(input: { idempotencyKey: "${randomUUID()}", items: [{ productId: "prd-cable", quantity: 1 }] }) { id } }`,
+        }),
       });
       const body = (await response.json()) as { data?: { placeOrder: { id: string } }; errors?: unknown };
       if (!body.data) throw new Error(`placeOrder failed: ${JSON.stringify(body.errors)}`);
       return body.data.placeOrder.id;
     };
-    console.log("\nS (staff subscribers)  statements/event  CPU ms/event  CPU µs/extra subscriber  delivery p50 / p99 ms  last delivery p50 / max ms");
+    console.log(
+      "\nS (staff subscribers)  statements/event  CPU ms/event  CPU µs/extra subscriber  delivery p50 / p99 ms  last delivery p50 / max ms",
+    );
     let alone: { statements: number; cpuMs: number } | undefined;
     for (const size of SIZES) {
       while (sockets.length < size) sockets.push(await subscriber(wsUrl, tokenOf(`bench-staff-${sockets.length}`, ["staff"])));
@@ -182,7 +208,22 @@ export async function runSubscriptionBench(): Promise<void> {
     const resultsDir = join(import.meta.dirname, "results");
     mkdirSync(resultsDir, { recursive: true });
     const file = join(resultsDir, `${new Date().toISOString().replace(/[:.]/g, "-")}-subscriptions${quick ? "-quick" : ""}.json`);
-    writeFileSync(file, JSON.stringify({ quick, node: process.version, cpus: cpus().length, database: database ? "postgres" : "pglite", events: EVENTS, idle: { sockets: IDLE, heapPerConnection, rssPerConnection }, cells }, null, 2));
+    writeFileSync(
+      file,
+      JSON.stringify(
+        {
+          quick,
+          node: process.version,
+          cpus: cpus().length,
+          database: database ? "postgres" : "pglite",
+          events: EVENTS,
+          idle: { sockets: IDLE, heapPerConnection, rssPerConnection },
+          cells,
+        },
+        null,
+        2,
+      ),
+    );
     console.log(`raw results: ${file}`);
   } finally {
     closeAll();

@@ -46,7 +46,12 @@ export interface AppOptions {
   /** Replaces the caller's email lookup (Cognito `GetUser`); `null`: none (the benchmark, which has no network). */
   readonly emailLookup?: VerifiedEmailLookup | null;
   /** The database. Default: `DATABASE_URL`, else PGlite under `DATA_DIR`; `pgliteDir: null` is in memory. */
-  readonly database?: { readonly url?: string | null; readonly pgliteDir?: string | null; readonly poolSize?: number; readonly onQuery?: () => void };
+  readonly database?: {
+    readonly url?: string | null;
+    readonly pgliteDir?: string | null;
+    readonly poolSize?: number;
+    readonly onQuery?: () => void;
+  };
   /** Fills a new database. Default: the dev seed in dev mode, nothing otherwise. */
   readonly seed?: (database: OpenDatabase) => Promise<void>;
   /** Session revocation (its list, revoker and sync). Default `true`. */
@@ -95,10 +100,20 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   let database: OpenDatabase | undefined;
   // Metrics exist before the database does (key-set fetches are counted from the start).
   const metrics =
-    options.metrics instanceof Metrics ? options.metrics : options.metrics === false ? undefined : new Metrics(() => database?.poolStats() ?? null);
+    options.metrics instanceof Metrics
+      ? options.metrics
+      : options.metrics === false
+        ? undefined
+        : new Metrics(() => database?.poolStats() ?? null);
   const auth = options.verifier
     ? { verifier: options.verifier, devIssuer: null, emailLookup: undefined }
-    : await step("dev-keys", () => setUpAuth(config, metrics && ((result) => metrics.keySetFetches.inc({ result })), cognitoCallReporting({ logger, metrics }, "GetUser")));
+    : await step("dev-keys", () =>
+        setUpAuth(
+          config,
+          metrics && ((result) => metrics.keySetFetches.inc({ result })),
+          cognitoCallReporting({ logger, metrics }, "GetUser"),
+        ),
+      );
   const emailLookup = options.emailLookup === null ? undefined : (options.emailLookup ?? auth.emailLookup);
   const listen = options.notifications !== false;
   // The key-set fetch and the database's connection and migration check wait on the network: both run at once,
@@ -130,7 +145,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const shedder =
     options.shed === false
       ? undefined
-      : createLoadShedder({ ...config.bounds, poolWaiting: () => open.poolStats()?.waiting ?? 0, onShed: (reason) => metrics?.shed.inc({ reason }) });
+      : createLoadShedder({
+          ...config.bounds,
+          poolWaiting: () => open.poolStats()?.waiting ?? 0,
+          onShed: (reason) => metrics?.shed.inc({ reason }),
+        });
   const dependencies: ServerDependencies = {
     config,
     schema: built.value,
@@ -205,14 +224,20 @@ function openDatabaseOf(config: Config, options: AppOptions, reporting: BoundRep
     idleInTransactionTimeoutMs: config.bounds.idleInTransactionTimeoutMs,
     onQuery: db.onQuery,
     onConnectionError: (error, state) => {
-      logger?.warn({ event: "db.connection_lost", state, err: { type: error.name, message: error.message } }, "database connection lost; it is replaced on next use");
+      logger?.warn(
+        { event: "db.connection_lost", state, err: { type: error.name, message: error.message } },
+        "database connection lost; it is replaced on next use",
+      );
       // PostgreSQL ending a transaction left idle past DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS arrives here.
       reportDatabaseBound(reporting, error);
     },
     notifications: listen
       ? {
           onConnectionError: (error) =>
-            logger?.warn({ event: "db.listen_lost", err: { type: error.name, message: error.message } }, "database notifications lost; reconnecting (revocations are reloaded meanwhile)"),
+            logger?.warn(
+              { event: "db.listen_lost", err: { type: error.name, message: error.message } },
+              "database notifications lost; reconnecting (revocations are reloaded meanwhile)",
+            ),
           onReconnected: () => logger?.info({ event: "db.listen_restored" }, "database notifications restored"),
         }
       : undefined,

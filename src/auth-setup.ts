@@ -81,7 +81,10 @@ export function setUpAuth(
 export function keySetReadinessChecks(verifier: TokenVerifier): Record<string, () => Promise<boolean>> {
   const pools = verifier.keySets?.() ?? [];
   return Object.fromEntries(
-    pools.map(({ userPoolId }) => [`keys:${userPoolId}`, async () => verifier.keySets!().find((k) => k.userPoolId === userPoolId)?.ready ?? false]),
+    pools.map(({ userPoolId }) => [
+      `keys:${userPoolId}`,
+      async () => verifier.keySets!().find((k) => k.userPoolId === userPoolId)?.ready ?? false,
+    ]),
   );
 }
 

@@ -16,16 +16,25 @@ export interface BoundReporting {
 }
 
 /** Reports `error` when it ran into a database bound; answers whether it did. */
-export function reportDatabaseBound(reporting: BoundReporting, error: unknown, request: { readonly requestId?: string; readonly operation?: string } = {}): DatabaseBound | null {
+export function reportDatabaseBound(
+  reporting: BoundReporting,
+  error: unknown,
+  request: { readonly requestId?: string; readonly operation?: string } = {},
+): DatabaseBound | null {
   const bound = exceededBound(error);
   if (bound === null) return null;
   reporting.metrics?.boundsExceeded.inc({ bound });
-  reporting.logger?.warn({ event: "bound.exceeded", bound, requestId: request.requestId, operation: request.operation }, `database wait cut off by ${bound}`);
+  reporting.logger?.warn(
+    { event: "bound.exceeded", bound, requestId: request.requestId, operation: request.operation },
+    `database wait cut off by ${bound}`,
+  );
   return bound;
 }
 
 /** An Apollo plugin reporting, once per request, a database bound that one of its errors ran into. */
-export function boundsReportingPlugin<TContext extends { readonly requestId?: string }>(reporting: BoundReporting): ApolloServerPlugin<TContext> {
+export function boundsReportingPlugin<TContext extends { readonly requestId?: string }>(
+  reporting: BoundReporting,
+): ApolloServerPlugin<TContext> {
   const hooks: GraphQLRequestListener<TContext> = {
     async didEncounterErrors({ errors, contextValue, operationName }) {
       for (const error of errors) {
@@ -48,11 +57,19 @@ export function cognitoCallReporting(reporting: BoundReporting, calls: string): 
       reporting.metrics?.dependencyCalls.inc({ dependency: "cognito", operation, outcome });
       if (outcome !== "timeout") return;
       reporting.metrics?.boundsExceeded.inc({ bound: "cognito_call" });
-      reporting.logger?.warn({ event: "bound.exceeded", bound: "cognito_call", operation, durationMs: Math.round(durationMs) }, `Cognito ${operation} cut off by COGNITO_TIMEOUT_MS`);
+      reporting.logger?.warn(
+        { event: "bound.exceeded", bound: "cognito_call", operation, durationMs: Math.round(durationMs) },
+        `Cognito ${operation} cut off by COGNITO_TIMEOUT_MS`,
+      );
     },
     onCircuitChange(state) {
       const level = state === "open" ? "warn" : "info";
-      reporting.logger?.[level]({ event: "cognito.circuit", calls, state }, state === "open" ? `Cognito ${calls} calls failing; not calling Cognito for COGNITO_BREAKER_OPEN_SECONDS` : `Cognito ${calls} circuit ${state}`);
+      reporting.logger?.[level](
+        { event: "cognito.circuit", calls, state },
+        state === "open"
+          ? `Cognito ${calls} calls failing; not calling Cognito for COGNITO_BREAKER_OPEN_SECONDS`
+          : `Cognito ${calls} circuit ${state}`,
+      );
     },
   };
 }

@@ -16,7 +16,6 @@ export function wsSettings(env: Env): Config["ws"] {
   };
 }
 
-
 export function boundSettings(env: Env): Bounds {
   return {
     cognitoTimeoutMs: integer(env, "COGNITO_TIMEOUT_MS", 3000, 100, 30_000),

@@ -148,7 +148,10 @@ export function loadConfig(env: Env = process.env): Config {
   const userPoolIds = list(env, "COGNITO_USER_POOL_ID");
   const mode = userPoolIds.length > 0 ? "cognito" : "dev";
   if (mode === "dev" && production) {
-    throw new ConfigError("COGNITO_USER_POOL_ID", "is required when NODE_ENV=production: set your user pool id and COGNITO_CLIENT_ID, or unset NODE_ENV for dev mode");
+    throw new ConfigError(
+      "COGNITO_USER_POOL_ID",
+      "is required when NODE_ENV=production: set your user pool id and COGNITO_CLIENT_ID, or unset NODE_ENV for dev mode",
+    );
   }
   const issuers = emulatorIssuers(env, production, userPoolIds);
   for (const id of userPoolIds) {
@@ -235,7 +238,11 @@ export function loadConfig(env: Env = process.env): Config {
 function emulatorIssuers(env: Env, production: boolean, userPoolIds: readonly string[]): string[] | null {
   const issuers = list(env, "COGNITO_ISSUER");
   if (issuers.length === 0) return null;
-  if (production) throw new ConfigError("COGNITO_ISSUER", "is for local emulators and is refused when NODE_ENV=production (only Cognito's own issuers are trusted there); unset it");
+  if (production)
+    throw new ConfigError(
+      "COGNITO_ISSUER",
+      "is for local emulators and is refused when NODE_ENV=production (only Cognito's own issuers are trusted there); unset it",
+    );
   if (userPoolIds.length === 0) throw new ConfigError("COGNITO_ISSUER", "is set without COGNITO_USER_POOL_ID");
   if (issuers.length !== userPoolIds.length) throw new ConfigError("COGNITO_ISSUER", "give one issuer per user pool, in the same order");
   for (const issuer of issuers) {
@@ -249,18 +256,31 @@ const REGION = /^(?:eusc-[a-z]{2}|[a-z]{2})-(?:gov-)?[a-z]+-\d$/;
 // A resource server identifier as Cognito allows it (printable ASCII but space, " and \), at most 256; commas separate.
 const RESOURCE_SERVER_ID = /^[\x21\x23-\x5B\x5D-\x7E]{1,256}$/;
 
-function cognito2026(env: Env, mode: Config["mode"], issuers: readonly string[] | null): Pick<Config["auth"], "replicaRegions" | "accessTokenAudiences"> {
+function cognito2026(
+  env: Env,
+  mode: Config["mode"],
+  issuers: readonly string[] | null,
+): Pick<Config["auth"], "replicaRegions" | "accessTokenAudiences"> {
   const replicaRegions = list(env, "COGNITO_REPLICA_REGIONS");
   const audiences = list(env, "COGNITO_ACCESS_TOKEN_AUDIENCE");
-  for (const [name, values] of [["COGNITO_REPLICA_REGIONS", replicaRegions], ["COGNITO_ACCESS_TOKEN_AUDIENCE", audiences]] as const) {
-    if (values.length > 0 && mode === "dev") throw new ConfigError(name, "is set without COGNITO_USER_POOL_ID (dev tokens have no replica regions or audience)");
+  for (const [name, values] of [
+    ["COGNITO_REPLICA_REGIONS", replicaRegions],
+    ["COGNITO_ACCESS_TOKEN_AUDIENCE", audiences],
+  ] as const) {
+    if (values.length > 0 && mode === "dev")
+      throw new ConfigError(name, "is set without COGNITO_USER_POOL_ID (dev tokens have no replica regions or audience)");
   }
-  if (replicaRegions.length > 0 && issuers) throw new ConfigError("COGNITO_REPLICA_REGIONS", "cannot be combined with COGNITO_ISSUER (an emulator's issuers are given whole)");
+  if (replicaRegions.length > 0 && issuers)
+    throw new ConfigError("COGNITO_REPLICA_REGIONS", "cannot be combined with COGNITO_ISSUER (an emulator's issuers are given whole)");
   for (const region of replicaRegions) {
     if (!REGION.test(region)) throw new ConfigError("COGNITO_REPLICA_REGIONS", `"${region}" is not an AWS region like us-west-2`);
   }
   for (const audience of audiences) {
-    if (!RESOURCE_SERVER_ID.test(audience)) throw new ConfigError("COGNITO_ACCESS_TOKEN_AUDIENCE", `"${audience}" is not a resource server identifier (1 to 256 printable characters, no space, quote or backslash)`);
+    if (!RESOURCE_SERVER_ID.test(audience))
+      throw new ConfigError(
+        "COGNITO_ACCESS_TOKEN_AUDIENCE",
+        `"${audience}" is not a resource server identifier (1 to 256 printable characters, no space, quote or backslash)`,
+      );
   }
   return { replicaRegions, accessTokenAudiences: audiences.length > 0 ? audiences : null };
 }
@@ -270,6 +290,10 @@ function databaseSecret(env: Env, databaseUrl: string | null): string | null {
   const arn = env.DATABASE_SECRET_ARN?.trim() || null;
   if (arn === null) return null;
   if (databaseUrl !== null) throw new ConfigError("DATABASE_SECRET_ARN", "is set together with DATABASE_URL; set one of them");
-  if (!SECRET_ARN.test(arn)) throw new ConfigError("DATABASE_SECRET_ARN", `"${arn}" is not a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)`);
+  if (!SECRET_ARN.test(arn))
+    throw new ConfigError(
+      "DATABASE_SECRET_ARN",
+      `"${arn}" is not a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)`,
+    );
   return arn;
 }

@@ -52,10 +52,14 @@ async function main(): Promise<void> {
 
   if (config.mode === "dev") {
     console.log(`API listening on ${server.url} (dev mode: built-in dev issuer, pool ${devIssuer!.userPoolId})`);
-    console.log(`Database: ${database.kind === "postgres" ? "PostgreSQL (DATABASE_URL)" : `embedded PGlite in ${pgliteDirOf(config.dataDir)}`}, with dev seed data.`);
+    console.log(
+      `Database: ${database.kind === "postgres" ? "PostgreSQL (DATABASE_URL)" : `embedded PGlite in ${pgliteDirOf(config.dataDir)}`}, with dev seed data.`,
+    );
     console.log(`Open ${server.url} in a browser for Apollo Sandbox, signed in as alice.`);
     console.log("Get a token:  npm run -s token -- alice   (personas: alice bob sam stella ada fulfillment)");
-    console.log(`  or over HTTP: curl -s -X POST ${server.url.replace(/\/graphql$/, "/dev/token")} -H 'content-type: application/json' -d '{"persona":"alice"}'`);
+    console.log(
+      `  or over HTTP: curl -s -X POST ${server.url.replace(/\/graphql$/, "/dev/token")} -H 'content-type: application/json' -d '{"persona":"alice"}'`,
+    );
   } else {
     logger.info({ url: server.url, pools: config.auth.userPoolIds, tokenUse: config.auth.tokenUse }, "API listening");
   }
@@ -66,10 +70,13 @@ async function main(): Promise<void> {
   const SHUTDOWN_MARGIN_MS = ABORT_GRACE_MS + 2500;
   const stop = async (signal: string) => {
     logger.info({ signal }, "shutting down");
-    setTimeout(() => {
-      logger.error({ signal }, "shutdown overran its bound; exiting anyway");
-      process.exit(0);
-    }, shutdownTimeoutMs + SHUTDOWN_MARGIN_MS + 1000).unref();
+    setTimeout(
+      () => {
+        logger.error({ signal }, "shutdown overran its bound; exiting anyway");
+        process.exit(0);
+      },
+      shutdownTimeoutMs + SHUTDOWN_MARGIN_MS + 1000,
+    ).unref();
     await app.close();
     logger.info({ signal }, "stopped");
     process.exit(0);

@@ -5,7 +5,6 @@ import type { PoolStats } from "./data/database.js";
 const MAX_OPERATION_LABELS = 200;
 const OPERATION_NAME = /^[_A-Za-z][_0-9A-Za-z]{0,63}$/;
 
-
 /** The Prometheus instruments of one server, on a registry of its own (served at `/metrics`). */
 export class Metrics {
   readonly registry = new Registry();

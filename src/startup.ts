@@ -18,7 +18,8 @@ function codesOf(error: unknown): string[] {
     const code = (e as { code?: unknown }).code;
     if (typeof code === "string") codes.push(code);
     visit((e as { cause?: unknown }).cause, depth + 1);
-    for (const inner of (e as { errors?: unknown }).errors instanceof Array ? ((e as { errors: unknown[] }).errors) : []) visit(inner, depth + 1);
+    for (const inner of (e as { errors?: unknown }).errors instanceof Array ? (e as { errors: unknown[] }).errors : [])
+      visit(inner, depth + 1);
   };
   visit(error, 0);
   return codes;
@@ -29,7 +30,10 @@ const isSqlState = (code: string) => /^(?!E)[0-9A-Z]{5}$/.test(code);
 
 /** Whether `error` says the database could not be reached at all (nothing answered). */
 function unreachable(codes: string[], error: unknown): boolean {
-  return codes.some((c) => /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN)$/.test(c)) || /timeout|terminated/i.test(firstLine(error));
+  return (
+    codes.some((c) => /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN)$/.test(c)) ||
+    /timeout|terminated/i.test(firstLine(error))
+  );
 }
 
 /** The first line of a message, shortened: some libraries (PGlite's bundle) put kilobytes in one. */
@@ -67,17 +71,21 @@ export function describeStartupFailure(step: StartupStep, error: unknown, config
   switch (step) {
     case "listen": {
       const { host, port } = config.http;
-      if (codes.includes("EADDRINUSE")) return `PORT: ${host}:${port} is already in use (EADDRINUSE); stop the process that holds it or set PORT to a free port`;
-      if (codes.includes("EACCES")) return `PORT: not allowed to listen on port ${port} (EACCES); use a port above 1023 or grant the capability`;
+      if (codes.includes("EADDRINUSE"))
+        return `PORT: ${host}:${port} is already in use (EADDRINUSE); stop the process that holds it or set PORT to a free port`;
+      if (codes.includes("EACCES"))
+        return `PORT: not allowed to listen on port ${port} (EACCES); use a port above 1023 or grant the capability`;
       if (codes.some((c) => c === "ENOTFOUND" || c === "EAI_AGAIN" || c === "EAI_NONAME")) {
         return `HOST: "${host}" does not resolve to an address (${code}); set HOST to an address of this machine such as 0.0.0.0 or 127.0.0.1`;
       }
-      if (codes.includes("EADDRNOTAVAIL")) return `HOST: ${host} is not an address of this machine (EADDRNOTAVAIL); set HOST to one of its addresses, or 0.0.0.0 for all`;
+      if (codes.includes("EADDRNOTAVAIL"))
+        return `HOST: ${host} is not an address of this machine (EADDRNOTAVAIL); set HOST to one of its addresses, or 0.0.0.0 for all`;
       return `PORT/HOST: cannot listen on ${host}:${port} (${firstLine(error)}); check PORT and HOST`;
     }
     case "dev-keys": {
       if ((error as { name?: string }).name === "DevKeysFileError") return (error as Error).message;
-      if (fsCode) return `DATA_DIR: cannot keep the dev keys in ${config.dataDir} (${fsCode}: ${FS_CAUSES[fsCode]}); point DATA_DIR at a writable directory`;
+      if (fsCode)
+        return `DATA_DIR: cannot keep the dev keys in ${config.dataDir} (${fsCode}: ${FS_CAUSES[fsCode]}); point DATA_DIR at a writable directory`;
       return `DATA_DIR: cannot load the dev keys from ${config.dataDir} (${firstLine(error)}); point DATA_DIR at a writable directory`;
     }
     case "key-sets": {
@@ -90,21 +98,25 @@ export function describeStartupFailure(step: StartupStep, error: unknown, config
       }
       const detail = firstLine((error as { detail?: string }).detail ?? error, 300);
       const uris = config.auth.jwksUris;
-      if (uris) return `COGNITO_JWKS_URI: the key set at ${uris.join(", ")} could not be loaded (${detail}); check the URL and that this machine can reach it`;
+      if (uris)
+        return `COGNITO_JWKS_URI: the key set at ${uris.join(", ")} could not be loaded (${detail}); check the URL and that this machine can reach it`;
       return `COGNITO_USER_POOL_ID: the pools' key sets could not be loaded from Cognito (${detail}); check the pool ids and that this machine can reach cognito-idp over HTTPS`;
     }
     case "database-secret": {
       const cause = firstLine(error, 400);
       // Read but not a login, or not read at all (no such secret, no permission, no network).
-      if (!cause.startsWith("cannot read")) return `DATABASE_SECRET_ARN: ${cause}; store the PostgreSQL login in it as RDS's JSON (username, password, host, port, dbname) or a postgres:// URL`;
+      if (!cause.startsWith("cannot read"))
+        return `DATABASE_SECRET_ARN: ${cause}; store the PostgreSQL login in it as RDS's JSON (username, password, host, port, dbname) or a postgres:// URL`;
       return `DATABASE_SECRET_ARN: ${cause}; check the ARN, that this role may call secretsmanager:GetSecretValue on it, and that Secrets Manager is reachable`;
     }
     case "database": {
       if (config.databaseUrl) {
         const url = redactedUrl(config.databaseUrl);
         const database = decodeURIComponent(new URL(config.databaseUrl).pathname.slice(1)) || "(default)";
-        if (codes.includes("3D000")) return `DATABASE_URL: database "${database}" does not exist at ${url}; create it (createdb ${database}) or fix DATABASE_URL`;
-        if (codes.includes("28P01") || codes.includes("28000")) return `DATABASE_URL: PostgreSQL at ${url} refused the login (${firstLine(error)}); fix the user or password in DATABASE_URL`;
+        if (codes.includes("3D000"))
+          return `DATABASE_URL: database "${database}" does not exist at ${url}; create it (createdb ${database}) or fix DATABASE_URL`;
+        if (codes.includes("28P01") || codes.includes("28000"))
+          return `DATABASE_URL: PostgreSQL at ${url} refused the login (${firstLine(error)}); fix the user or password in DATABASE_URL`;
         if (unreachable(codes, error)) {
           return `DATABASE_URL: cannot connect to PostgreSQL at ${url} (${code ?? firstLine(error)}); check that PostgreSQL runs there and that DATABASE_URL is right`;
         }
@@ -112,13 +124,16 @@ export function describeStartupFailure(step: StartupStep, error: unknown, config
         return `DATABASE_URL: PostgreSQL at ${url} could not be prepared (${state ? `SQLSTATE ${state}: ` : ""}${firstLine(error)}); check the database and its permissions`;
       }
       const dir = `${config.dataDir}/pglite`;
-      if (fsCode) return `DATA_DIR: cannot keep the embedded database in ${dir} (${fsCode}: ${FS_CAUSES[fsCode]}); point DATA_DIR at a writable directory`;
+      if (fsCode)
+        return `DATA_DIR: cannot keep the embedded database in ${dir} (${fsCode}: ${FS_CAUSES[fsCode]}); point DATA_DIR at a writable directory`;
       return `DATA_DIR: the embedded database in ${dir} cannot be opened (${firstLine(error)}); move ${dir} aside, or delete it to start with an empty database (its data is lost)`;
     }
     case "revocations": {
       // The database was opened and migrated; loading the session revocations failed. Lost on the way: as above.
       if (config.databaseUrl && unreachable(codes, error)) return describeStartupFailure("database", error, config);
-      const source = config.databaseUrl ? `PostgreSQL at ${redactedUrl(config.databaseUrl)}` : `the embedded database in ${config.dataDir}/pglite`;
+      const source = config.databaseUrl
+        ? `PostgreSQL at ${redactedUrl(config.databaseUrl)}`
+        : `the embedded database in ${config.dataDir}/pglite`;
       const state = codes.find(isSqlState);
       if (state) {
         return `revocations: ${source} answered with an error while the session revocations were loaded (SQLSTATE ${state}: ${firstLine(error)}); check the revocations table and that the database user may read it (a server does not start without knowing which sessions are revoked)`;
@@ -140,7 +155,10 @@ export async function checkListenable(host: string, port: number): Promise<void>
     // A resolver that does not answer would hold the start for half a minute (the system's retries).
     let timer: NodeJS.Timeout | undefined;
     const slow = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(Object.assign(new Error(`no answer from the resolver in ${LOOKUP_TIMEOUT_MS / 1000} s`), { code: "EAI_AGAIN" })), LOOKUP_TIMEOUT_MS);
+      timer = setTimeout(
+        () => reject(Object.assign(new Error(`no answer from the resolver in ${LOOKUP_TIMEOUT_MS / 1000} s`), { code: "EAI_AGAIN" })),
+        LOOKUP_TIMEOUT_MS,
+      );
     });
     try {
       await Promise.race([lookup(host), slow]);

@@ -106,7 +106,13 @@ describe("loadConfig", () => {
   it("reads the revocation settings, with their defaults", () => {
     expect(loadConfig({}).revocation).toEqual({ reloadSeconds: 10, listen: true, cognitoSignOut: false, refreshTokenValidityDays: 30 });
     expect(
-      loadConfig({ ...cognito, REVOCATION_RELOAD_SECONDS: "3", REVOCATION_LISTEN: "false", REVOCATION_COGNITO_SIGN_OUT: "true", COGNITO_REFRESH_TOKEN_VALIDITY_DAYS: "1" }).revocation,
+      loadConfig({
+        ...cognito,
+        REVOCATION_RELOAD_SECONDS: "3",
+        REVOCATION_LISTEN: "false",
+        REVOCATION_COGNITO_SIGN_OUT: "true",
+        COGNITO_REFRESH_TOKEN_VALIDITY_DAYS: "1",
+      }).revocation,
     ).toEqual({ reloadSeconds: 3, listen: false, cognitoSignOut: true, refreshTokenValidityDays: 1 });
   });
 
@@ -115,7 +121,8 @@ describe("loadConfig", () => {
     expect(loadConfig({ JWKS_REFRESH_SECONDS: "60" }).auth.jwksRefreshSeconds).toBe(60);
     expect(loadConfig({}).logLevel).toBe("info");
     expect(loadConfig({ LOG_LEVEL: "debug" }).logLevel).toBe("debug");
-    for (const host of ["::", "::1", "10.0.0.5", "localhost", "api.internal.example"]) expect(loadConfig({ HOST: host }).http.host).toBe(host);
+    for (const host of ["::", "::1", "10.0.0.5", "localhost", "api.internal.example"])
+      expect(loadConfig({ HOST: host }).http.host).toBe(host);
   });
 
   it("says what is wrong in the message", () => {
@@ -131,7 +138,9 @@ describe("loadConfig: refusals of dev-only settings say what to do", () => {
   });
 
   it("says to unset an emulator's issuer in production", () => {
-    expect(() => loadConfig({ ...cognito, NODE_ENV: "production", COGNITO_ISSUER: "http://localhost:9229/local_1" })).toThrow(/^COGNITO_ISSUER: .*; unset it$/);
+    expect(() => loadConfig({ ...cognito, NODE_ENV: "production", COGNITO_ISSUER: "http://localhost:9229/local_1" })).toThrow(
+      /^COGNITO_ISSUER: .*; unset it$/,
+    );
   });
 });
 
@@ -244,11 +253,18 @@ describe("loadConfig: COGNITO_REPLICA_REGIONS and COGNITO_ACCESS_TOKEN_AUDIENCE"
       COGNITO_REPLICA_REGIONS: "us-west-2, eu-central-1",
       COGNITO_ACCESS_TOKEN_AUDIENCE: "https://orders.example.com,orders-api",
     });
-    expect(config.auth).toMatchObject({ replicaRegions: ["us-west-2", "eu-central-1"], accessTokenAudiences: ["https://orders.example.com", "orders-api"] });
+    expect(config.auth).toMatchObject({
+      replicaRegions: ["us-west-2", "eu-central-1"],
+      accessTokenAudiences: ["https://orders.example.com", "orders-api"],
+    });
   });
 
   it("accepts EU Sovereign Cloud pool ids and regions", () => {
-    const config = loadConfig({ COGNITO_USER_POOL_ID: "eusc-de-east-1_AbC123", COGNITO_CLIENT_ID: "c", COGNITO_REPLICA_REGIONS: "eusc-de-east-1" });
+    const config = loadConfig({
+      COGNITO_USER_POOL_ID: "eusc-de-east-1_AbC123",
+      COGNITO_CLIENT_ID: "c",
+      COGNITO_REPLICA_REGIONS: "eusc-de-east-1",
+    });
     expect(config.auth).toMatchObject({ userPoolIds: ["eusc-de-east-1_AbC123"], replicaRegions: ["eusc-de-east-1"] });
   });
 
@@ -257,10 +273,18 @@ describe("loadConfig: COGNITO_REPLICA_REGIONS and COGNITO_ACCESS_TOKEN_AUDIENCE"
     [{ ...cognito, COGNITO_REPLICA_REGIONS: "us-west-2,,eu-west-1" }, "COGNITO_REPLICA_REGIONS: has an empty item"],
     [{ COGNITO_REPLICA_REGIONS: "us-west-2" }, "COGNITO_REPLICA_REGIONS: is set without COGNITO_USER_POOL_ID"],
     [
-      { COGNITO_USER_POOL_ID: "local_1", COGNITO_CLIENT_ID: "c", COGNITO_ISSUER: "http://localhost:9229/local_1", COGNITO_REPLICA_REGIONS: "us-west-2" },
+      {
+        COGNITO_USER_POOL_ID: "local_1",
+        COGNITO_CLIENT_ID: "c",
+        COGNITO_ISSUER: "http://localhost:9229/local_1",
+        COGNITO_REPLICA_REGIONS: "us-west-2",
+      },
       "COGNITO_REPLICA_REGIONS: cannot be combined with COGNITO_ISSUER",
     ],
-    [{ ...cognito, COGNITO_ACCESS_TOKEN_AUDIENCE: "has space" }, 'COGNITO_ACCESS_TOKEN_AUDIENCE: "has space" is not a resource server identifier'],
+    [
+      { ...cognito, COGNITO_ACCESS_TOKEN_AUDIENCE: "has space" },
+      'COGNITO_ACCESS_TOKEN_AUDIENCE: "has space" is not a resource server identifier',
+    ],
     [{ ...cognito, COGNITO_ACCESS_TOKEN_AUDIENCE: "x".repeat(257) }, "COGNITO_ACCESS_TOKEN_AUDIENCE: "],
     [{ COGNITO_ACCESS_TOKEN_AUDIENCE: "orders-api" }, "COGNITO_ACCESS_TOKEN_AUDIENCE: is set without COGNITO_USER_POOL_ID"],
   ])("refuses %j with one line naming the variable", (env, message) => {

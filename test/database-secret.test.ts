@@ -30,10 +30,21 @@ describe.skipIf(unavailable !== null)("a server whose database login is in Secre
   beforeAll(async () => {
     [moto, jwks, database] = await Promise.all([startMoto(), startJwksServer(jwksOf(key)), createTestDatabase(TEST_DATABASE_URL!)]);
     const url = new URL(database.url);
-    const client = new SecretsManagerClient({ endpoint: moto.endpoint, region: "eu-west-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+    const client = new SecretsManagerClient({
+      endpoint: moto.endpoint,
+      region: "eu-west-1",
+      credentials: { accessKeyId: "test", secretAccessKey: "test" },
+    });
     // The shape RDS keeps for a managed login. The local server trusts loopback logins, so the password only has to
     // survive the trip (its characters need escaping in a URL).
-    const login = { engine: "postgres", host: url.hostname, port: Number(url.port || 5432), username: decodeURIComponent(url.username), password: "p@ss:w/rd% 1", dbname: url.pathname.slice(1) };
+    const login = {
+      engine: "postgres",
+      host: url.hostname,
+      port: Number(url.port || 5432),
+      username: decodeURIComponent(url.username),
+      password: "p@ss:w/rd% 1",
+      dbname: url.pathname.slice(1),
+    };
     ({ ARN: secretArn } = await client.send(new CreateSecretCommand({ Name: "orders-api/db", SecretString: JSON.stringify(login) })));
     client.destroy();
   });
@@ -94,7 +105,15 @@ describe.skipIf(unavailable !== null)("a server whose database login is in Secre
       lambda = await import("../src/lambda.js");
       const body = JSON.stringify({ query: "{ me { sub } products(first: 1) { edges { node { id } } } }" });
       const fixture = structuredClone(httpApiFixture) as unknown as APIGatewayProxyEventV2;
-      const event = { ...fixture, body, headers: { ...fixture.headers, "content-length": String(body.length), authorization: `Bearer ${signToken(key, accessClaims({ sub: "lambda-user" }))}` } };
+      const event = {
+        ...fixture,
+        body,
+        headers: {
+          ...fixture.headers,
+          "content-length": String(body.length),
+          authorization: `Bearer ${signToken(key, accessClaims({ sub: "lambda-user" }))}`,
+        },
+      };
       const result = await lambda.handler(event, { awsRequestId: "secret-test" } as Context);
       expect(JSON.parse(result.body!)).toEqual({ data: { me: { sub: "lambda-user" }, products: { edges: [] } } });
       expect((await lambda.lambdaInstance()).config.databaseUrl).toMatch(/^postgres:\/\/postgres:p%40ss%3Aw%2Frd%25%201@/);
@@ -107,7 +126,10 @@ describe.skipIf(unavailable !== null)("a server whose database login is in Secre
   /** Runs src/main.ts with `env()` and these overrides until it exits; returns its code and output. */
   async function failedStart(overrides: Record<string, string>): Promise<{ code: number; output: string }> {
     try {
-      await promisify(execFile)(process.execPath, ["--import", "tsx", "src/main.ts"], { env: { PATH: process.env.PATH, PORT: "0", ...env(), ...overrides }, timeout: 120_000 });
+      await promisify(execFile)(process.execPath, ["--import", "tsx", "src/main.ts"], {
+        env: { PATH: process.env.PATH, PORT: "0", ...env(), ...overrides },
+        timeout: 120_000,
+      });
     } catch (error) {
       const failed = error as { code: number; stdout: string; stderr: string };
       return { code: failed.code, output: (failed.stdout + failed.stderr).trim() };
@@ -125,8 +147,14 @@ describe.skipIf(unavailable !== null)("a server whose database login is in Secre
   });
 
   it("refuses to start with one line when the secret holds no login, without quoting it", async () => {
-    const client = new SecretsManagerClient({ endpoint: moto.endpoint, region: "eu-west-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } });
-    const { ARN } = await client.send(new CreateSecretCommand({ Name: "orders-api/not-a-login", SecretString: '{"user":"orders","pass":"hunter2"}' }));
+    const client = new SecretsManagerClient({
+      endpoint: moto.endpoint,
+      region: "eu-west-1",
+      credentials: { accessKeyId: "test", secretAccessKey: "test" },
+    });
+    const { ARN } = await client.send(
+      new CreateSecretCommand({ Name: "orders-api/not-a-login", SecretString: '{"user":"orders","pass":"hunter2"}' }),
+    );
     client.destroy();
     const { code, output } = await failedStart({ DATABASE_SECRET_ARN: ARN! });
     expect(code).toBe(1);

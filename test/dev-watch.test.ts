@@ -20,7 +20,7 @@ child.stderr!.on("data", (chunk: Buffer) => (output += chunk));
 const listening = () => [...output.matchAll(/API listening on (http\S+)/g)].map((m) => m[1]!);
 
 async function waitUntil(predicate: () => boolean, seconds: number): Promise<void> {
-  for (const end = Date.now() + seconds * 1000; Date.now() < end; ) {
+  for (const end = Date.now() + seconds * 1000; Date.now() < end;) {
     if (predicate()) return;
     await new Promise((r) => setTimeout(r, 100));
   }

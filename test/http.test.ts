@@ -130,7 +130,11 @@ describe("CORS on the product server", () => {
       // Only what was decided: a header the preflight asks for is not reflected.
       const other = await fetch(app.url, {
         method: "OPTIONS",
-        headers: { origin: "http://localhost:5173", "access-control-request-method": "POST", "access-control-request-headers": "x-made-up" },
+        headers: {
+          origin: "http://localhost:5173",
+          "access-control-request-method": "POST",
+          "access-control-request-headers": "x-made-up",
+        },
       });
       expect(other.headers.get("access-control-allow-headers")).not.toContain("x-made-up");
       const response = await fetch(app.url, {
@@ -163,7 +167,11 @@ describe("CORS on the product server", () => {
         expect([...page.headers.keys()].filter((name) => name.startsWith("access-control-"))).toEqual([]);
       }
       // API answers still carry them (CORS_ORIGINS defaults to * outside production).
-      const api = await fetch(app.url, { method: "POST", headers: { origin: "https://evil.example", "content-type": "application/json" }, body: JSON.stringify({ query: "{ me { sub } }" }) });
+      const api = await fetch(app.url, {
+        method: "POST",
+        headers: { origin: "https://evil.example", "content-type": "application/json" },
+        body: JSON.stringify({ query: "{ me { sub } }" }),
+      });
       expect(api.headers.get("access-control-allow-origin")).toBe("*");
     } finally {
       await app.close();

@@ -32,7 +32,10 @@ describe("the Dockerfile", () => {
     const read = [...script.matchAll(/"\$root\/([\w./-]+)"/g)].map((m) => m[1]!);
     expect(read.sort()).toEqual(["package-lock.json", "package.json", "schema", "src", "tsconfig.build.json", "tsconfig.json"]);
     const copied = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1]!.split(" "));
-    const allowed = readFileSync(join(root, ".dockerignore"), "utf8").split("\n").filter((line) => line.startsWith("!")).map((line) => line.slice(1).replace(/\/$/, ""));
+    const allowed = readFileSync(join(root, ".dockerignore"), "utf8")
+      .split("\n")
+      .filter((line) => line.startsWith("!"))
+      .map((line) => line.slice(1).replace(/\/$/, ""));
     for (const file of [...read, "scripts/build-image.sh"]) {
       expect(copied).toContain(file);
       expect(allowed).toContain(file);
@@ -58,7 +61,15 @@ describe("scripts/build-image.sh", () => {
 
   it("makes the compiled server, the schema and the production dependencies only", () => {
     const app = join(out, "app");
-    for (const path of ["dist/main.js", "dist/lambda.js", "schema/orders.graphql", "package.json", "package-lock.json", "node_modules/pg", "node_modules/@apollo/server"]) {
+    for (const path of [
+      "dist/main.js",
+      "dist/lambda.js",
+      "schema/orders.graphql",
+      "package.json",
+      "package-lock.json",
+      "node_modules/pg",
+      "node_modules/@apollo/server",
+    ]) {
       expect(existsSync(join(app, path)), path).toBe(true);
     }
     const lock = JSON.parse(readFileSync(join(root, "package-lock.json"), "utf8")) as { packages: Record<string, { dev?: boolean }> };
@@ -72,7 +83,16 @@ describe("scripts/build-image.sh", () => {
     const app = join(out, "app");
     const child = spawn(process.execPath, ["dist/main.js"], {
       cwd: app,
-      env: { PATH: process.env.PATH, NODE_ENV: "production", HOST: "127.0.0.1", PORT: "0", DATA_DIR: join(out, "data"), COGNITO_USER_POOL_ID: TEST_POOL_ID, COGNITO_CLIENT_ID: TEST_CLIENT_ID, COGNITO_JWKS_URI: jwks.url },
+      env: {
+        PATH: process.env.PATH,
+        NODE_ENV: "production",
+        HOST: "127.0.0.1",
+        PORT: "0",
+        DATA_DIR: join(out, "data"),
+        COGNITO_USER_POOL_ID: TEST_POOL_ID,
+        COGNITO_CLIENT_ID: TEST_CLIENT_ID,
+        COGNITO_JWKS_URI: jwks.url,
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";

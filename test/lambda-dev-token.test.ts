@@ -48,7 +48,16 @@ async function coldStart(env: Record<string, string>): Promise<typeof import("..
 
 describe.each([
   ["in dev mode", () => ({ DATA_DIR: join(dataDir, "dev") })],
-  ["in production with a pool", () => ({ NODE_ENV: "production", COGNITO_USER_POOL_ID: TEST_POOL_ID, COGNITO_CLIENT_ID: TEST_CLIENT_ID, COGNITO_JWKS_URI: jwks.url, DATA_DIR: join(dataDir, "prod") })],
+  [
+    "in production with a pool",
+    () => ({
+      NODE_ENV: "production",
+      COGNITO_USER_POOL_ID: TEST_POOL_ID,
+      COGNITO_CLIENT_ID: TEST_CLIENT_ID,
+      COGNITO_JWKS_URI: jwks.url,
+      DATA_DIR: join(dataDir, "prod"),
+    }),
+  ],
 ])("the Lambda handlers %s", (_label, env) => {
   let lambda: typeof import("../src/lambda.js");
   beforeAll(async () => {

@@ -57,7 +57,11 @@ describe.each(BACKENDS)("the Lambda handlers on $name", ({ postgresUrl, skip }) 
       async (persona, query, variables) => {
         const body = JSON.stringify({ query, variables });
         const event = structuredClone(httpApiFixture) as unknown as APIGatewayProxyEventV2;
-        const headers = { ...event.headers, "content-length": String(Buffer.byteLength(body)), authorization: `Bearer ${tokenOf(persona)}` };
+        const headers = {
+          ...event.headers,
+          "content-length": String(Buffer.byteLength(body)),
+          authorization: `Bearer ${tokenOf(persona)}`,
+        };
         const result = await lambda.handler({ ...event, body, headers }, context);
         return { status: result.statusCode ?? 200, headers: result.headers ?? {}, body: JSON.parse(result.body!) };
       },
@@ -76,11 +80,15 @@ describe.each(BACKENDS)("the Lambda handlers on $name", ({ postgresUrl, skip }) 
   describe.skipIf(skip).each(transports)("%s", (_transport, send) => {
     /** A PENDING order of alice's, for one USB cable. */
     const newOrder = async (): Promise<string> => {
-      const answer = await send("alice", `mutation { placeOrder(input: { idempotencyKey: "${randomUUID()}", items: [{ productId: "prd-cable", quantity: 1 }] }) { id } }`);
+      const answer = await send(
+        "alice",
+        `mutation { placeOrder(input: { idempotencyKey: "${randomUUID()}", items: [{ productId: "prd-cable", quantity: 1 }] }) { id } }`,
+      );
       expect(answer.body.errors).toBeUndefined();
       return answer.body.data.placeOrder.id;
     };
-    const statusOf = async (id: string) => (await deps.db.selectFrom("orders").select("status").where("id", "=", id).executeTakeFirstOrThrow()).status;
+    const statusOf = async (id: string) =>
+      (await deps.db.selectFrom("orders").select("status").where("id", "=", id).executeTakeFirstOrThrow()).status;
     async function unchanged(persona: PersonaName, query: string): Promise<Answer> {
       const before = await tableChecksum(deps.db);
       const answer = await send(persona, query);
@@ -91,14 +99,20 @@ describe.each(BACKENDS)("the Lambda handlers on $name", ({ postgresUrl, skip }) 
 
     it("commits every field of a mutation together", async () => {
       const order = await newOrder();
-      const answer = await send("stella", `mutation { a: updateOrderStatus(id: "${order}", status: PAID) { status } b: updateOrderStatus(id: "${order}", status: SHIPPED) { status } }`);
+      const answer = await send(
+        "stella",
+        `mutation { a: updateOrderStatus(id: "${order}", status: PAID) { status } b: updateOrderStatus(id: "${order}", status: SHIPPED) { status } }`,
+      );
       expect(answer.body).toEqual({ data: { a: { status: "PAID" }, b: { status: "SHIPPED" } } });
       expect(await statusOf(order)).toBe("SHIPPED");
     });
 
     it("refuses a mutation whole when a later field is refused, writing nothing (403, insufficient_scope)", async () => {
       const order = await newOrder();
-      const answer = await unchanged("stella", `mutation { a: updateOrderStatus(id: "${order}", status: PAID) { id } b: cancelOrder(id: "ord-bob-1") { id } }`);
+      const answer = await unchanged(
+        "stella",
+        `mutation { a: updateOrderStatus(id: "${order}", status: PAID) { id } b: cancelOrder(id: "ord-bob-1") { id } }`,
+      );
       expect(answer.status).toBe(403);
       expect(answer.headers["www-authenticate"]).toBe('Bearer error="insufficient_scope"');
       expect(answer.body.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: "FORBIDDEN" }) })]);
@@ -113,13 +127,19 @@ describe.each(BACKENDS)("the Lambda handlers on $name", ({ postgresUrl, skip }) 
     });
 
     it("rolls back every field when the second fails with BAD_USER_INPUT", async () => {
-      const answer = await unchanged("alice", `mutation {
+      const answer = await unchanged(
+        "alice",
+        `mutation {
         a: placeOrder(input: { idempotencyKey: "${randomUUID()}", items: [{ productId: "prd-mouse", quantity: 2 }] }) { id }
         b: cancelOrder(id: "ord-bob-1") { id }
-      }`);
+      }`,
+      );
       expect(answer.status).toBe(200);
       expect(answer.body.errors).toEqual([
-        expect.objectContaining({ message: 'No order has the id "ord-bob-1"', extensions: { code: "BAD_USER_INPUT", field: "id", rolledBack: true } }),
+        expect.objectContaining({
+          message: 'No order has the id "ord-bob-1"',
+          extensions: { code: "BAD_USER_INPUT", field: "id", rolledBack: true },
+        }),
       ]);
     });
 

@@ -52,7 +52,11 @@ describe.skipIf(!TEST_DATABASE_URL)("the Lambda handler's set-up on PostgreSQL",
   const event = () => {
     const body = JSON.stringify({ query: "{ me { sub } }" });
     const fixture = structuredClone(httpApiFixture) as unknown as APIGatewayProxyEventV2;
-    return { ...fixture, body, headers: { ...fixture.headers, "content-length": String(body.length), authorization: `Bearer ${signToken(key, accessClaims())}` } };
+    return {
+      ...fixture,
+      body,
+      headers: { ...fixture.headers, "content-length": String(body.length), authorization: `Bearer ${signToken(key, accessClaims())}` },
+    };
   };
   const context = { awsRequestId: "test" } as Context;
 
@@ -72,7 +76,9 @@ async function connectionsTo(url: string): Promise<number> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    const { rows } = await client.query<{ n: number }>("select count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()");
+    const { rows } = await client.query<{ n: number }>(
+      "select count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()",
+    );
     return rows[0]!.n;
   } finally {
     await client.end();

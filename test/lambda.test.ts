@@ -33,7 +33,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const name of ["NODE_ENV", "COGNITO_USER_POOL_ID", "COGNITO_CLIENT_ID", "COGNITO_JWKS_URI", "DATA_DIR", "REVOCATION_RELOAD_SECONDS"]) delete process.env[name];
+  for (const name of ["NODE_ENV", "COGNITO_USER_POOL_ID", "COGNITO_CLIENT_ID", "COGNITO_JWKS_URI", "DATA_DIR", "REVOCATION_RELOAD_SECONDS"])
+    delete process.env[name];
   await jwks.close();
 });
 
@@ -57,7 +58,10 @@ describe("revocation on the Lambda handlers", () => {
 
   it("refuses a token revoked through the handler at once, and one revoked by another replica within the short-lived cache's age", async () => {
     const own = signToken(key, accessClaims({ sub: `sub-${randomUUID()}` }));
-    const signedOut = await lambda.handler(httpApiEvent(JSON.stringify({ query: "mutation { signOut { sessionId } }" }), bearer(own)), context);
+    const signedOut = await lambda.handler(
+      httpApiEvent(JSON.stringify({ query: "mutation { signOut { sessionId } }" }), bearer(own)),
+      context,
+    );
     expect(signedOut.statusCode).toBe(200);
     expect(await meOf(own)).toEqual({ status: 401, reason: "TOKEN_REVOKED" });
 
@@ -66,7 +70,13 @@ describe("revocation on the Lambda handlers", () => {
     expect((await meOf(elsewhere)).status).toBe(200);
     // Written as another replica would: the handler hears no notification and must reload.
     const { db } = await lambda.lambdaInstance();
-    await recordRevocation(db, { sub, revokedBefore: new Date(), expiresAt: new Date(Date.now() + 3_600_000), revokedBy: "elsewhere", cognitoSignedOut: false });
+    await recordRevocation(db, {
+      sub,
+      revokedBefore: new Date(),
+      expiresAt: new Date(Date.now() + 3_600_000),
+      revokedBy: "elsewhere",
+      cognitoSignedOut: false,
+    });
     const started = Date.now();
     let answer = await meOf(elsewhere);
     while (answer.status === 200 && Date.now() - started < lambda.LAMBDA_REVOCATION_MAX_AGE_MS + 2000) {
@@ -118,7 +128,9 @@ describe("the Lambda handler (API Gateway HTTP API)", () => {
   });
 
   it("refuses a denied mutation whole with 403 and the insufficient_scope challenge", async () => {
-    const body = JSON.stringify({ query: 'mutation { createProduct(input: { sku: "L-1", name: "x", priceCents: 1, costPriceCents: 1, stock: 1 }) { id } }' });
+    const body = JSON.stringify({
+      query: 'mutation { createProduct(input: { sku: "L-1", name: "x", priceCents: 1, costPriceCents: 1, stock: 1 }) { id } }',
+    });
     const result = await lambda.handler(httpApiEvent(body, bearer(signToken(key, accessClaims()))), context);
     expect(result.statusCode).toBe(403);
     expect(result.headers?.["www-authenticate"]).toBe('Bearer error="insufficient_scope"');
@@ -129,7 +141,8 @@ describe("the Lambda handler (API Gateway HTTP API)", () => {
     const result = await lambda.handler(httpApiEvent(body, bearer(signToken(key, accessClaims()))), context);
     expect(result.statusCode).toBe(400);
     expect(JSON.parse(result.body!).errors[0]).toMatchObject({
-      message: "Subscriptions are not offered on the Lambda handlers; use the HTTP server's WebSocket transport, API Gateway WebSocket APIs or AWS AppSync.",
+      message:
+        "Subscriptions are not offered on the Lambda handlers; use the HTTP server's WebSocket transport, API Gateway WebSocket APIs or AWS AppSync.",
       extensions: { code: "GRAPHQL_VALIDATION_FAILED" },
     });
   });

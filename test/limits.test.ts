@@ -8,7 +8,13 @@ import { generateRsaKey, jwksOf, TEST_CLIENT_ID, TEST_POOL_ID } from "./helpers/
 describe("GraphQL limits", () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await startApp({ GRAPHQL_MAX_DEPTH: "5", GRAPHQL_MAX_ALIASES: "3", GRAPHQL_MAX_DIRECTIVES: "3", GRAPHQL_MAX_TOKENS: "200", GRAPHQL_MAX_COST: "125" });
+    app = await startApp({
+      GRAPHQL_MAX_DEPTH: "5",
+      GRAPHQL_MAX_ALIASES: "3",
+      GRAPHQL_MAX_DIRECTIVES: "3",
+      GRAPHQL_MAX_TOKENS: "200",
+      GRAPHQL_MAX_COST: "125",
+    });
   });
   afterAll(() => app.close());
 
@@ -49,7 +55,10 @@ describe("GraphQL limits", () => {
 
   it("refuses a query costlier than GRAPHQL_MAX_COST", async () => {
     // The ordinary page alone costs about 123; with the catalogue beside it, about 163.
-    await expectRefused("{ orders(first: 5) { edges { node { id items { quantity } } } } products { edges { node { id name priceCents stock sku description createdAt updatedAt active } } } }", /cost/i);
+    await expectRefused(
+      "{ orders(first: 5) { edges { node { id items { quantity } } } } products { edges { node { id name priceCents stock sku description createdAt updatedAt active } } } }",
+      /cost/i,
+    );
   });
 
   it("refuses batched requests", async () => {
@@ -74,7 +83,12 @@ describe("the cost limit with variables and defaults (production posture, defaul
     await app.close();
     await jwks.close();
   });
-  const PRODUCTION = () => ({ NODE_ENV: "production", COGNITO_USER_POOL_ID: TEST_POOL_ID, COGNITO_CLIENT_ID: TEST_CLIENT_ID, COGNITO_JWKS_URI: jwks.url });
+  const PRODUCTION = () => ({
+    NODE_ENV: "production",
+    COGNITO_USER_POOL_ID: TEST_POOL_ID,
+    COGNITO_CLIENT_ID: TEST_CLIENT_ID,
+    COGNITO_JWKS_URI: jwks.url,
+  });
 
   // One alias costs (2 + 1.5 x (2 + 1.5 x (2 + 1.5 x 3))) x n = 19.625 n; fifteen cost 294.375 n.
   const aliases = (args: string, count = 15) =>
@@ -83,24 +97,43 @@ describe("the cost limit with variables and defaults (production posture, defaul
   it.each([
     ["15 aliases with first from a variable of 100", `query ($n: Int) { ${aliases("(first: $n)")} }`, { n: 100 }, 29_438],
     ["15 aliases left at the argument's default (20)", `{ ${aliases("")} }`, undefined, 5_888],
-    ["15 aliases with a variable that is not given (the argument's default applies)", `query ($n: Int) { ${aliases("(first: $n)")} }`, {}, 5_888],
+    [
+      "15 aliases with a variable that is not given (the argument's default applies)",
+      `query ($n: Int) { ${aliases("(first: $n)")} }`,
+      {},
+      5_888,
+    ],
     ["15 aliases with a variable's own default of 100", `query ($n: Int = 100) { ${aliases("(first: $n)")} }`, {}, 29_438],
     ["15 aliases with first: null (the server's default page, 20)", `query ($n: Int) { ${aliases("(first: $n)")} }`, { n: null }, 5_888],
     ["3 aliases with a literal first: 100", `{ ${aliases("(first: 100)", 3)} }`, undefined, 5_888],
-    ["a named fragment with first from a variable", "query ($n: Int) { ...P } fragment P on Query { " + aliases("(first: $n)", 3) + " }", { n: 100 }, 5_888],
+    [
+      "a named fragment with first from a variable",
+      "query ($n: Int) { ...P } fragment P on Query { " + aliases("(first: $n)", 3) + " }",
+      { n: 100 },
+      5_888,
+    ],
   ])("refuses %s with 400 before execution", async (_label, query, variables, cost) => {
     const before = app.queryCount();
     const response = await app.graphql(query, { variables });
     expect(response.status, response.text).toBe(400);
     expect(response.body).toEqual({
-      errors: [{ message: `The operation costs ${cost}, above the limit of 5000 (GRAPHQL_MAX_COST).`, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }],
+      errors: [
+        {
+          message: `The operation costs ${cost}, above the limit of 5000 (GRAPHQL_MAX_COST).`,
+          extensions: { code: "GRAPHQL_VALIDATION_FAILED" },
+        },
+      ],
     });
     expect(app.queryCount()).toBe(before);
   });
 
   it.each([
     ["15 aliases with first from a variable of 10", `query ($n: Int) { ${aliases("(first: $n)")} }`, { n: 10 }],
-    ["the expensive aliases skipped by @skip with a variable", `query ($n: Int, $s: Boolean!) { a0: products(first: 1) { edges { cursor } } ...P @skip(if: $s) } fragment P on Query { ${aliases("(first: $n)", 14)} }`, { n: 100, s: true }],
+    [
+      "the expensive aliases skipped by @skip with a variable",
+      `query ($n: Int, $s: Boolean!) { a0: products(first: 1) { edges { cursor } } ...P @skip(if: $s) } fragment P on Query { ${aliases("(first: $n)", 14)} }`,
+      { n: 100, s: true },
+    ],
     ["one page of 100", "query ($n: Int) { products(first: $n) { edges { node { id name priceCents } } } }", { n: 100 }],
   ])("allows %s", async (_label, query, variables) => {
     const response = await app.graphql(query, { variables });

@@ -9,7 +9,10 @@ describe("production log lines (buffered, asynchronous)", () => {
   const run = (body: string) => {
     const dir = tempDir("logger-");
     const script = join(dir, "log.ts");
-    writeFileSync(script, `import { createLogger } from ${JSON.stringify(join(process.cwd(), "src/logger.ts"))};\nconst logger = createLogger(true, "info");\n${body}\n`);
+    writeFileSync(
+      script,
+      `import { createLogger } from ${JSON.stringify(join(process.cwd(), "src/logger.ts"))};\nconst logger = createLogger(true, "info");\n${body}\n`,
+    );
     const child = spawn(process.execPath, ["--import", "tsx", script], { stdio: ["ignore", "pipe", "inherit"] });
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => (output += chunk));
@@ -19,7 +22,11 @@ describe("production log lines (buffered, asynchronous)", () => {
   it("are all written when the process exits on a fatal error", async () => {
     const child = run(`for (let i = 0; i < 50; i++) logger.info({ i }, "line");\nlogger.fatal("fatal; exiting");\nprocess.exit(1);`);
     expect(await child.exited).toBe(1);
-    const lines = child.output().trim().split("\n").map((l) => JSON.parse(l));
+    const lines = child
+      .output()
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(51);
     expect(lines.at(-1)).toMatchObject({ level: 60, msg: "fatal; exiting" });
   }, 60_000);

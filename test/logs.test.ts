@@ -21,7 +21,10 @@ describe("request logs (dev mode, LOG_LEVEL=debug)", () => {
     await fetch(`${base()}/no-such-path`);
     await fetch(`${base()}/healthz`);
     expect(await server.waitFor(/\] DEBUG: request .*"path":"\/healthz"/)).not.toBeNull();
-    const notFound = server.output().split("\n").find((l) => l.includes('"path":"/no-such-path"'));
+    const notFound = server
+      .output()
+      .split("\n")
+      .find((l) => l.includes('"path":"/no-such-path"'));
     expect(notFound).toMatch(/^\[\d{2}:\d{2}:\d{2}\.\d{3}\] INFO: request .*"method":"GET".*"status":404/);
   });
 

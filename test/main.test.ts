@@ -1,4 +1,3 @@
-
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DevIssuer } from "../src/auth/index.js";

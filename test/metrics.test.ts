@@ -11,7 +11,14 @@ describe("Metrics", () => {
     const registry = new Registry();
     const requests = new Counter({ name: "graphql_requests_total", help: "h", labelNames: ["operation", "status"], registers: [registry] });
     const authentications = new Counter({ name: "auth_outcomes_total", help: "h", labelNames: ["reason"], registers: [registry] });
-    const answered: [string, number][] = [["Me", 200], ["other", 400], ["Me", 200], ["anonymous", 200], ["other", 200], ["Me", 401]];
+    const answered: [string, number][] = [
+      ["Me", 200],
+      ["other", 400],
+      ["Me", 200],
+      ["anonymous", 200],
+      ["other", 200],
+      ["Me", 401],
+    ];
     for (const [operation, status] of answered) {
       metrics.countRequest(operation, status);
       requests.inc({ operation, status: String(status) });
@@ -26,7 +33,9 @@ describe("Metrics", () => {
       expect(seriesOf(ours, "graphql_requests_total")).toEqual(seriesOf(theirs, "graphql_requests_total"));
       expect(seriesOf(ours, "auth_outcomes_total")).toEqual(seriesOf(theirs, "auth_outcomes_total"));
     }
-    expect(seriesOf(await metrics.registry.metrics(), "graphql_requests_total")).toContain('graphql_requests_total{operation="Me",status="200"} 2');
+    expect(seriesOf(await metrics.registry.metrics(), "graphql_requests_total")).toContain(
+      'graphql_requests_total{operation="Me",status="200"} 2',
+    );
     expect((await metrics.authentications.get()).values).toEqual([
       { labels: { reason: "VERIFIED" }, value: 2 },
       { labels: { reason: "TOKEN_EXPIRED" }, value: 1 },

@@ -67,23 +67,41 @@ describe("the production build", () => {
 
   it("logs one JSON line per request with its id, operation, caller and outcome, and never a token", async () => {
     const token = admin();
-    const answer = await graphql(url, token, { operationName: "WhoAmI", query: "query WhoAmI { me { sub } }" }, { "x-request-id": "req-42" });
+    const answer = await graphql(
+      url,
+      token,
+      { operationName: "WhoAmI", query: "query WhoAmI { me { sub } }" },
+      { "x-request-id": "req-42" },
+    );
     expect(answer.headers.get("x-request-id")).toBe("req-42");
     const refused = signToken(key, accessClaims({ exp: Math.floor(Date.now() / 1000) - 600 }));
     expect((await graphql(url, refused, { query: "{ me { sub } }" })).status).toBe(401);
     const customer = signToken(key, accessClaims({ sub: "customer-sub", jti: "jti-77", "cognito:groups": [], scope: "openid" }));
-    const denied = await graphql(url, customer, { operationName: "AllOrders", query: "query AllOrders { orders { edges { node { id } } } }" });
+    const denied = await graphql(url, customer, {
+      operationName: "AllOrders",
+      query: "query AllOrders { orders { edges { node { id } } } }",
+    });
     expect(denied.body.errors[0].extensions.code).toBe("FORBIDDEN");
     await server.waitFor(/"reason":"TOKEN_EXPIRED"/);
     await server.waitFor(/"event":"auth.denied"/);
-    const lines = server.output().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+    const lines = server
+      .output()
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l));
     expect(lines).toContainEqual(
       expect.objectContaining({ msg: "request", requestId: "req-42", operation: "WhoAmI", sub: "admin-sub", kind: "USER", status: 200 }),
     );
     expect(lines).toContainEqual(expect.objectContaining({ event: "auth.refused", reason: "TOKEN_EXPIRED" }));
     const denials = lines.filter((l) => l.event === "auth.denied");
     expect(denials).toEqual([
-      expect.objectContaining({ operation: "AllOrders", sub: "customer-sub", jti: "jti-77", reasons: ["INSUFFICIENT_PERMISSION"], paths: ["orders"] }),
+      expect.objectContaining({
+        operation: "AllOrders",
+        sub: "customer-sub",
+        jti: "jti-77",
+        reasons: ["INSUFFICIENT_PERMISSION"],
+        paths: ["orders"],
+      }),
     ]);
     for (const secret of [token, refused, customer]) for (const part of secret.split(".")) expect(server.output()).not.toContain(part);
   });
@@ -109,7 +127,8 @@ describe("graceful shutdown", () => {
     try {
       const url = new URL(await server.url());
       const body = JSON.stringify({
-        query: 'mutation { createProduct(input: { sku: "DRAIN-1", name: "In flight", priceCents: 1, costPriceCents: 1, stock: 1 }) { sku } }',
+        query:
+          'mutation { createProduct(input: { sku: "DRAIN-1", name: "In flight", priceCents: 1, costPriceCents: 1, stock: 1 }) { sku } }',
       });
       let refusedWhileDraining: boolean | undefined;
       // The request is in flight: headers sent, body still coming when the signal arrives.
@@ -129,7 +148,10 @@ describe("graceful shutdown", () => {
           server.child.kill("SIGTERM");
           await server.waitFor(/shutting down/);
           // Draining: new connections are no longer accepted, the request in flight goes on.
-          refusedWhileDraining = await fetch(url, { method: "POST" }).then(() => false, () => true);
+          refusedWhileDraining = await fetch(url, { method: "POST" }).then(
+            () => false,
+            () => true,
+          );
           req.end(body.slice(10));
         }, 200);
       });
@@ -146,5 +168,4 @@ describe("graceful shutdown", () => {
       server.kill();
     }
   });
-
 });

@@ -27,7 +27,9 @@ const CONDITIONAL_ROOTS: Record<string, { query: string; variables?: Record<stri
   "@skip with a defaulted variable": { query: "subscription ($s: Boolean = false) { orderEvents @skip(if: $s) { kind } }" },
   "@include with a variable": { query: "subscription ($i: Boolean!) { orderEvents @include(if: $i) { kind } }", variables: { i: true } },
   "an undeclared variable": { query: "subscription { orderEvents @skip(if: $nope) { kind } }" },
-  "a directive on a root fragment spread": { query: "subscription ($s: Boolean = false) { ...F @skip(if: $s) } fragment F on Subscription { orderEvents { kind } }" },
+  "a directive on a root fragment spread": {
+    query: "subscription ($s: Boolean = false) { ...F @skip(if: $s) } fragment F on Subscription { orderEvents { kind } }",
+  },
 };
 
 describe("a subscription with @skip/@include on its root selection (F7)", () => {
@@ -79,7 +81,11 @@ describe("a variable nested 20,000 deep (F8)", () => {
       // 40 KB of JSON, written by hand: the client's own JSON.stringify would overflow its stack.
       const deep = `${"[".repeat(20_000)}"leaf"${"]".repeat(20_000)}`;
       const send = (variables: string) =>
-        app.fetch("/graphql", { method: "POST", headers: { "content-type": "application/json" }, body: `{"query":"query ($id: ID!) { order(id: $id) { id } }","variables":${variables}}` });
+        app.fetch("/graphql", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: `{"query":"query ($id: ID!) { order(id: $id) { id } }","variables":${variables}}`,
+        });
       // The declared variable is coerced and refuses the nested value.
       const declared = await send(`{"id":${deep}}`);
       expect(declared.status, declared.text).toBe(400);
@@ -107,7 +113,9 @@ describe("a variable nested 20,000 deep over WebSocket (F8)", () => {
       const stella = await openSocket(app.wsUrl);
       await stella.init({ Authorization: `Bearer ${app.devIssuer!.mint(PERSONAS.stella)}` });
       const deep = `${"[".repeat(20_000)}true${"]".repeat(20_000)}`;
-      stella.send(`{"id":"deep","type":"subscribe","payload":{"query":"subscription ($x: Boolean!) { orderEvents { kind @include(if: $x) } }","variables":{"x":${deep}}}}`);
+      stella.send(
+        `{"id":"deep","type":"subscribe","payload":{"query":"subscription ($x: Boolean!) { orderEvents { kind @include(if: $x) } }","variables":{"x":${deep}}}}`,
+      );
       const refused = await stella.waitFor((m) => m.type === "error" && m.id === "deep");
       expect(refused.payload[0].extensions.code).toBe("BAD_USER_INPUT");
       stella.subscribe("after", "subscription { orderEvents { kind } }");
@@ -129,7 +137,11 @@ describe("CORS_ORIGINS on the WebSocket upgrade", () => {
 
   it("refuses an upgrade from an origin the allowlist does not name (403), as HTTP gives it no CORS headers", async () => {
     await expect(openSocket(app.wsUrl, { headers: { origin: "https://evil.example" } })).rejects.toThrow(/upgrade refused: 403/);
-    const overHttp = await app.fetch("/graphql", { method: "POST", headers: { origin: "https://evil.example", "content-type": "application/json" }, body: JSON.stringify({ query: "{ me { sub } }" }) });
+    const overHttp = await app.fetch("/graphql", {
+      method: "POST",
+      headers: { origin: "https://evil.example", "content-type": "application/json" },
+      body: JSON.stringify({ query: "{ me { sub } }" }),
+    });
     expect(overHttp.headers.get("access-control-allow-origin")).toBeNull();
   });
 
@@ -189,7 +201,10 @@ describe("the alias limit", () => {
 
   it("counts __typename aliases and fields aliased as __typename over HTTP", async () => {
     const token = app.devIssuer!.mint(PERSONAS.ada);
-    for (const query of ["{ __typename: me { sub } a: me { sub } b: me { sub } c: me { sub } }", "{ a: __typename b: __typename c: __typename d: __typename }"]) {
+    for (const query of [
+      "{ __typename: me { sub } a: me { sub } b: me { sub } c: me { sub } }",
+      "{ a: __typename b: __typename c: __typename d: __typename }",
+    ]) {
       const response = await app.graphql(query, { headers: bearer(token) });
       expect(response.status, response.text).toBe(400);
       expect(response.body.errors[0].message).toMatch(/alias/i);

@@ -31,7 +31,12 @@ describe.skipIf(!TEST_DATABASE_URL)("two replicas on one PostgreSQL", () => {
     urls = await Promise.all(replicas.map((r) => r.url()));
     issuer = DevIssuer.load(join(dataDir, "dev-issuer-keys.json"));
     token = issuer.mint(PERSONAS.alice);
-    deaf = startServerProcess({ DATABASE_URL: scratch.url, DATA_DIR: dataDir, REVOCATION_LISTEN: "false", REVOCATION_RELOAD_SECONDS: String(DEAF_RELOAD_SECONDS) });
+    deaf = startServerProcess({
+      DATABASE_URL: scratch.url,
+      DATA_DIR: dataDir,
+      REVOCATION_LISTEN: "false",
+      REVOCATION_RELOAD_SECONDS: String(DEAF_RELOAD_SECONDS),
+    });
     replicas.push(deaf);
     deafUrl = await deaf.url();
   });
@@ -75,7 +80,7 @@ describe.skipIf(!TEST_DATABASE_URL)("two replicas on one PostgreSQL", () => {
   it("reads on one replica what the other wrote", async () => {
     const placed = await graphql(urls[0]!, PLACE, input("replica-write"));
     expect(placed.errors).toBeUndefined();
-    const seen = await graphql(urls[1]!, '{ myOrders(first: 100) { edges { node { id } } } }');
+    const seen = await graphql(urls[1]!, "{ myOrders(first: 100) { edges { node { id } } } }");
     expect(seen.data.myOrders.edges.map((e: { node: { id: string } }) => e.node.id)).toContain(placed.data.placeOrder.id);
   });
 
@@ -107,13 +112,18 @@ describe.skipIf(!TEST_DATABASE_URL)("two replicas on one PostgreSQL", () => {
     const session = issuer.mint(PERSONAS.alice);
     const otherSession = issuer.mint(PERSONAS.alice);
     // All three have seen (and cached) the token before it is revoked.
-    for (const url of [...urls, deafUrl]) expect((await graphql(url, "{ me { sub } }", undefined, session)).data.me.sub).toBe(PERSONAS.alice.sub);
+    for (const url of [...urls, deafUrl])
+      expect((await graphql(url, "{ me { sub } }", undefined, session)).data.me.sub).toBe(PERSONAS.alice.sub);
     const revoked = await graphql(urls[0]!, "mutation { signOut { sessionId } }", undefined, session);
     expect(revoked.errors).toBeUndefined();
-    const [onB, onDeaf] = await Promise.all([refusedWithin(urls[1]!, session, 1000), refusedWithin(deafUrl, session, DEAF_RELOAD_SECONDS * 1000 + 1000)]);
+    const [onB, onDeaf] = await Promise.all([
+      refusedWithin(urls[1]!, session, 1000),
+      refusedWithin(deafUrl, session, DEAF_RELOAD_SECONDS * 1000 + 1000),
+    ]);
     expect(onB).toBeLessThan(1000);
     expect(onDeaf).toBeLessThan(DEAF_RELOAD_SECONDS * 1000 + 1000);
     // The person's other session is untouched everywhere.
-    for (const url of [...urls, deafUrl]) expect((await graphql(url, "{ me { sub } }", undefined, otherSession)).data.me.sub).toBe(PERSONAS.alice.sub);
+    for (const url of [...urls, deafUrl])
+      expect((await graphql(url, "{ me { sub } }", undefined, otherSession)).data.me.sub).toBe(PERSONAS.alice.sub);
   });
 });

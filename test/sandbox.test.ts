@@ -33,7 +33,16 @@ describe.skipIf(!haveChromium)("Apollo Sandbox in headless Chromium", () => {
     // Playwright gives each launch a fresh temporary profile (user-data dir).
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
     });
   });
   afterAll(() => browser?.close());
@@ -100,9 +109,12 @@ describe.skipIf(!haveChromium)("Apollo Sandbox in headless Chromium", () => {
       await socket.init(page.config!.initialState!.sharedHeaders!);
       socket.send({ id: "1", type: "subscribe", payload: { query: document, operationName: "MyOrderEvents" } });
       await new Promise((resolve) => setTimeout(resolve, 300));
-      const placed = await app.graphql('mutation { placeOrder(input: { idempotencyKey: "sandbox-1", items: [{ productId: "prd-cable", quantity: 1 }] }) { id } }', {
-        headers: { authorization: page.config!.initialState!.sharedHeaders!.Authorization! },
-      });
+      const placed = await app.graphql(
+        'mutation { placeOrder(input: { idempotencyKey: "sandbox-1", items: [{ productId: "prd-cable", quantity: 1 }] }) { id } }',
+        {
+          headers: { authorization: page.config!.initialState!.sharedHeaders!.Authorization! },
+        },
+      );
       const event = await socket.waitFor((m) => m.type === "next");
       expect(event.payload.data.myOrderEvents).toMatchObject({ kind: "PLACED", order: { id: placed.body.data.placeOrder.id } });
       socket.close();
@@ -124,7 +136,13 @@ describe.skipIf(!haveChromium)("Apollo Sandbox in headless Chromium", () => {
     });
     afterAll(() => jwks.close());
     const production = (extra: Record<string, string> = {}) =>
-      startApp({ NODE_ENV: "production", COGNITO_USER_POOL_ID: TEST_POOL_ID, COGNITO_CLIENT_ID: TEST_CLIENT_ID, COGNITO_JWKS_URI: jwks.url, ...extra });
+      startApp({
+        NODE_ENV: "production",
+        COGNITO_USER_POOL_ID: TEST_POOL_ID,
+        COGNITO_CLIENT_ID: TEST_CLIENT_ID,
+        COGNITO_JWKS_URI: jwks.url,
+        ...extra,
+      });
 
     it("serves no landing page", async () => {
       const app = await production();

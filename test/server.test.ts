@@ -53,8 +53,16 @@ describe("the error table over HTTP (Cognito mode, production posture)", () => {
   it.each([
     ["an expired token", () => signToken(key, accessClaims({ exp: Math.floor(Date.now() / 1000) - 600 })), "TOKEN_EXPIRED"],
     ["a token for another client", () => signToken(key, accessClaims({ client_id: "someone-else" })), "TOKEN_WRONG_CLIENT"],
-    ["a token of another pool", () => signToken(key, accessClaims({ iss: "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other" })), "TOKEN_WRONG_ISSUER"],
-    ["an ID token where access tokens are required", () => signToken(key, accessClaims({ token_use: "id", aud: TEST_CLIENT_ID })), "TOKEN_WRONG_USE"],
+    [
+      "a token of another pool",
+      () => signToken(key, accessClaims({ iss: "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other" })),
+      "TOKEN_WRONG_ISSUER",
+    ],
+    [
+      "an ID token where access tokens are required",
+      () => signToken(key, accessClaims({ token_use: "id", aud: TEST_CLIENT_ID })),
+      "TOKEN_WRONG_USE",
+    ],
     ["a token signed by an unknown key", () => signToken(generateRsaKey(), accessClaims()), "TOKEN_UNKNOWN_KEY"],
     ["a garbled token", () => "abc.def.ghi", "TOKEN_MALFORMED"],
   ])("refuses %s with 401 invalid_token and only a reason code", async (_label, token, reason) => {

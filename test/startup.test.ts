@@ -99,17 +99,61 @@ afterAll(async () => {
 
 describe("a bad start is one clear line and exit 1", () => {
   const cases: [string, () => Promise<Record<string, string>> | Record<string, string>, RegExp][] = [
-    ["LOG_LEVEL=verbose", () => ({ LOG_LEVEL: "verbose" }), /^Configuration error: LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"$/],
-    ["a HOST that is not an address", () => ({ HOST: "http://0.0.0.0" }), /^Configuration error: HOST: "http:\/\/0\.0\.0\.0" is not an IP address or a host name/],
-    ["JWKS_REFRESH_SECONDS=0", () => ({ JWKS_REFRESH_SECONDS: "0" }), /^Configuration error: JWKS_REFRESH_SECONDS: must be a whole number from 1 to 86400/],
-    ["the port in use", async () => ({ HOST: "127.0.0.1", PORT: String(await busyPort()) }), /^Cannot start: PORT: 127\.0\.0\.1:\d+ is already in use \(EADDRINUSE\); stop the process that holds it or set PORT to a free port$/],
-    ["a HOST that does not resolve", () => ({ HOST: "no-such-host.invalid" }), /^Cannot start: HOST: "no-such-host\.invalid" does not resolve to an address \((ENOTFOUND|EAI_AGAIN|EAI_NONAME)\); set HOST to/],
-    ["DATABASE_URL to a closed port", async () => ({ DATABASE_URL: `postgres://postgres@127.0.0.1:${await closedPort()}/shop` }), /^Cannot start: DATABASE_URL: cannot connect to PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:\d+\/shop \(ECONNREFUSED\); check that PostgreSQL runs there/],
-    ["a read-only DATA_DIR", () => ({ DATA_DIR: readOnlyDir() }), /^Cannot start: DATA_DIR: cannot keep the dev keys in \S+ \((EACCES|EROFS|EPERM|ENOENT): [^)]+\); point DATA_DIR at a writable directory$/],
-    ["a DATA_DIR that is a file", () => ({ DATA_DIR: notADirectory() }), /^Cannot start: DATA_DIR: cannot keep the dev keys in \S+ \(ENOTDIR: [^)]+\); point DATA_DIR at a writable directory$/],
-    ["garbage in dev-issuer-keys.json", () => ({ DATA_DIR: keysFile("{not json") }), /^Cannot start: \S+dev-issuer-keys\.json: is not valid JSON \(.+\); delete \S+dev-issuer-keys\.json to create new dev keys/],
-    ["a keys file of the wrong shape", () => ({ DATA_DIR: keysFile('{"access": 1, "id": "x"}') }), /^Cannot start: \S+dev-issuer-keys\.json: is not a dev keys file .*; delete \S+dev-issuer-keys\.json to create new dev keys/],
-    ["a corrupt embedded database", () => ({ DATA_DIR: corruptPglite() }), /^Cannot start: DATA_DIR: the embedded database in \S+pglite cannot be opened \(.{1,220}\); move \S+ aside, or delete it to start with an empty database/],
+    [
+      "LOG_LEVEL=verbose",
+      () => ({ LOG_LEVEL: "verbose" }),
+      /^Configuration error: LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"$/,
+    ],
+    [
+      "a HOST that is not an address",
+      () => ({ HOST: "http://0.0.0.0" }),
+      /^Configuration error: HOST: "http:\/\/0\.0\.0\.0" is not an IP address or a host name/,
+    ],
+    [
+      "JWKS_REFRESH_SECONDS=0",
+      () => ({ JWKS_REFRESH_SECONDS: "0" }),
+      /^Configuration error: JWKS_REFRESH_SECONDS: must be a whole number from 1 to 86400/,
+    ],
+    [
+      "the port in use",
+      async () => ({ HOST: "127.0.0.1", PORT: String(await busyPort()) }),
+      /^Cannot start: PORT: 127\.0\.0\.1:\d+ is already in use \(EADDRINUSE\); stop the process that holds it or set PORT to a free port$/,
+    ],
+    [
+      "a HOST that does not resolve",
+      () => ({ HOST: "no-such-host.invalid" }),
+      /^Cannot start: HOST: "no-such-host\.invalid" does not resolve to an address \((ENOTFOUND|EAI_AGAIN|EAI_NONAME)\); set HOST to/,
+    ],
+    [
+      "DATABASE_URL to a closed port",
+      async () => ({ DATABASE_URL: `postgres://postgres@127.0.0.1:${await closedPort()}/shop` }),
+      /^Cannot start: DATABASE_URL: cannot connect to PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:\d+\/shop \(ECONNREFUSED\); check that PostgreSQL runs there/,
+    ],
+    [
+      "a read-only DATA_DIR",
+      () => ({ DATA_DIR: readOnlyDir() }),
+      /^Cannot start: DATA_DIR: cannot keep the dev keys in \S+ \((EACCES|EROFS|EPERM|ENOENT): [^)]+\); point DATA_DIR at a writable directory$/,
+    ],
+    [
+      "a DATA_DIR that is a file",
+      () => ({ DATA_DIR: notADirectory() }),
+      /^Cannot start: DATA_DIR: cannot keep the dev keys in \S+ \(ENOTDIR: [^)]+\); point DATA_DIR at a writable directory$/,
+    ],
+    [
+      "garbage in dev-issuer-keys.json",
+      () => ({ DATA_DIR: keysFile("{not json") }),
+      /^Cannot start: \S+dev-issuer-keys\.json: is not valid JSON \(.+\); delete \S+dev-issuer-keys\.json to create new dev keys/,
+    ],
+    [
+      "a keys file of the wrong shape",
+      () => ({ DATA_DIR: keysFile('{"access": 1, "id": "x"}') }),
+      /^Cannot start: \S+dev-issuer-keys\.json: is not a dev keys file .*; delete \S+dev-issuer-keys\.json to create new dev keys/,
+    ],
+    [
+      "a corrupt embedded database",
+      () => ({ DATA_DIR: corruptPglite() }),
+      /^Cannot start: DATA_DIR: the embedded database in \S+pglite cannot be opened \(.{1,220}\); move \S+ aside, or delete it to start with an empty database/,
+    ],
     [
       "an unreachable key set",
       async () => ({ ...cognito, COGNITO_JWKS_URI: `http://127.0.0.1:${await closedPort()}/jwks.json` }),
@@ -129,7 +173,11 @@ describe("a bad start is one clear line and exit 1", () => {
   if (TEST_DATABASE_URL) {
     const missing = new URL(TEST_DATABASE_URL);
     missing.pathname = "/no_such_database_for_startup_test";
-    cases.push(["a database that does not exist", () => ({ DATABASE_URL: missing.toString() }), /^Cannot start: DATABASE_URL: database "no_such_database_for_startup_test" does not exist at \S+; create it \(createdb no_such_database_for_startup_test\) or fix DATABASE_URL$/]);
+    cases.push([
+      "a database that does not exist",
+      () => ({ DATABASE_URL: missing.toString() }),
+      /^Cannot start: DATABASE_URL: database "no_such_database_for_startup_test" does not exist at \S+; create it \(createdb no_such_database_for_startup_test\) or fix DATABASE_URL$/,
+    ]);
     // The database answers, but the revocations cannot be read: the line says so, not that DATABASE_URL is wrong.
     cases.push([
       "a revocations table the server cannot read",

@@ -25,9 +25,12 @@ describe("token refresh on an open connection (a ping with Authorization)", () =
     expect(pong.payload).toEqual({ expiresAt: expOf(fresh) });
     // Wait until the first token is past its exp (no leeway), then use the socket.
     while (Date.now() <= expOf(first) * 1000 + 500) await sleep(100);
-    const placed = await app.graphql(`mutation { placeOrder(input: { idempotencyKey: "${randomUUID()}", items: [{ productId: "prd-cable", quantity: 1 }] }) { id } }`, {
-      headers: bearer(fresh),
-    });
+    const placed = await app.graphql(
+      `mutation { placeOrder(input: { idempotencyKey: "${randomUUID()}", items: [{ productId: "prd-cable", quantity: 1 }] }) { id } }`,
+      {
+        headers: bearer(fresh),
+      },
+    );
     const id = placed.body.data.placeOrder.id;
     await socket.waitFor((m) => m.type === "next" && m.payload.data.myOrderEvents.order.id === id);
     expect(socket.socket.readyState).toBe(socket.socket.OPEN);
@@ -52,7 +55,12 @@ describe("token refresh on an open connection (a ping with Authorization)", () =
   it("closes with 4401 and the reason code for an expired or forged token, with 4400 for a malformed Authorization", async () => {
     const expired = await openSocket(app.wsUrl);
     await expired.init({ Authorization: `Bearer ${app.devIssuer!.mint(PERSONAS.alice)}` });
-    expired.send({ type: "ping", payload: { Authorization: `Bearer ${app.devIssuer!.mint({ ...PERSONAS.alice, issuedAt: Math.floor(Date.now() / 1000) - 3600, expiresInSeconds: 60 })}` } });
+    expired.send({
+      type: "ping",
+      payload: {
+        Authorization: `Bearer ${app.devIssuer!.mint({ ...PERSONAS.alice, issuedAt: Math.floor(Date.now() / 1000) - 3600, expiresInSeconds: 60 })}`,
+      },
+    });
     expect(await expired.closed).toEqual({ code: 4401, reason: "Invalid token: TOKEN_EXPIRED" });
     const forged = await openSocket(app.wsUrl);
     await forged.init({ Authorization: `Bearer ${app.devIssuer!.mint(PERSONAS.alice)}` });

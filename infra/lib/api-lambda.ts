@@ -43,7 +43,9 @@ export class LambdaApi extends Construct {
     });
     this.httpApi = new apigw.HttpApi(this, "HttpApi", {
       description: "The orders GraphQL API (Lambda): queries and mutations",
-      defaultIntegration: new HttpLambdaIntegration("Graphql", this.function, { payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0 }),
+      defaultIntegration: new HttpLambdaIntegration("Graphql", this.function, {
+        payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0,
+      }),
     });
     new CfnOutput(scope, "LambdaApiUrl", { value: `${this.httpApi.apiEndpoint}/graphql` });
   }

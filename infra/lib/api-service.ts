@@ -47,7 +47,11 @@ export class ContainerApi extends Construct {
       // HTTPS with a certificate of the team's domain; without one, plain HTTP (for trying the stack out only:
       // bearer tokens would cross the internet unencrypted).
       ...(settings.certificateArn
-        ? { protocol: elbv2.ApplicationProtocol.HTTPS, certificate: acm.Certificate.fromCertificateArn(this, "Certificate", settings.certificateArn), redirectHTTP: true }
+        ? {
+            protocol: elbv2.ApplicationProtocol.HTTPS,
+            certificate: acm.Certificate.fromCertificateArn(this, "Certificate", settings.certificateArn),
+            redirectHTTP: true,
+          }
         : {}),
       taskSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       minHealthyPercent: 100,
@@ -67,7 +71,10 @@ export class ContainerApi extends Construct {
           METRICS_PORT: String(METRICS_PORT),
           SHUTDOWN_TIMEOUT_SECONDS: String(settings.shutdownTimeoutSeconds),
         },
-        logDriver: ecs.LogDrivers.awsLogs({ streamPrefix: "api", logGroup: new logs.LogGroup(this, "Logs", { retention: logs.RetentionDays.ONE_MONTH }) }),
+        logDriver: ecs.LogDrivers.awsLogs({
+          streamPrefix: "api",
+          logGroup: new logs.LogGroup(this, "Logs", { retention: logs.RetentionDays.ONE_MONTH }),
+        }),
       },
     });
     // Set on the pattern's container afterwards: the pattern has no option for these two.
@@ -76,7 +83,12 @@ export class ContainerApi extends Construct {
     cfnTask.addPropertyOverride("ContainerDefinitions.0.StopTimeout", stopTimeout);
     cfnTask.addPropertyOverride("ContainerDefinitions.0.HealthCheck", {
       // Liveness from inside the task: node is the image's only program worth running.
-      Command: ["CMD", "node", "-e", `fetch("http://127.0.0.1:${CONTAINER_PORT}/healthz").then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`],
+      Command: [
+        "CMD",
+        "node",
+        "-e",
+        `fetch("http://127.0.0.1:${CONTAINER_PORT}/healthz").then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`,
+      ],
       Interval: 15,
       Timeout: 5,
       Retries: 3,
@@ -91,6 +103,8 @@ export class ContainerApi extends Construct {
       unhealthyThresholdCount: 2,
     });
     this.service.targetGroup.setAttribute("deregistration_delay.timeout_seconds", String(settings.deregistrationDelaySeconds));
-    new CfnOutput(scope, "ContainerApiUrl", { value: `${settings.certificateArn ? "https" : "http"}://${this.service.loadBalancer.loadBalancerDnsName}/graphql` });
+    new CfnOutput(scope, "ContainerApiUrl", {
+      value: `${settings.certificateArn ? "https" : "http"}://${this.service.loadBalancer.loadBalancerDnsName}/graphql`,
+    });
   }
 }

@@ -75,17 +75,25 @@ const DOMAIN_PREFIX = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 /** Reads and checks every setting; throws `SettingsError` naming the first bad one. */
 export function readSettings(context: ContextLookup): Settings {
   const api = text(context, "api") ?? "container";
-  if (api !== "lambda" && api !== "container" && api !== "both") throw new SettingsError("api", `must be lambda, container or both, got "${api}"`);
+  if (api !== "lambda" && api !== "container" && api !== "both")
+    throw new SettingsError("api", `must be lambda, container or both, got "${api}"`);
   const userPoolId = text(context, "userPoolId");
   const clientIds = list(context, "clientIds");
   if ((userPoolId === null) !== (clientIds.length === 0)) {
-    throw new SettingsError(userPoolId === null ? "clientIds" : "userPoolId", "userPoolId and clientIds go together: set both to use an existing pool, or neither");
+    throw new SettingsError(
+      userPoolId === null ? "clientIds" : "userPoolId",
+      "userPoolId and clientIds go together: set both to use an existing pool, or neither",
+    );
   }
-  if (userPoolId !== null && !USER_POOL_ID.test(userPoolId)) throw new SettingsError("userPoolId", `"${userPoolId}" is not a user pool id like us-east-1_AbC123`);
+  if (userPoolId !== null && !USER_POOL_ID.test(userPoolId))
+    throw new SettingsError("userPoolId", `"${userPoolId}" is not a user pool id like us-east-1_AbC123`);
   for (const id of clientIds) if (!CLIENT_ID.test(id)) throw new SettingsError("clientIds", `"${id}" is not an app client id`);
   const domainPrefix = text(context, "domainPrefix");
   if (domainPrefix !== null && (!DOMAIN_PREFIX.test(domainPrefix) || /aws|amazon|cognito/.test(domainPrefix))) {
-    throw new SettingsError("domainPrefix", `"${domainPrefix}" must be lowercase letters, digits and inner hyphens, without aws, amazon or cognito`);
+    throw new SettingsError(
+      "domainPrefix",
+      `"${domainPrefix}" must be lowercase letters, digits and inner hyphens, without aws, amazon or cognito`,
+    );
   }
   const callbackUrls = urls(context, "callbackUrls", ["http://localhost:3000/callback"]);
   const logoutUrls = urls(context, "logoutUrls", ["http://localhost:3000/"]);
@@ -97,14 +105,18 @@ export function readSettings(context: ContextLookup): Settings {
   const shutdownTimeoutSeconds = integer(context, "shutdownTimeoutSeconds", 10, 1, 90);
   const deregistrationDelaySeconds = integer(context, "deregistrationDelaySeconds", 30, 0, 3600);
   if (deregistrationDelaySeconds < shutdownTimeoutSeconds + 5) {
-    throw new SettingsError("deregistrationDelaySeconds", `must be at least shutdownTimeoutSeconds + 5 (${shutdownTimeoutSeconds + 5}), so a task's drain ends before the load balancer drops its connections`);
+    throw new SettingsError(
+      "deregistrationDelaySeconds",
+      `must be at least shutdownTimeoutSeconds + 5 (${shutdownTimeoutSeconds + 5}), so a task's drain ends before the load balancer drops its connections`,
+    );
   }
   const certificateArn = text(context, "certificateArn");
   if (certificateArn !== null && !/^arn:aws[\w-]*:acm:[\w-]+:\d{12}:certificate\/[\w-]+$/.test(certificateArn)) {
     throw new SettingsError("certificateArn", `"${certificateArn}" is not an ACM certificate ARN`);
   }
   const databaseInstanceType = text(context, "databaseInstanceType") ?? "t4g.micro";
-  if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(databaseInstanceType)) throw new SettingsError("databaseInstanceType", `"${databaseInstanceType}" is not an instance type like t4g.micro`);
+  if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(databaseInstanceType))
+    throw new SettingsError("databaseInstanceType", `"${databaseInstanceType}" is not an instance type like t4g.micro`);
   return Object.freeze({
     api,
     existingPool: userPoolId === null ? null : Object.freeze({ userPoolId, clientIds }),
@@ -131,7 +143,8 @@ export function readSettings(context: ContextLookup): Settings {
 function text(context: ContextLookup, name: string): string | null {
   const value = context(name);
   if (value === undefined || value === null) return null;
-  if (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean") throw new SettingsError(name, "must be a string");
+  if (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean")
+    throw new SettingsError(name, "must be a string");
   return String(value).trim() || null;
 }
 
@@ -152,7 +165,8 @@ function urls(context: ContextLookup, name: string, fallback: string[]): readonl
 function integer(context: ContextLookup, name: string, fallback: number, min: number, max: number): number {
   const raw = text(context, name);
   if (raw === null) return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) throw new SettingsError(name, `must be a whole number from ${min} to ${max}, got "${raw}"`);
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max)
+    throw new SettingsError(name, `must be a whole number from ${min} to ${max}, got "${raw}"`);
   return Number(raw);
 }
 

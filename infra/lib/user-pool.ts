@@ -41,14 +41,22 @@ export class OrdersUserPool extends Construct implements ApiIdentity {
       removalPolicy: RemovalPolicy.RETAIN,
       deletionProtection: false,
     });
-    GROUPS.forEach((group, index) => new cognito.CfnUserPoolGroup(this, `Group${index}`, { userPoolId: this.pool.userPoolId, groupName: group }));
+    GROUPS.forEach(
+      (group, index) => new cognito.CfnUserPoolGroup(this, `Group${index}`, { userPoolId: this.pool.userPoolId, groupName: group }),
+    );
 
     const read = new cognito.ResourceServerScope({ scopeName: "read", scopeDescription: "Read every order" });
     const write = new cognito.ResourceServerScope({ scopeName: "write", scopeDescription: "Change the status of orders" });
-    const server = this.pool.addResourceServer("Orders", { identifier: RESOURCE_SERVER, userPoolResourceServerName: "Orders API", scopes: [read, write] });
+    const server = this.pool.addResourceServer("Orders", {
+      identifier: RESOURCE_SERVER,
+      userPoolResourceServerName: "Orders API",
+      scopes: [read, write],
+    });
     const orderScopes = [cognito.OAuthScope.resourceServer(server, read), cognito.OAuthScope.resourceServer(server, write)];
 
-    this.domain = this.pool.addDomain("Domain", { cognitoDomain: { domainPrefix: settings.domainPrefix ?? `orders-api-${Aws.ACCOUNT_ID}` } });
+    this.domain = this.pool.addDomain("Domain", {
+      cognitoDomain: { domainPrefix: settings.domainPrefix ?? `orders-api-${Aws.ACCOUNT_ID}` },
+    });
 
     const rotation = settings.refreshTokenRotationGraceSeconds;
     this.publicClient = this.pool.addClient("PublicClient", {

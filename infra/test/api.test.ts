@@ -35,7 +35,12 @@ describe("the Lambda shape", () => {
 
   it("is configured from the stack: production, the pool and its clients, the database secret's ARN", () => {
     const env = fn.Environment.Variables;
-    expect(env).toMatchObject({ NODE_ENV: "production", COGNITO_TOKEN_USE: "access", NODE_EXTRA_CA_CERTS: "/var/runtime/ca-cert.pem", COGNITO_REFRESH_TOKEN_VALIDITY_DAYS: "30" });
+    expect(env).toMatchObject({
+      NODE_ENV: "production",
+      COGNITO_TOKEN_USE: "access",
+      NODE_EXTRA_CA_CERTS: "/var/runtime/ca-cert.pem",
+      COGNITO_REFRESH_TOKEN_VALIDITY_DAYS: "30",
+    });
     expect(env.COGNITO_USER_POOL_ID).toEqual({ Ref: expect.stringMatching(/^AuthPool/) });
     expect(JSON.stringify(env.COGNITO_CLIENT_ID)).toMatch(/AuthPoolPublicClient.*AuthPoolMachineClient/);
     expect(env.DATABASE_SECRET_ARN).toEqual({ Ref: expect.stringMatching(/^DatabaseLoginAttachment/) });
@@ -43,7 +48,9 @@ describe("the Lambda shape", () => {
   });
 
   it("refuses to synthesize without the bundle, saying what to run", () => {
-    expect(() => synth({ api: "lambda", lambdaBundle: join(bundle, "missing") })).toThrow(/index\.mjs does not exist; run npm run build:lambda first/);
+    expect(() => synth({ api: "lambda", lambdaBundle: join(bundle, "missing") })).toThrow(
+      /index\.mjs does not exist; run npm run build:lambda first/,
+    );
   });
 
   it("has no container service", () => {
@@ -69,12 +76,20 @@ describe("the container shape", () => {
   });
 
   it("sends traffic only to ready tasks: the target group checks /readyz", () => {
-    template.hasResourceProperties("AWS::ElasticLoadBalancingV2::TargetGroup", { HealthCheckPath: "/readyz", Matcher: { HttpCode: "200" }, Port: 80, Protocol: "HTTP", TargetType: "ip" });
+    template.hasResourceProperties("AWS::ElasticLoadBalancingV2::TargetGroup", {
+      HealthCheckPath: "/readyz",
+      Matcher: { HttpCode: "200" },
+      Port: 80,
+      Protocol: "HTTP",
+      TargetType: "ip",
+    });
     expect(container.HealthCheck.Command.join(" ")).toContain("/healthz");
   });
 
   it("drains within the deregistration delay, and SIGKILL waits for the server's own bound", () => {
-    const tg = only(template, "AWS::ElasticLoadBalancingV2::TargetGroup").properties as { TargetGroupAttributes: Array<{ Key: string; Value: string }> };
+    const tg = only(template, "AWS::ElasticLoadBalancingV2::TargetGroup").properties as {
+      TargetGroupAttributes: Array<{ Key: string; Value: string }>;
+    };
     const delay = Number(tg.TargetGroupAttributes.find((a) => a.Key === "deregistration_delay.timeout_seconds")!.Value);
     const shutdown = Number(env.SHUTDOWN_TIMEOUT_SECONDS);
     expect(shutdown).toBe(10);
@@ -99,7 +114,10 @@ describe("the container shape", () => {
   it("uses HTTPS with a certificate, redirecting HTTP", () => {
     const https = synth({ certificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/0f8e3c55-1111-2222-3333-444455556666" });
     https.hasResourceProperties("AWS::ElasticLoadBalancingV2::Listener", { Protocol: "HTTPS", Port: 443 });
-    https.hasResourceProperties("AWS::ElasticLoadBalancingV2::Listener", { Protocol: "HTTP", DefaultActions: [Match.objectLike({ Type: "redirect" })] });
+    https.hasResourceProperties("AWS::ElasticLoadBalancingV2::Listener", {
+      Protocol: "HTTP",
+      DefaultActions: [Match.objectLike({ Type: "redirect" })],
+    });
   });
 });
 

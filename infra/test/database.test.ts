@@ -6,14 +6,26 @@ describe("the database", () => {
   const db = only(template, "AWS::RDS::DBInstance").properties as Record<string, any>;
 
   it("is PostgreSQL, encrypted and not publicly accessible", () => {
-    expect(db).toMatchObject({ Engine: "postgres", PubliclyAccessible: false, StorageEncrypted: true, DBName: "orders", DBInstanceClass: "db.t4g.micro", Port: "5432" });
+    expect(db).toMatchObject({
+      Engine: "postgres",
+      PubliclyAccessible: false,
+      StorageEncrypted: true,
+      DBName: "orders",
+      DBInstanceClass: "db.t4g.micro",
+      Port: "5432",
+    });
     expect(String(db.EngineVersion)).toMatch(/^17\./);
   });
 
   it("lives in the isolated subnets, which have no route to the internet", () => {
     const group = only(template, "AWS::RDS::DBSubnetGroup").properties as { SubnetIds: Array<{ Ref: string }> };
-    expect(group.SubnetIds.map((s) => s.Ref).sort()).toEqual([expect.stringMatching(/^VpcdataSubnet1/), expect.stringMatching(/^VpcdataSubnet2/)]);
-    const routes = Object.values(template.findResources("AWS::EC2::Route")).map((r) => JSON.stringify((r as { Properties: unknown }).Properties));
+    expect(group.SubnetIds.map((s) => s.Ref).sort()).toEqual([
+      expect.stringMatching(/^VpcdataSubnet1/),
+      expect.stringMatching(/^VpcdataSubnet2/),
+    ]);
+    const routes = Object.values(template.findResources("AWS::EC2::Route")).map((r) =>
+      JSON.stringify((r as { Properties: unknown }).Properties),
+    );
     expect(routes.filter((route) => route.includes("dataSubnet"))).toEqual([]);
   });
 
@@ -50,7 +62,10 @@ describe("secrets", () => {
   it("gives the API the secret's ARN, never a password or a connection URL, and lets only the API read it", () => {
     const fn = apiFunction(template);
     const task = only(template, "AWS::ECS::TaskDefinition").properties as Record<string, any>;
-    const names = [...Object.keys(fn.Environment.Variables), ...task.ContainerDefinitions[0].Environment.map((e: { Name: string }) => e.Name)];
+    const names = [
+      ...Object.keys(fn.Environment.Variables),
+      ...task.ContainerDefinitions[0].Environment.map((e: { Name: string }) => e.Name),
+    ];
     expect(names).toContain("DATABASE_SECRET_ARN");
     expect(names.filter((name) => /PASSWORD|DATABASE_URL|SECRET(?!_ARN)/.test(name))).toEqual([]);
     const readers = Object.values(template.findResources("AWS::IAM::Policy"))

@@ -5,7 +5,14 @@ const read = (context: Record<string, unknown>) => readSettings((name) => contex
 
 describe("settings", () => {
   it("has defaults for everything: the container shape, a new pool, 60-minute tokens, 30-day refresh tokens", () => {
-    expect(read({})).toMatchObject({ api: "container", existingPool: null, accessTokenMinutes: 60, refreshTokenDays: 30, refreshTokenRotationGraceSeconds: 10, desiredCount: 2 });
+    expect(read({})).toMatchObject({
+      api: "container",
+      existingPool: null,
+      accessTokenMinutes: 60,
+      refreshTokenDays: 30,
+      refreshTokenRotationGraceSeconds: 10,
+      desiredCount: 2,
+    });
   });
 
   it("reads strings from the command line and JSON values from cdk.json alike", () => {
@@ -25,7 +32,10 @@ describe("settings", () => {
     [{ refreshTokenRotationGraceSeconds: "90" }, "Setting refreshTokenRotationGraceSeconds: must be a whole number from 0 to 60"],
     [{ callbackUrls: "myapp:/cb" }, 'Setting callbackUrls: "myapp:/cb" is not an http(s) URL'],
     [{ domainPrefix: "my-aws-api" }, "Setting domainPrefix:"],
-    [{ shutdownTimeoutSeconds: "30", deregistrationDelaySeconds: "30" }, "Setting deregistrationDelaySeconds: must be at least shutdownTimeoutSeconds + 5 (35)"],
+    [
+      { shutdownTimeoutSeconds: "30", deregistrationDelaySeconds: "30" },
+      "Setting deregistrationDelaySeconds: must be at least shutdownTimeoutSeconds + 5 (35)",
+    ],
     [{ certificateArn: "arn:aws:iam::1:role/x" }, "Setting certificateArn:"],
     [{ databaseMultiAz: "yes" }, 'Setting databaseMultiAz: must be true or false, got "yes"'],
   ])("refuses %j with one line naming the setting", (context, message) => {

@@ -13,12 +13,17 @@ import { OrdersApiStack } from "../lib/stack.ts";
  */
 export function fixtureBundle(): string {
   const dir = mkdtempSync(join(tmpdir(), "infra-lambda-bundle-"));
-  writeFileSync(join(dir, "index.mjs"), "export async function handler() { return { statusCode: 503 }; }\nexport const albHandler = handler;\n");
+  writeFileSync(
+    join(dir, "index.mjs"),
+    "export async function handler() { return { statusCode: 503 }; }\nexport const albHandler = handler;\n",
+  );
   return dir;
 }
 
 /** cdk.json's context (the feature flags and default settings), as `cdk synth` gives it to the app. */
-const CDK_JSON_CONTEXT = (JSON.parse(readFileSync(join(import.meta.dirname, "..", "cdk.json"), "utf8")) as { context: Record<string, unknown> }).context;
+const CDK_JSON_CONTEXT = (
+  JSON.parse(readFileSync(join(import.meta.dirname, "..", "cdk.json"), "utf8")) as { context: Record<string, unknown> }
+).context;
 
 /**
  * Synthesizes the stack as `cdk synth -c name=value ...` would (cdk.json's context, then these values) into a

@@ -4,12 +4,16 @@ import { synth } from "./synth.ts";
 
 describe("the user pool", () => {
   const template = synth();
-  const clients = Object.values(template.findResources("AWS::Cognito::UserPoolClient")).map((r) => (r as { Properties: Record<string, unknown> }).Properties);
+  const clients = Object.values(template.findResources("AWS::Cognito::UserPoolClient")).map(
+    (r) => (r as { Properties: Record<string, unknown> }).Properties,
+  );
   const publicClient = clients.find((c) => c.GenerateSecret !== true)!;
   const machineClient = clients.find((c) => c.GenerateSecret === true)!;
 
   it("has the groups the rules name: admin, staff and support", () => {
-    const groups = Object.values(template.findResources("AWS::Cognito::UserPoolGroup")).map((r) => (r as { Properties: { GroupName: string } }).Properties.GroupName);
+    const groups = Object.values(template.findResources("AWS::Cognito::UserPoolGroup")).map(
+      (r) => (r as { Properties: { GroupName: string } }).Properties.GroupName,
+    );
     expect(groups.sort()).toEqual(["admin", "staff", "support"]);
   });
 
@@ -51,7 +55,12 @@ describe("the user pool", () => {
   });
 
   it("takes the token lifetimes and the rotation from the settings, and allows REFRESH_TOKEN_AUTH without rotation", () => {
-    const custom = synth({ accessTokenMinutes: "15", refreshTokenDays: "7", refreshTokenRotationGraceSeconds: "off", allowPasswordAuth: "true" });
+    const custom = synth({
+      accessTokenMinutes: "15",
+      refreshTokenDays: "7",
+      refreshTokenRotationGraceSeconds: "off",
+      allowPasswordAuth: "true",
+    });
     custom.hasResourceProperties("AWS::Cognito::UserPoolClient", {
       AllowedOAuthFlows: ["code"],
       AccessTokenValidity: 15,
@@ -68,7 +77,8 @@ describe("the user pool", () => {
 
   it("creates no Cognito resources with an existing pool, and configures the API with its ids", () => {
     const existing = synth({ userPoolId: "eu-west-1_Existing1", clientIds: "abc123,def456" });
-    for (const type of ["AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolGroup"]) existing.resourceCountIs(type, 0);
+    for (const type of ["AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolGroup"])
+      existing.resourceCountIs(type, 0);
     existing.hasResourceProperties("AWS::ECS::TaskDefinition", {
       ContainerDefinitions: [
         Match.objectLike({

@@ -59,10 +59,7 @@ export function readBearerToken(sources: CredentialSources): string | null {
   }
   const match = BEARER.exec(trimHttpWhitespace(sources.authorization[0]!));
   if (!match) {
-    throw new InvalidRequestError(
-      "AUTHORIZATION_MALFORMED",
-      'The Authorization header must be "Bearer <token>" with exactly one token.',
-    );
+    throw new InvalidRequestError("AUTHORIZATION_MALFORMED", 'The Authorization header must be "Bearer <token>" with exactly one token.');
   }
   return match[1]!;
 }

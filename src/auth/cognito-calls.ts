@@ -1,4 +1,14 @@
-import { BrokenCircuitError, CircuitState, circuitBreaker, ConsecutiveBreaker, handleWhen, TaskCancelledError, timeout, TimeoutStrategy, wrap } from "cockatiel";
+import {
+  BrokenCircuitError,
+  CircuitState,
+  circuitBreaker,
+  ConsecutiveBreaker,
+  handleWhen,
+  TaskCancelledError,
+  timeout,
+  TimeoutStrategy,
+  wrap,
+} from "cockatiel";
 
 /**
  * Every call to Cognito's API (`GetUser`, `ListUsers`, `AdminUserGlobalSignOut`) goes through a guard: a deadline
@@ -68,10 +78,13 @@ export function cognitoCallGuard(options: CognitoCallGuardOptions = {}): Cognito
   const timeoutMs = options.timeoutMs ?? 3000;
   // Aggressive: the caller gets its answer at the deadline even if the SDK ignored the abort.
   const deadline = timeout(timeoutMs, { strategy: TimeoutStrategy.Aggressive, abortOnReturn: true });
-  const breaker = circuitBreaker(handleWhen((error) => error instanceof TaskCancelledError || isCognitoFailure(error)), {
-    halfOpenAfter: options.breakerOpenMs ?? 30_000,
-    breaker: new ConsecutiveBreaker(options.breakerFailures ?? 5),
-  });
+  const breaker = circuitBreaker(
+    handleWhen((error) => error instanceof TaskCancelledError || isCognitoFailure(error)),
+    {
+      halfOpenAfter: options.breakerOpenMs ?? 30_000,
+      breaker: new ConsecutiveBreaker(options.breakerFailures ?? 5),
+    },
+  );
   breaker.onStateChange((state) => options.onCircuitChange?.(STATES[state]));
   const policy = wrap(breaker, deadline);
   return {

@@ -1,4 +1,13 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, sign, type JsonWebKey, type KeyObject } from "node:crypto";
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomUUID,
+  sign,
+  type JsonWebKey,
+  type KeyObject,
+} from "node:crypto";
 import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Jwks } from "aws-jwt-verify/jwk";
@@ -100,7 +109,8 @@ export class DevIssuer {
     } catch (error) {
       throw new DevKeysFileError(file, `is not valid JSON (${(error as Error).message})`);
     }
-    const isKey = (key: unknown) => typeof key === "object" && key !== null && (key as JsonWebKey).kty === "RSA" && typeof (key as JsonWebKey).d === "string";
+    const isKey = (key: unknown) =>
+      typeof key === "object" && key !== null && (key as JsonWebKey).kty === "RSA" && typeof (key as JsonWebKey).d === "string";
     const keys = stored as Partial<StoredKeys> | null;
     if (typeof keys !== "object" || keys === null || !isKey(keys.access) || !isKey(keys.id)) {
       throw new DevKeysFileError(file, 'is not a dev keys file (expected {"access": <private RSA JWK>, "id": <private RSA JWK>})');
@@ -176,6 +186,8 @@ function signingKey(privateJwk: JsonWebKey): SigningKey {
   const privateKey = createPrivateKey({ key: privateJwk, format: "jwk" });
   const publicJwk = createPublicKey(privateKey).export({ format: "jwk" });
   // Like Cognito's kids: stable, derived from the key, opaque.
-  const kid = createHash("sha256").update(publicJwk.n ?? "").digest("base64");
+  const kid = createHash("sha256")
+    .update(publicJwk.n ?? "")
+    .digest("base64");
   return { kid, privateKey, publicJwk };
 }

@@ -126,8 +126,7 @@ export function applyAuthDirectives(schema: GraphQLSchema): GraphQLSchema {
     ruleOf(type.name),
     ...type.getInterfaces().map((i) => ruleOf(i.name)),
   ];
-  const resultChain = (type: GraphQLNamedType): Declared[] =>
-    isObjectType(type) || isInterfaceType(type) ? typeChain(type) : [];
+  const resultChain = (type: GraphQLNamedType): Declared[] => (isObjectType(type) || isInterfaceType(type) ? typeChain(type) : []);
 
   const guards = new Map<string, FieldGuard>();
   let nextId = 0;
@@ -137,10 +136,7 @@ export function applyAuthDirectives(schema: GraphQLSchema): GraphQLSchema {
     for (const field of Object.values(type.getFields())) {
       const coordinate = `${type.name}.${field.name}`;
       const own = fieldRules.get(coordinate) ?? NONE;
-      const inherited = [
-        ...typeChain(type),
-        ...type.getInterfaces().map((i) => fieldRules.get(`${i.name}.${field.name}`) ?? NONE),
-      ];
+      const inherited = [...typeChain(type), ...type.getInterfaces().map((i) => fieldRules.get(`${i.name}.${field.name}`) ?? NONE)];
       const parent = [own, ...inherited];
       const result = resultChain(getNamedType(field.type));
       if (own.public && inherited.some((d) => d.auth)) {
@@ -255,7 +251,11 @@ function guardSubscribe(guard: FieldGuard, subscribe: GraphQLFieldResolver<unkno
 }
 
 const isIterableList = (value: unknown, info: GraphQLResolveInfo): value is Iterable<unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value) && Symbol.iterator in value && isListType(getNullableType(info.returnType));
+  typeof value === "object" &&
+  value !== null &&
+  !Array.isArray(value) &&
+  Symbol.iterator in value &&
+  isListType(getNullableType(info.returnType));
 
 /** The objects a field resolved to: the value itself, or the items of its (nested) lists. */
 function itemsOf(value: unknown): unknown[] {
@@ -288,7 +288,11 @@ function checkMembers(
       const decision = auth.decide(member);
       if (decision.outcome === "deny") return auth.refuseField(info, member, decision.missing);
       if (decision.outcome === "owner" && !ownerHolds(decision.pending, "result", present[i], auth.principal!)) {
-        return auth.refuseField(info, member, decision.pending.map((r) => r.text));
+        return auth.refuseField(
+          info,
+          member,
+          decision.pending.map((r) => r.text),
+        );
       }
     }
     return value;

@@ -161,11 +161,7 @@ export function requestError(error: AuthError, posture: ErrorPosture): GraphQLEr
 }
 
 /** A whole operation refused by the rules: 401 for an anonymous caller, 403 for a verified one. */
-export function operationDenied(
-  anonymous: boolean,
-  explanations: readonly DenialExplanation[],
-  posture: ErrorPosture,
-): GraphQLError {
+export function operationDenied(anonymous: boolean, explanations: readonly DenialExplanation[], posture: ErrorPosture): GraphQLError {
   const code = anonymous ? "UNAUTHENTICATED" : "FORBIDDEN";
   const reason: AuthReason = anonymous ? "AUTHENTICATION_REQUIRED" : "INSUFFICIENT_PERMISSION";
   const extensions: Record<string, unknown> = {
@@ -177,11 +173,7 @@ export function operationDenied(
 }
 
 /** A denied field inside an otherwise answered query: the field becomes null, status stays 200. */
-export function fieldDenied(
-  anonymous: boolean,
-  explanation: DenialExplanation,
-  posture: ErrorPosture,
-): GraphQLError {
+export function fieldDenied(anonymous: boolean, explanation: DenialExplanation, posture: ErrorPosture): GraphQLError {
   const code = anonymous ? "UNAUTHENTICATED" : "FORBIDDEN";
   const reason: AuthReason = anonymous ? "AUTHENTICATION_REQUIRED" : "INSUFFICIENT_PERMISSION";
   return new GraphQLError(DENIAL_MESSAGES.field[code], {

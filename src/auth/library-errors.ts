@@ -46,7 +46,5 @@ export function mapLibraryError(error: unknown): AuthError {
     return "TOKEN_INVALID";
   };
   const reason = reasonOf();
-  return reason === "UNAVAILABLE"
-    ? new AuthUnavailableError("KEYS_UNAVAILABLE", detail)
-    : new InvalidTokenError(reason, detail);
+  return reason === "UNAVAILABLE" ? new AuthUnavailableError("KEYS_UNAVAILABLE", detail) : new InvalidTokenError(reason, detail);
 }

@@ -58,7 +58,11 @@ export function precheck(token: string, issuers: ReadonlySet<string>): Prechecke
   }
   checkClaimTypes(payload);
   const [headerB64, payloadB64, signatureB64] = segments as [string, string, string];
-  return { kid: header.kid, iss: payload.iss, decomposed: { header: header as JwtHeader, headerB64, payload: payload as JwtPayload, payloadB64, signatureB64 } };
+  return {
+    kid: header.kid,
+    iss: payload.iss,
+    decomposed: { header: header as JwtHeader, headerB64, payload: payload as JwtPayload, payloadB64, signatureB64 },
+  };
 }
 
 const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -146,4 +150,3 @@ function checkAudience(aud: unknown, audiences: ReadonlySet<string>): void {
 }
 
 const claimError = (reason: AuthReason, detail: string) => new InvalidTokenError(reason, detail);
-

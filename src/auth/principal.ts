@@ -48,8 +48,28 @@ export type JsonValue = string | number | boolean | null | readonly JsonValue[] 
 
 /** Claims that are Cognito's or JWT's own (read into the Principal, or protocol), so never among `customClaims`. */
 export const CLAIMS_NOT_CUSTOM: ReadonlySet<string> = new Set([
-  "iss", "sub", "aud", "exp", "iat", "nbf", "jti", "auth_time", "origin_jti", "event_id", "token_use", "version",
-  "client_id", "username", "cognito:username", "cognito:groups", "scope", "email", "email_verified", "at_hash", "nonce", "device_key",
+  "iss",
+  "sub",
+  "aud",
+  "exp",
+  "iat",
+  "nbf",
+  "jti",
+  "auth_time",
+  "origin_jti",
+  "event_id",
+  "token_use",
+  "version",
+  "client_id",
+  "username",
+  "cognito:username",
+  "cognito:groups",
+  "scope",
+  "email",
+  "email_verified",
+  "at_hash",
+  "nonce",
+  "device_key",
 ]);
 
 /** The claims we read; verification has already checked their presence and types. */
@@ -125,12 +145,15 @@ const UNSAFE_NAMES = new Set(["__proto__", "constructor"]);
  */
 function customClaimsOf(claims: VerifiedClaims): Readonly<Record<string, JsonValue>> {
   // Object.fromEntries defines properties, so a claim named "__proto__" stays a plain key.
-  const custom = Object.fromEntries(Object.entries(claims).filter(([name]) => !CLAIMS_NOT_CUSTOM.has(name) && !UNSAFE_NAMES.has(name))) as Record<string, JsonValue>;
+  const custom = Object.fromEntries(
+    Object.entries(claims).filter(([name]) => !CLAIMS_NOT_CUSTOM.has(name) && !UNSAFE_NAMES.has(name)),
+  ) as Record<string, JsonValue>;
   const pending: object[] = [custom];
   while (pending.length > 0) {
     const value = pending.pop()!;
     Object.freeze(value);
-    for (const inner of Object.values(value)) if (typeof inner === "object" && inner !== null && !Object.isFrozen(inner)) pending.push(inner);
+    for (const inner of Object.values(value))
+      if (typeof inner === "object" && inner !== null && !Object.isFrozen(inner)) pending.push(inner);
   }
   return custom;
 }

@@ -9,9 +9,7 @@ import type { Principal } from "./principal.js";
  *             | "scope:" NAME     NAME is one of the space-separated `scope` values (exact)
  *             | "owner:" FIELD    the object's FIELD equals the caller's `sub`
  */
-export type Atom =
-  | { readonly kind: "group" | "scope"; readonly name: string }
-  | { readonly kind: "owner"; readonly field: string };
+export type Atom = { readonly kind: "group" | "scope"; readonly name: string } | { readonly kind: "owner"; readonly field: string };
 
 /** One AND-ed entry: its atoms are OR-ed. `on` says which object `owner:` atoms are read from. */
 export interface Requirement {
@@ -71,11 +69,7 @@ export const ALLOW: Decision = Object.freeze({ outcome: "allow" });
  * An anonymous caller is denied by any guard; `owner:` atoms are deferred to `ownerHolds` unless a group or
  * scope atom of the same entry already holds.
  */
-export function decide(
-  principal: Principal | null,
-  authenticated: boolean,
-  requirements: readonly Requirement[],
-): Decision {
+export function decide(principal: Principal | null, authenticated: boolean, requirements: readonly Requirement[]): Decision {
   if (principal === null) {
     return authenticated || requirements.length > 0
       ? { outcome: "deny", missing: requirements.length > 0 ? requirements.map((r) => r.text) : ["a verified caller"] }
@@ -105,17 +99,10 @@ function atomHolds(atom: Atom, principal: Principal): boolean {
 }
 
 /** Whether every pending requirement aimed at `on` holds for `object`: one of its `owner:` fields equals `sub`. */
-export function ownerHolds(
-  pending: readonly Requirement[],
-  on: Requirement["on"],
-  object: unknown,
-  principal: Principal,
-): boolean {
+export function ownerHolds(pending: readonly Requirement[], on: Requirement["on"], object: unknown, principal: Principal): boolean {
   for (const requirement of pending) {
     if (requirement.on !== on) continue;
-    const holds = requirement.atoms.some(
-      (atom) => atom.kind === "owner" && ownerValue(object, atom.field) === principal.sub,
-    );
+    const holds = requirement.atoms.some((atom) => atom.kind === "owner" && ownerValue(object, atom.field) === principal.sub);
     if (!holds) return false;
   }
   return true;

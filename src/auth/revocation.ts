@@ -83,7 +83,10 @@ export class RevocationList implements RevocationCheck {
     }
     const known = this.subjects.get(revocation.sub);
     const before = revocation.before.getTime();
-    this.subjects.set(revocation.sub, { before: Math.max(before, known?.before ?? -Infinity), expiresAt: Math.max(expiresAt, known?.expiresAt ?? -Infinity) });
+    this.subjects.set(revocation.sub, {
+      before: Math.max(before, known?.before ?? -Infinity),
+      expiresAt: Math.max(expiresAt, known?.expiresAt ?? -Infinity),
+    });
     return known === undefined || before > known.before;
   }
 

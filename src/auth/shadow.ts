@@ -26,7 +26,8 @@ export function shadowOf(
     ...result.flatMap((d) => d.shadowRequirements.map((r) => ({ ...r, on: "result" as const }))),
   ];
   const requirements: Requirement[] = [];
-  for (const r of candidates) if (!enforced.some((e) => sameEntry(e, r)) && !requirements.some((e) => sameEntry(e, r))) requirements.push(r);
+  for (const r of candidates)
+    if (!enforced.some((e) => sameEntry(e, r)) && !requirements.some((e) => sameEntry(e, r))) requirements.push(r);
   const shadowAuthenticated = !authenticated && [...parent, ...result].some((d) => d.shadowAuth);
   if (requirements.length === 0 && !shadowAuthenticated) return undefined;
   return { authenticated: shadowAuthenticated || requirements.length > 0, requirements };
@@ -45,14 +46,22 @@ export function shadowed(shadow: ShadowGuard, coordinate: string, auth: RequestA
   if (decision.outcome === "allow") return run();
   const pending = decision.pending;
   if (!ownerHolds(pending, "parent", source, auth.principal!)) {
-    auth.shadowDeny(coordinate, shadow, pending.map((r) => r.text));
+    auth.shadowDeny(
+      coordinate,
+      shadow,
+      pending.map((r) => r.text),
+    );
     return run();
   }
   if (!pending.some((r) => r.on === "result")) return run();
   const check = (value: unknown) => {
     const items = Array.isArray(value) ? value.flat(Infinity) : [value];
     if (!items.every((item) => item == null || ownerHolds(pending, "result", item, auth.principal!))) {
-      auth.shadowDeny(coordinate, shadow, pending.map((r) => r.text));
+      auth.shadowDeny(
+        coordinate,
+        shadow,
+        pending.map((r) => r.text),
+      );
     }
     return value;
   };

@@ -173,7 +173,8 @@ function libraryVerifiers(options: VerifierOptions, table: readonly PoolIssuer[]
   const skew = options.clockSkewSeconds;
   const tokenUse = options.tokenUse === "any" ? null : options.tokenUse;
   const audiences = options.accessTokenAudiences && options.accessTokenAudiences.length > 0 ? new Set(options.accessTokenAudiences) : null;
-  const customJwtCheck = ({ payload }: { payload: object }) => checkClaims(payload as Record<string, unknown>, skew, Date.now() / 1000, audiences);
+  const customJwtCheck = ({ payload }: { payload: object }) =>
+    checkClaims(payload as Record<string, unknown>, skew, Date.now() / 1000, audiences);
   const byIssuer = new Map<string, LibraryVerifier>();
   const own = table.filter((i) => i.library);
   if (own.length > 0) {

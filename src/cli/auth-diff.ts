@@ -2,7 +2,14 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { ApprovalsError, checkApprovals, diffManifests, formatDiffMarkdown, parseApprovals, type Approval } from "../graphql/access-diff.js";
+import {
+  ApprovalsError,
+  checkApprovals,
+  diffManifests,
+  formatDiffMarkdown,
+  parseApprovals,
+  type Approval,
+} from "../graphql/access-diff.js";
 import type { AccessManifest } from "../graphql/access-manifest.js";
 
 const MANIFEST_PATH = "src/__generated__/access-manifest.json";

@@ -127,15 +127,22 @@ export async function buildLambda(outDir = join(root, "build", "lambda"), log: (
     external: ["pg-native"],
     plugins: [leaveOut],
   });
-  cpSync(join(root, "schema"), join(outDir, "schema"), { recursive: true, filter: (path) => statSync(path).isDirectory() || path.endsWith(".graphql") });
+  cpSync(join(root, "schema"), join(outDir, "schema"), {
+    recursive: true,
+    filter: (path) => statSync(path).isDirectory() || path.endsWith(".graphql"),
+  });
   const bundle = join(outDir, "index.mjs");
   writeFileSync(bundle, entrySource());
   const inputs = Object.keys(result.metafile.inputs);
-  log(`Bundled ${inputs.length} modules into app.cjs (${(statSync(join(outDir, "app.cjs")).size / 1024).toFixed(0)} KiB) in ${(performance.now() - started).toFixed(0)} ms.`);
+  log(
+    `Bundled ${inputs.length} modules into app.cjs (${(statSync(join(outDir, "app.cjs")).size / 1024).toFixed(0)} KiB) in ${(performance.now() - started).toFixed(0)} ms.`,
+  );
   log(`Schema files: ${readdirSync(join(outDir, "schema")).join(", ")}.`);
   const cacheStarted = performance.now();
   await makeCodeCache(outDir);
-  log(`Made V8's code cache app.cjs.cache (${(statSync(join(outDir, "app.cjs.cache")).size / 1024).toFixed(0)} KiB, Node ${process.version}) from one cold start in ${(performance.now() - cacheStarted).toFixed(0)} ms.`);
+  log(
+    `Made V8's code cache app.cjs.cache (${(statSync(join(outDir, "app.cjs.cache")).size / 1024).toFixed(0)} KiB, Node ${process.version}) from one cold start in ${(performance.now() - cacheStarted).toFixed(0)} ms.`,
+  );
   log(`Deploy ${shown(outDir)}/ (zip its contents) on nodejs24.x with handler index.handler (HTTP API) or index.albHandler (ALB).`);
   return { bundle, inputs };
 }
@@ -210,7 +217,16 @@ async function makeCodeCache(outDir: string): Promise<void> {
     await dbServer.start();
     const poolId = "us-east-1_CodeCache";
     const now = Math.floor(Date.now() / 1000);
-    const claims = { sub: "code-cache", iss: `https://cognito-idp.us-east-1.amazonaws.com/${poolId}`, client_id: "codecache", token_use: "access", username: "code-cache", scope: "openid", iat: now, exp: now + 300 };
+    const claims = {
+      sub: "code-cache",
+      iss: `https://cognito-idp.us-east-1.amazonaws.com/${poolId}`,
+      client_id: "codecache",
+      token_use: "access",
+      username: "code-cache",
+      scope: "openid",
+      iat: now,
+      exp: now + 300,
+    };
     const event = JSON.parse(readFileSync(join(root, "test", "fixtures", "http-api-v2-event.json"), "utf8"));
     event.headers.authorization = `Bearer ${signJwt({ kid, alg: "RS256" }, claims, privateKey)}`;
     event.body = JSON.stringify({ query: "{ me { sub } products(first: 5) { edges { node { id name priceCents } } } }" });

@@ -60,7 +60,10 @@ function main(): void {
     if (error instanceof ConfigError) fail(`Configuration error: ${error.message}`);
     throw error;
   }
-  if (config.mode !== "dev") fail("npm run token works in dev mode only, and COGNITO_USER_POOL_ID is set: unset COGNITO_USER_POOL_ID and COGNITO_CLIENT_ID for dev tokens, or sign in to your Cognito pool for a real token (docs/cognito.md).");
+  if (config.mode !== "dev")
+    fail(
+      "npm run token works in dev mode only, and COGNITO_USER_POOL_ID is set: unset COGNITO_USER_POOL_ID and COGNITO_CLIENT_ID for dev tokens, or sign in to your Cognito pool for a real token (docs/cognito.md).",
+    );
   if (positionals.length > 1) fail(`Give at most one persona, got: ${positionals.join(" ")}`);
   let issuer: DevIssuer;
   try {
@@ -68,7 +71,11 @@ function main(): void {
   } catch (error) {
     // One line naming the file, the cause and the fix; no stack (the cause is the file, not this code).
     const code = (error as NodeJS.ErrnoException).code;
-    console.error(error instanceof DevKeysFileError ? error.message : `${devKeysFile(config)}: cannot read or create the dev keys (${code ?? (error as Error).message}); check DATA_DIR (${config.dataDir}) is a writable directory`);
+    console.error(
+      error instanceof DevKeysFileError
+        ? error.message
+        : `${devKeysFile(config)}: cannot read or create the dev keys (${code ?? (error as Error).message}); check DATA_DIR (${config.dataDir}) is a writable directory`,
+    );
     process.exit(1);
   }
   let minted;

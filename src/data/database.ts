@@ -2,7 +2,13 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { CamelCasePlugin, Kysely, PostgresDialect, sql, type Dialect, type LogEvent } from "kysely";
 import { migrateToLatest } from "./migrations.js";
-import { pgliteNotifications, postgresNotifications, type NotificationHub, type PGliteListener, type PostgresNotificationOptions } from "./notifications.js";
+import {
+  pgliteNotifications,
+  postgresNotifications,
+  type NotificationHub,
+  type PGliteListener,
+  type PostgresNotificationOptions,
+} from "./notifications.js";
 import type { Database } from "./tables.js";
 
 export type Db = Kysely<Database>;
@@ -100,14 +106,20 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenDataba
     throw error;
   }
   let hub: NotificationHub | undefined;
-  const notifications = () => (hub ??= options.url ? postgresNotifications(options.url, { connectTimeoutMs: options.connectTimeoutMs, ...options.notifications }) : pgliteNotifications(pglite!));
+  const notifications = () =>
+    (hub ??= options.url
+      ? postgresNotifications(options.url, { connectTimeoutMs: options.connectTimeoutMs, ...options.notifications })
+      : pgliteNotifications(pglite!));
   return {
     db,
     kind,
     notifications,
     ping: async () => {
       const timeout = new Promise<false>((resolve) => setTimeout(() => resolve(false), 1000).unref());
-      const answer = sql`select 1`.execute(db).then(() => true, () => false);
+      const answer = sql`select 1`.execute(db).then(
+        () => true,
+        () => false,
+      );
       return Promise.race([answer, timeout]);
     },
     poolStats: () => (pool ? { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount } : null),
@@ -193,7 +205,16 @@ async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T | und
 
 // Errors of a connection that failed or died, from `pg`, Node or PostgreSQL, none of which carries a code of its
 // own for these. PGlite runs in the process and has none of them.
-const UNREACHABLE_NODE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN"]);
+const UNREACHABLE_NODE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+]);
 const UNAVAILABLE_SQLSTATES = new Set([
   "57P01", // admin_shutdown: the backend was terminated (pg_terminate_backend, a restart)
   "57P02", // crash_shutdown
@@ -217,7 +238,11 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   for (let e = error, depth = 0; e && typeof e === "object" && depth < 5; depth++) {
     const { code, message } = e as { code?: unknown; message?: unknown };
     // Class 08: connection exception; class 28: the login was refused (a rotated password).
-    if (typeof code === "string" && (UNREACHABLE_NODE_CODES.has(code) || UNAVAILABLE_SQLSTATES.has(code) || /^(08|28)[0-9A-Z]{3}$/.test(code))) return true;
+    if (
+      typeof code === "string" &&
+      (UNREACHABLE_NODE_CODES.has(code) || UNAVAILABLE_SQLSTATES.has(code) || /^(08|28)[0-9A-Z]{3}$/.test(code))
+    )
+      return true;
     if (typeof message === "string" && UNAVAILABLE_MESSAGES.test(message)) return true;
     const inner = (e as { errors?: unknown }).errors;
     e =

@@ -36,9 +36,7 @@ const migrations: Record<string, Migration> = {
         .createTable("orders")
         .addColumn("id", "text", (c) => c.primaryKey())
         .addColumn("customer_id", "text", (c) => c.notNull().references("customers.sub"))
-        .addColumn("status", "text", (c) =>
-          c.notNull().check(sql`status in ('PENDING', 'PAID', 'SHIPPED', 'DELIVERED', 'CANCELLED')`),
-        )
+        .addColumn("status", "text", (c) => c.notNull().check(sql`status in ('PENDING', 'PAID', 'SHIPPED', 'DELIVERED', 'CANCELLED')`))
         .addColumn("total_cents", "integer", (c) => c.notNull().check(sql`total_cents >= 0`))
         .addColumn("internal_note", "text")
         .addColumn("idempotency_key", "text", (c) => c.notNull())

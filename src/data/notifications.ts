@@ -44,7 +44,8 @@ function checkChannel(channel: string): void {
  */
 export async function publish(db: Db, channel: string, payload: string): Promise<void> {
   checkChannel(channel);
-  if (Buffer.byteLength(payload) >= MAX_PAYLOAD_BYTES) throw new Error(`Notification payload on "${channel}" is over PostgreSQL's ${MAX_PAYLOAD_BYTES}-byte limit.`);
+  if (Buffer.byteLength(payload) >= MAX_PAYLOAD_BYTES)
+    throw new Error(`Notification payload on "${channel}" is over PostgreSQL's ${MAX_PAYLOAD_BYTES}-byte limit.`);
   await sql`select pg_notify(${channel}, ${payload})`.execute(db);
 }
 

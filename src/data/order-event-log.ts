@@ -19,15 +19,28 @@ export interface ReplayPage {
  * apart from a quiet log. Every row is committed (ids are assigned in commit order, see `publishOrderEvent`), so a
  * page never skips an event a later page could still reveal.
  */
-export async function readOrderEventsAfter(db: Db, after: string, options: { customerId?: string; checkAfter?: boolean } = {}): Promise<ReplayPage> {
+export async function readOrderEventsAfter(
+  db: Db,
+  after: string,
+  options: { customerId?: string; checkAfter?: boolean } = {},
+): Promise<ReplayPage> {
   let query = db.selectFrom("orderEvents").select(["id", "orderId", "customerId", "kind", "occurredAt"]);
   // The anchor row is matched by id alone: a customer's cursor names an event of their own order anyway.
-  if (options.checkAfter) query = query.where((eb) => eb.or([eb("id", "=", after as never), eb.and([eb("id", ">", after as never), ...(options.customerId ? [eb("customerId", "=", options.customerId)] : [])])]));
+  if (options.checkAfter)
+    query = query.where((eb) =>
+      eb.or([
+        eb("id", "=", after as never),
+        eb.and([eb("id", ">", after as never), ...(options.customerId ? [eb("customerId", "=", options.customerId)] : [])]),
+      ]),
+    );
   else {
     query = query.where("id", ">", after as never);
     if (options.customerId) query = query.where("customerId", "=", options.customerId);
   }
-  const rows = await query.orderBy("id").limit(REPLAY_PAGE_SIZE + (options.checkAfter ? 1 : 0)).execute();
+  const rows = await query
+    .orderBy("id")
+    .limit(REPLAY_PAGE_SIZE + (options.checkAfter ? 1 : 0))
+    .execute();
   const found = options.checkAfter ? rows.length > 0 && String(rows[0]!.id) === after : true;
   const events = rows
     .filter((row) => String(row.id) !== after)
@@ -38,7 +51,10 @@ export async function readOrderEventsAfter(db: Db, after: string, options: { cus
 /** Deletes the log's events that occurred more than `retentionSeconds` ago; returns how many. Throws if the database fails. */
 export async function pruneOrderEvents(db: Db, retentionSeconds: number): Promise<number> {
   const cutoff = new Date(Date.now() - retentionSeconds * 1000);
-  const result = await db.deleteFrom("orderEvents").where("occurredAt", "<", cutoff as never).executeTakeFirst();
+  const result = await db
+    .deleteFrom("orderEvents")
+    .where("occurredAt", "<", cutoff as never)
+    .executeTakeFirst();
   return Number(result.numDeletedRows);
 }
 
@@ -52,7 +68,11 @@ export function startOrderEventPruner(db: Db, retentionSeconds: number, logger?:
   const timer = setInterval(() => {
     pruneOrderEvents(db, retentionSeconds).then(
       (deleted) => logger?.debug({ event: "order_events.pruned", deleted, retentionSeconds }, "pruned the order event log"),
-      (error: Error) => logger?.warn({ event: "order_events.prune_failed", err: { type: error.name, message: error.message } }, "could not prune the order event log; retrying later"),
+      (error: Error) =>
+        logger?.warn(
+          { event: "order_events.prune_failed", err: { type: error.name, message: error.message } },
+          "could not prune the order event log; retrying later",
+        ),
     );
   }, everyMs);
   timer.unref();

@@ -44,7 +44,11 @@ export async function listOrders(db: Db, filter: OrderFilter): Promise<Page<Orde
   if (filter.customerId !== undefined) query = query.where("customerId", "=", filter.customerId);
   if (filter.status) query = query.where("status", "=", filter.status);
   if (after) query = query.where(beforePosition(after));
-  const rows = await query.orderBy("createdAt", "desc").orderBy("id", "desc").limit(size + 1).execute();
+  const rows = await query
+    .orderBy("createdAt", "desc")
+    .orderBy("id", "desc")
+    .limit(size + 1)
+    .execute();
   return toPage(rows, size);
 }
 
@@ -109,7 +113,12 @@ export async function placeOrder(db: Db, customer: Customer, lines: readonly Ord
         .values({ orderId: order.id, productId: line.productId, quantity: line.quantity, unitPriceCents: unitPrice })
         .execute();
     }
-    const placed = await trx.updateTable("orders").set({ totalCents: total }).where("id", "=", order.id).returningAll().executeTakeFirstOrThrow();
+    const placed = await trx
+      .updateTable("orders")
+      .set({ totalCents: total })
+      .where("id", "=", order.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
     // Delivered to subscribers when the transaction commits; a replay (above) publishes nothing.
     await publishOrderEvent(trx, "PLACED", placed);
     return placed;
@@ -185,7 +194,12 @@ export async function changeStatus(
 }
 
 async function restock(trx: Trx, orderId: string): Promise<void> {
-  const items = await trx.selectFrom("orderItems").select(["productId", "quantity"]).where("orderId", "=", orderId).orderBy("productId").execute();
+  const items = await trx
+    .selectFrom("orderItems")
+    .select(["productId", "quantity"])
+    .where("orderId", "=", orderId)
+    .orderBy("productId")
+    .execute();
   for (const item of items) {
     await trx
       .updateTable("products")

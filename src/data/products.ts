@@ -28,7 +28,11 @@ export async function listProducts(db: Db, args: PageArgs): Promise<Page<Product
   const after = decodeCursor(args.after);
   let query = db.selectFrom("products").selectAll().where("active", "=", true);
   if (after) query = query.where(beforePosition(after));
-  const rows = await query.orderBy("createdAt", "desc").orderBy("id", "desc").limit(size + 1).execute();
+  const rows = await query
+    .orderBy("createdAt", "desc")
+    .orderBy("id", "desc")
+    .limit(size + 1)
+    .execute();
   return toPage(rows, size);
 }
 

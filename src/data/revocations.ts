@@ -67,7 +67,10 @@ const noticeOf = (row: RevocationRow): RevocationNotice => ({
  * end of the `seq` index whatever the table holds. Every record with a lower `seq` is committed or never will be.
  */
 export async function latestRevocationSeq(db: Db): Promise<number> {
-  const row = await db.selectFrom("revocations").select((eb) => eb.fn.max("seq").as("latest")).executeTakeFirst();
+  const row = await db
+    .selectFrom("revocations")
+    .select((eb) => eb.fn.max("seq").as("latest"))
+    .executeTakeFirst();
   return Number(row?.latest ?? 0);
 }
 

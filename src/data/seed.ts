@@ -10,9 +10,25 @@ export interface SeedCustomer {
 }
 
 const PRODUCTS = [
-  { id: "prd-keyboard", sku: "KB-01", name: "Mechanical keyboard", description: "Tenkeyless, brown switches", priceCents: 8900, costPriceCents: 5200, stock: 25 },
+  {
+    id: "prd-keyboard",
+    sku: "KB-01",
+    name: "Mechanical keyboard",
+    description: "Tenkeyless, brown switches",
+    priceCents: 8900,
+    costPriceCents: 5200,
+    stock: 25,
+  },
   { id: "prd-mouse", sku: "MS-01", name: "Wireless mouse", description: null, priceCents: 3500, costPriceCents: 1400, stock: 40 },
-  { id: "prd-monitor", sku: "MN-27", name: "27-inch monitor", description: "1440p, 144 Hz", priceCents: 32900, costPriceCents: 24100, stock: 8 },
+  {
+    id: "prd-monitor",
+    sku: "MN-27",
+    name: "27-inch monitor",
+    description: "1440p, 144 Hz",
+    priceCents: 32900,
+    costPriceCents: 24100,
+    stock: 8,
+  },
   { id: "prd-cable", sku: "CB-USBC", name: "USB-C cable", description: "2 m, braided", priceCents: 1200, costPriceCents: 300, stock: 200 },
   { id: "prd-stand", sku: "ST-01", name: "Laptop stand", description: "Aluminium", priceCents: 4500, costPriceCents: 1900, stock: 1 },
 ] as const;
@@ -26,8 +42,23 @@ interface SeedOrder {
 }
 
 const ORDERS: readonly SeedOrder[] = [
-  { id: "ord-alice-1", customer: "alice", status: "PENDING", note: null, lines: [{ productId: "prd-keyboard", quantity: 1 }, { productId: "prd-cable", quantity: 2 }] },
-  { id: "ord-alice-2", customer: "alice", status: "SHIPPED", note: "Left with the neighbour", lines: [{ productId: "prd-mouse", quantity: 1 }] },
+  {
+    id: "ord-alice-1",
+    customer: "alice",
+    status: "PENDING",
+    note: null,
+    lines: [
+      { productId: "prd-keyboard", quantity: 1 },
+      { productId: "prd-cable", quantity: 2 },
+    ],
+  },
+  {
+    id: "ord-alice-2",
+    customer: "alice",
+    status: "SHIPPED",
+    note: "Left with the neighbour",
+    lines: [{ productId: "prd-mouse", quantity: 1 }],
+  },
   { id: "ord-bob-1", customer: "bob", status: "PAID", note: "Gift wrap requested", lines: [{ productId: "prd-monitor", quantity: 1 }] },
 ];
 
@@ -35,12 +66,19 @@ const ORDERS: readonly SeedOrder[] = [
  * Creates the dev data once: every row has a fixed id and conflicting inserts do nothing, so a restart (or two
  * replicas starting together) keeps what was written since.
  */
-export async function seed(db: Db, customers: Readonly<Record<"alice" | "bob", SeedCustomer>> & Readonly<Record<string, SeedCustomer>>): Promise<void> {
+export async function seed(
+  db: Db,
+  customers: Readonly<Record<"alice" | "bob", SeedCustomer>> & Readonly<Record<string, SeedCustomer>>,
+): Promise<void> {
   await db.transaction().execute(async (trx) => {
     // Seeding runs once per database: the marker row of the first product says whether it did.
     const seeded = await trx.selectFrom("products").select("id").where("id", "=", PRODUCTS[0].id).executeTakeFirst();
     if (seeded) return;
-    await trx.insertInto("products").values(PRODUCTS.map((p) => ({ ...p }))).onConflict((oc) => oc.doNothing()).execute();
+    await trx
+      .insertInto("products")
+      .values(PRODUCTS.map((p) => ({ ...p })))
+      .onConflict((oc) => oc.doNothing())
+      .execute();
     await trx
       .insertInto("customers")
       .values(Object.values(customers).map((c) => ({ sub: c.sub, username: c.username, email: c.email })))
@@ -65,7 +103,14 @@ export async function seed(db: Db, customers: Readonly<Record<"alice" | "bob", S
         .execute();
       await trx
         .insertInto("orderItems")
-        .values(order.lines.map((line) => ({ orderId: order.id, productId: line.productId, quantity: line.quantity, unitPriceCents: prices.get(line.productId)! })))
+        .values(
+          order.lines.map((line) => ({
+            orderId: order.id,
+            productId: line.productId,
+            quantity: line.quantity,
+            unitPriceCents: prices.get(line.productId)!,
+          })),
+        )
         .execute();
     }
   });

@@ -8,5 +8,11 @@ export function seedDevData(db: Db): Promise<void> {
     const persona = PERSONAS[name];
     return { sub: persona.sub, username: persona.username!, email: persona.email! };
   };
-  return seed(db, { alice: customer("alice"), bob: customer("bob"), sam: customer("sam"), stella: customer("stella"), ada: customer("ada") });
+  return seed(db, {
+    alice: customer("alice"),
+    bob: customer("bob"),
+    sam: customer("sam"),
+    stella: customer("stella"),
+    ada: customer("ada"),
+  });
 }

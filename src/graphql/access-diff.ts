@@ -134,7 +134,8 @@ export function reachOf(access: FieldAccess | undefined, principalClass: string)
 }
 
 /** An entry's atoms as comparable keys (an `owner:` atom with the object it is read from). */
-const atomKeys = (entry: RequirementEntry) => new Set(entry.anyOf.map((atom) => (atom.startsWith("owner:") ? `${atom}@${entry.ownerFrom}` : atom)));
+const atomKeys = (entry: RequirementEntry) =>
+  new Set(entry.anyOf.map((atom) => (atom.startsWith("owner:") ? `${atom}@${entry.ownerFrom}` : atom)));
 const entryText = (entry: RequirementEntry) => entry.anyOf.join("|");
 
 /**
@@ -212,7 +213,14 @@ export function formatDiffMarkdown(diff: AccessDiff, approvals: readonly Approva
   lines.push("", `${approved.length + unapproved.length} widening(s): ${approved.length} approved, ${unapproved.length} not approved.`);
   if (unapproved.length > 0) {
     lines.push("", "To approve, add to `schema/access-approvals.json` (reviewed like code), with the reason:", "", "```json");
-    lines.push(JSON.stringify(unapproved.map((w) => ({ field: w.field, widening: w.widening, reason: "..." })), null, 2), "```");
+    lines.push(
+      JSON.stringify(
+        unapproved.map((w) => ({ field: w.field, widening: w.widening, reason: "..." })),
+        null,
+        2,
+      ),
+      "```",
+    );
   }
   for (const stale of unused) lines.push("", `Approval for \`${stale.field}\` \`${stale.widening}\` matches no widening of this change.`);
   return `${lines.join("\n")}\n`;

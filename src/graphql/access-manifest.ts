@@ -106,12 +106,19 @@ export function formatAccessTable(manifest: AccessManifest): string {
   const rows: { field: string; type: string; lines: string[] }[] = [];
   for (const [typeName, fields] of Object.entries(manifest.types)) {
     for (const [fieldName, access] of Object.entries(fields)) {
-      const lines = "public" in access ? ["public"] : ["signed in", ...access.requires.map((entry) => requirementLine(entry, typeName, access.type))];
+      const lines =
+        "public" in access ? ["public"] : ["signed in", ...access.requires.map((entry) => requirementLine(entry, typeName, access.type))];
       if (access.shadow) {
-        lines.push("shadow (logged, not enforced): signed in", ...access.shadow.requires.map((entry) => `  ${requirementLine(entry, typeName, access.type)}`));
+        lines.push(
+          "shadow (logged, not enforced): signed in",
+          ...access.shadow.requires.map((entry) => `  ${requirementLine(entry, typeName, access.type)}`),
+        );
       }
       for (const [member, rule] of Object.entries(access.members ?? {})) {
-        lines.push(`when it returns a ${member}: signed in`, ...rule.requires.map((entry) => `  ${requirementLine(entry, typeName, member)}`));
+        lines.push(
+          `when it returns a ${member}: signed in`,
+          ...rule.requires.map((entry) => `  ${requirementLine(entry, typeName, member)}`),
+        );
       }
       rows.push({ field: `${typeName}.${fieldName}`, type: access.type, lines });
     }

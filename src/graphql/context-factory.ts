@@ -1,6 +1,15 @@
 import { GraphQLError } from "graphql";
 import type { Logger } from "pino";
-import { AuthError, createAuthenticator, readBearerToken, RequestAuth, serviceUnavailableError, type AuthContext, type CredentialSources, type Principal } from "../auth/index.js";
+import {
+  AuthError,
+  createAuthenticator,
+  readBearerToken,
+  RequestAuth,
+  serviceUnavailableError,
+  type AuthContext,
+  type CredentialSources,
+  type Principal,
+} from "../auth/index.js";
 import { isDatabaseUnavailable } from "../data/database.js";
 import { createLoaders, type Loaders } from "../data/loaders.js";
 import type { AppContext } from "./context.js";
@@ -15,7 +24,11 @@ import { RemoteCalls } from "./remote-calls.js";
  * GraphQLError (400/401/503) for a present but refused token.
  */
 export function createCredentialCheck(deps: ServerDependencies): (sources: CredentialSources) => Promise<AuthContext> {
-  const authenticate = createAuthenticator({ verifier: deps.verifier, revocations: deps.revocations, posture: { explain: !deps.config.production } });
+  const authenticate = createAuthenticator({
+    verifier: deps.verifier,
+    revocations: deps.revocations,
+    posture: { explain: !deps.config.production },
+  });
   return async (sources) => {
     let auth: AuthContext;
     try {
@@ -53,12 +66,24 @@ export function createContextFactory(deps: ServerDependencies): (sources: Creden
       remote.call("callerEmail", async () =>
         principal && deps.emailLookup
           ? deps.emailLookup(principal, readBearerToken(sources)!, (error) =>
-              deps.logger?.warn({ event: "email.lookup_failed", requestId, sub: principal.sub, error: (error as Error)?.name }, "caller's email lookup failed"),
+              deps.logger?.warn(
+                { event: "email.lookup_failed", requestId, sub: principal.sub, error: (error as Error)?.name },
+                "caller's email lookup failed",
+              ),
             )
           : null,
       );
     try {
-      return { ...auth, db: deps.db, loaders: createLoaders(deps.db), callerEmail, remote, afterCommit: runNow, revoker: deps.revoker, requestId };
+      return {
+        ...auth,
+        db: deps.db,
+        loaders: createLoaders(deps.db),
+        callerEmail,
+        remote,
+        afterCommit: runNow,
+        revoker: deps.revoker,
+        requestId,
+      };
     } catch (error) {
       // Apollo answers a failed context with 500 and runs no plugin: this is the one place to see and map it.
       throw contextError(error, deps.logger, requestId);

@@ -1,4 +1,10 @@
-import { HeaderMap, type ApolloServerPlugin, type GraphQLRequestContextWillSendResponse, type GraphQLRequestListener, type GraphQLResponse } from "@apollo/server";
+import {
+  HeaderMap,
+  type ApolloServerPlugin,
+  type GraphQLRequestContextWillSendResponse,
+  type GraphQLRequestListener,
+  type GraphQLResponse,
+} from "@apollo/server";
 import type { GraphQLFormattedError } from "graphql";
 import type { ControlledTransaction } from "kysely";
 import type { Logger } from "pino";
@@ -17,7 +23,6 @@ export const RETRY_AFTER_SECONDS = RETRY_AFTER.conflict!;
 
 /** Codes of answers that refuse the operation whole; they keep the shape of a refusal before execution. */
 const REFUSAL_CODES = new Set(["UNAUTHENTICATED", "FORBIDDEN"]);
-
 
 export interface OperationTransactionOptions {
   /** Where a failed commit or rollback is logged (error level). */
@@ -64,7 +69,10 @@ export function operationTransactionPlugin(options: OperationTransactionOptions 
       } catch (error) {
         const err = { type: (error as Error)?.name, message: (error as Error)?.message, code: (error as { code?: string })?.code };
         const requestId = requestIdOf(request.http);
-        options.logger?.warn({ event: "db.unavailable", requestId, operation: operationName ?? undefined, err }, "could not open the operation's transaction; answered 503");
+        options.logger?.warn(
+          { event: "db.unavailable", requestId, operation: operationName ?? undefined, err },
+          "could not open the operation's transaction; answered 503",
+        );
         options.onUnavailable?.(error, { requestId, operation: operationName ?? undefined });
         return unavailableResponse();
       }
@@ -89,8 +97,14 @@ export function operationTransactionPlugin(options: OperationTransactionOptions 
           // PostgreSQL ends a transaction whose COMMIT fails, but Kysely keeps the connection until a rollback
           // (it releases it by itself only for its AbortedTransactionError): without this, a deferred constraint
           // failing at commit would leak a pool connection, and on PGlite, the only one.
-          options.logger?.error({ err: error, event: "db.commit_failed", operation: requestContext.operationName ?? undefined }, "commit failed");
-          await trx.rollback().execute().catch(() => undefined);
+          options.logger?.error(
+            { err: error, event: "db.commit_failed", operation: requestContext.operationName ?? undefined },
+            "commit failed",
+          );
+          await trx
+            .rollback()
+            .execute()
+            .catch(() => undefined);
           answerNotApplied(requestContext, "The operation could not be committed and was not applied. Retry it.");
           return;
         }
@@ -99,7 +113,10 @@ export function operationTransactionPlugin(options: OperationTransactionOptions 
           try {
             action();
           } catch (error) {
-            options.logger?.error({ err: error, event: "after_commit_failed", requestId: requestIdOf(requestContext.request.http) }, "an after-commit action failed");
+            options.logger?.error(
+              { err: error, event: "after_commit_failed", requestId: requestIdOf(requestContext.request.http) },
+              "an after-commit action failed",
+            );
           }
         }
         return;
@@ -108,7 +125,10 @@ export function operationTransactionPlugin(options: OperationTransactionOptions 
         await trx.rollback().execute();
       } catch (error) {
         // The connection is released even so, and PostgreSQL drops an unfinished transaction with its connection.
-        options.logger?.error({ err: error, event: "db.rollback_failed", operation: requestContext.operationName ?? undefined }, "rollback failed");
+        options.logger?.error(
+          { err: error, event: "db.rollback_failed", operation: requestContext.operationName ?? undefined },
+          "rollback failed",
+        );
       }
       // A refusal stands even if the database also failed: retrying would not help.
       if (errors.some(isConflict) && !isRefusal(requestContext)) {
@@ -126,7 +146,9 @@ export function operationTransactionPlugin(options: OperationTransactionOptions 
  * (synchronous) rewrite of the same hook, whatever the order of the plugins.
  */
 function isRefusal({ response }: GraphQLRequestContextWillSendResponse<AppContext>): boolean {
-  return response.body.kind === "single" && (response.body.singleResult.errors ?? []).some((e) => REFUSAL_CODES.has(String(e.extensions?.code)));
+  return (
+    response.body.kind === "single" && (response.body.singleResult.errors ?? []).some((e) => REFUSAL_CODES.has(String(e.extensions?.code)))
+  );
 }
 
 /** Every error of the answer says the operation was not applied; a whole refusal stays as the auth layer made it. */
@@ -142,7 +164,10 @@ function markRolledBack({ response }: GraphQLRequestContextWillSendResponse<AppC
 
 /** The answer when the database, not the operation, failed: nothing applied, retry. */
 function answerNotApplied({ response }: GraphQLRequestContextWillSendResponse<AppContext>, message: string): void {
-  response.body = { kind: "single", singleResult: { data: null, errors: [{ message, extensions: { code: SERVICE_UNAVAILABLE, rolledBack: true } }] } };
+  response.body = {
+    kind: "single",
+    singleResult: { data: null, errors: [{ message, extensions: { code: SERVICE_UNAVAILABLE, rolledBack: true } }] },
+  };
   response.http.status = 503;
   response.http.headers.set("retry-after", String(RETRY_AFTER_SECONDS));
 }

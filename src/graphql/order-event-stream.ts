@@ -68,7 +68,12 @@ export async function openOrderEventStream(options: OrderEventStreamOptions): Pr
   return resumed(live, options, after, first.events);
 }
 
-function resumed(live: EventQueue<OrderEventMessage>, options: OrderEventStreamOptions, after: string | null, firstPage: OrderEventMessage[]): AsyncIterableIterator<OrderEventMessage> {
+function resumed(
+  live: EventQueue<OrderEventMessage>,
+  options: OrderEventStreamOptions,
+  after: string | null,
+  firstPage: OrderEventMessage[],
+): AsyncIterableIterator<OrderEventMessage> {
   return new ResumedStream(live, options, after === null ? null : BigInt(after), firstPage);
 }
 

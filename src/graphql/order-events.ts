@@ -42,7 +42,10 @@ export async function createOrderEventFeed(hub: NotificationHub, logger?: Logger
   const unlisten = await hub.listen(ORDER_EVENTS_CHANNEL, (payload) => {
     const event = parseOrderEvent(payload);
     if (!event) {
-      logger?.warn({ event: "order_events.unreadable", channel: ORDER_EVENTS_CHANNEL, bytes: Buffer.byteLength(payload) }, "skipped a notification that is not an order event");
+      logger?.warn(
+        { event: "order_events.unreadable", channel: ORDER_EVENTS_CHANNEL, bytes: Buffer.byteLength(payload) },
+        "skipped a notification that is not an order event",
+      );
       return;
     }
     for (const queue of queues) queue.offer(event);
@@ -51,8 +54,15 @@ export async function createOrderEventFeed(hub: NotificationHub, logger?: Logger
   return {
     log,
     subscribe(accept) {
-      const queue: EventQueue<OrderEventMessage> = new EventQueue(MAX_QUEUED_EVENTS, accept, () => queues.delete(queue), () =>
-        logger?.warn({ event: "order_events.dropped", limit: MAX_QUEUED_EVENTS }, "a subscriber fell behind; its oldest event was dropped"),
+      const queue: EventQueue<OrderEventMessage> = new EventQueue(
+        MAX_QUEUED_EVENTS,
+        accept,
+        () => queues.delete(queue),
+        () =>
+          logger?.warn(
+            { event: "order_events.dropped", limit: MAX_QUEUED_EVENTS },
+            "a subscriber fell behind; its oldest event was dropped",
+          ),
       );
       queues.add(queue);
       return queue;

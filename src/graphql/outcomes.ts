@@ -76,7 +76,12 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown, pr
     };
   }
   if (!production || formatted.extensions?.code !== "INTERNAL_SERVER_ERROR") return formatted;
-  return { message: "Internal server error.", extensions: { code: "INTERNAL_SERVER_ERROR" }, path: formatted.path, locations: formatted.locations };
+  return {
+    message: "Internal server error.",
+    extensions: { code: "INTERNAL_SERVER_ERROR" },
+    path: formatted.path,
+    locations: formatted.locations,
+  };
 }
 
 // graphql-js appends ` Did you mean "X", "Y", or "Z"?` (names, which cannot hold a "?") to validation and

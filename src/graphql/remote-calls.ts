@@ -41,7 +41,11 @@ export class RemoteCalls {
     let call = this.calls?.get(key) as Promise<T> | undefined;
     if (call) return call;
     if (this.sealed) {
-      return Promise.reject(new RemoteCallInTransactionError(`Remote call "${key}" inside a transaction: declare it as a step of its root field (src/graphql/remote-steps.ts)`));
+      return Promise.reject(
+        new RemoteCallInTransactionError(
+          `Remote call "${key}" inside a transaction: declare it as a step of its root field (src/graphql/remote-steps.ts)`,
+        ),
+      );
     }
     call = run();
     (this.calls ??= new Map()).set(key, call);
@@ -101,7 +105,8 @@ export async function runRemoteSteps<TContext>(steps: RemoteSteps<TContext>, req
 /** The root field nodes an operation selects, through inline fragments and fragment spreads (each spread once). */
 function rootFields(document: DocumentNode, selectionSet: SelectionSetNode, variables: Record<string, unknown>): FieldNode[] {
   const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const definition of document.definitions) if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  for (const definition of document.definitions)
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
   const found: FieldNode[] = [];
   const visited = new Set<string>();
   // An explicit stack, not recursion: fragment nesting is the client's to choose (validation rules out cycles).

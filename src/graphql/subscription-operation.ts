@@ -56,7 +56,11 @@ export function createSubscriptionStarter(schema: GraphQLSchema, config: Config)
   const posture = { explain: !config.production };
   // One parsed document per distinct subscription text, shared by its subscribers (idle heap, issue #24).
   const parseDocument = createDocumentCache(config.limits.tokens);
-  return async function start(payload: SubscribePayload, principal: Principal | null, contextValue: AppContext): Promise<StartedSubscription | RefusedSubscription> {
+  return async function start(
+    payload: SubscribePayload,
+    principal: Principal | null,
+    contextValue: AppContext,
+  ): Promise<StartedSubscription | RefusedSubscription> {
     let document: DocumentNode;
     try {
       document = parseDocument(payload.query);
@@ -67,9 +71,19 @@ export function createSubscriptionStarter(schema: GraphQLSchema, config: Config)
     const invalid = validate(schema, document, rules);
     if (invalid.length > 0) return { errors: invalid.map((e) => withCode(e, "GRAPHQL_VALIDATION_FAILED")) };
     const definition = getOperationAST(document, payload.operationName);
-    if (!definition) return { errors: [withCode(new GraphQLError("The document has no operation of that name, or several and no operationName."), "BAD_REQUEST")] };
+    if (!definition)
+      return {
+        errors: [withCode(new GraphQLError("The document has no operation of that name, or several and no operationName."), "BAD_REQUEST")],
+      };
     if (definition.operation !== "subscription") {
-      return { errors: [withCode(new GraphQLError("Only subscriptions are served over WebSocket; send queries and mutations with HTTP POST to /graphql."), "BAD_REQUEST")] };
+      return {
+        errors: [
+          withCode(
+            new GraphQLError("Only subscriptions are served over WebSocket; send queries and mutations with HTTP POST to /graphql."),
+            "BAD_REQUEST",
+          ),
+        ],
+      };
     }
     // Variables are coerced first, as Apollo does over HTTP: a bad value is the client's error (BAD_USER_INPUT).
     const coerced = getVariableValues(schema, definition.variableDefinitions ?? [], payload.variables ?? {});
@@ -80,21 +94,35 @@ export function createSubscriptionStarter(schema: GraphQLSchema, config: Config)
     if (denials.length > 0) {
       return {
         errors: [operationDenied(principal === null, denials, posture)],
-        denial: { reason: principal === null ? "AUTHENTICATION_REQUIRED" : "INSUFFICIENT_PERMISSION", coordinates: denials.map((d) => d.coordinate) },
+        denial: {
+          reason: principal === null ? "AUTHENTICATION_REQUIRED" : "INSUFFICIENT_PERMISSION",
+          coordinates: denials.map((d) => d.coordinate),
+        },
       };
     }
     const args: ExecutionArgs = { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue };
     const stream = await createSourceEventStream(args);
-    if (!isAsyncIterator(stream)) return { errors: (stream as ExecutionResult).errors ?? [new GraphQLError("The subscription could not be started.")] };
+    if (!isAsyncIterator(stream))
+      return { errors: (stream as ExecutionResult).errors ?? [new GraphQLError("The subscription could not be started.")] };
     return { args, stream };
   };
 }
 
 const isAsyncIterator = (value: unknown): value is AsyncIterableIterator<unknown> =>
-  typeof value === "object" && value !== null && typeof (value as AsyncIterator<unknown>).next === "function" && Symbol.asyncIterator in value;
+  typeof value === "object" &&
+  value !== null &&
+  typeof (value as AsyncIterator<unknown>).next === "function" &&
+  Symbol.asyncIterator in value;
 
 function withCode(error: GraphQLError, code: string): GraphQLError {
-  return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, originalError: error.originalError, extensions: { ...error.extensions, code } });
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    originalError: error.originalError,
+    extensions: { ...error.extensions, code },
+  });
 }
 
 /**

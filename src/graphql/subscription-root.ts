@@ -51,13 +51,17 @@ export const SafeSingleFieldSubscriptionsRule: ValidationRule = (context) => {
       const condition = conditionalRootSelection(node, context.getDocument());
       if (condition) {
         const name = node.name ? `Subscription "${node.name.value}"` : "Anonymous Subscription";
-        context.reportError(new GraphQLError(`${name} must not use "@skip" or "@include" directives in the top level selection.`, { nodes: condition }));
+        context.reportError(
+          new GraphQLError(`${name} must not use "@skip" or "@include" directives in the top level selection.`, { nodes: condition }),
+        );
         return;
       }
       try {
         stock.OperationDefinition(node);
       } catch (error) {
-        context.reportError(error instanceof GraphQLError ? error : new GraphQLError(String((error as Error)?.message ?? error), { nodes: node }));
+        context.reportError(
+          error instanceof GraphQLError ? error : new GraphQLError(String((error as Error)?.message ?? error), { nodes: node }),
+        );
       }
     },
   };

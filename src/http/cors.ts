@@ -33,7 +33,10 @@ export function corsMiddlewareFor(origins: "*" | readonly string[]): CorsMiddlew
   if (origins !== "*" && origins.length === 0) return undefined;
   return cors({
     // A listed origin is reflected; any other gets `false`, for which `cors` sets no header at all.
-    origin: origins === "*" ? "*" : (origin, callback) => callback(null, origin !== undefined && isOriginAllowed(origins, origin) ? origin : false),
+    origin:
+      origins === "*"
+        ? "*"
+        : (origin, callback) => callback(null, origin !== undefined && isOriginAllowed(origins, origin) ? origin : false),
     methods: "GET, POST, OPTIONS",
     allowedHeaders: CORS_ALLOWED_HEADERS.join(", "),
     exposedHeaders: CORS_EXPOSED_HEADERS.join(", "),
@@ -43,7 +46,12 @@ export function corsMiddlewareFor(origins: "*" | readonly string[]): CorsMiddlew
 }
 
 /** Runs the (synchronous) CORS middleware; true when it answered the request itself (an allowed preflight). */
-export function applyCors(middleware: CorsMiddleware, origins: "*" | readonly string[], req: IncomingMessage, res: ServerResponse): boolean {
+export function applyCors(
+  middleware: CorsMiddleware,
+  origins: "*" | readonly string[],
+  req: IncomingMessage,
+  res: ServerResponse,
+): boolean {
   // Caches must not hand one origin's answer to another, refused origins' answers included.
   if (origins !== "*") res.setHeader("vary", "Origin");
   let passed = false;
@@ -61,4 +69,3 @@ export function applyCors(middleware: CorsMiddleware, origins: "*" | readonly st
 export function removeCorsHeaders(res: ServerResponse): void {
   for (const name of res.getHeaderNames()) if (name.startsWith("access-control-")) res.removeHeader(name);
 }
-

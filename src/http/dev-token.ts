@@ -34,7 +34,7 @@ export async function handleDevToken(
   }
   if (req.method !== "POST") {
     res.setHeader("allow", "POST, OPTIONS");
-    return sendJson(res, 405, { error: "Use POST with a JSON body, e.g. {\"persona\":\"alice\"}." });
+    return sendJson(res, 405, { error: 'Use POST with a JSON body, e.g. {"persona":"alice"}.' });
   }
   if (!(req.headers["content-type"] ?? "").toLowerCase().startsWith("application/json")) {
     return sendJson(res, 415, { error: "The body must be JSON (content-type: application/json)." });
@@ -50,4 +50,3 @@ export async function handleDevToken(
   const answer = mint(parsed);
   sendJson(res, answer.status, answer.body);
 }
-

@@ -79,7 +79,12 @@ export function createHttpHandler<TContext extends BaseContext>(options: HttpHan
 }
 
 /** Reports an answered request off `/graphql` (probes, scrapes, 404s) once its answer is sent. */
-function reportOnFinish<TContext extends BaseContext>(options: HttpHandlerOptions<TContext>, req: IncomingMessage, res: ServerResponse, path: string): void {
+function reportOnFinish<TContext extends BaseContext>(
+  options: HttpHandlerOptions<TContext>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+): void {
   const started = performance.now();
   res.once("finish", () =>
     options.onExchange?.({

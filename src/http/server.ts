@@ -45,7 +45,8 @@ export async function startHttpServer(
 ): Promise<RunningServer> {
   const contextFor = createContextFactory(deps);
   let draining = false;
-  const exposition = deps.metrics && (async () => ({ contentType: deps.metrics!.registry.contentType, body: await deps.metrics!.registry.metrics() }));
+  const exposition =
+    deps.metrics && (async () => ({ contentType: deps.metrics!.registry.contentType, body: await deps.metrics!.registry.metrics() }));
   const handler = createHttpHandler<AppContext>({
     apollo,
     context: (req, requestId) => contextFor(credentialSourcesFromNode(req), requestId),
@@ -69,9 +70,11 @@ export async function startHttpServer(
   });
   const attached = (await attach?.(httpServer)) ?? null;
   const metricsServer = exposition && deps.config.metrics.port !== null ? await listenForMetrics(deps.config.metrics, exposition) : null;
-  const metricsUrl = metricsServer && `http://${urlHost(deps.config.metrics.host)}:${(metricsServer.address() as AddressInfo).port}/metrics`;
+  const metricsUrl =
+    metricsServer && `http://${urlHost(deps.config.metrics.host)}:${(metricsServer.address() as AddressInfo).port}/metrics`;
   if (metricsUrl) deps.logger?.info({ metricsUrl }, "metrics listening");
-  else if (exposition && deps.config.production) deps.logger?.info("metrics not served: set METRICS_PORT to serve /metrics on a listener of its own");
+  else if (exposition && deps.config.production)
+    deps.logger?.info("metrics not served: set METRICS_PORT to serve /metrics on a listener of its own");
   const { port } = httpServer.address() as AddressInfo;
   const host = deps.config.http.host === "0.0.0.0" ? "localhost" : deps.config.http.host;
   return {

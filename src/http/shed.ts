@@ -47,7 +47,11 @@ export function createLoadShedder(options: LoadShedderOptions): LoadShedder {
       if (reason !== null) {
         options.onShed?.(reason);
         // The request's body is not read; the connection is closed after the answer so it is not left half-read.
-        res.writeHead(503, { "content-type": "application/json; charset=utf-8", "retry-after": String(RETRY_AFTER_SECONDS), connection: "close" });
+        res.writeHead(503, {
+          "content-type": "application/json; charset=utf-8",
+          "retry-after": String(RETRY_AFTER_SECONDS),
+          connection: "close",
+        });
         res.end(JSON.stringify({ errors: [serviceUnavailableFormatted()] }));
         return false;
       }

@@ -116,10 +116,13 @@ const DEV_TOKEN_NOT_FOUND = {
 const noCallback = () => undefined;
 
 export async function handler(event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> {
-  return (await (await httpApi())(event, context, noCallback)) as APIGatewayProxyStructuredResultV2;
+  return (await (
+    await httpApi()
+  )(event, context, noCallback)) as APIGatewayProxyStructuredResultV2;
 }
 
 export async function albHandler(event: ALBEvent, context: Context): Promise<ALBResult> {
-  return (await (await alb())(event, context, noCallback)) as ALBResult;
+  return (await (
+    await alb()
+  )(event, context, noCallback)) as ALBResult;
 }
-

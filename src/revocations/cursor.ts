@@ -49,7 +49,13 @@ export class RevocationCursor {
    * from it and closes the gap.
    */
   apply(notice: RevocationNotice): void {
-    this.list.add(revocationOf({ ...notice, revokedBefore: notice.revokedBefore === null ? null : new Date(notice.revokedBefore), expiresAt: new Date(notice.expiresAt) }));
+    this.list.add(
+      revocationOf({
+        ...notice,
+        revokedBefore: notice.revokedBefore === null ? null : new Date(notice.revokedBefore),
+        expiresAt: new Date(notice.expiresAt),
+      }),
+    );
     if (notice.seq > 0 && notice.seq === this.position + 1) this.position = notice.seq;
   }
 }
@@ -65,7 +71,9 @@ export function parseNotice(payload: string): RevocationNotice | null {
       (notice.seq === undefined || Number.isSafeInteger(notice.seq)) &&
       typeof notice.sub === "string" &&
       typeof notice.expiresAt === "number" &&
-      (typeof notice.sessionId === "string" ? notice.revokedBefore === null : notice.sessionId === null && typeof notice.revokedBefore === "number");
+      (typeof notice.sessionId === "string"
+        ? notice.revokedBefore === null
+        : notice.sessionId === null && typeof notice.revokedBefore === "number");
     return ok ? ({ seq: 0, ...notice } as RevocationNotice) : null;
   } catch {
     return null;

@@ -51,7 +51,11 @@ export interface Revoker {
    * the answer leaves. `cognitoSignedOut` is what `signOutInCognito` answered (false: the record is kept as long as
    * the subject's refresh tokens can live). Throws only on database failure.
    */
-  revoke(db: Db, request: RevokeRequest & { readonly cognitoSignedOut: boolean }, afterCommit: (action: () => void) => void): Promise<RevocationRow>;
+  revoke(
+    db: Db,
+    request: RevokeRequest & { readonly cognitoSignedOut: boolean },
+    afterCommit: (action: () => void) => void,
+  ): Promise<RevocationRow>;
 }
 
 /** Builds the revoker of one replica. */
@@ -64,7 +68,12 @@ export function createRevoker(options: RevokerOptions): Revoker {
         return await options.cognito.signOut({ sub: request.sub, username: request.username, userPoolId: request.userPoolId });
       } catch (error) {
         logger?.warn(
-          { event: "revocation.cognito_failed", requestId: request.requestId, sub: request.sub, err: { type: (error as Error)?.name, message: (error as Error)?.message } },
+          {
+            event: "revocation.cognito_failed",
+            requestId: request.requestId,
+            sub: request.sub,
+            err: { type: (error as Error)?.name, message: (error as Error)?.message },
+          },
           "Cognito's AdminUserGlobalSignOut failed; the API's revocation holds, refresh tokens stay valid in Cognito",
         );
         return false;
@@ -91,7 +100,14 @@ export function createRevoker(options: RevokerOptions): Revoker {
       afterCommit(() => {
         list.add(revocationOf(row));
         logger?.info(
-          { event: "auth.revocation", requestId: request.requestId, sub: request.sub, kind: subject ? "SUBJECT" : "SESSION", revokedBy: request.revokedBy, cognitoSignedOut },
+          {
+            event: "auth.revocation",
+            requestId: request.requestId,
+            sub: request.sub,
+            kind: subject ? "SUBJECT" : "SESSION",
+            revokedBy: request.revokedBy,
+            cognitoSignedOut,
+          },
           "sessions revoked",
         );
       });

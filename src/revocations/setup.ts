@@ -32,7 +32,11 @@ export interface RevocationSetup {
  * `REVOCATION_LISTEN=false` or `listen` is false (the Lambda handlers, which refresh per invocation instead), and
  * reloaded (the records after its cursor) every `REVOCATION_RELOAD_SECONDS` by a timer unless `listen` is false.
  */
-export async function setUpRevocation(config: Config, database: Pick<OpenDatabase, "db" | "notifications">, options: { readonly logger?: Logger; readonly listen?: boolean; readonly cognitoCalls?: CognitoCallReporting } = {}): Promise<RevocationSetup> {
+export async function setUpRevocation(
+  config: Config,
+  database: Pick<OpenDatabase, "db" | "notifications">,
+  options: { readonly logger?: Logger; readonly listen?: boolean; readonly cognitoCalls?: CognitoCallReporting } = {},
+): Promise<RevocationSetup> {
   const list = new RevocationList();
   const longLived = options.listen ?? true;
   const sync = await startRevocationSync({
@@ -48,7 +52,10 @@ export async function setUpRevocation(config: Config, database: Pick<OpenDatabas
     refreshTokenValiditySeconds: config.revocation.refreshTokenValidityDays * 86_400,
     clockSkewSeconds: config.auth.clockSkewSeconds,
     cognito: config.revocation.cognitoSignOut
-      ? cognitoSignOut({ userPoolIds: config.auth.userPoolIds, guard: cognitoCallGuard({ ...cognitoGuardSettings(config), ...options.cognitoCalls }) })
+      ? cognitoSignOut({
+          userPoolIds: config.auth.userPoolIds,
+          guard: cognitoCallGuard({ ...cognitoGuardSettings(config), ...options.cognitoCalls }),
+        })
       : null,
     logger: options.logger,
   });

@@ -66,7 +66,8 @@ const DEFAULT_PAGE_SIZE = 10_000;
 export async function startRevocationSync(options: RevocationSyncOptions): Promise<RevocationSync> {
   const { db, list, logger } = options;
   const cleanUpIntervalMs = options.cleanUpIntervalMs ?? 60_000;
-  const staleAfterMs = options.staleAfterMs !== undefined ? options.staleAfterMs : options.reloadIntervalMs === null ? null : 3 * options.reloadIntervalMs;
+  const staleAfterMs =
+    options.staleAfterMs !== undefined ? options.staleAfterMs : options.reloadIntervalMs === null ? null : 3 * options.reloadIntervalMs;
   const cursor = new RevocationCursor(db, list, options.pageSize ?? DEFAULT_PAGE_SIZE);
   let reloads = 0;
   let lastReload = 0;
@@ -86,10 +87,16 @@ export async function startRevocationSync(options: RevocationSyncOptions): Promi
 
   const failed = (error: unknown) => {
     const failingForMs = lastSuccess === 0 ? null : Date.now() - lastSuccess;
-    logger?.error({ event: "revocations.reload_failed", err: errorOf(error), known: list.size, cursor: cursor.position, failingForMs }, "could not reload revocations; keeping the ones known");
+    logger?.error(
+      { event: "revocations.reload_failed", err: errorOf(error), known: list.size, cursor: cursor.position, failingForMs },
+      "could not reload revocations; keeping the ones known",
+    );
     if (!stale && staleAfterMs !== null && failingForMs !== null && failingForMs > staleAfterMs) {
       stale = true;
-      logger?.error({ event: "revocations.stale", failingForMs, staleAfterMs }, "revocations not reloaded for too long; reporting not ready");
+      logger?.error(
+        { event: "revocations.stale", failingForMs, staleAfterMs },
+        "revocations not reloaded for too long; reporting not ready",
+      );
     }
   };
 
@@ -158,9 +165,16 @@ async function cleanUp(db: Db, list: RevocationList, logger: Logger | undefined)
     const deleted = await deleteExpiredRevocations(db);
     if (deleted > 0) logger?.info({ event: "revocations.expired_deleted", deleted }, "expired revocations deleted");
   } catch (error) {
-    logger?.warn({ event: "revocations.clean_up_failed", err: errorOf(error) }, "could not delete expired revocations; the next clean-up tries again");
+    logger?.warn(
+      { event: "revocations.clean_up_failed", err: errorOf(error) },
+      "could not delete expired revocations; the next clean-up tries again",
+    );
   }
 }
 
 /** The error's kind, message and code (PostgreSQL's SQLSTATE, Node's errno name) for a log line. */
-const errorOf = (error: unknown) => ({ type: (error as Error)?.name, message: (error as Error)?.message, code: (error as { code?: unknown })?.code });
+const errorOf = (error: unknown) => ({
+  type: (error as Error)?.name,
+  message: (error as Error)?.message,
+  code: (error as { code?: unknown })?.code,
+});

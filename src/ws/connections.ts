@@ -44,7 +44,8 @@ export class ConnectionRegistry {
     private readonly metrics: Metrics | undefined,
   ) {
     this.stopRevocations = revocations?.onRevoked(() => {
-      for (const connection of this.all) if (connection.principal && revocations.isRevoked(connection.principal)) this.closeIfLapsed(connection);
+      for (const connection of this.all)
+        if (connection.principal && revocations.isRevoked(connection.principal)) this.closeIfLapsed(connection);
     });
   }
 
@@ -54,7 +55,11 @@ export class ConnectionRegistry {
     if (socket.readyState !== socket.OPEN && socket.readyState !== socket.CONNECTING) return;
     socket.close(close.code, close.reason);
     this.metrics?.wsCloses.inc({ code: String(close.code) });
-    if (log) this.logger?.info({ event: log.event, connectionId: connection.id, sub: connection.principal?.sub, code: close.code, reason: log.reason }, close.reason ?? "connection closed");
+    if (log)
+      this.logger?.info(
+        { event: log.event, connectionId: connection.id, sub: connection.principal?.sub, code: close.code, reason: log.reason },
+        close.reason ?? "connection closed",
+      );
   }
 
   /**

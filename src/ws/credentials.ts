@@ -8,7 +8,10 @@ import type { CredentialSources } from "../auth/index.js";
  * like repeated headers), the upgrade URL's query string and its Cookie header (a token there is refused, as over
  * HTTP). Throws a GraphQLError when the payload's value is not a string.
  */
-export function credentialSourcesOfInit(request: IncomingMessage, payload: Readonly<Record<string, unknown>> | undefined): CredentialSources {
+export function credentialSourcesOfInit(
+  request: IncomingMessage,
+  payload: Readonly<Record<string, unknown>> | undefined,
+): CredentialSources {
   const authorization: string[] = [];
   const raw = request.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === "authorization") authorization.push(raw[i + 1]!);

@@ -20,7 +20,12 @@ export interface EventDelivery {
  * errors, so an event the rules refuse this subscriber is never sent, not even as an error. `return()` stops the
  * source at once (a waiting `next()` ends).
  */
-export function eventResults(delivery: EventDelivery, source: AsyncIterableIterator<unknown>, args: ExecutionArgs, connection: Connection): AsyncGenerator<ExecutionResult> {
+export function eventResults(
+  delivery: EventDelivery,
+  source: AsyncIterableIterator<unknown>,
+  args: ExecutionArgs,
+  connection: Connection,
+): AsyncGenerator<ExecutionResult> {
   const { metrics, logger } = delivery;
   metrics?.wsSubscriptions.inc();
   let finished = false;
@@ -40,9 +45,16 @@ export function eventResults(delivery: EventDelivery, source: AsyncIterableItera
         const requestId = randomUUID();
         let result: ExecutionResult;
         try {
-          result = await execute({ ...args, rootValue: event.value, contextValue: delivery.contextFor(connection, requestId, event.value) });
+          result = await execute({
+            ...args,
+            rootValue: event.value,
+            contextValue: delivery.contextFor(connection, requestId, event.value),
+          });
         } catch (error) {
-          logger?.error({ requestId, connectionId: connection.id, operation, err: error }, "unexpected error while executing a subscription event");
+          logger?.error(
+            { requestId, connectionId: connection.id, operation, err: error },
+            "unexpected error while executing a subscription event",
+          );
           metrics?.wsEvents.inc({ outcome: "failed" });
           continue;
         }
@@ -79,20 +91,42 @@ export function eventResults(delivery: EventDelivery, source: AsyncIterableItera
  * subscriber's) is expected and logged at debug; the database being down is a warning; anything else is a bug,
  * logged at error level with an id.
  */
-function withhold({ logger, metrics }: EventDelivery, errors: readonly GraphQLError[], requestId: string, connection: Connection, operation: string | undefined): void {
+function withhold(
+  { logger, metrics }: EventDelivery,
+  errors: readonly GraphQLError[],
+  requestId: string,
+  connection: Connection,
+  operation: string | undefined,
+): void {
   const denied = errors.filter(isDenial);
   if (denied.length === errors.length) {
     metrics?.wsEvents.inc({ outcome: "withheld" });
-    logger?.debug({ event: "ws.event_withheld", requestId, connectionId: connection.id, operation, sub: connection.principal?.sub, paths: denied.map((e) => e.path?.join(".")) }, "event withheld: the subscriber may not see it");
+    logger?.debug(
+      {
+        event: "ws.event_withheld",
+        requestId,
+        connectionId: connection.id,
+        operation,
+        sub: connection.principal?.sub,
+        paths: denied.map((e) => e.path?.join(".")),
+      },
+      "event withheld: the subscriber may not see it",
+    );
     return;
   }
   metrics?.wsEvents.inc({ outcome: "failed" });
   if (errors.some((e) => classify(e) === "unavailable")) {
-    logger?.warn({ event: "db.unavailable", requestId, connectionId: connection.id, operation }, "database unavailable; a subscription event was not delivered");
+    logger?.warn(
+      { event: "db.unavailable", requestId, connectionId: connection.id, operation },
+      "database unavailable; a subscription event was not delivered",
+    );
     return;
   }
   for (const error of errors) {
     if (isDenial(error)) continue;
-    logger?.error({ requestId, connectionId: connection.id, operation, path: error.path?.join("."), err: error.originalError ?? error }, "unexpected error in a subscription event; not delivered");
+    logger?.error(
+      { requestId, connectionId: connection.id, operation, path: error.path?.join("."), err: error.originalError ?? error },
+      "unexpected error in a subscription event; not delivered",
+    );
   }
 }

@@ -59,7 +59,11 @@ export function startSubscriptionServer(deps: ServerDependencies, httpServer: Se
     rescheduleExpiry: (connection) => registry.rescheduleExpiry(connection as Connection),
   });
   let closing = false;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: config.ws.maxMessageBytes, handleProtocols: (protocols) => handleProtocols(protocols) });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: config.ws.maxMessageBytes,
+    handleProtocols: (protocols) => handleProtocols(protocols),
+  });
   const protocol = createProtocolServer({
     config,
     schema: deps.schema,
@@ -73,11 +77,17 @@ export function startSubscriptionServer(deps: ServerDependencies, httpServer: Se
     logger,
     metrics,
   });
-  wss.on("connection", (socket: WebSocket, request: IncomingMessage) => bindSocket(socket, request, protocol, registry, logger, metrics, answerPing));
+  wss.on("connection", (socket: WebSocket, request: IncomingMessage) =>
+    bindSocket(socket, request, protocol, registry, logger, metrics, answerPing),
+  );
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const refusal = upgradeRefusal(request, closing, config.corsOrigins);
     if (refusal) {
-      if (refusal.startsWith("403")) logger?.info({ event: "ws.origin_refused", origin: request.headers.origin }, "websocket upgrade refused: origin not in CORS_ORIGINS");
+      if (refusal.startsWith("403"))
+        logger?.info(
+          { event: "ws.origin_refused", origin: request.headers.origin },
+          "websocket upgrade refused: origin not in CORS_ORIGINS",
+        );
       return refuseUpgrade(socket, refusal);
     }
     wss.handleUpgrade(request, socket, head, (ws) => wss.emit("connection", ws, request));
@@ -110,10 +120,16 @@ export function startSubscriptionServer(deps: ServerDependencies, httpServer: Se
  * feed and the subscription server. After the hub reconnects (events may have been missed), every connection is
  * closed with 1012 so clients reconnect and re-read.
  */
-export async function attachSubscriptions(deps: ServerDependencies, httpServer: Server): Promise<{ close(): Promise<void>; subscribers(): number } | null> {
+export async function attachSubscriptions(
+  deps: ServerDependencies,
+  httpServer: Server,
+): Promise<{ close(): Promise<void>; subscribers(): number } | null> {
   if (!deps.notifications) return null;
   const { createOrderEventFeed } = await import("../graphql/order-events.js");
-  const orderEvents = await createOrderEventFeed(deps.notifications, deps.logger, { db: deps.db, retentionSeconds: deps.config.ws.eventRetentionSeconds });
+  const orderEvents = await createOrderEventFeed(deps.notifications, deps.logger, {
+    db: deps.db,
+    retentionSeconds: deps.config.ws.eventRetentionSeconds,
+  });
   const server = startSubscriptionServer(deps, httpServer, orderEvents);
   const stopResync = deps.notifications.onResync(() => {
     deps.logger?.warn({ event: "ws.resync" }, "notifications resumed after an interruption; closing subscriptions so clients re-read");

@@ -45,11 +45,17 @@ export function createProtocolServer(options: ProtocolOptions): Server<Extra> {
       const principal = await authenticate(options, connection, ctx.connectionParams);
       if (principal === undefined) return false;
       if (!principal && !options.anonymousUseful) {
-        registry.closeWith(connection, WS_CLOSE.AUTHENTICATION_REQUIRED, { event: "ws.connection_refused", reason: "AUTHENTICATION_REQUIRED" });
+        registry.closeWith(connection, WS_CLOSE.AUTHENTICATION_REQUIRED, {
+          event: "ws.connection_refused",
+          reason: "AUTHENTICATION_REQUIRED",
+        });
         return false;
       }
       if (!registry.admit(connection, principal)) return false;
-      logger?.info({ event: "ws.connected", connectionId: connection.id, sub: principal?.sub, kind: principal?.kind ?? "ANONYMOUS" }, "websocket connection acknowledged");
+      logger?.info(
+        { event: "ws.connected", connectionId: connection.id, sub: principal?.sub, kind: principal?.kind ?? "ANONYMOUS" },
+        "websocket connection acknowledged",
+      );
       return true;
     },
     onSubscribe: async (ctx, _id, payload) => {
@@ -59,13 +65,18 @@ export function createProtocolServer(options: ProtocolOptions): Server<Extra> {
       if (registry.closeIfLapsed(connection)) return [new GraphQLError("The connection's token is no longer valid.")];
       const limit = config.ws.maxSubscriptionsPerConnection;
       if (Object.keys(ctx.subscriptions).length > limit) {
-        const error = new GraphQLError(`Too many subscriptions on this connection (at most ${limit}); complete one first.`, { extensions: { code: SUBSCRIPTION_LIMIT } });
+        const error = new GraphQLError(`Too many subscriptions on this connection (at most ${limit}); complete one first.`, {
+          extensions: { code: SUBSCRIPTION_LIMIT },
+        });
         return refuse(options, connection, requestId, operation, SUBSCRIPTION_LIMIT, [error], { limit });
       }
       const contextValue: AppContext = options.contextFor(connection, requestId, undefined);
       const outcome = await options.startSubscription(payload, connection.principal, contextValue);
       if ("errors" in outcome) {
-        if (outcome.denial) return refuse(options, connection, requestId, operation, outcome.denial.reason, outcome.errors, { coordinates: outcome.denial.coordinates });
+        if (outcome.denial)
+          return refuse(options, connection, requestId, operation, outcome.denial.reason, outcome.errors, {
+            coordinates: outcome.denial.coordinates,
+          });
         return clientErrors(options, outcome.errors, requestId, operation);
       }
       streams.set(contextValue, { started: outcome, connection });
@@ -81,7 +92,11 @@ export function createProtocolServer(options: ProtocolOptions): Server<Extra> {
 }
 
 /** The connection's principal (`null`: anonymous), or `undefined` when its credentials were refused (closed). */
-async function authenticate(options: ProtocolOptions, connection: Connection, params: Record<string, unknown> | undefined): Promise<Principal | null | undefined> {
+async function authenticate(
+  options: ProtocolOptions,
+  connection: Connection,
+  params: Record<string, unknown> | undefined,
+): Promise<Principal | null | undefined> {
   let sources: CredentialSources;
   try {
     sources = credentialSourcesOfInit(connection.request!, params);
@@ -109,8 +124,27 @@ function closeFor(code: string, reason: string): { code: number; reason: string 
   return WS_CLOSE.INTERNAL;
 }
 
-function refuse(options: ProtocolOptions, connection: Connection, requestId: string, operation: string | undefined, reason: string, errors: readonly GraphQLError[], extra: Record<string, unknown>) {
-  options.logger?.info({ event: "ws.subscription_refused", requestId, connectionId: connection.id, operation, sub: connection.principal?.sub, reason, ...extra }, "subscription refused");
+function refuse(
+  options: ProtocolOptions,
+  connection: Connection,
+  requestId: string,
+  operation: string | undefined,
+  reason: string,
+  errors: readonly GraphQLError[],
+  extra: Record<string, unknown>,
+) {
+  options.logger?.info(
+    {
+      event: "ws.subscription_refused",
+      requestId,
+      connectionId: connection.id,
+      operation,
+      sub: connection.principal?.sub,
+      reason,
+      ...extra,
+    },
+    "subscription refused",
+  );
   return clientErrors(options, errors, requestId, operation);
 }
 
@@ -126,7 +160,8 @@ function clientErrors(options: ProtocolOptions, errors: readonly GraphQLError[],
     // As Apollo does: an error without a code is an internal one (which production redacts).
     extensions.code ??= "INTERNAL_SERVER_ERROR";
     let formatted: GraphQLFormattedError = formatError({ ...error.toJSON(), extensions }, error, options.config.production);
-    if (formatted.extensions?.code === "INTERNAL_SERVER_ERROR") formatted = { ...formatted, extensions: { ...formatted.extensions, requestId } };
+    if (formatted.extensions?.code === "INTERNAL_SERVER_ERROR")
+      formatted = { ...formatted, extensions: { ...formatted.extensions, requestId } };
     return new GraphQLError(formatted.message, { path: formatted.path, extensions: formatted.extensions });
   });
 }

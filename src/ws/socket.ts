@@ -12,7 +12,11 @@ import type { Connection, ConnectionRegistry } from "./connections.js";
 import type { Extra } from "./protocol.js";
 
 /** Answers a client's ping (`createPingAnswer`): a pong, after taking a fresh token when the ping carries one. */
-export type PingAnswer = (connection: Connection, payload: Record<string, unknown> | undefined, send: (data: string) => Promise<void>) => Promise<void>;
+export type PingAnswer = (
+  connection: Connection,
+  payload: Record<string, unknown> | undefined,
+  send: (data: string) => Promise<void>,
+) => Promise<void>;
 
 /**
  * Binds one accepted socket to the protocol server: keep-alive pings (a socket that does not answer within
@@ -29,12 +33,25 @@ export function bindSocket(
   answerPing: PingAnswer,
 ): void {
   const address = request.socket.remoteAddress ?? "unknown";
-  const connection: Connection = { id: randomUUID(), socket, request, address, openedAt: Date.now(), principal: null, anonymous: false, deadline: Infinity, expiry: undefined };
+  const connection: Connection = {
+    id: randomUUID(),
+    socket,
+    request,
+    address,
+    openedAt: Date.now(),
+    principal: null,
+    anonymous: false,
+    deadline: Infinity,
+    expiry: undefined,
+  };
   registry.all.add(connection);
   metrics?.wsConnections.inc();
   socket.on("error", (error) => {
     // Protocol errors of the client (a message over the size limit, bad framing): ws closes the socket itself.
-    logger?.info({ event: "ws.socket_error", connectionId: connection.id, err: { type: error.name, message: error.message } }, "websocket protocol error; closed");
+    logger?.info(
+      { event: "ws.socket_error", connectionId: connection.id, err: { type: error.name, message: error.message } },
+      "websocket protocol error; closed",
+    );
   });
   let pongWait: NodeJS.Timeout | undefined;
   const ping = setInterval(() => {
@@ -75,7 +92,14 @@ export function bindSocket(
     registry.release(connection);
     metrics?.wsConnections.dec();
     logger?.info(
-      { event: "ws.closed", connectionId: connection.id, sub: connection.principal?.sub, kind: connection.principal?.kind ?? "ANONYMOUS", code, durationMs: Date.now() - connection.openedAt },
+      {
+        event: "ws.closed",
+        connectionId: connection.id,
+        sub: connection.principal?.sub,
+        kind: connection.principal?.kind ?? "ANONYMOUS",
+        code,
+        durationMs: Date.now() - connection.openedAt,
+      },
       "websocket connection closed",
     );
     void closed(code, "");

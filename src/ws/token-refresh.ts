@@ -31,7 +31,11 @@ export interface TokenRefreshOptions {
   /** AUTH_CLOCK_SKEW_SECONDS in milliseconds: a token is accepted up to `exp` plus this. */
   readonly leewayMs: number;
   /** Closes the connection with a code and reason (the transport's own close, counted and logged). */
-  readonly close: (connection: RefreshableConnection, close: { code: number; reason: string }, log: { event: string; reason?: string }) => void;
+  readonly close: (
+    connection: RefreshableConnection,
+    close: { code: number; reason: string },
+    log: { event: string; reason?: string },
+  ) => void;
   /** The connection's deadline moved: re-arm its expiry timer. */
   readonly rescheduleExpiry: (connection: RefreshableConnection) => void;
   readonly logger?: Logger;
@@ -42,11 +46,23 @@ export interface TokenRefreshOptions {
  * pong otherwise. `send` sends one protocol message (a JSON string). Never throws for a client's bad token.
  */
 export function createPingAnswer(options: TokenRefreshOptions) {
-  return async function answerPing(connection: RefreshableConnection, payload: Record<string, unknown> | undefined, send: (message: string) => Promise<void>): Promise<void> {
-    const authorization = payload ? Object.entries(payload).filter(([name]) => name.toLowerCase() === "authorization").map(([, value]) => value) : [];
+  return async function answerPing(
+    connection: RefreshableConnection,
+    payload: Record<string, unknown> | undefined,
+    send: (message: string) => Promise<void>,
+  ): Promise<void> {
+    const authorization = payload
+      ? Object.entries(payload)
+          .filter(([name]) => name.toLowerCase() === "authorization")
+          .map(([, value]) => value)
+      : [];
     if (authorization.length === 0) return send(JSON.stringify(payload ? { type: "pong", payload } : { type: "pong" }));
     if (authorization.length > 1 || typeof authorization[0] !== "string") {
-      options.close(connection, { code: 4400, reason: "Bad request" }, { event: "ws.token_refresh_refused", reason: "AUTHORIZATION_MALFORMED" });
+      options.close(
+        connection,
+        { code: 4400, reason: "Bad request" },
+        { event: "ws.token_refresh_refused", reason: "AUTHORIZATION_MALFORMED" },
+      );
       return;
     }
     let principal: Principal | null;
@@ -57,7 +73,10 @@ export function createPingAnswer(options: TokenRefreshOptions) {
       const code = String(error.extensions?.code);
       const reason = (error.extensions?.auth as { reason?: string } | undefined)?.reason ?? "ERROR";
       if (code === "AUTH_UNAVAILABLE") {
-        options.logger?.warn({ event: "ws.token_refresh_deferred", connectionId: connection.id, sub: connection.principal?.sub, reason }, "token refresh deferred: the key set cannot be fetched");
+        options.logger?.warn(
+          { event: "ws.token_refresh_deferred", connectionId: connection.id, sub: connection.principal?.sub, reason },
+          "token refresh deferred: the key set cannot be fetched",
+        );
         return send(pongOf(connection));
       }
       const close = code === "BAD_REQUEST" ? { code: 4400, reason: "Bad request" } : { code: 4401, reason: `Invalid token: ${reason}` };
@@ -71,10 +90,16 @@ export function createPingAnswer(options: TokenRefreshOptions) {
     connection.principal = principal;
     connection.deadline = principal.expiresAt.getTime() + options.leewayMs;
     options.rescheduleExpiry(connection);
-    options.logger?.info({ event: "ws.token_refreshed", connectionId: connection.id, sub: principal.sub, expiresAt: principal.expiresAt.toISOString() }, "websocket token refreshed");
+    options.logger?.info(
+      { event: "ws.token_refreshed", connectionId: connection.id, sub: principal.sub, expiresAt: principal.expiresAt.toISOString() },
+      "websocket token refreshed",
+    );
     return send(pongOf(connection));
   };
 }
 
 const pongOf = (connection: RefreshableConnection) =>
-  JSON.stringify({ type: "pong", payload: { expiresAt: connection.principal ? Math.floor(connection.principal.expiresAt.getTime() / 1000) : null } });
+  JSON.stringify({
+    type: "pong",
+    payload: { expiresAt: connection.principal ? Math.floor(connection.principal.expiresAt.getTime() / 1000) : null },
+  });

@@ -37,11 +37,31 @@ describe("readBearerToken", () => {
   });
 
   // Characters JavaScript's trim() and \s treat as whitespace, which HTTP does not (RFC 9110 §5.6.3).
-  const NOT_HTTP_WHITESPACE = ["\u00a0", "\u0085", "\u000b", "\u000c", "\r", "\n", "\u1680", "\u2000", "\u2028", "\u2029", "\u202f", "\u3000", "\ufeff"];
+  const NOT_HTTP_WHITESPACE = [
+    "\u00a0",
+    "\u0085",
+    "\u000b",
+    "\u000c",
+    "\r",
+    "\n",
+    "\u1680",
+    "\u2000",
+    "\u2028",
+    "\u2029",
+    "\u202f",
+    "\u3000",
+    "\ufeff",
+  ];
   it.each(NOT_HTTP_WHITESPACE.map((c) => [`U+${c.codePointAt(0)!.toString(16).padStart(4, "0").toUpperCase()}`, c]))(
     "refuses a token followed, preceded or broken by %s",
     (_label, c) => {
-      for (const header of [`Bearer ${JWT}${c}`, `${c}Bearer ${JWT}`, `Bearer ${c}${JWT}`, `Bearer${c}${JWT}`, `Bearer ${JWT.slice(0, 10)}${c}${JWT.slice(10)}`]) {
+      for (const header of [
+        `Bearer ${JWT}${c}`,
+        `${c}Bearer ${JWT}`,
+        `Bearer ${c}${JWT}`,
+        `Bearer${c}${JWT}`,
+        `Bearer ${JWT.slice(0, 10)}${c}${JWT.slice(10)}`,
+      ]) {
         expect(reasonOf({ authorization: [header] }), JSON.stringify(header)).toBe("AUTHORIZATION_MALFORMED");
       }
     },
@@ -64,8 +84,32 @@ describe("readBearerToken", () => {
 
   it("reads every value exactly as the grammar's regex on the value trimmed of SP and HTAB", () => {
     // The reference: the grammar's regex after the regex trim, which trimHttpWhitespace skips when no end has OWS.
-    const reference = (value: string) => /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i.exec(value.replace(/^[ \t]+/, "").replace(/[ \t]+$/, ""))?.[1] ?? null;
-    const pieces = ["Bearer", "bearer", "BEARER", "Bearez", "Bear", "B\u0130arer", "bearer\u017f", " ", "  ", "\t", "\u00a0", "=", "==", "a", "Z9", "-._~+/", JWT, "!", ",", "\u212a", "\u00e9", ""];
+    const reference = (value: string) =>
+      /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i.exec(value.replace(/^[ \t]+/, "").replace(/[ \t]+$/, ""))?.[1] ?? null;
+    const pieces = [
+      "Bearer",
+      "bearer",
+      "BEARER",
+      "Bearez",
+      "Bear",
+      "B\u0130arer",
+      "bearer\u017f",
+      " ",
+      "  ",
+      "\t",
+      "\u00a0",
+      "=",
+      "==",
+      "a",
+      "Z9",
+      "-._~+/",
+      JWT,
+      "!",
+      ",",
+      "\u212a",
+      "\u00e9",
+      "",
+    ];
     const values = new Set<string>(["", " ", "Bearer", "Bearer =", "Bearer a=", "Bearer a=b", "Bearer a==", "\tBearer a\t", "Bearer  \t"]);
     let seed = 1;
     const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
@@ -109,6 +153,8 @@ describe("readBearerToken", () => {
   });
 
   it("ignores unrelated query parameters and cookies", () => {
-    expect(readBearerToken(sources({ search: "query=%7Bme%7Bsub%7D%7D", cookie: "theme=dark", authorization: [`Bearer ${JWT}`] }))).toBe(JWT);
+    expect(readBearerToken(sources({ search: "query=%7Bme%7Bsub%7D%7D", cookie: "theme=dark", authorization: [`Bearer ${JWT}`] }))).toBe(
+      JWT,
+    );
   });
 });

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { cognitoCallGuard, CognitoCircuitOpenError, CognitoTimeoutError, isCognitoFailure, type CognitoCallOutcome, type CognitoCircuitState } from "../../src/auth/cognito-calls.js";
+import {
+  cognitoCallGuard,
+  CognitoCircuitOpenError,
+  CognitoTimeoutError,
+  isCognitoFailure,
+  type CognitoCallOutcome,
+  type CognitoCircuitState,
+} from "../../src/auth/cognito-calls.js";
 
 const serverFault = () => Object.assign(new Error("Internal error"), { name: "InternalErrorException", $fault: "server" });
 const clientFault = (name: string) => Object.assign(new Error(name), { name, $fault: "client" });
@@ -28,8 +35,14 @@ describe("cognitoCallGuard", () => {
   it("opens the circuit after breakerFailures failures in a row: the next call is not made, and one trial goes through after breakerOpenMs", async () => {
     const states: CognitoCircuitState[] = [];
     const outcomes: CognitoCallOutcome[] = [];
-    const guard = cognitoCallGuard({ breakerFailures: 3, breakerOpenMs: 50, onCircuitChange: (state) => states.push(state), onOutcome: (_o, outcome) => outcomes.push(outcome) });
-    for (let i = 0; i < 3; i++) await expect(guard.run("GetUser", async () => Promise.reject(serverFault()))).rejects.toThrow("Internal error");
+    const guard = cognitoCallGuard({
+      breakerFailures: 3,
+      breakerOpenMs: 50,
+      onCircuitChange: (state) => states.push(state),
+      onOutcome: (_o, outcome) => outcomes.push(outcome),
+    });
+    for (let i = 0; i < 3; i++)
+      await expect(guard.run("GetUser", async () => Promise.reject(serverFault()))).rejects.toThrow("Internal error");
     expect(guard.state()).toBe("open");
     let called = false;
     await expect(guard.run("GetUser", async () => (called = true))).rejects.toThrow(CognitoCircuitOpenError);
@@ -49,9 +62,11 @@ describe("cognitoCallGuard", () => {
 
   it("does not count refusals of one request (client faults) toward opening the circuit, but counts throttling", async () => {
     const guard = cognitoCallGuard({ breakerFailures: 2 });
-    for (let i = 0; i < 5; i++) await expect(guard.run("GetUser", async () => Promise.reject(clientFault("NotAuthorizedException")))).rejects.toThrow();
+    for (let i = 0; i < 5; i++)
+      await expect(guard.run("GetUser", async () => Promise.reject(clientFault("NotAuthorizedException")))).rejects.toThrow();
     expect(guard.state()).toBe("closed");
-    for (let i = 0; i < 2; i++) await expect(guard.run("GetUser", async () => Promise.reject(clientFault("TooManyRequestsException")))).rejects.toThrow();
+    for (let i = 0; i < 2; i++)
+      await expect(guard.run("GetUser", async () => Promise.reject(clientFault("TooManyRequestsException")))).rejects.toThrow();
     expect(guard.state()).toBe("open");
   });
 

@@ -13,7 +13,12 @@ describe("DevIssuer", () => {
     const id = header(issuer.mint({ sub: "s", clientId: "c", username: "u", tokenUse: "id" }));
     expect(access.kid).not.toBe(id.kid);
     expect(access.alg).toBe("RS256");
-    expect(issuer.jwks().keys.map((k) => k.kid).sort()).toEqual([access.kid, id.kid].sort());
+    expect(
+      issuer
+        .jwks()
+        .keys.map((k) => k.kid)
+        .sort(),
+    ).toEqual([access.kid, id.kid].sort());
     expect(issuer.jwks().keys.every((k) => k.d === undefined)).toBe(true);
   });
 

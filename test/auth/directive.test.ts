@@ -178,7 +178,10 @@ describe("@auth / @public: build-time refusals", () => {
 /** `Doc` requires group:support in its definition and group:admin in an extension added by graphql-js extendSchema. */
 function docWithExtension(): GraphQLSchema {
   const base = makeExecutableSchema({
-    typeDefs: [authDirectiveTypeDefs, `type Query @public { doc: Doc } type Doc @auth(requires: ["group:support"]) { id: ID, title: String }`],
+    typeDefs: [
+      authDirectiveTypeDefs,
+      `type Query @public { doc: Doc } type Doc @auth(requires: ["group:support"]) { id: ID, title: String }`,
+    ],
     resolvers: { Query: { doc: () => ({ id: "d1", title: "plans" }) } },
   });
   return extendSchema(base, parse(`extend type Doc @auth(requires: ["group:admin"])`));
@@ -192,7 +195,9 @@ function noteWithCodeFirstUsage(): GraphQLSchema {
   });
   return mapSchema(base, {
     [MapperKind.OBJECT_FIELD]: (config, fieldName) =>
-      fieldName === "note" ? { ...config, extensions: { ...config.extensions, directives: { auth: [{ requires: ["group:admin"] }] } } } : config,
+      fieldName === "note"
+        ? { ...config, extensions: { ...config.extensions, directives: { auth: [{ requires: ["group:admin"] }] } } }
+        : config,
   });
 }
 
@@ -201,13 +206,17 @@ describe("@auth used more than once on one place", () => {
     const schema = applyAuthDirectives(docWithExtension());
     const guard = guardOf((schema.getType("Doc") as GraphQLObjectType).getFields().title!);
     expect(guard?.requirements.map((r) => r.text)).toEqual(["group:support", "group:admin"]);
-    const queryDoc = guardOf((schema.getQueryType()!.getFields().doc)!);
+    const queryDoc = guardOf(schema.getQueryType()!.getFields().doc!);
     expect(queryDoc?.requirements.map((r) => r.text)).toEqual(["group:support", "group:admin"]);
   });
 
   it("ANDs a field's SDL usage and its extensions.directives usage", () => {
     const schema = applyAuthDirectives(noteWithCodeFirstUsage());
-    expect(guardOf(schema.getQueryType()!.getFields().note!)?.requirements.map((r) => r.text).sort()).toEqual(["group:admin", "group:support"]);
+    expect(
+      guardOf(schema.getQueryType()!.getFields().note!)
+        ?.requirements.map((r) => r.text)
+        .sort(),
+    ).toEqual(["group:admin", "group:support"]);
   });
 
   it("checks every usage's grammar, naming the place", () => {
@@ -220,7 +229,8 @@ describe("@auth used more than once on one place", () => {
 
   describe("over HTTP", () => {
     let app: OperationRunner;
-    const caller = (groups: string[]) => bearer(app.devIssuer!.mint({ sub: "sub-x", clientId: DEV_APP_CLIENT_ID, username: "x", groups, scopes: [] }));
+    const caller = (groups: string[]) =>
+      bearer(app.devIssuer!.mint({ sub: "sub-x", clientId: DEV_APP_CLIENT_ID, username: "x", groups, scopes: [] }));
     beforeAll(async () => {
       app = await startOperations({}, { schema: applyAuthDirectives(mergeForTest(docWithExtension(), noteWithCodeFirstUsage())) });
     }, 60_000);
@@ -454,7 +464,7 @@ describe("@auth / @public at runtime over HTTP (dev mode, real dev tokens)", () 
   });
 
   it("applies a union member's type rule at the field that returns it, and guards the member's default-resolved fields too", async () => {
-    const query = "{ search(kinds: [\"secret\", \"note\"]) { ... on SecretDoc { title body } ... on Note { text } } }";
+    const query = '{ search(kinds: ["secret", "note"]) { ... on SecretDoc { title body } ... on Note { text } } }';
     const denied = await app.graphql(query, { headers: user("alice") });
     expect(denied.status).toBe(200);
     // One protected item refuses the list whole: answering the rest would show how many protected items there are.
@@ -462,16 +472,19 @@ describe("@auth / @public at runtime over HTTP (dev mode, real dev tokens)", () 
     expect(errorsOf(denied)).toMatchObject([{ path: ["search"], extensions: { code: "FORBIDDEN", auth: { missing: ["group:admin"] } } }]);
     // Defence in depth: the type's own fields carry its rule whatever path reaches them.
     const built = build(RUNTIME_SDL, runtimeResolvers);
-    for (const field of ["title", "body"]) expect(guardOf((built.getType("SecretDoc") as GraphQLObjectType).getFields()[field]!)?.requirements.map((r) => r.text)).toEqual(["group:admin"]);
+    for (const field of ["title", "body"])
+      expect(guardOf((built.getType("SecretDoc") as GraphQLObjectType).getFields()[field]!)?.requirements.map((r) => r.text)).toEqual([
+        "group:admin",
+      ]);
     const allowed = await app.graphql(query, { headers: user("ada", ["admin"]) });
     expect(allowed.body).toEqual({ data: { search: [{ title: "plans", body: "details" }, { text: "hello" }] } });
   });
 
   it("applies an interface's rule to its implementations, also to fields the interface does not declare", async () => {
-    const viaUnion = await app.graphql("{ search(kinds: [\"memo\"]) { ... on Memo { id text } } }", { headers: user("alice") });
+    const viaUnion = await app.graphql('{ search(kinds: ["memo"]) { ... on Memo { id text } } }', { headers: user("alice") });
     expect(viaUnion.body.data).toEqual({ search: null });
     expect(errorsOf(viaUnion)).toMatchObject([{ path: ["search"], extensions: { code: "FORBIDDEN", auth: { missing: ["group:admin"] } } }]);
-    const allowed = await app.graphql("{ search(kinds: [\"memo\"]) { ... on Memo { id text } } }", { headers: user("ada", ["admin"]) });
+    const allowed = await app.graphql('{ search(kinds: ["memo"]) { ... on Memo { id text } } }', { headers: user("ada", ["admin"]) });
     expect(allowed.body).toEqual({ data: { search: [{ id: "m1", text: "memo text" }] } });
   });
 
@@ -487,9 +500,18 @@ describe("@auth / @public at runtime over HTTP (dev mode, real dev tokens)", () 
     // Each implementation's own field carries the rule, also when selected through an inline fragment.
     const viaFragment = await app.graphql("{ accounts { ... on Checking { id balance overdraft } } }", { headers: user("alice") });
     expect(viaFragment.body.data.accounts).toEqual([{}, { id: "c1", balance: null, overdraft: 50 }]);
-    expect(errorsOf(viaFragment)).toMatchObject([{ path: ["accounts", 1, "balance"], extensions: { auth: { coordinate: "Checking.balance" } } }]);
+    expect(errorsOf(viaFragment)).toMatchObject([
+      { path: ["accounts", 1, "balance"], extensions: { auth: { coordinate: "Checking.balance" } } },
+    ]);
     const allowed = await app.graphql(query, { headers: user("fin", ["finance"]) });
-    expect(allowed.body).toEqual({ data: { accounts: [{ id: "s1", balance: 100 }, { id: "c1", balance: 5 }] } });
+    expect(allowed.body).toEqual({
+      data: {
+        accounts: [
+          { id: "s1", balance: 100 },
+          { id: "c1", balance: 5 },
+        ],
+      },
+    });
   });
 
   it("refuses a field that returns a protected type at that field: one error, data null, resolver not run", async () => {
@@ -544,15 +566,31 @@ describe("@auth / @public at runtime over HTTP (dev mode, real dev tokens)", () 
     const response = await app.graphql(query, { headers: user("alice") });
     expect(response.body.data).toEqual({ search: null });
     expect(errorsOf(response)).toMatchObject([{ path: ["search"], extensions: { code: "FORBIDDEN" } }]);
-    const own = await app.graphql(`{ search(kinds: ["o1", "o3", "note"]) { ... on Order { id } ... on Note { text } } }`, { headers: user("alice") });
+    const own = await app.graphql(`{ search(kinds: ["o1", "o3", "note"]) { ... on Order { id } ... on Note { text } } }`, {
+      headers: user("alice"),
+    });
     expect(own.body).toEqual({ data: { search: [{ id: "o1" }, { id: "o3" }, { text: "hello" }] } });
     const support = await app.graphql(query, { headers: user("sam", ["support"]) });
-    expect(support.body).toEqual({ data: { search: [{ id: "o1", total: 10 }, { id: "o2", total: 20 }] } });
+    expect(support.body).toEqual({
+      data: {
+        search: [
+          { id: "o1", total: 10 },
+          { id: "o2", total: 20 },
+        ],
+      },
+    });
   });
 
   it("answers a list of owned objects, and refuses a list with one foreign item whole with one error", async () => {
     const owned = await app.graphql(`{ ordersOf(customerId: "${sub("alice")}") { id total } }`, { headers: user("alice") });
-    expect(owned.body).toEqual({ data: { ordersOf: [{ id: "o1", total: 10 }, { id: "o3", total: 30 }] } });
+    expect(owned.body).toEqual({
+      data: {
+        ordersOf: [
+          { id: "o1", total: 10 },
+          { id: "o3", total: 30 },
+        ],
+      },
+    });
     const mixed = await app.graphql("{ orders { id total } }", { headers: user("alice") });
     expect(mixed.body.data).toEqual({ orders: null });
     expect(errorsOf(mixed)).toMatchObject([{ path: ["orders"], extensions: { code: "FORBIDDEN" } }]);
@@ -578,7 +616,12 @@ describe("@auth / @public at runtime over HTTP (dev mode, real dev tokens)", () 
     const response = await app.graphql(query, { headers: user("fin", ["finance"]) });
     expect(response.body.data).toEqual({ a: { total: 7, audit: null }, b: { total: 7, audit: null } });
     // Not a list: the same fragment field at two distinct paths is two denied fields, each with its error.
-    expect(pathsOf(response)).toEqual(expect.arrayContaining([["a", "audit"], ["b", "audit"]]));
+    expect(pathsOf(response)).toEqual(
+      expect.arrayContaining([
+        ["a", "audit"],
+        ["b", "audit"],
+      ]),
+    );
     expect(errorsOf(response)).toHaveLength(2);
   });
 
@@ -589,7 +632,10 @@ describe("@auth / @public at runtime over HTTP (dev mode, real dev tokens)", () 
     expect(onUnion.body.data).toEqual({ search: null });
     expect(errorsOf(onUnion)).toMatchObject([{ path: ["search"], extensions: { code: "FORBIDDEN" } }]);
     const onInterface = await app.graphql("{ accounts { ... on Account { id balance } } }", { headers: user("alice") });
-    expect(onInterface.body.data.accounts).toEqual([{ id: "s1", balance: null }, { id: "c1", balance: null }]);
+    expect(onInterface.body.data.accounts).toEqual([
+      { id: "s1", balance: null },
+      { id: "c1", balance: null },
+    ]);
     expect(errorsOf(onInterface)).toHaveLength(1);
   });
 
@@ -597,25 +643,38 @@ describe("@auth / @public at runtime over HTTP (dev mode, real dev tokens)", () 
     it.each([
       ["a union", `{ search(kinds: ["note", "secret", "secret"]) { __typename } }`, "search"],
       ["an interface (resolveType)", `{ entries(kinds: ["open", "closed", "closed"]) { __typename } }`, "entries"],
-      ["an interface resolved by async isTypeOf, from an iterable", `{ lazyEntries(kinds: ["open", "closed"]) { __typename } }`, "lazyEntries"],
+      [
+        "an interface resolved by async isTypeOf, from an iterable",
+        `{ lazyEntries(kinds: ["open", "closed"]) { __typename } }`,
+        "lazyEntries",
+      ],
       ["a single interface value", `{ entry(kind: "closed") { __typename id } }`, "entry"],
-    ])("through %s, an anonymous caller learns neither __typename nor how many protected objects there are", async (_label, query, field) => {
-      const response = await app.graphql(query);
-      expect(response.status).toBe(200);
-      expect(response.body.data).toEqual({ [field]: null });
-      expect(errorsOf(response)).toMatchObject([{ path: [field], extensions: { code: "UNAUTHENTICATED" } }]);
-      expect(response.text).not.toMatch(/SecretDoc|ClosedEntry|LazyClosed/);
-      const forbidden = await app.graphql(query, { headers: user("alice") });
-      expect(forbidden.body.data).toEqual({ [field]: null });
-      expect(errorsOf(forbidden)).toMatchObject([{ path: [field], extensions: { code: "FORBIDDEN", auth: { missing: ["group:admin"] } } }]);
-      const admin = await app.graphql(query, { headers: user("ada", ["admin"]) });
-      expect(admin.body.errors).toBeUndefined();
-    });
+    ])(
+      "through %s, an anonymous caller learns neither __typename nor how many protected objects there are",
+      async (_label, query, field) => {
+        const response = await app.graphql(query);
+        expect(response.status).toBe(200);
+        expect(response.body.data).toEqual({ [field]: null });
+        expect(errorsOf(response)).toMatchObject([{ path: [field], extensions: { code: "UNAUTHENTICATED" } }]);
+        expect(response.text).not.toMatch(/SecretDoc|ClosedEntry|LazyClosed/);
+        const forbidden = await app.graphql(query, { headers: user("alice") });
+        expect(forbidden.body.data).toEqual({ [field]: null });
+        expect(errorsOf(forbidden)).toMatchObject([
+          { path: [field], extensions: { code: "FORBIDDEN", auth: { missing: ["group:admin"] } } },
+        ]);
+        const admin = await app.graphql(query, { headers: user("ada", ["admin"]) });
+        expect(admin.body.errors).toBeUndefined();
+      },
+    );
 
     it.each([
       ["a union", `{ search(kinds: ["note", "note"]) { __typename } }`, { search: [{ __typename: "Note" }, { __typename: "Note" }] }],
       ["an interface", `{ entries(kinds: ["open"]) { __typename id } }`, { entries: [{ __typename: "OpenEntry", id: "e0" }] }],
-      ["an interface resolved by async isTypeOf", `{ lazyEntries(kinds: ["open"]) { __typename id } }`, { lazyEntries: [{ __typename: "LazyOpen", id: "l0" }] }],
+      [
+        "an interface resolved by async isTypeOf",
+        `{ lazyEntries(kinds: ["open"]) { __typename id } }`,
+        { lazyEntries: [{ __typename: "LazyOpen", id: "l0" }] },
+      ],
     ])("through %s, answers anyone when no protected object is in the answer", async (_label, query, data) => {
       expect((await app.graphql(query)).body).toEqual({ data });
     });
@@ -700,11 +759,16 @@ describe("denial errors in the production posture", () => {
     const anonymous = operationDenied(true, [explanation], { explain: false });
     expect(anonymous.extensions.auth).toEqual({ reason: "AUTHENTICATION_REQUIRED" });
     expect((anonymous.extensions.http as { status: number }).status).toBe(401);
-    expect(JSON.stringify({ ...forbidden.toJSON(), extensions: { ...forbidden.extensions, http: undefined } })).not.toMatch(/staff|internalNote/);
+    expect(JSON.stringify({ ...forbidden.toJSON(), extensions: { ...forbidden.extensions, http: undefined } })).not.toMatch(
+      /staff|internalNote/,
+    );
   });
 
   it("explains in the dev posture", () => {
-    expect(fieldDenied(false, explanation, { explain: true }).extensions.auth).toEqual({ reason: "INSUFFICIENT_PERMISSION", ...explanation });
+    expect(fieldDenied(false, explanation, { explain: true }).extensions.auth).toEqual({
+      reason: "INSUFFICIENT_PERMISSION",
+      ...explanation,
+    });
     expect(operationDenied(false, [explanation], { explain: true }).extensions.auth).toEqual({
       reason: "INSUFFICIENT_PERMISSION",
       denied: [explanation],
@@ -723,7 +787,8 @@ describe("@auth on Subscription fields: opening the event stream", () => {
      type Subscription { adminTicks: Int @auth(requires: ["group:admin"]), publicTicks: Int @public }`,
     { Subscription: { adminTicks: { subscribe: () => ticks("adminTicks") }, publicTicks: { subscribe: () => ticks("publicTicks") } } },
   );
-  const run = (query: string, auth: RequestAuth) => subscribe({ schema, document: parse(query), contextValue: { auth, principal: auth.principal } });
+  const run = (query: string, auth: RequestAuth) =>
+    subscribe({ schema, document: parse(query), contextValue: { auth, principal: auth.principal } });
 
   beforeEach(() => {
     opened.length = 0;
@@ -738,9 +803,15 @@ describe("@auth on Subscription fields: opening the event stream", () => {
   });
 
   it("opens the stream for a caller the rule allows, and for anyone on a @public field", async () => {
-    const admin = (await run("subscription { adminTicks }", new RequestAuth(principal({ groups: ["admin"] }), { explain: false }))) as AsyncIterableIterator<unknown>;
+    const admin = (await run(
+      "subscription { adminTicks }",
+      new RequestAuth(principal({ groups: ["admin"] }), { explain: false }),
+    )) as AsyncIterableIterator<unknown>;
     expect(await admin.next()).toEqual({ done: false, value: { data: { adminTicks: 1 } } });
-    const visitor = (await run("subscription { publicTicks }", new RequestAuth(null, { explain: false }))) as AsyncIterableIterator<unknown>;
+    const visitor = (await run(
+      "subscription { publicTicks }",
+      new RequestAuth(null, { explain: false }),
+    )) as AsyncIterableIterator<unknown>;
     expect(await visitor.next()).toEqual({ done: false, value: { data: { publicTicks: 1 } } });
     expect(opened).toEqual(["adminTicks", "publicTicks"]);
   });

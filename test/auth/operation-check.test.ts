@@ -77,7 +77,8 @@ const resolvers = {
   },
 };
 
-const buildSchema = () => applyAuthDirectives(makeExecutableSchema({ typeDefs: [authDirectiveTypeDefs, SDL], resolvers: resolvers as never }));
+const buildSchema = () =>
+  applyAuthDirectives(makeExecutableSchema({ typeDefs: [authDirectiveTypeDefs, SDL], resolvers: resolvers as never }));
 
 interface GraphQLErrorBody {
   message: string;
@@ -244,7 +245,6 @@ describe("AUTH_REJECT_PARTIAL=true refuses queries whole (over HTTP)", () => {
 
 // ---------------------------------------------------------------------------------------------------------
 // findDenials, unit-tested on parsed documents.
-
 
 describe("findDenials", () => {
   const schema = buildSchema();

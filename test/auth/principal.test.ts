@@ -61,11 +61,26 @@ describe("principalFromClaims", () => {
       email_verified: true,
       scope: "ignored",
     } as VerifiedClaims);
-    expect(principal).toMatchObject({ kind: "USER", username: "bob", email: "bob@example.com", emailVerified: true, clientId: "app", tokenUse: "id" });
+    expect(principal).toMatchObject({
+      kind: "USER",
+      username: "bob",
+      email: "bob@example.com",
+      emailVerified: true,
+      clientId: "app",
+      tokenUse: "id",
+    });
   });
 
   const idToken = (extra: Record<string, unknown>) =>
-    ({ ...base, sub: "s3", token_use: "id", aud: "app", "cognito:username": "eve", email: "victim@example.com", ...extra }) as VerifiedClaims;
+    ({
+      ...base,
+      sub: "s3",
+      token_use: "id",
+      aud: "app",
+      "cognito:username": "eve",
+      email: "victim@example.com",
+      ...extra,
+    }) as VerifiedClaims;
 
   it.each([
     ["the boolean true", true],
@@ -90,16 +105,29 @@ describe("principalFromClaims", () => {
     ({ ...base, sub: "s", token_use: "access", client_id: "a", username: "u", ...extra }) as VerifiedClaims;
 
   it.each([true, "true"])("reads a verified email from an access token a V2 trigger gave email_verified %j", (verified) => {
-    expect(principalFromClaims(accessToken({ email: "x@y.z", email_verified: verified }))).toMatchObject({ email: "x@y.z", emailVerified: true });
+    expect(principalFromClaims(accessToken({ email: "x@y.z", email_verified: verified }))).toMatchObject({
+      email: "x@y.z",
+      emailVerified: true,
+    });
   });
 
   it.each([false, "false", undefined, "yes", 1])("ignores an access token's email when email_verified is %j", (verified) => {
-    expect(principalFromClaims(accessToken({ email: "x@y.z", email_verified: verified }))).toMatchObject({ email: null, emailVerified: false });
+    expect(principalFromClaims(accessToken({ email: "x@y.z", email_verified: verified }))).toMatchObject({
+      email: null,
+      emailVerified: false,
+    });
   });
 
   it("keeps a machine token CLIENT whatever a V3 trigger added: username, groups, a verified email", () => {
     const principal = principalFromClaims(
-      accessToken({ sub: "m2m", client_id: "m2m", username: "impostor", "cognito:groups": ["admin"], email: "x@y.z", email_verified: true }),
+      accessToken({
+        sub: "m2m",
+        client_id: "m2m",
+        username: "impostor",
+        "cognito:groups": ["admin"],
+        email: "x@y.z",
+        email_verified: true,
+      }),
     );
     expect(principal).toMatchObject({ kind: "CLIENT", username: null, groups: [], email: null, emailVerified: false });
   });
@@ -131,7 +159,11 @@ describe("principalFromClaims", () => {
     expect(principal.groups).toEqual(["support"]);
     expect(principal.scopes).toEqual(["orders/read"]);
     const limits = principal.customClaims.limits as { regions: string[]; nested: { deeper: object[] } };
-    expect([Object.isFrozen(principal.customClaims), Object.isFrozen(limits.regions), Object.isFrozen(limits.nested.deeper[0])]).toEqual([true, true, true]);
+    expect([Object.isFrozen(principal.customClaims), Object.isFrozen(limits.regions), Object.isFrozen(limits.nested.deeper[0])]).toEqual([
+      true,
+      true,
+      true,
+    ]);
   });
 
   it("leaves claims named __proto__ and constructor out of customClaims, and pollutes no prototype", () => {

@@ -75,9 +75,14 @@ describe("RequestAuth.mayReturn and conceal", () => {
 
 describe("RequestAuth.deniedInExecution", () => {
   it("lists each rule denied on the objects once, however many times it was refused", async () => {
-    const { result, auth } = await run('{ a: doc(id: "theirs") { secret } b: doc(id: "theirs") { secret } }', principal({ groups: ["staff"] }));
+    const { result, auth } = await run(
+      '{ a: doc(id: "theirs") { secret } b: doc(id: "theirs") { secret } }',
+      principal({ groups: ["staff"] }),
+    );
     expect(result.errors?.map((e) => e.path?.join("."))).toEqual(["a.secret", "b.secret"]);
-    expect(auth.deniedInExecution).toEqual([{ coordinate: "Doc.secret", required: ["owner:ownerId", "owner:ownerId|group:staff"], missing: ["owner:ownerId"] }]);
+    expect(auth.deniedInExecution).toEqual([
+      { coordinate: "Doc.secret", required: ["owner:ownerId", "owner:ownerId|group:staff"], missing: ["owner:ownerId"] },
+    ]);
   });
 
   it("includes refusals of the whole operation from inside a resolver", () => {

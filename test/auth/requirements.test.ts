@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import { principal } from "../helpers/principal.js";
 import { decide, ownerHolds, parseRequires, RuleSyntaxError } from "../../src/auth/requirements.js";
 
-
 describe("parseRequires", () => {
   it("parses AND-ed entries of OR-ed atoms", () => {
     const [first, second] = parseRequires(["group:admin|scope:orders/read", "owner:customerId"]);

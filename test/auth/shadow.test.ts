@@ -23,7 +23,13 @@ const build = (typeDefs: string) =>
   applyAuthDirectives(
     makeExecutableSchema({
       typeDefs: [authDirectiveTypeDefs, typeDefs],
-      resolvers: { Query: { notice: () => "hello", doc: (_: unknown, { id }: { id: string }) => DOCS.find((d) => d.id === id) ?? null, docs: () => DOCS } },
+      resolvers: {
+        Query: {
+          notice: () => "hello",
+          doc: (_: unknown, { id }: { id: string }) => DOCS.find((d) => d.id === id) ?? null,
+          docs: () => DOCS,
+        },
+      },
     }),
   );
 
@@ -38,7 +44,8 @@ describe("shadow rules over HTTP", () => {
   beforeEach(() => {
     logs.length = 0;
   });
-  const as = (sub: string, groups: string[] = []) => bearer(app.devIssuer!.mint({ sub, username: sub, groups, clientId: DEV_APP_CLIENT_ID }));
+  const as = (sub: string, groups: string[] = []) =>
+    bearer(app.devIssuer!.mint({ sub, username: sub, groups, clientId: DEV_APP_CLIENT_ID }));
   const decisions = () => logs.filter((l) => l.event === "auth.decision");
   const shadowCount = async (coordinate: string) => {
     const text = (await app.fetch("/metrics")).text;
@@ -58,7 +65,13 @@ describe("shadow rules over HTTP", () => {
         outcome: "allowed",
         // The enforced rule (public) allowed it; the shadow rule would have refused it.
         decisions: [
-          { coordinate: "Query.notice", decision: "shadow-deny", reason: "AUTHENTICATION_REQUIRED", rule: ["group:readers"], failed: ["group:readers"] },
+          {
+            coordinate: "Query.notice",
+            decision: "shadow-deny",
+            reason: "AUTHENTICATION_REQUIRED",
+            rule: ["group:readers"],
+            failed: ["group:readers"],
+          },
           { coordinate: "Query.notice", decision: "allow", rule: ["public"] },
         ],
       }),
@@ -81,7 +94,9 @@ describe("shadow rules over HTTP", () => {
     expect(record.sub).toBe("editor-1");
     expect(record.jti).toEqual(expect.any(String));
     expect(record.documentHash).toMatch(/^[0-9a-f]{64}$/);
-    const shadowed = record.decisions.filter((d: { decision: string }) => d.decision === "shadow-deny").map((d: { coordinate: string }) => d.coordinate);
+    const shadowed = record.decisions
+      .filter((d: { decision: string }) => d.decision === "shadow-deny")
+      .map((d: { coordinate: string }) => d.coordinate);
     expect(shadowed.sort()).toEqual(["Doc.ownerId", "Doc.title", "Query.doc", "Query.docs"]);
     expect(await shadowCount("Doc.title")).toBeGreaterThan(0);
   });
@@ -102,18 +117,28 @@ describe("shadow rules over HTTP", () => {
 describe("shadow rules in the manifest and the schema checks", () => {
   it("lists what a shadow rule would add to the enforced rule, and auth:report prints it", () => {
     const manifest = accessManifest(build(SDL));
-    expect(manifest.types.Query!.notice).toEqual({ type: "String", public: true, shadow: { authenticated: true, requires: [{ anyOf: ["group:readers"] }] } });
+    expect(manifest.types.Query!.notice).toEqual({
+      type: "String",
+      public: true,
+      shadow: { authenticated: true, requires: [{ anyOf: ["group:readers"] }] },
+    });
     expect(manifest.types.Doc!.title).toEqual({
       type: "String",
       authenticated: true,
       requires: [{ anyOf: ["owner:ownerId", "group:editors"], ownerFrom: "parent" }],
       shadow: { authenticated: true, requires: [{ anyOf: ["owner:ownerId"], ownerFrom: "parent" }] },
     });
-    expect(formatAccessTable(manifest)).toMatch(/^Query\.notice +String +public\n +shadow \(logged, not enforced\): signed in\n +and group:readers$/m);
+    expect(formatAccessTable(manifest)).toMatch(
+      /^Query\.notice +String +public\n +shadow \(logged, not enforced\): signed in\n +and group:readers$/m,
+    );
   });
 
   it("refuses a shadow rule with an unknown atom, and a root field whose only rule is a shadow one", () => {
-    expect(() => build(SDL.replace('@auth(requires: ["group:readers"], enforce: false)', '@auth(requires: ["role:readers"], enforce: false)'))).toThrow(AuthSchemaError);
-    expect(() => build(SDL.replace("notice: String @public @auth", "notice: String @auth"))).toThrow(/Query\.notice: root field has no @auth or @public decision/);
+    expect(() =>
+      build(SDL.replace('@auth(requires: ["group:readers"], enforce: false)', '@auth(requires: ["role:readers"], enforce: false)')),
+    ).toThrow(AuthSchemaError);
+    expect(() => build(SDL.replace("notice: String @public @auth", "notice: String @auth"))).toThrow(
+      /Query\.notice: root field has no @auth or @public decision/,
+    );
   });
 });

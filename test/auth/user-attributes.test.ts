@@ -102,7 +102,9 @@ describe("createVerifiedEmailLookup", () => {
     const lookup = createVerifiedEmailLookup({ source: async () => null });
     const id = principal({ tokenUse: "id" });
     expect(await lookup(id, fakeIdToken({ email: "c@example.com", email_verified: "true" }))).toBe("c@example.com");
-    expect(await lookup(principal({ tokenUse: "id", sub: "s2" }), fakeIdToken({ email: "d@example.com", email_verified: false }))).toBeNull();
+    expect(
+      await lookup(principal({ tokenUse: "id", sub: "s2" }), fakeIdToken({ email: "d@example.com", email_verified: false })),
+    ).toBeNull();
     // An access token's claims are never read for an email.
     expect(await lookup(principal({ sub: "s3" }), fakeIdToken({ email: "e@example.com", email_verified: true }))).toBeNull();
   });

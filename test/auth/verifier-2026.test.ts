@@ -44,7 +44,14 @@ function setUp(options: Partial<Omit<VerifierOptions, "fetcher">> = {}, route?: 
   const asked: string[] = [];
   const pick = route ?? ((uri: string) => (uri.includes("us-west-2") ? replica : uri.includes("issuer-cognito-idp") ? forbidden : primary));
   const fetcher = new JwksFetcher({ backoffMs: 0, redirect: (uri) => (asked.push(uri), pick(uri).url) });
-  const verifier = createTokenVerifier({ userPoolIds: [TEST_POOL_ID], clientIds: [TEST_CLIENT_ID], tokenUse: "access", clockSkewSeconds: 30, ...options, fetcher });
+  const verifier = createTokenVerifier({
+    userPoolIds: [TEST_POOL_ID],
+    clientIds: [TEST_CLIENT_ID],
+    tokenUse: "access",
+    clockSkewSeconds: 30,
+    ...options,
+    fetcher,
+  });
   return { verifier, asked };
 }
 
@@ -73,7 +80,10 @@ describe("COGNITO_REPLICA_REGIONS: ORIGINAL issuers of replica regions", () => {
 
   it.each([
     ["an unlisted region", `https://cognito-idp.eu-central-1.amazonaws.com/${TEST_POOL_ID}`],
-    ["a listed region's UPDATED host (its region is always the primary's)", `https://issuer-cognito-idp.us-west-2.amazonaws.com/${TEST_POOL_ID}`],
+    [
+      "a listed region's UPDATED host (its region is always the primary's)",
+      `https://issuer-cognito-idp.us-west-2.amazonaws.com/${TEST_POOL_ID}`,
+    ],
     ["a listed region with a pool id that is not configured", "https://cognito-idp.us-west-2.amazonaws.com/us-west-2_NotOurs1"],
   ])("refuses %s as TOKEN_WRONG_ISSUER", async (_, iss) => {
     const { verifier } = setUp({ replicaRegions: ["us-west-2"] });
@@ -116,7 +126,9 @@ describe("COGNITO_ACCESS_TOKEN_AUDIENCE: resource-bound access tokens", () => {
 
   it("accepts any aud on an access token when unset, as before", async () => {
     const { verifier } = setUp();
-    await expect(verifier.verify(signToken(primaryKey, accessClaims({ aud: "https://billing.example.com" })))).resolves.toMatchObject({ sub: "user-sub-1" });
+    await expect(verifier.verify(signToken(primaryKey, accessClaims({ aud: "https://billing.example.com" })))).resolves.toMatchObject({
+      sub: "user-sub-1",
+    });
   });
 });
 
@@ -141,7 +153,9 @@ describe("readiness per pool", () => {
     await expect(outcome).rejects.toMatchObject({
       userPoolId: SECOND_POOL,
       jwksUri: `https://cognito-idp.eu-west-1.amazonaws.com/${SECOND_POOL}/.well-known/jwks.json`,
-      detail: expect.stringMatching(/^user pool eu-west-1_SecondPool2: the key set at https:\/\/cognito-idp\.eu-west-1\.amazonaws\.com\/\S+ could not be loaded \(.*500/),
+      detail: expect.stringMatching(
+        /^user pool eu-west-1_SecondPool2: the key set at https:\/\/cognito-idp\.eu-west-1\.amazonaws\.com\/\S+ could not be loaded \(.*500/,
+      ),
     });
     expect(verifier.keysLoaded()).toBe(false);
     expect(verifier.keySets!().map((k) => [k.userPoolId, k.ready])).toEqual([
@@ -172,6 +186,10 @@ describe("EU Sovereign Cloud pools", () => {
       await expect(verifier.verify(signToken(primaryKey, accessClaims({ iss })))).resolves.toMatchObject({ issuer: iss });
       expect(asked).toContain(`${iss}/.well-known/jwks.json`);
     }
-    await expectRefused(verifier, signToken(primaryKey, accessClaims({ iss: `https://cognito-idp.eusc-de-east-1.amazonaws.de/${EUSC_POOL}` })), "TOKEN_WRONG_ISSUER");
+    await expectRefused(
+      verifier,
+      signToken(primaryKey, accessClaims({ iss: `https://cognito-idp.eusc-de-east-1.amazonaws.de/${EUSC_POOL}` })),
+      "TOKEN_WRONG_ISSUER",
+    );
   });
 });

@@ -291,8 +291,7 @@ describe("createTokenVerifier refuses", () => {
       ["RS512", (input: Buffer) => sign("sha512", input, keyA.privateKey)],
       [
         "PS256",
-        (input: Buffer) =>
-          sign("sha256", input, { key: keyA.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }),
+        (input: Buffer) => sign("sha256", input, { key: keyA.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }),
       ],
       [
         "ES256",

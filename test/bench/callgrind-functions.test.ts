@@ -67,8 +67,21 @@ describe("functionCosts", () => {
 
   it.skipIf(!hasValgrind)("names a hot JavaScript function of a real Node process under callgrind", () => {
     const dir = scratch();
-    const script = "function hotLoop(n) { let s = 0; for (let i = 0; i < n; i++) s = (s + i * 7) % 1000003; return s; } let t = 0; for (let k = 0; k < 200; k++) t += hotLoop(50000); console.log(t);";
-    execFileSync("valgrind", ["--tool=callgrind", `--callgrind-out-file=${join(dir, "callgrind.%p")}`, process.execPath, "--predictable", "--perf-basic-prof", "-e", script], { cwd: dir, stdio: "ignore" });
+    const script =
+      "function hotLoop(n) { let s = 0; for (let i = 0; i < n; i++) s = (s + i * 7) % 1000003; return s; } let t = 0; for (let k = 0; k < 200; k++) t += hotLoop(50000); console.log(t);";
+    execFileSync(
+      "valgrind",
+      [
+        "--tool=callgrind",
+        `--callgrind-out-file=${join(dir, "callgrind.%p")}`,
+        process.execPath,
+        "--predictable",
+        "--perf-basic-prof",
+        "-e",
+        script,
+      ],
+      { cwd: dir, stdio: "ignore" },
+    );
     const file = readdirSync(dir).find((name) => name.startsWith("callgrind."))!;
     const pid = file.slice("callgrind.".length);
     try {

@@ -22,7 +22,10 @@ async function authDiff(repo: string, ...args: string[]) {
 }
 
 const git = (repo: string, ...args: string[]) =>
-  execFileSync("git", ["-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false", ...args], { cwd: repo, encoding: "utf8" });
+  execFileSync("git", ["-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false", ...args], {
+    cwd: repo,
+    encoding: "utf8",
+  });
 
 const signedIn = (...entries: (string[] | { anyOf: string[]; ownerFrom: "parent" | "result" })[]): FieldAccess => ({
   type: "String",
@@ -54,7 +57,8 @@ function repoWith(base: AccessManifest, head: AccessManifest, approvals?: unknow
   git(repo, "add", ".");
   git(repo, "commit", "-q", "-m", "base");
   writeFileSync(manifest, JSON.stringify(head, null, 2));
-  if (approvals !== undefined) writeFileSync(join(repo, "schema", "access-approvals.json"), typeof approvals === "string" ? approvals : JSON.stringify(approvals));
+  if (approvals !== undefined)
+    writeFileSync(join(repo, "schema", "access-approvals.json"), typeof approvals === "string" ? approvals : JSON.stringify(approvals));
   return repo;
 }
 
@@ -76,15 +80,27 @@ describe("npm run auth:diff", () => {
     const head = withField(BASE, "Order", "internalNote", signedIn(["group:staff", "group:support"]));
     const result = await authDiff(repoWith(BASE, head), "--base", "main");
     expect(result.code).toBe(1);
-    expect(result.stdout).toContain("| field | anonymous | signed in | owner | group:admin | group:staff | group:support | scope:orders/read | change |");
-    expect(result.stdout).toContain("| `Order.internalNote` | no | no | no | no | yes | **no → yes** | no | widening `weakened: group:staff -> group:staff\\|group:support` (**not approved**) |");
+    expect(result.stdout).toContain(
+      "| field | anonymous | signed in | owner | group:admin | group:staff | group:support | scope:orders/read | change |",
+    );
+    expect(result.stdout).toContain(
+      "| `Order.internalNote` | no | no | no | no | yes | **no → yes** | no | widening `weakened: group:staff -> group:staff\\|group:support` (**not approved**) |",
+    );
     expect(result.stdout).toContain('"widening": "weakened: group:staff -> group:staff|group:support"');
     expect(result.stderr).toContain("1 widening(s) not approved in schema/access-approvals.json");
   });
 
   it("exits 0 for the same widening once schema/access-approvals.json approves it, printing the reason", async () => {
     const head = withField(BASE, "Order", "internalNote", signedIn(["group:staff", "group:support"]));
-    const approvals = { approvals: [{ field: "Order.internalNote", widening: "weakened: group:staff -> group:staff|group:support", reason: "support answers delivery questions (#123)" }] };
+    const approvals = {
+      approvals: [
+        {
+          field: "Order.internalNote",
+          widening: "weakened: group:staff -> group:staff|group:support",
+          reason: "support answers delivery questions (#123)",
+        },
+      ],
+    };
     const result = await authDiff(repoWith(BASE, head, approvals), "--base", "main");
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("(approved: support answers delivery questions (#123))");
@@ -115,12 +131,17 @@ describe("npm run auth:diff", () => {
   });
 
   it("treats enforcing a shadow rule as narrowing, and moving an enforced rule to shadow as widening", async () => {
-    const shadowed: FieldAccess = { ...signedIn(["group:staff"]), shadow: { authenticated: true, requires: [{ anyOf: ["scope:orders/read"] }] } };
+    const shadowed: FieldAccess = {
+      ...signedIn(["group:staff"]),
+      shadow: { authenticated: true, requires: [{ anyOf: ["scope:orders/read"] }] },
+    };
     const base = withField(BASE, "Order", "internalNote", shadowed);
     const enforced = withField(BASE, "Order", "internalNote", signedIn(["group:staff"], ["scope:orders/read"]));
     const toEnforced = await authDiff(repoWith(base, enforced), "--base", "main");
     expect(toEnforced.code, toEnforced.stdout).toBe(0);
-    expect(toEnforced.stdout).toContain("| `Order.internalNote` | no | no | no | no | yes → no | no | no | narrowing or same reach; shadow rule changed |");
+    expect(toEnforced.stdout).toContain(
+      "| `Order.internalNote` | no | no | no | no | yes → no | no | no | narrowing or same reach; shadow rule changed |",
+    );
     const toShadow = await authDiff(repoWith(enforced, base), "--base", "main");
     expect(toShadow.code).toBe(1);
     expect(toShadow.stdout).toContain("widening `removed: scope:orders/read` (**not approved**)");
@@ -136,7 +157,11 @@ describe("npm run auth:diff", () => {
     const noManifest = await authDiff(repo, "--base", "empty");
     expect(noManifest.code).toBe(2);
     expect(noManifest.stderr).toContain("empty has no src/__generated__/access-manifest.json");
-    const badApprovals = await authDiff(repoWith(BASE, BASE, { approvals: [{ field: "Order.total", widening: "public" }] }), "--base", "main");
+    const badApprovals = await authDiff(
+      repoWith(BASE, BASE, { approvals: [{ field: "Order.total", widening: "public" }] }),
+      "--base",
+      "main",
+    );
     expect(badApprovals.code).toBe(2);
     expect(badApprovals.stderr).toContain('schema/access-approvals.json: approvals[0] needs a non-empty string "reason"');
   });

@@ -31,7 +31,9 @@ describe("npm run auth:report", () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^Product\.costPriceCents +NonNegativeInt +signed in\n +and group:admin$/m);
     expect(result.stdout).toMatch(/^Query\.products +ProductConnection! +public$/m);
-    expect(result.stdout).toMatch(/^Query\.order +Order +signed in\n +and owner:customerId \| group:support .*\(owner: the returned Order\)$/m);
+    expect(result.stdout).toMatch(
+      /^Query\.order +Order +signed in\n +and owner:customerId \| group:support .*\(owner: the returned Order\)$/m,
+    );
   });
 
   it("keeps the checked-in manifest up to date with the schema files", async () => {

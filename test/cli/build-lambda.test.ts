@@ -33,7 +33,11 @@ afterAll(async () => {
 });
 
 /** Loads the bundle in its own process with `env` and hands it one HTTP API event; resolves with what it printed. */
-async function invoke(env: Record<string, string>, body: object, authorization?: string): Promise<{ statusCode?: number; body?: string; error?: string; codeCache?: string }> {
+async function invoke(
+  env: Record<string, string>,
+  body: object,
+  authorization?: string,
+): Promise<{ statusCode?: number; body?: string; error?: string; codeCache?: string }> {
   const event = JSON.parse(readFileSync("test/fixtures/http-api-v2-event.json", "utf8"));
   event.body = JSON.stringify(body);
   if (authorization) event.headers.authorization = authorization;
@@ -65,7 +69,12 @@ async function entryStatus(dir: string): Promise<{ codeCache: string; stderr: st
   return { codeCache: stdout.trim(), stderr: stderr.trim() };
 }
 
-const cognito = () => ({ NODE_ENV: "production", COGNITO_USER_POOL_ID: TEST_POOL_ID, COGNITO_CLIENT_ID: TEST_CLIENT_ID, COGNITO_JWKS_URI: jwks.url });
+const cognito = () => ({
+  NODE_ENV: "production",
+  COGNITO_USER_POOL_ID: TEST_POOL_ID,
+  COGNITO_CLIENT_ID: TEST_CLIENT_ID,
+  COGNITO_JWKS_URI: jwks.url,
+});
 
 describe("the Lambda bundle", () => {
   it("bundles the PostgreSQL driver and leaves out PGlite, the dev issuer and seed, the pretty logger and Sandbox", () => {
@@ -79,16 +88,20 @@ describe("the Lambda bundle", () => {
     expect(readFileSync(join(outDir, "schema", "orders.graphql"), "utf8")).toBe(readFileSync("schema/orders.graphql", "utf8"));
   });
 
-  it.skipIf(!TEST_DATABASE_URL)("answers a verified caller from a fresh process on PostgreSQL", async () => {
-    const result = await invoke(
-      { ...cognito(), DATABASE_URL: scratch!.url },
-      { query: "{ me { sub } products(first: 1) { edges { node { id } } } }" },
-      `Bearer ${signToken(key, accessClaims())}`,
-    );
-    expect(result.statusCode).toBe(200);
-    expect(JSON.parse(result.body!)).toEqual({ data: { me: { sub: "user-sub-1" }, products: { edges: [] } } });
-    expect(result.codeCache).toBe("used");
-  }, 90_000);
+  it.skipIf(!TEST_DATABASE_URL)(
+    "answers a verified caller from a fresh process on PostgreSQL",
+    async () => {
+      const result = await invoke(
+        { ...cognito(), DATABASE_URL: scratch!.url },
+        { query: "{ me { sub } products(first: 1) { edges { node { id } } } }" },
+        `Bearer ${signToken(key, accessClaims())}`,
+      );
+      expect(result.statusCode).toBe(200);
+      expect(JSON.parse(result.body!)).toEqual({ data: { me: { sub: "user-sub-1" }, products: { edges: [] } } });
+      expect(result.codeCache).toBe("used");
+    },
+    90_000,
+  );
 
   it("ships V8's code cache of the bundle, which a fresh process uses", async () => {
     expect(statSync(join(outDir, "app.cjs.cache")).size).toBeGreaterThan(100_000);
@@ -110,7 +123,10 @@ describe("the Lambda bundle", () => {
   }, 90_000);
 
   it("says to set NODE_ENV=production when started outside production (dev mode included)", async () => {
-    for (const env of [{} as Record<string, string>, { COGNITO_USER_POOL_ID: TEST_POOL_ID, COGNITO_CLIENT_ID: TEST_CLIENT_ID, COGNITO_JWKS_URI: jwks.url }]) {
+    for (const env of [
+      {} as Record<string, string>,
+      { COGNITO_USER_POOL_ID: TEST_POOL_ID, COGNITO_CLIENT_ID: TEST_CLIENT_ID, COGNITO_JWKS_URI: jwks.url },
+    ]) {
       const result = await invoke({ ...env, DATABASE_URL: "postgres://127.0.0.1:1/none" }, { query: "{ me { sub } }" });
       expect(result.error).toBe("the pretty logger is not in the Lambda bundle: Lambda logs JSON (set NODE_ENV=production)");
     }

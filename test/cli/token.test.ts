@@ -64,7 +64,12 @@ describe("npm run token", () => {
   it("prints a machine client's token: no username, sub = client id", async () => {
     const result = await token(["fulfillment"]);
     const response = await app.graphql(ME, { headers: bearer(result.stdout) });
-    expect(response.body.data.me).toMatchObject({ sub: "devfulfillment", kind: "CLIENT", username: null, scopes: ["orders/read", "orders/write"] });
+    expect(response.body.data.me).toMatchObject({
+      sub: "devfulfillment",
+      kind: "CLIENT",
+      username: null,
+      scopes: ["orders/read", "orders/write"],
+    });
     expect(claimsOf(result.stdout)).not.toHaveProperty("cognito:groups");
   });
 
@@ -91,7 +96,12 @@ describe("npm run token", () => {
     ["a lifetime that is not a number", ["alice", "--expires-in", "soon"], {}, /--expires-in/],
     ["an ID token for a machine", ["--client", "--id"], {}, /--id and --client/],
     ["an unknown flag", ["--admin"], {}, /Unknown option/],
-    ["Cognito mode", ["alice"], { COGNITO_USER_POOL_ID: "us-east-1_AbC123", COGNITO_CLIENT_ID: "c1" }, /dev mode only.*unset COGNITO_USER_POOL_ID/],
+    [
+      "Cognito mode",
+      ["alice"],
+      { COGNITO_USER_POOL_ID: "us-east-1_AbC123", COGNITO_CLIENT_ID: "c1" },
+      /dev mode only.*unset COGNITO_USER_POOL_ID/,
+    ],
     ["production", ["alice"], { NODE_ENV: "production" }, /COGNITO_USER_POOL_ID/],
   ])("refuses %s with exit code 2 and prints no token", async (_label, args, env, message) => {
     const result = await token(args as string[], env as Record<string, string>);

@@ -1,4 +1,11 @@
-import { ApolloLink, CombinedGraphQLErrors, HttpLink, type ApolloClient, type OperationVariables, type TypedDocumentNode } from "@apollo/client";
+import {
+  ApolloLink,
+  CombinedGraphQLErrors,
+  HttpLink,
+  type ApolloClient,
+  type OperationVariables,
+  type TypedDocumentNode,
+} from "@apollo/client";
 import { GraphQLWsLink } from "@apollo/client/link/subscriptions";
 import { getMainDefinition } from "@apollo/client/utilities";
 import type { Client } from "graphql-ws";

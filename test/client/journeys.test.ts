@@ -58,9 +58,15 @@ describe("the example typed client", () => {
   });
 
   it("lets alice follow her orders over WebSocket with the generated subscription document", async () => {
-    const socket = createSubscriptionSocket({ url: app.wsUrl, webSocketImpl: WebSocket, tokens: { current: () => app.devIssuer!.mint(PERSONAS.alice), refresh: async () => null } });
+    const socket = createSubscriptionSocket({
+      url: app.wsUrl,
+      webSocketImpl: WebSocket,
+      tokens: { current: () => app.devIssuer!.mint(PERSONAS.alice), refresh: async () => null },
+    });
     try {
-      const events = socket.client.iterate({ query: print(MyOrderEventsDocument) }) as AsyncIterableIterator<SubscriptionEvent<MyOrderEventsSubscription>>;
+      const events = socket.client.iterate({ query: print(MyOrderEventsDocument) }) as AsyncIterableIterator<
+        SubscriptionEvent<MyOrderEventsSubscription>
+      >;
       const first = events.next();
       // The subscription is in place once the socket is acknowledged; a short wait stands in for that signal.
       await new Promise((resolve) => setTimeout(resolve, 300));
@@ -98,7 +104,14 @@ describe("the example typed client", () => {
     expect(mine.filter((order) => order.id === placed.id)).toEqual([
       expect.objectContaining({
         status: "PENDING",
-        items: [{ product: { id: cable.id, name: cable.name }, quantity: 2, unitPriceCents: cable.priceCents, lineTotalCents: 2 * cable.priceCents }],
+        items: [
+          {
+            product: { id: cable.id, name: cable.name },
+            quantity: 2,
+            unitPriceCents: cable.priceCents,
+            lineTotalCents: 2 * cable.priceCents,
+          },
+        ],
       }),
     ]);
     // DateTime arrives as the ISO string the generated type says it is.
@@ -111,7 +124,13 @@ describe("the example typed client", () => {
   it("lets sam of support read any customer's order with the customer's email", async () => {
     const order = await placeOrder(clientOf("alice"));
     const read = dataOf(await clientOf("sam").query(OrderDocument, { id: order.id }).toPromise()).order;
-    expect(read).toEqual({ id: order.id, customerId: PERSONAS.alice.sub, customerEmail: "alice@example.com", status: "PENDING", totalCents: order.totalCents });
+    expect(read).toEqual({
+      id: order.id,
+      customerId: PERSONAS.alice.sub,
+      customerEmail: "alice@example.com",
+      status: "PENDING",
+      totalCents: order.totalCents,
+    });
     // Another customer gets nothing of it: to bob there is no such order.
     const bob = await clientOf("bob").query(OrderDocument, { id: order.id }).toPromise();
     expect(bob.data?.order).toBeNull();
@@ -141,7 +160,9 @@ describe("the example typed client", () => {
     const created = dataOf(await clientOf("ada").mutation(CreateProductDocument, { input }).toPromise()).createProduct;
     expect(created).toMatchObject({ sku: input.sku, priceCents: 12900, costPriceCents: 7100, stock: 5, active: true });
     // The same mutation from a customer is refused whole.
-    const refused = await clientOf("alice").mutation(CreateProductDocument, { input: { ...input, sku: `${input.sku}-2` } }).toPromise();
+    const refused = await clientOf("alice")
+      .mutation(CreateProductDocument, { input: { ...input, sku: `${input.sku}-2` } })
+      .toPromise();
     expect(refused.data).toBeFalsy();
     expect(refused.error?.response?.status).toBe(403);
     expect(refused.error?.graphQLErrors.map((e) => e.extensions.code)).toEqual(["FORBIDDEN"]);

@@ -29,7 +29,10 @@ function gate() {
 }
 
 const place = async (app: TestApp, token: string) => {
-  const placed = await app.graphql(`mutation { placeOrder(input: { idempotencyKey: "${randomUUID()}", items: [{ productId: "prd-cable", quantity: 1 }] }) { id } }`, { headers: bearer(token) });
+  const placed = await app.graphql(
+    `mutation { placeOrder(input: { idempotencyKey: "${randomUUID()}", items: [{ productId: "prd-cable", quantity: 1 }] }) { id } }`,
+    { headers: bearer(token) },
+  );
   expect(placed.body.errors, placed.text).toBeUndefined();
   return placed.body.data.placeOrder.id as string;
 };
@@ -51,7 +54,11 @@ function follow(app: TestApp, retry: ReturnType<typeof gate>) {
 }
 
 const backends = [
-  { name: "PGlite (a directory)", skip: false, database: async () => ({ database: { pgliteDir: tempDir("resume-pglite-") }, drop: async () => undefined }) },
+  {
+    name: "PGlite (a directory)",
+    skip: false,
+    database: async () => ({ database: { pgliteDir: tempDir("resume-pglite-") }, drop: async () => undefined }),
+  },
   {
     name: "PostgreSQL",
     skip: !TEST_DATABASE_URL,
@@ -63,40 +70,44 @@ const backends = [
 ];
 
 describe.each(backends)("the example client resumes with its last cursor on $name", ({ skip, database }) => {
-  it.skipIf(skip)("after a server restart: every event in between, exactly once, in order", async () => {
-    const { database: kept, drop } = await database();
-    const env = { DATA_DIR: tempDir("resume-keys-"), REVOCATION_RELOAD_SECONDS: "3600" };
-    let app = await startApp(env, { database: kept });
-    const port = new URL(app.url).port;
-    const retry = gate();
-    const staff = follow(app, retry);
-    try {
-      const token = app.devIssuer!.mint(PERSONAS.alice);
-      // The first event is the client's anchor; keep placing until the subscription is in place.
-      let first = await place(app, token);
-      for (let i = 0; i < 50 && staff.received.length === 0; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        if (staff.received.length === 0) first = await place(app, token);
+  it.skipIf(skip)(
+    "after a server restart: every event in between, exactly once, in order",
+    async () => {
+      const { database: kept, drop } = await database();
+      const env = { DATA_DIR: tempDir("resume-keys-"), REVOCATION_RELOAD_SECONDS: "3600" };
+      let app = await startApp(env, { database: kept });
+      const port = new URL(app.url).port;
+      const retry = gate();
+      const staff = follow(app, retry);
+      try {
+        const token = app.devIssuer!.mint(PERSONAS.alice);
+        // The first event is the client's anchor; keep placing until the subscription is in place.
+        let first = await place(app, token);
+        for (let i = 0; i < 50 && staff.received.length === 0; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          if (staff.received.length === 0) first = await place(app, token);
+        }
+        await staff.until(first);
+        const before = [...staff.received];
+        await app.close();
+        // The same port and database: the client's URL does not change.
+        app = await startApp({ ...env, PORT: port }, { database: kept });
+        const missed = [await place(app, token), await place(app, token), await place(app, token)];
+        expect(retry.reconnecting).toBeGreaterThan(0);
+        retry.open();
+        await staff.until(missed.at(-1)!);
+        const live = await place(app, token);
+        await staff.until(live);
+        expect(staff.received).toEqual([...before, ...missed, live]);
+      } finally {
+        retry.open();
+        await staff.stop();
+        await app.close();
+        await drop();
       }
-      await staff.until(first);
-      const before = [...staff.received];
-      await app.close();
-      // The same port and database: the client's URL does not change.
-      app = await startApp({ ...env, PORT: port }, { database: kept });
-      const missed = [await place(app, token), await place(app, token), await place(app, token)];
-      expect(retry.reconnecting).toBeGreaterThan(0);
-      retry.open();
-      await staff.until(missed.at(-1)!);
-      const live = await place(app, token);
-      await staff.until(live);
-      expect(staff.received).toEqual([...before, ...missed, live]);
-    } finally {
-      retry.open();
-      await staff.stop();
-      await app.close();
-      await drop();
-    }
-  }, 120_000);
+    },
+    120_000,
+  );
 });
 
 describe.skipIf(!TEST_DATABASE_URL)("the example client resumes after a 1012 (PostgreSQL)", () => {
@@ -113,7 +124,9 @@ describe.skipIf(!TEST_DATABASE_URL)("the example client resumes after a 1012 (Po
       }
       await staff.until(first);
       const before = [...staff.received];
-      await sql`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and query ilike 'listen %'`.execute(app.db);
+      await sql`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and query ilike 'listen %'`.execute(
+        app.db,
+      );
       for (let i = 0; i < 100 && retry.reconnecting === 0; i++) await new Promise((resolve) => setTimeout(resolve, 100));
       expect(retry.reconnecting).toBeGreaterThan(0);
       const missed = [await place(app, token), await place(app, token)];
@@ -137,9 +150,17 @@ describe("the example client refreshes its token on the open socket", () => {
     let minted = 0;
     // The first token lives 3 s; the next ones an hour (what a refresh would give).
     const getToken = () => app.devIssuer!.mint({ ...PERSONAS.stella, expiresInSeconds: minted++ === 0 ? 3 : 3600 });
-    const client = createSubscriptionClient(app.wsUrl, getToken, { refreshBeforeSeconds: 2, onUnauthorized: (reason) => closes.push(reason) });
+    const client = createSubscriptionClient(app.wsUrl, getToken, {
+      refreshBeforeSeconds: 2,
+      onUnauthorized: (reason) => closes.push(reason),
+    });
     const received: string[] = [];
-    const events = resumeSubscription(client, OrderEventsDocument, {}, { cursorOf: (data) => data.orderEvents.cursor, wait: async () => void closes.push("reconnect") });
+    const events = resumeSubscription(
+      client,
+      OrderEventsDocument,
+      {},
+      { cursorOf: (data) => data.orderEvents.cursor, wait: async () => void closes.push("reconnect") },
+    );
     const done = (async () => {
       for await (const event of events) received.push(event.data!.orderEvents.order.id);
     })();
@@ -184,9 +205,11 @@ describe("the Apollo Client 4 example with GraphQLWsLink", () => {
       defaultOptions: { query: { errorPolicy: "all" }, watchQuery: { errorPolicy: "all" }, mutate: { errorPolicy: "all" } },
     });
     const received: string[] = [];
-    const subscription = resumeApolloSubscription(client, OrderEventsDocument, {}, (data) => data.orderEvents.cursor, retry.wait).subscribe({
-      next: (data) => received.push(data.orderEvents.order.id),
-    });
+    const subscription = resumeApolloSubscription(client, OrderEventsDocument, {}, (data) => data.orderEvents.cursor, retry.wait).subscribe(
+      {
+        next: (data) => received.push(data.orderEvents.order.id),
+      },
+    );
     const until = async (id: string) => {
       for (let i = 0; i < 300 && !received.includes(id); i++) await new Promise((resolve) => setTimeout(resolve, 100));
       expect(received).toContain(id);

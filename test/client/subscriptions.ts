@@ -29,12 +29,15 @@ export function createSubscriptionClient(wsUrl: string, getToken: GetToken, opti
     clearTimeout(refresh);
     const exp = token ? expiryOf(token) : null;
     if (exp === null) return;
-    refresh = setTimeout(async () => {
-      const fresh = await getToken();
-      if (!fresh || fresh === token || socket.readyState !== WebSocket.OPEN) return schedule(socket, token);
-      socket.send(JSON.stringify({ type: "ping", payload: { Authorization: `Bearer ${fresh}` } }));
-      schedule(socket, fresh);
-    }, Math.max(1000, exp * 1000 - refreshBeforeMs - Date.now()));
+    refresh = setTimeout(
+      async () => {
+        const fresh = await getToken();
+        if (!fresh || fresh === token || socket.readyState !== WebSocket.OPEN) return schedule(socket, token);
+        socket.send(JSON.stringify({ type: "ping", payload: { Authorization: `Bearer ${fresh}` } }));
+        schedule(socket, fresh);
+      },
+      Math.max(1000, exp * 1000 - refreshBeforeMs - Date.now()),
+    );
     refresh.unref?.();
   };
   return createClient({
@@ -93,7 +96,8 @@ export interface ResumeOptions<Result> {
 }
 
 /** Exponential backoff with full jitter: 0.5 s, 1 s, 2 s, ... up to 30 s. */
-export const backoff = (attempt: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.random() * Math.min(30_000, 500 * 2 ** attempt)));
+export const backoff = (attempt: number) =>
+  new Promise<void>((resolve) => setTimeout(resolve, Math.random() * Math.min(30_000, 500 * 2 ** attempt)));
 
 /**
  * A subscription that survives reconnections: it keeps the cursor of the last event received and, whenever the

@@ -34,9 +34,17 @@ describe("COGNITO_ISSUER in the configuration", () => {
     ["an emulator's pool id without it", local, "COGNITO_USER_POOL_ID"],
     ["it in production", { ...local, COGNITO_ISSUER: "http://localhost:9229/local_0nFa3hjY", NODE_ENV: "production" }, "COGNITO_ISSUER"],
     ["it without a pool", { COGNITO_ISSUER: "http://localhost:9229/local_0nFa3hjY" }, "COGNITO_ISSUER"],
-    ["one issuer for two pools", { ...local, COGNITO_USER_POOL_ID: "local_a,local_b", COGNITO_ISSUER: "http://localhost:9229/local_a" }, "COGNITO_ISSUER"],
+    [
+      "one issuer for two pools",
+      { ...local, COGNITO_USER_POOL_ID: "local_a,local_b", COGNITO_ISSUER: "http://localhost:9229/local_a" },
+      "COGNITO_ISSUER",
+    ],
     ["an issuer that is not a URL", { ...local, COGNITO_ISSUER: "localhost:9229" }, "COGNITO_ISSUER"],
-    ["a pool id with a slash", { ...local, COGNITO_USER_POOL_ID: "a/b", COGNITO_ISSUER: "http://localhost:9229/a/b" }, "COGNITO_USER_POOL_ID"],
+    [
+      "a pool id with a slash",
+      { ...local, COGNITO_USER_POOL_ID: "a/b", COGNITO_ISSUER: "http://localhost:9229/a/b" },
+      "COGNITO_USER_POOL_ID",
+    ],
   ])("refuses %s, naming the variable", (_label, env, variable) => {
     expect(variableOf(env as Record<string, string>)).toBe(variable);
   });
@@ -121,7 +129,10 @@ describe("the server against cognito-local", () => {
         variables: { input: { items: [{ productId: ada, quantity: 1 }], idempotencyKey: randomUUID() } },
       });
       const id = placed.body.data.placeOrder.id;
-      const read = await app.graphql("query($id: ID!) { order(id: $id) { customerEmail } }", { headers: bearer(AccessToken), variables: { id } });
+      const read = await app.graphql("query($id: ID!) { order(id: $id) { customerEmail } }", {
+        headers: bearer(AccessToken),
+        variables: { id },
+      });
       emails[who] = read.body.data.order.customerEmail;
     }
     expect(emails).toEqual({ "sam@example.com": "sam@example.com", "bob@example.com": null });
@@ -143,7 +154,12 @@ describe("a wrong issuer in production", () => {
   let app: TestApp;
   beforeAll(async () => {
     jwks = await startJwksServer(jwksOf(generateRsaKey()));
-    app = await startApp({ NODE_ENV: "production", COGNITO_USER_POOL_ID: TEST_POOL_ID, COGNITO_CLIENT_ID: TEST_CLIENT_ID, COGNITO_JWKS_URI: jwks.url });
+    app = await startApp({
+      NODE_ENV: "production",
+      COGNITO_USER_POOL_ID: TEST_POOL_ID,
+      COGNITO_CLIENT_ID: TEST_CLIENT_ID,
+      COGNITO_JWKS_URI: jwks.url,
+    });
   }, 120_000);
   afterAll(async () => {
     await app?.close();

@@ -60,7 +60,8 @@ function resolve<T>(value: T, now: number): T {
     return value;
   }
   if (Array.isArray(value)) return value.map((v) => resolve(v, now)) as T;
-  if (typeof value === "object" && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolve(v, now)])) as T;
+  if (typeof value === "object" && value !== null)
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolve(v, now)])) as T;
   return value;
 }
 
@@ -85,8 +86,22 @@ function tokenOf(shape: CorpusCase, now: number): string {
 
 it("has a case for every shape issue #26 lists", () => {
   const names = corpus.map(([name]) => name);
-  for (const shape of ["lite-", "essentials-v2", "m2m-v3", "-id-", "updated-issuer", "replica-region", "resource-bound", "eusc", "refreshed", "origin-jti"]) {
-    expect(names.some((name) => name.includes(shape)), shape).toBe(true);
+  for (const shape of [
+    "lite-",
+    "essentials-v2",
+    "m2m-v3",
+    "-id-",
+    "updated-issuer",
+    "replica-region",
+    "resource-bound",
+    "eusc",
+    "refreshed",
+    "origin-jti",
+  ]) {
+    expect(
+      names.some((name) => name.includes(shape)),
+      shape,
+    ).toBe(true);
   }
 });
 
@@ -155,7 +170,12 @@ describe("corpus over HTTP", () => {
     });
     if (shape.revokeSession) {
       const claims = resolve(shape.claims, now);
-      revocations.add({ kind: "session", sub: String(claims.sub), sessionId: String(claims.origin_jti), expiresAt: new Date((now + 7200) * 1000) });
+      revocations.add({
+        kind: "session",
+        sub: String(claims.sub),
+        sessionId: String(claims.origin_jti),
+        expiresAt: new Date((now + 7200) * 1000),
+      });
       const again = await app.graphql(ME, { headers: bearer(token) });
       expect([again.status, again.body.errors?.[0]?.extensions?.auth?.reason]).toEqual([401, "TOKEN_REVOKED"]);
     }

@@ -71,7 +71,9 @@ describe("npm start with two pools, a replica region and an audience", () => {
   });
 
   it("refuses a token minted for another resource server with 401 TOKEN_WRONG_AUDIENCE", async () => {
-    const response = await me(signToken(keyA, accessClaims({ iss: `https://cognito-idp.us-east-1.amazonaws.com/${POOL_A}`, aud: "https://billing.example.com" })));
+    const response = await me(
+      signToken(keyA, accessClaims({ iss: `https://cognito-idp.us-east-1.amazonaws.com/${POOL_A}`, aud: "https://billing.example.com" })),
+    );
     expect(response.status).toBe(401);
     expect(response.headers.get("www-authenticate")).toBe('Bearer error="invalid_token"');
     const body = await response.json();
@@ -79,7 +81,9 @@ describe("npm start with two pools, a replica region and an audience", () => {
   });
 
   it("refuses a token of an unlisted replica region with 401 TOKEN_WRONG_ISSUER", async () => {
-    const response = await me(signToken(keyA, accessClaims({ iss: `https://cognito-idp.eu-central-1.amazonaws.com/${POOL_A}`, aud: AUDIENCE })));
+    const response = await me(
+      signToken(keyA, accessClaims({ iss: `https://cognito-idp.eu-central-1.amazonaws.com/${POOL_A}`, aud: AUDIENCE })),
+    );
     expect(response.status).toBe(401);
     expect((await response.json()).errors[0].extensions.auth.reason).toBe("TOKEN_WRONG_ISSUER");
   });

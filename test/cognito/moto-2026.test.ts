@@ -59,7 +59,12 @@ describe.skipIf(unavailable !== null)(`Cognito 2026 against moto${unavailable ? 
 
   it("holds a resource server, but its tokens carry no aud: refused where COGNITO_ACCESS_TOKEN_AUDIENCE is set, accepted where not", async () => {
     await pool.client.send(
-      new CreateResourceServerCommand({ UserPoolId: pool.userPoolId, Identifier: AUDIENCE, Name: "orders", Scopes: [{ ScopeName: "read", ScopeDescription: "read orders" }] }),
+      new CreateResourceServerCommand({
+        UserPoolId: pool.userPoolId,
+        Identifier: AUDIENCE,
+        Name: "orders",
+        Scopes: [{ ScopeName: "read", ScopeDescription: "read orders" }],
+      }),
     );
     const described = await pool.client.send(new DescribeResourceServerCommand({ UserPoolId: pool.userPoolId, Identifier: AUDIENCE }));
     expect(described.ResourceServer?.Identifier).toBe(AUDIENCE);

@@ -2,7 +2,15 @@ import { GetUserCommand } from "@aws-sdk/client-cognito-identity-provider";
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bearer, startApp, type TestApp, type TestResponse } from "../helpers/app.js";
-import { claimsOf, createTestPool, motoUnavailableReason, POOL_USERS, startMoto, type RunningEmulator, type TestPool } from "../helpers/moto.js";
+import {
+  claimsOf,
+  createTestPool,
+  motoUnavailableReason,
+  POOL_USERS,
+  startMoto,
+  type RunningEmulator,
+  type TestPool,
+} from "../helpers/moto.js";
 import { stashEnv } from "../helpers/env.js";
 
 /**
@@ -18,7 +26,7 @@ import { stashEnv } from "../helpers/env.js";
 const unavailable = motoUnavailableReason();
 
 describe("the moto suite's availability check", () => {
-  it("gives the reason when python3 -c \"import moto\" cannot run", () => {
+  it('gives the reason when python3 -c "import moto" cannot run', () => {
     expect(motoUnavailableReason("python3-that-does-not-exist")).toMatch(/^python3-that-does-not-exist -c "import moto" failed: .*ENOENT/);
     expect(motoUnavailableReason(process.execPath)).toMatch(/-c "import moto" failed/);
   });
@@ -70,10 +78,10 @@ describe.skipIf(unavailable !== null)(`the server against moto's Cognito${unavai
   const reasonOf = (response: TestResponse) => response.body?.errors?.[0]?.extensions?.auth?.reason;
 
   async function createProduct(sku: string): Promise<string> {
-    const response = await app.graphql(
-      "mutation($input: CreateProductInput!) { createProduct(input: $input) { id } }",
-      { headers: access("ada"), variables: { input: { sku, name: `Product ${sku}`, priceCents: 1250, costPriceCents: 500, stock: 100 } } },
-    );
+    const response = await app.graphql("mutation($input: CreateProductInput!) { createProduct(input: $input) { id } }", {
+      headers: access("ada"),
+      variables: { input: { sku, name: `Product ${sku}`, priceCents: 1250, costPriceCents: 500, stock: 100 } },
+    });
     expect(response.body.errors).toBeUndefined();
     return response.body.data.createProduct.id as string;
   }
@@ -89,10 +97,17 @@ describe.skipIf(unavailable !== null)(`the server against moto's Cognito${unavai
 
   it("takes moto's access tokens as they are: issuer, kid dummy, groups and the user-admin scope", async () => {
     const claims = claimsOf(tokens.get("sam")!.AccessToken);
-    expect(claims).toMatchObject({ token_use: "access", username: "sam", "cognito:groups": ["support"], scope: "aws.cognito.signin.user.admin" });
+    expect(claims).toMatchObject({
+      token_use: "access",
+      username: "sam",
+      "cognito:groups": ["support"],
+      scope: "aws.cognito.signin.user.admin",
+    });
     expect(claims.email).toBeUndefined();
     for (const user of POOL_USERS) {
-      const response = await app.graphql("{ me { sub kind username groups scopes tokenUse clientId } }", { headers: access(user.username) });
+      const response = await app.graphql("{ me { sub kind username groups scopes tokenUse clientId } }", {
+        headers: access(user.username),
+      });
       expect(response.status).toBe(200);
       expect(response.body.data.me).toEqual({
         sub: claimsOf(tokens.get(user.username)!.AccessToken).sub,
@@ -125,12 +140,18 @@ describe.skipIf(unavailable !== null)(`the server against moto's Cognito${unavai
     expect(JSON.stringify(asBob.body)).not.toContain("alice@example.com");
 
     // Staff fulfil it and write an internal note, which support cannot read.
-    const paid = await app.graphql('mutation($id: ID!) { updateOrderStatus(id: $id, status: PAID, internalNote: "gift wrap") { status internalNote } }', {
-      headers: access("stella"),
+    const paid = await app.graphql(
+      'mutation($id: ID!) { updateOrderStatus(id: $id, status: PAID, internalNote: "gift wrap") { status internalNote } }',
+      {
+        headers: access("stella"),
+        variables: { id: order.id },
+      },
+    );
+    expect(paid.body).toEqual({ data: { updateOrderStatus: { status: "PAID", internalNote: "gift wrap" } } });
+    const noteForSam = await app.graphql("query($id: ID!) { order(id: $id) { internalNote } }", {
+      headers: access("sam"),
       variables: { id: order.id },
     });
-    expect(paid.body).toEqual({ data: { updateOrderStatus: { status: "PAID", internalNote: "gift wrap" } } });
-    const noteForSam = await app.graphql("query($id: ID!) { order(id: $id) { internalNote } }", { headers: access("sam"), variables: { id: order.id } });
     expect(noteForSam.body.data.order.internalNote).toBeNull();
     expect(noteForSam.body.errors[0].extensions.code).toBe("FORBIDDEN");
 
@@ -142,13 +163,19 @@ describe.skipIf(unavailable !== null)(`the server against moto's Cognito${unavai
     expect(refused.body.errors[0].extensions.code).toBe("FORBIDDEN");
 
     // A customer may not create products: the mutation is refused whole.
-    const notAdmin = await app.graphql('mutation { createProduct(input: { sku: "X", name: "X", priceCents: 1, costPriceCents: 1, stock: 1 }) { id } }', {
-      headers: access("alice"),
-    });
+    const notAdmin = await app.graphql(
+      'mutation { createProduct(input: { sku: "X", name: "X", priceCents: 1, costPriceCents: 1, stock: 1 }) { id } }',
+      {
+        headers: access("alice"),
+      },
+    );
     expect(notAdmin.status).toBe(403);
 
     // Support cancels the paid order; stock goes back.
-    const cancelled = await app.graphql("mutation($id: ID!) { cancelOrder(id: $id) { status } }", { headers: access("sam"), variables: { id: order.id } });
+    const cancelled = await app.graphql("mutation($id: ID!) { cancelOrder(id: $id) { status } }", {
+      headers: access("sam"),
+      variables: { id: order.id },
+    });
     expect(cancelled.body).toEqual({ data: { cancelOrder: { status: "CANCELLED" } } });
   });
 
@@ -217,9 +244,12 @@ describe.skipIf(unavailable !== null)(`the server against moto's Cognito${unavai
 
     it("records a verified email from the ID token and never an unverified one", async () => {
       const productId = (
-        await idApp.graphql('mutation { createProduct(input: { sku: "ID-1", name: "Id", priceCents: 100, costPriceCents: 1, stock: 10 }) { id } }', {
-          headers: idToken("ada"),
-        })
+        await idApp.graphql(
+          'mutation { createProduct(input: { sku: "ID-1", name: "Id", priceCents: 100, costPriceCents: 1, stock: 10 }) { id } }',
+          {
+            headers: idToken("ada"),
+          },
+        )
       ).body.data.createProduct.id;
       const emails: Record<string, unknown> = {};
       for (const who of ["alice", "bob"]) {
@@ -239,12 +269,17 @@ describe.skipIf(unavailable !== null)(`the server against moto's Cognito${unavai
 
     it("accepts access and ID tokens of the confidential client (signed in with SECRET_HASH)", async () => {
       const signedIn = await pool.signIn("stella", pool.secretClientId);
-      for (const [token, use] of [[signedIn.AccessToken, "ACCESS"], [signedIn.IdToken, "ID"]] as const) {
+      for (const [token, use] of [
+        [signedIn.AccessToken, "ACCESS"],
+        [signedIn.IdToken, "ID"],
+      ] as const) {
         const response = await anyApp.graphql("{ me { username tokenUse clientId } }", { headers: bearer(token) });
         expect(response.body.data.me).toEqual({ username: "stella", tokenUse: use, clientId: pool.secretClientId });
       }
       const refreshed = await pool.refresh("stella", signedIn.RefreshToken, pool.secretClientId);
-      expect((await anyApp.graphql("{ me { username } }", { headers: bearer(refreshed.AccessToken) })).body.data.me.username).toBe("stella");
+      expect((await anyApp.graphql("{ me { username } }", { headers: bearer(refreshed.AccessToken) })).body.data.me.username).toBe(
+        "stella",
+      );
     });
 
     it("refuses the other client's tokens, both ways", async () => {
@@ -268,13 +303,18 @@ describe.skipIf(unavailable !== null)(`the server against moto's Cognito${unavai
     });
 
     const cognitoRefuses = async (call: () => Promise<unknown>) => {
-      const error = await call().then(() => null, (e: Error) => e);
+      const error = await call().then(
+        () => null,
+        (e: Error) => e,
+      );
       expect(error?.name).toBe("NotAuthorizedException");
     };
 
     it("signOutEverywhere through the API makes Cognito refuse the user's refresh token and old access token, and the API refuse the token", async () => {
       const dora = await pool.signIn("dora");
-      const response = await revokingApp.graphql("mutation { signOutEverywhere { sub cognitoSignedOut } }", { headers: bearer(dora.AccessToken) });
+      const response = await revokingApp.graphql("mutation { signOutEverywhere { sub cognitoSignedOut } }", {
+        headers: bearer(dora.AccessToken),
+      });
       expect(response.body.errors).toBeUndefined();
       expect(response.body.data.signOutEverywhere).toEqual({ sub: claimsOf(dora.AccessToken).sub, cognitoSignedOut: true });
       await cognitoRefuses(() => pool.refresh("dora", dora.RefreshToken));
@@ -286,12 +326,18 @@ describe.skipIf(unavailable !== null)(`the server against moto's Cognito${unavai
     it("revokeSessions by an admin finds the user by sub in Cognito and signs them out there too", async () => {
       const eve = await pool.signIn("eve");
       const sub = claimsOf(eve.AccessToken).sub as string;
-      const response = await revokingApp.graphql("mutation($sub: ID!) { revokeSessions(sub: $sub) { sub cognitoSignedOut } }", { headers: access("ada"), variables: { sub } });
+      const response = await revokingApp.graphql("mutation($sub: ID!) { revokeSessions(sub: $sub) { sub cognitoSignedOut } }", {
+        headers: access("ada"),
+        variables: { sub },
+      });
       expect(response.body.errors).toBeUndefined();
       expect(response.body.data.revokeSessions).toEqual({ sub, cognitoSignedOut: true });
       await cognitoRefuses(() => pool.refresh("eve", eve.RefreshToken));
       // A subject that is no user of the pool (a machine client's id) is revoked in the API only.
-      const machine = await revokingApp.graphql("mutation($sub: ID!) { revokeSessions(sub: $sub) { cognitoSignedOut } }", { headers: access("ada"), variables: { sub: "not-a-user-of-this-pool" } });
+      const machine = await revokingApp.graphql("mutation($sub: ID!) { revokeSessions(sub: $sub) { cognitoSignedOut } }", {
+        headers: access("ada"),
+        variables: { sub: "not-a-user-of-this-pool" },
+      });
       expect(machine.body.data.revokeSessions).toEqual({ cognitoSignedOut: false });
     });
   });

@@ -7,7 +7,17 @@ const production = { NODE_ENV: "production", COGNITO_USER_POOL_ID: "eu-west-1_Po
 
 describe("connectionUrlOf", () => {
   it("turns RDS's JSON into a URL, escaping the login and keeping sslmode", () => {
-    const url = connectionUrlOf(JSON.stringify({ username: "orders api", password: "p@ss:w/rd%", host: "db.example.internal", port: 5433, dbname: "orders", engine: "postgres", sslmode: "verify-full" }));
+    const url = connectionUrlOf(
+      JSON.stringify({
+        username: "orders api",
+        password: "p@ss:w/rd%",
+        host: "db.example.internal",
+        port: 5433,
+        dbname: "orders",
+        engine: "postgres",
+        sslmode: "verify-full",
+      }),
+    );
     expect(url).toBe("postgres://orders%20api:p%40ss%3Aw%2Frd%25@db.example.internal:5433/orders?sslmode=verify-full");
     const parsed = new URL(url);
     expect(decodeURIComponent(parsed.password)).toBe("p@ss:w/rd%");
@@ -56,8 +66,12 @@ describe("DATABASE_SECRET_ARN", () => {
   });
 
   it("must be a Secrets Manager ARN", () => {
-    expect(() => loadConfig({ ...production, DATABASE_SECRET_ARN: "orders-db" })).toThrow('DATABASE_SECRET_ARN: "orders-db" is not a Secrets Manager secret ARN');
-    expect(() => loadConfig({ ...production, DATABASE_SECRET_ARN: "arn:aws:ssm:eu-west-1:123456789012:parameter/db" })).toThrow("is not a Secrets Manager secret ARN");
+    expect(() => loadConfig({ ...production, DATABASE_SECRET_ARN: "orders-db" })).toThrow(
+      'DATABASE_SECRET_ARN: "orders-db" is not a Secrets Manager secret ARN',
+    );
+    expect(() => loadConfig({ ...production, DATABASE_SECRET_ARN: "arn:aws:ssm:eu-west-1:123456789012:parameter/db" })).toThrow(
+      "is not a Secrets Manager secret ARN",
+    );
   });
 
   it("leaves a configuration without it as it is", async () => {

@@ -50,7 +50,12 @@ describe.skipIf(!TEST_DATABASE_URL)("openDatabase on PostgreSQL that goes away",
     const target = new URL(scratch.url);
     proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
     target.port = String(proxy.port);
-    database = await openDatabase({ url: target.toString(), pgliteDir: null, connectTimeoutMs: 2000, onConnectionError: (_e, state) => lost.push(state) });
+    database = await openDatabase({
+      url: target.toString(),
+      pgliteDir: null,
+      connectTimeoutMs: 2000,
+      onConnectionError: (_e, state) => lost.push(state),
+    });
   });
 
   afterAll(async () => {
@@ -62,7 +67,10 @@ describe.skipIf(!TEST_DATABASE_URL)("openDatabase on PostgreSQL that goes away",
   it("fails queries cleanly while cut, reports the lost connections, and works again once restored", async () => {
     await sql`select 1`.execute(database.db);
     await proxy.cut();
-    const error = await sql`select 1`.execute(database.db).then(() => undefined, (e: unknown) => e);
+    const error = await sql`select 1`.execute(database.db).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(isDatabaseUnavailable(error)).toBe(true);
     expect(await database.ping()).toBe(false);
     // "idle" or "busy": the reset may reach a connection just as the next query takes it.
@@ -77,9 +85,16 @@ describe.skipIf(!TEST_DATABASE_URL)("openDatabase on PostgreSQL that goes away",
     try {
       await holder.query("create table if not exists locked (id int primary key); insert into locked values (1) on conflict do nothing");
       await holder.query("begin; select * from locked for update");
-      const blocked = database.db.transaction().execute((trx) => sql`update locked set id = 1`.execute(trx)).then(() => undefined, (e: unknown) => e);
+      const blocked = database.db
+        .transaction()
+        .execute((trx) => sql`update locked set id = 1`.execute(trx))
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       // Give the update time to reach PostgreSQL and wait on the lock (bounded, polled).
-      for (let i = 0; i < 100 && database.poolStats()!.total - database.poolStats()!.idle < 1; i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 100 && database.poolStats()!.total - database.poolStats()!.idle < 1; i++)
+        await new Promise((r) => setTimeout(r, 50));
       await new Promise((r) => setTimeout(r, 200));
       const started = Date.now();
       await database.abortActive();

@@ -30,7 +30,12 @@ describe.skipIf(!TEST_DATABASE_URL)("openDatabase's bounds on PostgreSQL", () =>
     const scratch = await createTestDatabase(TEST_DATABASE_URL!);
     const database = await openDatabase({ url: scratch.url, pgliteDir: null, statementTimeoutMs: 1234, idleInTransactionTimeoutMs: 2345 });
     try {
-      const { rows } = await sql<{ statement: string; idle: string }>`select current_setting('statement_timeout') as statement, current_setting('idle_in_transaction_session_timeout') as idle`.execute(database.db);
+      const { rows } = await sql<{
+        statement: string;
+        idle: string;
+      }>`select current_setting('statement_timeout') as statement, current_setting('idle_in_transaction_session_timeout') as idle`.execute(
+        database.db,
+      );
       expect(rows).toEqual([{ statement: "1234ms", idle: "2345ms" }]);
     } finally {
       await database.close();
@@ -40,7 +45,12 @@ describe.skipIf(!TEST_DATABASE_URL)("openDatabase's bounds on PostgreSQL", () =>
   it("lets PostgreSQL end a transaction left idle past the bound: the connection's error names the bound, the next statement fails as unavailable", async () => {
     const scratch = await createTestDatabase(TEST_DATABASE_URL!);
     const lost: unknown[] = [];
-    const database = await openDatabase({ url: scratch.url, pgliteDir: null, idleInTransactionTimeoutMs: 200, onConnectionError: (error) => void lost.push(error) });
+    const database = await openDatabase({
+      url: scratch.url,
+      pgliteDir: null,
+      idleInTransactionTimeoutMs: 200,
+      onConnectionError: (error) => void lost.push(error),
+    });
     try {
       const trx = await database.db.startTransaction().execute();
       await sql`select 1`.execute(trx);
@@ -48,9 +58,15 @@ describe.skipIf(!TEST_DATABASE_URL)("openDatabase's bounds on PostgreSQL", () =>
       for (let i = 0; i < 500 && lost.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
       // The first error names the bound; pg may report the closed socket after it as a second, plain one.
       expect(lost.map(exceededBound)[0]).toBe("idle_in_transaction_timeout");
-      const failed = await sql`select 1`.execute(trx).then(() => null, (error: unknown) => error);
+      const failed = await sql`select 1`.execute(trx).then(
+        () => null,
+        (error: unknown) => error,
+      );
       expect(isDatabaseUnavailable(failed)).toBe(true);
-      await trx.rollback().execute().catch(() => undefined);
+      await trx
+        .rollback()
+        .execute()
+        .catch(() => undefined);
     } finally {
       await database.close();
       await scratch.drop();

@@ -93,7 +93,9 @@ describe.skipIf(!TEST_DATABASE_URL)("notifications on PostgreSQL after the liste
     await admin.connect();
     try {
       // The hub's connection is the one that listens; terminating it is what a failover does to it.
-      const { rows } = await admin.query("select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and query like 'listen%'");
+      const { rows } = await admin.query(
+        "select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and query like 'listen%'",
+      );
       expect(rows.length).toBe(1);
       await waitUntil("the loss is noticed", () => lost.length > 0, 5000, 10);
       await waitUntil("the hub reconnects", () => database.notifications().connected() && resyncs === 1, 5000, 20);

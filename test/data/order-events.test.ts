@@ -44,11 +44,21 @@ describe("publishOrderEvent on the embedded database", () => {
       await committed.commit().execute();
       await new Promise((resolve) => setTimeout(resolve, 50));
       const messages = received.map((p) => JSON.parse(p));
-      expect(messages).toEqual([{ seq: expect.stringMatching(/^[1-9][0-9]*$/), orderId: "o-1", customerId: "sub-1", kind: "PLACED", occurredAt: expect.any(String) }]);
+      expect(messages).toEqual([
+        {
+          seq: expect.stringMatching(/^[1-9][0-9]*$/),
+          orderId: "o-1",
+          customerId: "sub-1",
+          kind: "PLACED",
+          occurredAt: expect.any(String),
+        },
+      ]);
       // The time of the write, not of the transaction's start (the rolled-back one, before, burnt an id).
       expect(Date.parse(messages[0].occurredAt)).toBeGreaterThan(before - 5000);
       const logged = await database.db.selectFrom("orderEvents").selectAll().execute();
-      expect(logged.map((r) => [String(r.id), r.orderId, r.kind, r.occurredAt.toISOString()])).toEqual([[messages[0].seq, "o-1", "PLACED", messages[0].occurredAt]]);
+      expect(logged.map((r) => [String(r.id), r.orderId, r.kind, r.occurredAt.toISOString()])).toEqual([
+        [messages[0].seq, "o-1", "PLACED", messages[0].occurredAt],
+      ]);
       stop();
     } finally {
       await database.close();

@@ -67,9 +67,12 @@ describe("paging through the catalogue", () => {
     const seen: string[] = [];
     let after: string | null = null;
     for (let page = 0; page < 10; page++) {
-      const response = await app.graphql("query ($after: String) { products(first: 2, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }", {
-        variables: { after },
-      });
+      const response = await app.graphql(
+        "query ($after: String) { products(first: 2, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }",
+        {
+          variables: { after },
+        },
+      );
       const { edges, pageInfo } = response.body.data.products;
       seen.push(...edges.map((e: { node: { id: string } }) => e.node.id));
       if (!pageInfo.hasNextPage) break;

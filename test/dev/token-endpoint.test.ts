@@ -40,10 +40,19 @@ describe("POST /dev/token on the dev server", () => {
   it("mints the machine client's token, and tokens built from the CLI's values", async () => {
     const machine = await app.fetch("/dev/token", json({ persona: "fulfillment" }));
     expect(await me(machine.body.token)).toMatchObject({ kind: "CLIENT", username: null, scopes: ["orders/read", "orders/write"] });
-    const custom = await app.fetch("/dev/token", json({ id: true, sub: "e2e-user-1", username: "e2e", email: "e2e@example.com", groups: ["staff"], expiresIn: 120 }));
+    const custom = await app.fetch(
+      "/dev/token",
+      json({ id: true, sub: "e2e-user-1", username: "e2e", email: "e2e@example.com", groups: ["staff"], expiresIn: 120 }),
+    );
     expect(custom.body.tokenUse).toBe("id");
     expect(claimsOf(custom.body.token).exp - claimsOf(custom.body.token).iat).toBe(120);
-    expect(await me(custom.body.token)).toMatchObject({ sub: "e2e-user-1", username: "e2e", email: "e2e@example.com", groups: ["staff"], tokenUse: "ID" });
+    expect(await me(custom.body.token)).toMatchObject({
+      sub: "e2e-user-1",
+      username: "e2e",
+      email: "e2e@example.com",
+      groups: ["staff"],
+      tokenUse: "ID",
+    });
   });
 
   it.each([
@@ -72,7 +81,11 @@ describe("POST /dev/token on the dev server", () => {
   it("lets only origins listed in CORS_ORIGINS read a token from a browser", async () => {
     const preflight = await app.fetch("/dev/token", {
       method: "OPTIONS",
-      headers: { origin: "http://localhost:5173", "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
+      headers: {
+        origin: "http://localhost:5173",
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "content-type",
+      },
     });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get("access-control-allow-origin")).toBe("http://localhost:5173");
@@ -110,18 +123,22 @@ describe("POST /dev/token does not exist", () => {
   it.each([
     ["with a configured pool", {}],
     ["in production", { NODE_ENV: "production" }],
-  ])("%s (404)", async (_label, env) => {
-    const app = await startApp({ ...pool(), ...env });
-    try {
-      for (const init of [json({ persona: "alice" }), { method: "GET" }]) {
-        const response = await app.fetch("/dev/token", init);
-        expect(response.status).toBe(404);
-        expect(response.text).not.toMatch(/eyJ/);
+  ])(
+    "%s (404)",
+    async (_label, env) => {
+      const app = await startApp({ ...pool(), ...env });
+      try {
+        for (const init of [json({ persona: "alice" }), { method: "GET" }]) {
+          const response = await app.fetch("/dev/token", init);
+          expect(response.status).toBe(404);
+          expect(response.text).not.toMatch(/eyJ/);
+        }
+      } finally {
+        await app.close();
       }
-    } finally {
-      await app.close();
-    }
-  }, 120_000);
+    },
+    120_000,
+  );
 
   it("in production even when handed a dev issuer (404)", async () => {
     const dev = loadConfig({ PORT: "0", HOST: "127.0.0.1" });

@@ -38,7 +38,13 @@ describe("the customer's email in dev mode", () => {
   });
 
   it("takes the verified email of a dev ID token of someone who is not a persona", async () => {
-    const token = app.devIssuer!.mint({ sub: randomUUID(), tokenUse: "id", username: "newcomer", email: "new@example.com", clientId: DEV_APP_CLIENT_ID });
+    const token = app.devIssuer!.mint({
+      sub: randomUUID(),
+      tokenUse: "id",
+      username: "newcomer",
+      email: "new@example.com",
+      clientId: DEV_APP_CLIENT_ID,
+    });
     expect(await supportReads(await place(token))).toBe("new@example.com");
   });
 });

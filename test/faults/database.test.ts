@@ -5,7 +5,18 @@ import { startJwksServer, type JwksServer } from "../helpers/jwks-server.js";
 import { accessClaims, generateRsaKey, jwksOf, signToken, TEST_CLIENT_ID, TEST_POOL_ID, type TestKey } from "../helpers/keys.js";
 import { startServerProcess, type ServerProcess } from "../helpers/process.js";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
-import { alive, checksums, expectServiceUnavailable, gql, logLines, waitForLog, orderOf, PLACE_ORDER, probe, waitUntil } from "./helpers.js";
+import {
+  alive,
+  checksums,
+  expectServiceUnavailable,
+  gql,
+  logLines,
+  waitForLog,
+  orderOf,
+  PLACE_ORDER,
+  probe,
+  waitUntil,
+} from "./helpers.js";
 
 /**
  * The database going away under the real server process (production posture, PostgreSQL through a TCP proxy the
@@ -33,7 +44,8 @@ describe.skipIf(!TEST_DATABASE_URL)("database faults against the server process 
   // pg_stat_activity is read over a connection of its own: inside admin's transaction it would be a snapshot.
   let monitor: pg.Client;
   const servers: ServerProcess[] = [];
-  const token = (groups: string[] = []) => signToken(key, accessClaims({ sub: `customer-${groups.join("-") || "plain"}`, "cognito:groups": groups }));
+  const token = (groups: string[] = []) =>
+    signToken(key, accessClaims({ sub: `customer-${groups.join("-") || "plain"}`, "cognito:groups": groups }));
 
   /** The server in production posture on the scratch database, through the proxy unless `direct`. */
   async function startServer(extra: Record<string, string> = {}, direct = false): Promise<{ server: ServerProcess; url: string }> {
@@ -132,7 +144,11 @@ describe.skipIf(!TEST_DATABASE_URL)("database faults against the server process 
       const first = await gql(url, CATALOG);
       // An idle connection that died is dropped when PostgreSQL says so; the next request gets a new one.
       if (first.status !== 200) expectServiceUnavailable(first, expect);
-      const recoveredMs = await waitUntil("catalog answered again", async () => (await gql(url, CATALOG)).status === 200, RECOVERY_BOUND_MS);
+      const recoveredMs = await waitUntil(
+        "catalog answered again",
+        async () => (await gql(url, CATALOG)).status === 200,
+        RECOVERY_BOUND_MS,
+      );
       console.log(`idle backends terminated: first answer ${first.status}, served again after ${recoveredMs} ms`);
       expect(alive(server)).toBe(true);
       expect(await waitForLog(server, (l) => l.event === "db.connection_lost")).toMatchObject({ level: 40 });
@@ -207,7 +223,11 @@ describe.skipIf(!TEST_DATABASE_URL)("database faults against the server process 
       await waitForLog(server, (l) => l.requestId === requestId && l.msg === "request");
       const lines = logLines(server).filter((l) => l.requestId === requestId);
       const error = lines.find((l) => l.level === 50);
-      expect(error, JSON.stringify(lines)).toMatchObject({ operation: "Catalog", msg: "unexpected error", err: { type: "DatabaseError", code: "42P01" } });
+      expect(error, JSON.stringify(lines)).toMatchObject({
+        operation: "Catalog",
+        msg: "unexpected error",
+        err: { type: "DatabaseError", code: "42P01" },
+      });
       expect(error!.err.message).toContain("products");
       expect(error!.err.stack).toContain("\n");
       // The request line names the operation found in the document (the body had no operationName).
@@ -236,10 +256,15 @@ describe.skipIf(!TEST_DATABASE_URL)("database faults against the server process 
     let answers;
     try {
       const placing = [1, 2, 3].map((n) => gql(url, PLACE_ORDER, { token: token(), variables: orderOf("prd-c", `sigterm-${n}`) }));
-      await waitUntil("three orders wait on the locked row", async () => (await serverBackends(true)).length === 3, 30_000).catch(async (error) => {
-        const { rows } = await monitor.query("select pid, state, wait_event_type, wait_event, left(query, 80) as q from pg_stat_activity where datname = $1", [new URL(scratch.url).pathname.slice(1)]);
-        throw new Error(`${(error as Error).message}: ${JSON.stringify(rows)}\n${server.output()}`);
-      });
+      await waitUntil("three orders wait on the locked row", async () => (await serverBackends(true)).length === 3, 30_000).catch(
+        async (error) => {
+          const { rows } = await monitor.query(
+            "select pid, state, wait_event_type, wait_event, left(query, 80) as q from pg_stat_activity where datname = $1",
+            [new URL(scratch.url).pathname.slice(1)],
+          );
+          throw new Error(`${(error as Error).message}: ${JSON.stringify(rows)}\n${server.output()}`);
+        },
+      );
       expect((await backendsOf(server)).length).toBeGreaterThan(0);
       const signalled = Date.now();
       server.child.kill("SIGTERM");

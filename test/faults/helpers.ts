@@ -9,7 +9,11 @@ export interface Answer {
 }
 
 /** POSTs a GraphQL request; `operationName` is left out unless given (the server must find it in the document). */
-export async function gql(url: string, query: string, options: { token?: string; variables?: unknown; operationName?: string; timeoutMs?: number } = {}): Promise<Answer> {
+export async function gql(
+  url: string,
+  query: string,
+  options: { token?: string; variables?: unknown; operationName?: string; timeoutMs?: number } = {},
+): Promise<Answer> {
   const response = await fetch(url, {
     method: "POST",
     headers: { "content-type": "application/json", ...(options.token ? { authorization: `Bearer ${options.token}` } : {}) },
@@ -61,7 +65,11 @@ export function logLines(server: ServerProcess): Record<string, any>[] {
 }
 
 /** The first log line matching `predicate`, waited for (the child's output arrives through a pipe, after the answer). */
-export async function waitForLog(server: ServerProcess, predicate: (line: Record<string, any>) => boolean, timeoutMs = 10_000): Promise<Record<string, any>> {
+export async function waitForLog(
+  server: ServerProcess,
+  predicate: (line: Record<string, any>) => boolean,
+  timeoutMs = 10_000,
+): Promise<Record<string, any>> {
   let found: Record<string, any> | undefined;
   await waitUntil("log line", () => (found = logLines(server).find(predicate)) !== undefined, timeoutMs, 50);
   return found!;
@@ -111,7 +119,7 @@ export function watchIdleInTransaction(monitor: pg.Client, database: string): { 
     while (running) {
       const { rows } = await monitor
         .query(
-        "select coalesce(max(extract(epoch from clock_timestamp() - state_change) * 1000), 0)::float8 as ms from pg_stat_activity where datname = $1 and state = 'idle in transaction' and pid <> pg_backend_pid()",
+          "select coalesce(max(extract(epoch from clock_timestamp() - state_change) * 1000), 0)::float8 as ms from pg_stat_activity where datname = $1 and state = 'idle in transaction' and pid <> pg_backend_pid()",
           [database],
         )
         // A failed test may close the monitor first; the watch then just ends.

@@ -103,7 +103,9 @@ describe("key-set faults against the server process", () => {
       KEY_CHANGE_BOUND_MS,
       250,
     );
-    console.log(`key rotated in: trusted after ${rotatedMs} ms; key removed: refused after ${removedMs} ms (JWKS_REFRESH_SECONDS=${REFRESH_SECONDS})`);
+    console.log(
+      `key rotated in: trusted after ${rotatedMs} ms; key removed: refused after ${removedMs} ms (JWKS_REFRESH_SECONDS=${REFRESH_SECONDS})`,
+    );
     const answer = await me(tokenOf(keyA));
     expect(answer.headers.get("www-authenticate")).toBe('Bearer error="invalid_token"');
     expect((await me(tokenOf(keyB))).status).toBe(200);

@@ -47,7 +47,10 @@ describe.skipIf(!TEST_DATABASE_URL)("slow dependencies against the server proces
   const databaseName = () => new URL(scratch.url).pathname.slice(1);
   /** A customer's access token; `lookup`: with the scope that lets the server ask Cognito's GetUser for the email. */
   const customer = (sub: string, lookup = true) =>
-    signToken(key, accessClaims({ sub, username: sub, "cognito:groups": [], scope: lookup ? `openid ${COGNITO_USER_ADMIN_SCOPE}` : "openid" }));
+    signToken(
+      key,
+      accessClaims({ sub, username: sub, "cognito:groups": [], scope: lookup ? `openid ${COGNITO_USER_ADMIN_SCOPE}` : "openid" }),
+    );
 
   /** The server in production posture on the scratch database, metrics on a listener of their own. */
   async function startServer(extra: Record<string, string> = {}): Promise<{ server: ServerProcess; url: string; metricsUrl: string }> {
@@ -68,15 +71,25 @@ describe.skipIf(!TEST_DATABASE_URL)("slow dependencies against the server proces
     servers.push(server);
     const url = await server.url();
     const metrics = await server.waitFor(/"metricsUrl":"([^"]+)"/);
-    for (const [id, sku, price] of [["prd-a", "A-1", 1000], ["prd-b", "B-1", 2000], ["prd-c", "C-1", 3000]] as const) {
-      await admin.query("insert into products (id, sku, name, price_cents, cost_price_cents, stock) values ($1, $2, $1, $3, 0, 100000) on conflict do nothing", [id, sku, price]);
+    for (const [id, sku, price] of [
+      ["prd-a", "A-1", 1000],
+      ["prd-b", "B-1", 2000],
+      ["prd-c", "C-1", 3000],
+    ] as const) {
+      await admin.query(
+        "insert into products (id, sku, name, price_cents, cost_price_cents, stock) values ($1, $2, $1, $3, 0, 100000) on conflict do nothing",
+        [id, sku, price],
+      );
     }
     return { server, url, metricsUrl: metrics![1]! };
   }
 
   /** Backends of the scratch database waiting on a lock. */
   async function waitingOnLock(): Promise<number> {
-    const { rows } = await monitor.query("select count(*)::int as n from pg_stat_activity where datname = $1 and wait_event_type = 'Lock'", [databaseName()]);
+    const { rows } = await monitor.query(
+      "select count(*)::int as n from pg_stat_activity where datname = $1 and wait_event_type = 'Lock'",
+      [databaseName()],
+    );
     return rows[0].n;
   }
 
@@ -110,7 +123,9 @@ describe.skipIf(!TEST_DATABASE_URL)("slow dependencies against the server proces
       ({ server, url, metricsUrl } = await startServer({ REVOCATION_COGNITO_SIGN_OUT: "true" }));
       // Warm: the AWS SDK is loaded on the first lookup.
       cognito.setBehaviour({ mode: "answer" });
-      expect((await gql(url, PLACE_ORDER, { token: customer("warm-up"), variables: orderOf("prd-a", "warm-up") })).body.errors).toBeUndefined();
+      expect(
+        (await gql(url, PLACE_ORDER, { token: customer("warm-up"), variables: orderOf("prd-a", "warm-up") })).body.errors,
+      ).toBeUndefined();
     }, 180_000);
     afterAll(() => server?.kill());
 
@@ -132,7 +147,9 @@ describe.skipIf(!TEST_DATABASE_URL)("slow dependencies against the server proces
       const orders = await placing;
       const idleMs = await watch.stop();
       const times = catalogue.map((a) => a.ms);
-      console.log(`Cognito 2 s, 15 placeOrders: catalogue ${catalogue.length} answers meanwhile, p90 ${p90(times)} ms, slowest ${Math.max(...times)} ms; longest idle in transaction ${idleMs} ms`);
+      console.log(
+        `Cognito 2 s, 15 placeOrders: catalogue ${catalogue.length} answers meanwhile, p90 ${p90(times)} ms, slowest ${Math.max(...times)} ms; longest idle in transaction ${idleMs} ms`,
+      );
       expect([answeredMeanwhile, pendingMeanwhile]).toEqual([0, 15]);
       expect(catalogue.length).toBeGreaterThan(0);
       for (const answer of catalogue) expect(answer.status).toBe(200);
@@ -149,7 +166,9 @@ describe.skipIf(!TEST_DATABASE_URL)("slow dependencies against the server proces
       const before = cognito.received("AdminUserGlobalSignOut");
       const answeredBefore = cognito.answered();
       const subs = Array.from({ length: 12 }, (_, i) => `leaver-${i}`);
-      const revoking = Promise.all(subs.map((sub) => gql(url, "mutation { signOutEverywhere { cognitoSignedOut } }", { token: customer(sub) })));
+      const revoking = Promise.all(
+        subs.map((sub) => gql(url, "mutation { signOutEverywhere { cognitoSignedOut } }", { token: customer(sub) })),
+      );
       await cognito.whenPending(12);
       const heldAt = performance.now();
       const catalogue = await catalogueWhile(url, () => performance.now() - heldAt < 1500);
@@ -160,7 +179,9 @@ describe.skipIf(!TEST_DATABASE_URL)("slow dependencies against the server proces
       const answers = await revoking;
       const idleMs = await watch.stop();
       const times = catalogue.map((a) => a.ms);
-      console.log(`Cognito sign-out 2 s, 12 signOutEverywhere: catalogue ${catalogue.length} answers meanwhile, p90 ${p90(times)} ms, slowest ${Math.max(...times)} ms; longest idle in transaction ${idleMs} ms`);
+      console.log(
+        `Cognito sign-out 2 s, 12 signOutEverywhere: catalogue ${catalogue.length} answers meanwhile, p90 ${p90(times)} ms, slowest ${Math.max(...times)} ms; longest idle in transaction ${idleMs} ms`,
+      );
       expect(meanwhile).toEqual([0, 12]);
       for (const answer of catalogue) expect(answer.status).toBe(200);
       expect(p90(times)).toBeLessThan(CATALOG_BOUND_MS);
@@ -171,7 +192,9 @@ describe.skipIf(!TEST_DATABASE_URL)("slow dependencies against the server proces
       cognito.setBehaviour({ mode: "fail" });
       const failed = await gql(url, "mutation { signOutEverywhere { cognitoSignedOut } }", { token: customer("leaver-failing") });
       expect(failed.body).toEqual({ data: { signOutEverywhere: { cognitoSignedOut: false } } });
-      expect(await waitForLog(server, (l) => l.event === "revocation.cognito_failed" && l.sub === "leaver-failing")).toMatchObject({ level: 40 });
+      expect(await waitForLog(server, (l) => l.event === "revocation.cognito_failed" && l.sub === "leaver-failing")).toMatchObject({
+        level: 40,
+      });
     });
 
     it("places the order without the email when Cognito fails", async () => {
@@ -199,7 +222,9 @@ describe.skipIf(!TEST_DATABASE_URL)("slow dependencies against the server proces
       const catalogue = await catalogueWhile(url, () => !settled && performance.now() - hangingAt < 2000);
       const orders = await placing;
       const times = catalogue.map((a) => a.ms);
-      console.log(`Cognito hanging: placeOrder answered in ${orders.map((o) => o.ms).join(", ")} ms; catalogue meanwhile p90 ${p90(times)} ms, slowest ${Math.max(...times)} ms`);
+      console.log(
+        `Cognito hanging: placeOrder answered in ${orders.map((o) => o.ms).join(", ")} ms; catalogue meanwhile p90 ${p90(times)} ms, slowest ${Math.max(...times)} ms`,
+      );
       for (const { answer, ms } of orders) {
         expect(answer.body.errors).toBeUndefined();
         expect(ms).toBeLessThan(COGNITO_TIMEOUT_MS + 1000);
@@ -210,16 +235,24 @@ describe.skipIf(!TEST_DATABASE_URL)("slow dependencies against the server proces
       expect(rows.map((r: { email: string | null }) => r.email)).toEqual(subs.map(() => null));
 
       // Five failures in a row (the default COGNITO_BREAKER_FAILURES) opened the circuit: Cognito is not called.
-      expect(await waitForLog(server, (l) => l.event === "cognito.circuit" && l.state === "open")).toMatchObject({ level: 40, calls: "GetUser" });
+      expect(await waitForLog(server, (l) => l.event === "cognito.circuit" && l.state === "open")).toMatchObject({
+        level: 40,
+        calls: "GetUser",
+      });
       const calls = cognito.received("GetUser");
       const started = performance.now();
       const shortCircuited = await gql(url, PLACE_ORDER, { token: customer("hang-after"), variables: orderOf("prd-b", "hang-after") });
       console.log(`circuit open: placeOrder answered in ${Math.round(performance.now() - started)} ms`);
       expect(shortCircuited.body.errors).toBeUndefined();
       expect(cognito.received("GetUser")).toBe(calls);
-      expect(await waitForLog(server, (l) => l.event === "bound.exceeded" && l.bound === "cognito_call")).toMatchObject({ level: 40, operation: "GetUser" });
+      expect(await waitForLog(server, (l) => l.event === "bound.exceeded" && l.bound === "cognito_call")).toMatchObject({
+        level: 40,
+        operation: "GetUser",
+      });
       expect(await metricValue(metricsUrl, 'dependency_calls_total{dependency="cognito",operation="GetUser",outcome="timeout"}')).toBe(5);
-      expect(await metricValue(metricsUrl, 'dependency_calls_total{dependency="cognito",operation="GetUser",outcome="short_circuited"}')).toBe(1);
+      expect(
+        await metricValue(metricsUrl, 'dependency_calls_total{dependency="cognito",operation="GetUser",outcome="short_circuited"}'),
+      ).toBe(1);
       expect(await metricValue(metricsUrl, 'bounded_waits_exceeded_total{bound="cognito_call"}')).toBe(5);
     });
   });
@@ -245,7 +278,10 @@ describe.skipIf(!TEST_DATABASE_URL)("slow dependencies against the server proces
       console.log(`statement_timeout 500 ms: answered ${answer.status} in ${Math.round(performance.now() - started)} ms`);
       expectServiceUnavailable(answer, expect);
       expect(await checksums(admin)).toEqual(before);
-      expect(await waitForLog(server, (l) => l.event === "bound.exceeded" && l.bound === "statement_timeout")).toMatchObject({ level: 40, operation: "PlaceOrder" });
+      expect(await waitForLog(server, (l) => l.event === "bound.exceeded" && l.bound === "statement_timeout")).toMatchObject({
+        level: 40,
+        operation: "PlaceOrder",
+      });
     });
   });
 
@@ -253,7 +289,11 @@ describe.skipIf(!TEST_DATABASE_URL)("slow dependencies against the server proces
     let server: ServerProcess;
     let metricsUrl: string;
     beforeAll(async () => {
-      ({ server, url, metricsUrl } = await startServer({ DATABASE_POOL_SIZE: "2", DATABASE_POOL_TIMEOUT_MS: "1000", SHED_MAX_POOL_WAITING: "0" }));
+      ({ server, url, metricsUrl } = await startServer({
+        DATABASE_POOL_SIZE: "2",
+        DATABASE_POOL_TIMEOUT_MS: "1000",
+        SHED_MAX_POOL_WAITING: "0",
+      }));
     }, 180_000);
     afterAll(() => server?.kill());
 
@@ -263,16 +303,25 @@ describe.skipIf(!TEST_DATABASE_URL)("slow dependencies against the server proces
       try {
         await admin.query("select * from products where id = 'prd-b' for update");
         // Both pooled connections are taken by orders waiting on the locked row.
-        held = Promise.all(["pool-1", "pool-2"].map((sub) => gql(url, PLACE_ORDER, { token: customer(sub, false), variables: orderOf("prd-b", sub) })));
+        held = Promise.all(
+          ["pool-1", "pool-2"].map((sub) => gql(url, PLACE_ORDER, { token: customer(sub, false), variables: orderOf("prd-b", sub) })),
+        );
         await waitUntil("two orders wait on the locked row", async () => (await waitingOnLock()) === 2, 30_000, 50);
         const started = performance.now();
         const waiting = gql(url, CATALOG).then((answer) => ({ answer, ms: Math.round(performance.now() - started) }));
-        await waitUntil("a request waits for a pooled connection", async () => (await metricValue(metricsUrl, 'db_pool_connections{state="waiting"}')) >= 1, 10_000, 20);
+        await waitUntil(
+          "a request waits for a pooled connection",
+          async () => (await metricValue(metricsUrl, 'db_pool_connections{state="waiting"}')) >= 1,
+          10_000,
+          20,
+        );
         const shedStarted = performance.now();
         const shed = await gql(url, CATALOG);
         const shedMs = Math.round(performance.now() - shedStarted);
         const timedOut = await waiting;
-        console.log(`pool of 2 exhausted: waiting request answered ${timedOut.answer.status} after ${timedOut.ms} ms (bound 1000 ms); next one shed ${shed.status} in ${shedMs} ms`);
+        console.log(
+          `pool of 2 exhausted: waiting request answered ${timedOut.answer.status} after ${timedOut.ms} ms (bound 1000 ms); next one shed ${shed.status} in ${shedMs} ms`,
+        );
         expectServiceUnavailable(timedOut.answer, expect);
         expect(timedOut.ms).toBeLessThan(1000 + 2000);
         expectServiceUnavailable(shed, expect);
@@ -297,7 +346,11 @@ describe.skipIf(!TEST_DATABASE_URL)("slow dependencies against the server proces
     it("sheds a burst with 503 and Retry-After at once while health and metrics answer, and completes the accepted requests", async () => {
       cognito.setBehaviour({ mode: "answer", delayMs: 3000 });
       // Four orders in progress (waiting for Cognito, no connection held) fill the replica.
-      const accepted = Promise.all(["busy-1", "busy-2", "busy-3", "busy-4"].map((sub) => gql(url, PLACE_ORDER, { token: customer(sub), variables: orderOf("prd-c", sub) })));
+      const accepted = Promise.all(
+        ["busy-1", "busy-2", "busy-3", "busy-4"].map((sub) =>
+          gql(url, PLACE_ORDER, { token: customer(sub), variables: orderOf("prd-c", sub) }),
+        ),
+      );
       await cognito.whenPending(4);
       const started = performance.now();
       const burst = await Promise.all(Array.from({ length: 10 }, () => gql(url, CATALOG)));

@@ -25,7 +25,12 @@ const persona = (name: keyof typeof PERSONAS, className: string): PrincipalClass
   groups: PERSONAS[name].groups ?? [],
   scopes: PERSONAS[name].scopes ?? [],
 });
-const machine = (scope: string): PrincipalClass => ({ name: `machine ${scope}`, sub: DEV_FULFILLMENT_CLIENT_ID, groups: [], scopes: [scope] });
+const machine = (scope: string): PrincipalClass => ({
+  name: `machine ${scope}`,
+  sub: DEV_FULFILLMENT_CLIENT_ID,
+  groups: [],
+  scopes: [scope],
+});
 const CLASSES: PrincipalClass[] = [
   { name: "anonymous", anonymous: true, sub: "", groups: [], scopes: [] },
   persona("alice", "owning customer"),
@@ -50,9 +55,15 @@ const SAMPLES: Record<string, SampleRow> = {
  */
 const NARROWED_IN_RESOLVERS: Record<string, { classes: string[]; required: string[] }> = {
   // Orders are placed by people; a machine client has no customer to stand for.
-  "Mutation.placeOrder": { classes: ["machine orders/read", "machine orders/write"], required: ["a person's token (not a machine client)"] },
+  "Mutation.placeOrder": {
+    classes: ["machine orders/read", "machine orders/write"],
+    required: ["a person's token (not a machine client)"],
+  },
   // Cancelling is for the customer or support, though staff, admins and machines may read the order.
-  "Mutation.cancelOrder": { classes: ["staff", "admin", "machine orders/read", "machine orders/write"], required: ["owner:customerId|group:support"] },
+  "Mutation.cancelOrder": {
+    classes: ["staff", "admin", "machine orders/read", "machine orders/write"],
+    required: ["owner:customerId|group:support"],
+  },
 };
 
 let app: InProcessApp;
@@ -71,7 +82,7 @@ describe("the generated access matrix", () => {
     }
     expect(fields).toContain("Order.customerEmail");
     expect(fields).toContain("Product.costPriceCents");
-    expect(cells.length).toBe((fields.size) * CLASSES.length);
+    expect(cells.length).toBe(fields.size * CLASSES.length);
   });
 
   it("names the fields only a subscription's events reach (delivery is tested over WebSocket in test/ws.test.ts)", () => {
@@ -91,7 +102,12 @@ describe("the generated access matrix", () => {
       const token = app.devIssuer.mint({ ...named, groups: principal.groups, scopes: principal.scopes });
       if (principal.revoked) {
         const claims = JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString("utf8")) as { origin_jti: string };
-        revocations.add({ kind: "session", sub: principal.sub, sessionId: claims.origin_jti, expiresAt: new Date(Date.now() + 86_400_000) });
+        revocations.add({
+          kind: "session",
+          sub: principal.sub,
+          sessionId: claims.origin_jti,
+          expiresAt: new Date(Date.now() + 86_400_000),
+        });
       }
       tokens.set(principal.name, `Bearer ${token}`);
     }
@@ -104,12 +120,15 @@ describe("the generated access matrix", () => {
     "$label",
     async (cell) => {
       const authorization = tokens.get(cell.principal.name);
-      const observed = cell.operation === "subscription" ? await subscribeOnce(cell, authorization) : await app.execute(cell.document, authorization);
+      const observed =
+        cell.operation === "subscription" ? await subscribeOnce(cell, authorization) : await app.execute(cell.document, authorization);
       const narrowed = NARROWED_IN_RESOLVERS[cell.coordinate];
       if (narrowed?.classes.includes(cell.principal.name)) {
         expect(cell.expected.kind, "the manifest allows what the resolver narrows").toBe("allowed");
         expect(observed.status, JSON.stringify(observed.body)).toBe(403);
-        expect(observed.body.errors?.[0]?.extensions?.auth?.denied).toEqual([{ coordinate: cell.coordinate, required: narrowed.required, missing: narrowed.required }]);
+        expect(observed.body.errors?.[0]?.extensions?.auth?.denied).toEqual([
+          { coordinate: cell.coordinate, required: narrowed.required, missing: narrowed.required },
+        ]);
         return;
       }
       assertDecision(cell, observed);
@@ -141,7 +160,10 @@ function assertDecision(cell: Cell, observed: InProcessResponse): void {
   const shown = `${cell.document}\n${observed.status} ${JSON.stringify(observed.body)}`;
   const authErrors = errors.filter((e) => AUTH_CODES.has(e.extensions?.code));
   const concealed = observed.context?.auth.concealed.map((c) => c.coordinate) ?? [];
-  expect(errors.filter((e) => e.extensions?.code === "INTERNAL_SERVER_ERROR"), shown).toEqual([]);
+  expect(
+    errors.filter((e) => e.extensions?.code === "INTERNAL_SERVER_ERROR"),
+    shown,
+  ).toEqual([]);
   switch (expected.kind) {
     case "refused":
       expect(observed.status, shown).toBe(401);
@@ -155,12 +177,20 @@ function assertDecision(cell: Cell, observed: InProcessResponse): void {
     case "concealed":
       expect(authErrors, shown).toEqual([]);
       expect(concealed, shown).toContain(expected.coordinate);
-      if (expected.whole) expect(errors.map((e) => e.extensions?.code), shown).toEqual(["BAD_USER_INPUT"]);
+      if (expected.whole)
+        expect(
+          errors.map((e) => e.extensions?.code),
+          shown,
+        ).toEqual(["BAD_USER_INPUT"]);
       else expect(Object.values(observed.body.data ?? {}), shown).toEqual([null]);
       return;
     case "owner-checked": {
       // Not refused before execution; the only denial allowed is the owner rule's own, on the row.
-      const others = authErrors.filter((e) => e.extensions?.auth?.coordinate !== expected.coordinate && !(e.extensions?.auth?.denied ?? []).every((d: { coordinate: string }) => d.coordinate === expected.coordinate));
+      const others = authErrors.filter(
+        (e) =>
+          e.extensions?.auth?.coordinate !== expected.coordinate &&
+          !(e.extensions?.auth?.denied ?? []).every((d: { coordinate: string }) => d.coordinate === expected.coordinate),
+      );
       expect(others, shown).toEqual([]);
       expect([200, 403]).toContain(observed.status);
       return;
@@ -169,8 +199,14 @@ function assertDecision(cell: Cell, observed: InProcessResponse): void {
       if (expected.whole) {
         expect(observed.status, shown).toBe(expected.code === "UNAUTHENTICATED" ? 401 : 403);
         expect(observed.body.data ?? null, shown).toBeNull();
-        expect(errors.map((e) => e.extensions?.code), shown).toEqual([expected.code]);
-        expect(errors[0]!.extensions!.auth.denied.map((d: { coordinate: string }) => d.coordinate), shown).toContain(expected.coordinate);
+        expect(
+          errors.map((e) => e.extensions?.code),
+          shown,
+        ).toEqual([expected.code]);
+        expect(
+          errors[0]!.extensions!.auth.denied.map((d: { coordinate: string }) => d.coordinate),
+          shown,
+        ).toContain(expected.coordinate);
       } else {
         expect(observed.status, shown).toBe(200);
         const at = authErrors.find((e) => withoutIndices(e.path) === expected.path);
@@ -200,9 +236,18 @@ async function subscribeOnce(cell: Cell, authorization: string | undefined): Pro
     await result.return?.();
     return { status: 200, body: { data: {} }, context: contextValue };
   }
-  const errors = (result.errors ?? []).map((e) => ({ message: e.message, path: e.path as (string | number)[] | undefined, extensions: e.extensions as Record<string, any> }));
+  const errors = (result.errors ?? []).map((e) => ({
+    message: e.message,
+    path: e.path as (string | number)[] | undefined,
+    extensions: e.extensions as Record<string, any>,
+  }));
   const auth = errors.find((e) => AUTH_CODES.has(e.extensions?.code));
-  if (auth) return { status: auth.extensions!.http?.status ?? 403, body: { data: null, errors: [{ ...auth, extensions: withoutHttp(auth.extensions!) }] }, context: contextValue };
+  if (auth)
+    return {
+      status: auth.extensions!.http?.status ?? 403,
+      body: { data: null, errors: [{ ...auth, extensions: withoutHttp(auth.extensions!) }] },
+      context: contextValue,
+    };
   // Reached the subscribe resolver: the rule let the caller through.
   return { status: 200, body: { data: {} }, context: contextValue };
 }

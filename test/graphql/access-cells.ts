@@ -40,7 +40,13 @@ export interface SampleRow {
 export type Expected =
   | { readonly kind: "allowed" }
   /** Refused by the rule at `coordinate`: whole (a mutation, 401/403) or at `path` (a query, 200). */
-  | { readonly kind: "denied"; readonly code: "UNAUTHENTICATED" | "FORBIDDEN"; readonly coordinate: string; readonly path: string; readonly whole: boolean }
+  | {
+      readonly kind: "denied";
+      readonly code: "UNAUTHENTICATED" | "FORBIDDEN";
+      readonly coordinate: string;
+      readonly path: string;
+      readonly whole: boolean;
+    }
   /** An `owner:` rule on a looked-up row: answered as if no such row existed. */
   | { readonly kind: "concealed"; readonly coordinate: string; readonly whole: boolean }
   /**
@@ -110,7 +116,9 @@ export function generateCells(
     const type = schema.getType(typeName);
     if (!isObjectType(type)) throw new Error(`${coordinate}: not an object type of the live schema (regenerate the manifest)`);
     const root = (ROOTS as readonly string[]).includes(typeName);
-    const paths = root ? [[step(manifest, samples, type, type.getFields()[fieldName]!)]] : pathsTo(manifest, schema, samples, type, fieldName);
+    const paths = root
+      ? [[step(manifest, samples, type, type.getFields()[fieldName]!)]]
+      : pathsTo(manifest, schema, samples, type, fieldName);
     if (paths.length === 0) {
       unreachable.push(coordinate);
       continue;
@@ -132,7 +140,12 @@ export function generateCells(
   return { cells, unreachable };
 }
 
-function step(manifest: AccessManifest, samples: Readonly<Record<string, SampleRow>>, type: GraphQLObjectType, field: GraphQLField<unknown, unknown>): Step {
+function step(
+  manifest: AccessManifest,
+  samples: Readonly<Record<string, SampleRow>>,
+  type: GraphQLObjectType,
+  field: GraphQLField<unknown, unknown>,
+): Step {
   const access = manifest.types[type.name]?.[field.name];
   if (!access) throw new Error(`${type.name}.${field.name} is in the live schema but not in the manifest: run npm run codegen`);
   if (access.members) throw new Error(`${type.name}.${field.name}: cells for abstract member rules are not generated yet`);
@@ -144,7 +157,13 @@ function step(manifest: AccessManifest, samples: Readonly<Record<string, SampleR
 }
 
 /** Paths from Query to `type.field`, shortest first; paths that start with a lookup by id come first at each length. */
-function pathsTo(manifest: AccessManifest, schema: GraphQLSchema, samples: Readonly<Record<string, SampleRow>>, target: GraphQLObjectType, fieldName: string): Step[][] {
+function pathsTo(
+  manifest: AccessManifest,
+  schema: GraphQLSchema,
+  samples: Readonly<Record<string, SampleRow>>,
+  target: GraphQLObjectType,
+  fieldName: string,
+): Step[][] {
   const query = schema.getQueryType();
   if (!query) return [];
   const found: Step[][] = [];
@@ -167,7 +186,13 @@ function pathsTo(manifest: AccessManifest, schema: GraphQLSchema, samples: Reado
 }
 
 /** A literal for a required argument: the sample row's id for `id`, else the simplest value of its type. */
-function valueOf(type: GraphQLInputType, name: string, returned: string, samples: Readonly<Record<string, SampleRow>>, depth: number): string {
+function valueOf(
+  type: GraphQLInputType,
+  name: string,
+  returned: string,
+  samples: Readonly<Record<string, SampleRow>>,
+  depth: number,
+): string {
   if (depth > 5) throw new Error("input types nest too deep for the matrix");
   const inner = getNullableType(type) as GraphQLInputType;
   if (isListType(inner)) return "[]";
@@ -209,7 +234,10 @@ function expectedFor(path: readonly Step[], principal: PrincipalClass, whole: bo
   for (let i = 0; i < path.length; i++) {
     const s = path[i]!;
     const coordinate = `${s.type.name}.${s.field.name}`;
-    const responsePath = path.slice(0, i + 1).map((p) => p.field.name).join(".");
+    const responsePath = path
+      .slice(0, i + 1)
+      .map((p) => p.field.name)
+      .join(".");
     const denied = (code: "UNAUTHENTICATED" | "FORBIDDEN"): Expected => ({ kind: "denied", code, coordinate, path: responsePath, whole });
     if ("public" in s.access) continue;
     if (principal.anonymous) return denied("UNAUTHENTICATED");
@@ -240,7 +268,9 @@ function holdsByClaims(atom: string, principal: PrincipalClass): boolean {
 /** Object types with an `owner:` rule on their own fields: their rows are concealed from callers who may not see them. */
 export function ownerRuledTypes(manifest: AccessManifest): string[] {
   return Object.entries(manifest.types)
-    .filter(([, fields]) => Object.values(fields).some((access) => !("public" in access) && access.requires.some((e) => e.ownerFrom === "parent")))
+    .filter(([, fields]) =>
+      Object.values(fields).some((access) => !("public" in access) && access.requires.some((e) => e.ownerFrom === "parent")),
+    )
     .map(([name]) => name);
 }
 
@@ -248,7 +278,11 @@ export function ownerRuledTypes(manifest: AccessManifest): string[] {
  * Every root field that looks a row of `typeName` up by a required `id` argument, as a document taking `$id`
  * (other required arguments get the matrix's simplest values).
  */
-export function idLookups(schema: GraphQLSchema, typeName: string, samples: Readonly<Record<string, SampleRow>>): { coordinate: string; document: string }[] {
+export function idLookups(
+  schema: GraphQLSchema,
+  typeName: string,
+  samples: Readonly<Record<string, SampleRow>>,
+): { coordinate: string; document: string }[] {
   const out: { coordinate: string; document: string }[] = [];
   for (const root of [schema.getQueryType(), schema.getMutationType()]) {
     if (!root) continue;

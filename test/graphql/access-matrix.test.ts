@@ -42,20 +42,20 @@ const OPERATIONS: Record<string, string> = {
 
 //                                       anonymous alice    bob      sam      stella   ada      fulfillment
 const EXPECTED: Record<string, Outcome[]> = {
-  me: /*                             */ ["ok",    "ok",    "ok",    "ok",    "ok",    "ok",    "ok"],
-  products: /*                       */ ["ok",    "ok",    "ok",    "ok",    "ok",    "ok",    "ok"],
-  "product.costPriceCents": /*       */ ["anon",  "field", "field", "field", "field", "ok",    "field"],
-  myOrders: /*                       */ ["anon",  "ok",    "ok",    "ok",    "ok",    "ok",    "ok"],
-  "order (bob's)": /*                */ ["anon",  "none",  "ok",    "ok",    "ok",    "ok",    "ok"],
-  "order.customerEmail": /*          */ ["anon",  "none",  "ok",    "ok",    "field", "field", "field"],
-  "order.internalNote": /*           */ ["anon",  "none",  "field", "field", "ok",    "field", "field"],
-  orders: /*                         */ ["anon",  "field", "field", "ok",    "field", "ok",    "ok"],
-  placeOrder: /*                     */ ["401",   "input", "input", "input", "input", "input", "403"],
-  "cancelOrder (alice's, shipped)": /**/ ["401",  "input", "input", "input", "403",   "403",   "403"],
-  updateOrderStatus: /*              */ ["401",   "403",   "403",   "403",   "input", "403",   "input"],
-  createProduct: /*                  */ ["401",   "403",   "403",   "403",   "403",   "input", "403"],
-  updateProduct: /*                  */ ["401",   "403",   "403",   "403",   "403",   "input", "403"],
-  revokeSessions: /*                 */ ["401",   "403",   "403",   "input", "403",   "input", "403"],
+  me: /*                             */ ["ok", "ok", "ok", "ok", "ok", "ok", "ok"],
+  products: /*                       */ ["ok", "ok", "ok", "ok", "ok", "ok", "ok"],
+  "product.costPriceCents": /*       */ ["anon", "field", "field", "field", "field", "ok", "field"],
+  myOrders: /*                       */ ["anon", "ok", "ok", "ok", "ok", "ok", "ok"],
+  "order (bob's)": /*                */ ["anon", "none", "ok", "ok", "ok", "ok", "ok"],
+  "order.customerEmail": /*          */ ["anon", "none", "ok", "ok", "field", "field", "field"],
+  "order.internalNote": /*           */ ["anon", "none", "field", "field", "ok", "field", "field"],
+  orders: /*                         */ ["anon", "field", "field", "ok", "field", "ok", "ok"],
+  placeOrder: /*                     */ ["401", "input", "input", "input", "input", "input", "403"],
+  "cancelOrder (alice's, shipped)": /**/ ["401", "input", "input", "input", "403", "403", "403"],
+  updateOrderStatus: /*              */ ["401", "403", "403", "403", "input", "403", "input"],
+  createProduct: /*                  */ ["401", "403", "403", "403", "403", "input", "403"],
+  updateProduct: /*                  */ ["401", "403", "403", "403", "403", "input", "403"],
+  revokeSessions: /*                 */ ["401", "403", "403", "input", "403", "input", "403"],
 };
 
 function outcomeOf(response: TestResponse): Outcome {
@@ -68,7 +68,6 @@ function outcomeOf(response: TestResponse): Outcome {
   if (codes.every((c) => c === "UNAUTHENTICATED")) return "anon";
   throw new Error(`unexpected answer ${response.status}: ${response.text}`);
 }
-
 
 describe.each(BACKENDS)("the access matrix on $name", ({ postgresUrl, skip }) => {
   // The fast layer: the composed application without a socket (the rules are the same on every transport).
@@ -96,7 +95,10 @@ describe.each(BACKENDS)("the access matrix on $name", ({ postgresUrl, skip }) =>
 /** Row counts and the orders' statuses: enough to see that a matrix row wrote nothing. */
 async function snapshot(app: OperationRunner) {
   const count = (table: "products" | "orders" | "orderItems" | "customers" | "revocations") =>
-    app.db.selectFrom(table).select((eb) => eb.fn.countAll<string>().as("n")).executeTakeFirstOrThrow();
+    app.db
+      .selectFrom(table)
+      .select((eb) => eb.fn.countAll<string>().as("n"))
+      .executeTakeFirstOrThrow();
   return {
     products: (await count("products")).n,
     orders: (await count("orders")).n,

@@ -15,12 +15,19 @@ function fakeHub() {
     connected: () => true,
     close: async () => undefined,
   };
-  const notify = (payload: unknown) => handlers.get(ORDER_EVENTS_CHANNEL)?.(typeof payload === "string" ? payload : JSON.stringify(payload));
+  const notify = (payload: unknown) =>
+    handlers.get(ORDER_EVENTS_CHANNEL)?.(typeof payload === "string" ? payload : JSON.stringify(payload));
   return { hub, notify, listening: () => handlers.has(ORDER_EVENTS_CHANNEL) };
 }
 
 let seq = 0;
-const event = (orderId: string, customerId = "sub-1") => ({ seq: String(++seq), orderId, customerId, kind: "PLACED", occurredAt: "2026-05-01T10:00:00.000Z" });
+const event = (orderId: string, customerId = "sub-1") => ({
+  seq: String(++seq),
+  orderId,
+  customerId,
+  kind: "PLACED",
+  occurredAt: "2026-05-01T10:00:00.000Z",
+});
 
 describe("the order event feed", () => {
   it("hands every event to every subscription, each filtered by its own test", async () => {

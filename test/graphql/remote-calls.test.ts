@@ -10,7 +10,11 @@ const schema = buildSchema();
 async function stepsCalled(source: string, variables?: Record<string, unknown>): Promise<string[]> {
   const called: string[] = [];
   const record = (name: string) => async (args: Record<string, unknown>) => void called.push(`${name} ${JSON.stringify(args)}`);
-  const steps: RemoteSteps<unknown> = { placeOrder: record("placeOrder"), revokeSessions: record("revokeSessions"), signOutEverywhere: record("signOutEverywhere") };
+  const steps: RemoteSteps<unknown> = {
+    placeOrder: record("placeOrder"),
+    revokeSessions: record("revokeSessions"),
+    signOutEverywhere: record("signOutEverywhere"),
+  };
   const document = parse(source);
   const operation = document.definitions.find((d) => d.kind === "OperationDefinition") as OperationDefinitionNode;
   await runRemoteSteps(steps, { schema, document, operation, variables, context: {} });
@@ -47,7 +51,12 @@ describe("runRemoteSteps", () => {
   });
 
   it("skips fields left out by @skip or @include, and operations that are not mutations", async () => {
-    expect(await stepsCalled(`mutation M($no: Boolean!) { signOutEverywhere @include(if: $no) { sub } revokeSessions(sub: "x") @skip(if: true) { sub } }`, { no: false })).toEqual([]);
+    expect(
+      await stepsCalled(
+        `mutation M($no: Boolean!) { signOutEverywhere @include(if: $no) { sub } revokeSessions(sub: "x") @skip(if: true) { sub } }`,
+        { no: false },
+      ),
+    ).toEqual([]);
     expect(await stepsCalled("query Q { me { sub } }")).toEqual([]);
   });
 

@@ -46,7 +46,10 @@ export async function startFakeCognito(): Promise<FakeCognito> {
     }
   };
   const server = createServer((req, res) => {
-    const operation = String(req.headers["x-amz-target"] ?? "").split(".").pop() ?? "";
+    const operation =
+      String(req.headers["x-amz-target"] ?? "")
+        .split(".")
+        .pop() ?? "";
     counts.set(operation, (counts.get(operation) ?? 0) + 1);
     let body = "";
     req.on("data", (chunk: Buffer) => (body += chunk));
@@ -60,7 +63,9 @@ export async function startFakeCognito(): Promise<FakeCognito> {
         if (res.destroyed) return;
         answered++;
         if (current.mode === "fail") {
-          res.writeHead(500, { "content-type": "application/x-amz-json-1.1" }).end(JSON.stringify({ __type: "InternalErrorException", message: "fake Cognito failure" }));
+          res
+            .writeHead(500, { "content-type": "application/x-amz-json-1.1" })
+            .end(JSON.stringify({ __type: "InternalErrorException", message: "fake Cognito failure" }));
           return;
         }
         res.writeHead(200, { "content-type": "application/x-amz-json-1.1" }).end(JSON.stringify(answerTo(operation, body)));
@@ -83,7 +88,10 @@ export async function startFakeCognito(): Promise<FakeCognito> {
     },
     whenPending: (count, timeoutMs = 30_000) =>
       new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`fake Cognito: ${count} pending calls not within ${timeoutMs} ms (${open.size})`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`fake Cognito: ${count} pending calls not within ${timeoutMs} ms (${open.size})`)),
+          timeoutMs,
+        );
         waiters.push({ count, resolve: () => (clearTimeout(timer), resolve()) });
         notify();
       }),
@@ -98,7 +106,10 @@ export async function startFakeCognito(): Promise<FakeCognito> {
 function answerTo(operation: string, body: string): unknown {
   if (operation !== "GetUser") return {};
   const token = String((JSON.parse(body || "{}") as { AccessToken?: string }).AccessToken ?? "");
-  const claims = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8") || "{}") as { sub?: string; username?: string };
+  const claims = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8") || "{}") as {
+    sub?: string;
+    username?: string;
+  };
   return {
     Username: claims.username ?? claims.sub,
     UserAttributes: [

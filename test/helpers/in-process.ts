@@ -11,7 +11,10 @@ import { tempDir } from "./temp.js";
 /** What one in-process request answered: the HTTP status and body Apollo would send, and the request's context. */
 export interface InProcessResponse {
   readonly status: number;
-  readonly body: { data?: Record<string, unknown> | null; errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, any> }[] };
+  readonly body: {
+    data?: Record<string, unknown> | null;
+    errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, any> }[];
+  };
   /** The context the request ran with; undefined when the context factory refused the request (a bad token). */
   readonly context: AppContext | undefined;
 }
@@ -45,7 +48,8 @@ export async function startInProcess(
   });
   const apollo = app.apollo("http");
   await apollo.start();
-  const context = (authorization?: string) => app.contextFor({ authorization: authorization ? [authorization] : [], search: "", cookie: undefined });
+  const context = (authorization?: string) =>
+    app.contextFor({ authorization: authorization ? [authorization] : [], search: "", cookie: undefined });
   return {
     devIssuer: app.devIssuer!,
     db: app.db,
@@ -58,7 +62,11 @@ export async function startInProcess(
       } catch (error) {
         const extensions = (error as { extensions?: Record<string, any> }).extensions ?? {};
         const { http, ...rest } = extensions;
-        return { status: http?.status ?? 500, body: { errors: [{ message: (error as Error).message, extensions: rest }] }, context: undefined };
+        return {
+          status: http?.status ?? 500,
+          body: { errors: [{ message: (error as Error).message, extensions: rest }] },
+          context: undefined,
+        };
       }
       const response = await apollo.executeOperation({ query }, { contextValue });
       if (response.body.kind !== "single") throw new Error("an incremental answer was not expected");

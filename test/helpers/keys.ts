@@ -72,5 +72,4 @@ export function signToken(key: TestKey, claims: Record<string, unknown>, header:
   return signJwt({ kid: key.kid, alg: "RS256", ...header }, claims, key.privateKey);
 }
 
-export const b64url = (value: unknown) =>
-  Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64url");
+export const b64url = (value: unknown) => Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64url");

@@ -143,7 +143,10 @@ export interface TestPool {
   /** The pool's key set, as moto serves it. */
   readonly jwksUri: string;
   /** Signs a user in with USER_PASSWORD_AUTH on `clientId` (default: the web client). */
-  signIn(username: string, clientId?: string): Promise<Required<Pick<AuthenticationResultType, "AccessToken" | "IdToken" | "RefreshToken">>>;
+  signIn(
+    username: string,
+    clientId?: string,
+  ): Promise<Required<Pick<AuthenticationResultType, "AccessToken" | "IdToken" | "RefreshToken">>>;
   /** REFRESH_TOKEN_AUTH: new access and ID tokens for a refresh token. */
   refresh(username: string, refreshToken: string, clientId?: string): Promise<{ AccessToken: string; IdToken: string }>;
   /** AdminUserGlobalSignOut: the user's tokens stop working at Cognito (GetUser), not at JWT verification. */
@@ -168,7 +171,12 @@ export async function createTestPool(endpoint: string, users: readonly PoolUser[
   ).UserPoolClient!;
   const confidential = (
     await client.send(
-      new CreateUserPoolClientCommand({ UserPoolId: userPoolId, ClientName: "server-side", ExplicitAuthFlows: [...flows], GenerateSecret: true }),
+      new CreateUserPoolClientCommand({
+        UserPoolId: userPoolId,
+        ClientName: "server-side",
+        ExplicitAuthFlows: [...flows],
+        GenerateSecret: true,
+      }),
     )
   ).UserPoolClient!;
   for (const group of new Set(users.flatMap((u) => u.groups))) {
@@ -186,14 +194,20 @@ export async function createTestPool(endpoint: string, users: readonly PoolUser[
         ],
       }),
     );
-    await client.send(new AdminSetUserPasswordCommand({ UserPoolId: userPoolId, Username: user.username, Password: PASSWORD, Permanent: true }));
+    await client.send(
+      new AdminSetUserPasswordCommand({ UserPoolId: userPoolId, Username: user.username, Password: PASSWORD, Permanent: true }),
+    );
     for (const group of user.groups) {
       await client.send(new AdminAddUserToGroupCommand({ UserPoolId: userPoolId, Username: user.username, GroupName: group }));
     }
   }
   const secretHash = (username: string, clientId: string): Record<string, string> =>
     clientId === confidential.ClientId
-      ? { SECRET_HASH: createHmac("sha256", confidential.ClientSecret!).update(username + clientId).digest("base64") }
+      ? {
+          SECRET_HASH: createHmac("sha256", confidential.ClientSecret!)
+            .update(username + clientId)
+            .digest("base64"),
+        }
       : {};
   return {
     client,

@@ -24,13 +24,20 @@ export async function startPgCounter(target: { host: string; port: number }): Pr
     const upstream = connect(target.port, target.host);
     // The client's first message (startup, or a cancel request) has no type byte; every later one, and every
     // message from the server, is a type byte and a 4-byte length that counts itself.
-    client.on("data", messages(true, (type, body) => {
-      if (type === 0x51) statements.push(cstring(body, 0)); // Query: the SQL
-      else if (type === 0x50) statements.push(cstring(body, body.indexOf(0) + 1)); // Parse: a name, then the SQL
-    }));
-    upstream.on("data", messages(false, (type) => {
-      if (type === 0x44) rows++; // DataRow
-    }));
+    client.on(
+      "data",
+      messages(true, (type, body) => {
+        if (type === 0x51)
+          statements.push(cstring(body, 0)); // Query: the SQL
+        else if (type === 0x50) statements.push(cstring(body, body.indexOf(0) + 1)); // Parse: a name, then the SQL
+      }),
+    );
+    upstream.on(
+      "data",
+      messages(false, (type) => {
+        if (type === 0x44) rows++; // DataRow
+      }),
+    );
     for (const [a, b] of [
       [client, upstream],
       [upstream, client],

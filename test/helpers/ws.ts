@@ -33,8 +33,14 @@ export interface RawSocket {
 }
 
 /** Opens a socket to `url` with the graphql-transport-ws subprotocol (or `protocol`) and resolves once open. */
-export async function openSocket(url: string, options: { headers?: Record<string, string>; protocol?: string; localAddress?: string } = {}): Promise<RawSocket> {
-  const socket = new WebSocket(url, options.protocol ?? "graphql-transport-ws", { headers: options.headers, localAddress: options.localAddress });
+export async function openSocket(
+  url: string,
+  options: { headers?: Record<string, string>; protocol?: string; localAddress?: string } = {},
+): Promise<RawSocket> {
+  const socket = new WebSocket(url, options.protocol ?? "graphql-transport-ws", {
+    headers: options.headers,
+    localAddress: options.localAddress,
+  });
   const messages: WsMessage[] = [];
   const listeners = new Set<() => void>();
   let isClosed = false;
@@ -87,7 +93,11 @@ export async function openSocket(url: string, options: { headers?: Record<string
 }
 
 /** Opens a socket and sends `connection_init` with `payload`; resolves with how the server closed it. */
-export async function closeOf(url: string, payload?: Record<string, unknown>, options: { headers?: Record<string, string> } = {}): Promise<Closed> {
+export async function closeOf(
+  url: string,
+  payload?: Record<string, unknown>,
+  options: { headers?: Record<string, string> } = {},
+): Promise<Closed> {
   const socket = await openSocket(url, options);
   socket.send({ type: "connection_init", ...(payload ? { payload } : {}) });
   return await socket.closed;

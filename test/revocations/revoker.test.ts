@@ -26,7 +26,9 @@ describe("the revoker", () => {
   }
 
   it("still revokes when Cognito's sign-out fails: cognitoSignedOut false, a warning, and the record kept for the refresh tokens' validity", async () => {
-    const failing: CognitoSignOut = { signOut: async () => Promise.reject(Object.assign(new Error("Rate exceeded"), { name: "TooManyRequestsException" })) };
+    const failing: CognitoSignOut = {
+      signOut: async () => Promise.reject(Object.assign(new Error("Rate exceeded"), { name: "TooManyRequestsException" })),
+    };
     const { revoker, list, logs } = revokerWith(failing);
     const request = { sub: "sub-cognito-down", isUser: true, revokedBy: "sub-cognito-down", requestId: "r1" };
     const cognitoSignedOut = await revoker.signOutInCognito(request);
@@ -34,7 +36,14 @@ describe("the revoker", () => {
     expect(row.cognitoSignedOut).toBe(false);
     expect((row.expiresAt.getTime() - row.revokedBefore!.getTime()) / 1000).toBe(30 * DAY + DAY + 30);
     expect(list.isRevoked(principal({ sub: "sub-cognito-down", authTime: new Date(Date.now() - 60_000) }))).toBe(true);
-    expect(logs).toContainEqual(expect.objectContaining({ level: 40, event: "revocation.cognito_failed", requestId: "r1", err: { type: "TooManyRequestsException", message: "Rate exceeded" } }));
+    expect(logs).toContainEqual(
+      expect.objectContaining({
+        level: 40,
+        event: "revocation.cognito_failed",
+        requestId: "r1",
+        err: { type: "TooManyRequestsException", message: "Rate exceeded" },
+      }),
+    );
   });
 
   it("keeps a record a day plus the leeway once Cognito ended the refresh tokens, and never asks Cognito for a machine client or one session", async () => {

@@ -16,7 +16,8 @@ const RELOAD_SECONDS = 1;
 const LATEST = /select max\("seq"\)/i;
 
 /** Bulk-inserts `count` records shaped as signOut and signOutEverywhere write them: odd n a session, even n a subject. */
-const bulkInsert = (db: OpenDatabase["db"], from: number, count: number) => sql`
+const bulkInsert = (db: OpenDatabase["db"], from: number, count: number) =>
+  sql`
   insert into revocations (sub, session_id, revoked_before, expires_at, revoked_by, cognito_signed_out)
   select 'bulk-' || n, case when n % 2 = 1 then 'session-' || n end, case when n % 2 = 0 then now() end, now() + interval '31 days', 'test', false
   from generate_series(${from}::int, ${from + count - 1}::int) as n`.execute(db);
@@ -67,9 +68,14 @@ describe.skipIf(!TEST_DATABASE_URL)(`a replica with ${RECORDS.toLocaleString("en
     await scratch?.drop();
   });
 
-  const tokenOf = (sub: string, session: string = randomUUID()) => signToken(key, accessClaims({ sub, origin_jti: session, auth_time: Math.floor(Date.now() / 1000) - 60 }));
+  const tokenOf = (sub: string, session: string = randomUUID()) =>
+    signToken(key, accessClaims({ sub, origin_jti: session, auth_time: Math.floor(Date.now() / 1000) - 60 }));
   const me = async (token: string) => {
-    const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify({ query: "{ me { sub } }" }) });
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: "{ me { sub } }" }),
+    });
     return { status: response.status, body: (await response.json()) as { data?: any; errors?: any[] } };
   };
   const revoked = async (token: string) => (await me(token)).body.errors?.[0]?.extensions?.auth?.reason === "TOKEN_REVOKED";
@@ -97,7 +103,13 @@ describe.skipIf(!TEST_DATABASE_URL)(`a replica with ${RECORDS.toLocaleString("en
   it("enforces a new record at the first reload after its commit, without notifications", async () => {
     const token = tokenOf(`late-${randomUUID()}`);
     const sub = (await me(token)).body.data.me.sub as string;
-    await recordRevocation(direct.db, { sub, revokedBefore: new Date(), expiresAt: new Date(Date.now() + 3_600_000), revokedBy: "test", cognitoSignedOut: false });
+    await recordRevocation(direct.db, {
+      sub,
+      revokedBefore: new Date(),
+      expiresAt: new Date(Date.now() + 3_600_000),
+      revokedBy: "test",
+      cognitoSignedOut: false,
+    });
     // Every lookup the proxy passes on from now runs after the commit: the first reload started after it sees it.
     const lookupsBefore = counter.statements(LATEST);
     await until("the new record refused", () => revoked(token));
@@ -118,7 +130,9 @@ describe.skipIf(!TEST_DATABASE_URL)(`a replica with ${RECORDS.toLocaleString("en
     const nothing = await readAfter(0, 0);
     const one = await readAfter(1, RECORDS + 1);
     const thousand = await readAfter(1000, RECORDS + 2);
-    console.log(`rows received by the replica: nothing new ${nothing.rows} (${nothing.lookups} lookups), 1 new ${one.rows}, 1000 new ${thousand.rows}`);
+    console.log(
+      `rows received by the replica: nothing new ${nothing.rows} (${nothing.lookups} lookups), 1 new ${one.rows}, 1000 new ${thousand.rows}`,
+    );
     // Each lookup answers one row; the rest are the new records, read once. The table holds over 300,000.
     const slack = (lookups: number) => lookups + 2;
     expect(nothing.rows).toBeLessThanOrEqual(slack(nothing.lookups));
@@ -130,15 +144,26 @@ describe.skipIf(!TEST_DATABASE_URL)(`a replica with ${RECORDS.toLocaleString("en
   });
 
   it("logs each failed reload at error level, reports not ready after three reload intervals, and ready again once a reload succeeds", async () => {
-    const logLines = () => replica.output().split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as Record<string, any>);
+    const logLines = () =>
+      replica
+        .output()
+        .split("\n")
+        .filter((line) => line.startsWith("{"))
+        .map((line) => JSON.parse(line) as Record<string, any>);
     await sql`alter table revocations rename to revocations_away`.execute(direct.db);
     try {
       await until("not ready", async () => (await readiness()).status === 503);
       // The database still answers: it is the revocations check that fails.
       expect((await readiness()).body).toEqual({ status: "not ready", checks: expect.objectContaining({ revocations: false }) });
-      await until("the failed reload's line", () => logLines().some((line) => line.level === 50 && line.event === "revocations.reload_failed" && line.err?.code === "42P01"));
+      await until("the failed reload's line", () =>
+        logLines().some((line) => line.level === 50 && line.event === "revocations.reload_failed" && line.err?.code === "42P01"),
+      );
       // Logged by the first reload that fails past the bound (readiness turned at the bound itself).
-      await until("the stale line", () => logLines().some((line) => line.level === 50 && line.event === "revocations.stale" && line.staleAfterMs === 3 * RELOAD_SECONDS * 1000));
+      await until("the stale line", () =>
+        logLines().some(
+          (line) => line.level === 50 && line.event === "revocations.stale" && line.staleAfterMs === 3 * RELOAD_SECONDS * 1000,
+        ),
+      );
       // What it knew, it still refuses.
       expect(await revoked(tokenOf(`bulk-${RECORDS}`))).toBe(true);
     } finally {

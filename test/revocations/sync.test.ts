@@ -12,7 +12,13 @@ import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
 import { waitUntil } from "../faults/helpers.js";
 
 const hour = 3_600_000;
-const subject = (sub: string, expiresInMs = hour) => ({ sub, revokedBefore: new Date(), expiresAt: new Date(Date.now() + expiresInMs), revokedBy: "test", cognitoSignedOut: false });
+const subject = (sub: string, expiresInMs = hour) => ({
+  sub,
+  revokedBefore: new Date(),
+  expiresAt: new Date(Date.now() + expiresInMs),
+  revokedBy: "test",
+  cognitoSignedOut: false,
+});
 const revokedNow = (list: RevocationList, sub: string) => list.isRevoked(principal({ sub, authTime: new Date(Date.now() - 60_000) }));
 
 describe.each(BACKENDS)("the revocation sync on $name", ({ postgresUrl, skip }) => {
@@ -31,7 +37,15 @@ describe.each(BACKENDS)("the revocation sync on $name", ({ postgresUrl, skip }) 
     await scratch?.drop();
   });
 
-  const start = async (options: { listen?: boolean; reloadIntervalMs?: number | null; staleAfterMs?: number; pageSize?: number; logs?: Record<string, any>[] } = {}) => {
+  const start = async (
+    options: {
+      listen?: boolean;
+      reloadIntervalMs?: number | null;
+      staleAfterMs?: number;
+      pageSize?: number;
+      logs?: Record<string, any>[];
+    } = {},
+  ) => {
     const list = new RevocationList();
     const sync = await startRevocationSync({
       db: database.db,
@@ -47,18 +61,21 @@ describe.each(BACKENDS)("the revocation sync on $name", ({ postgresUrl, skip }) 
     return { list, sync };
   };
 
-  it.skipIf(skip)("loads what is stored at start, learns a committed revocation by notification, and deletes expired records on reload", async () => {
-    await recordRevocation(database.db, subject("stored"));
-    await recordRevocation(database.db, subject("expired", -1000));
-    const { list, sync } = await start();
-    expect(revokedNow(list, "stored")).toBe(true);
-    expect(revokedNow(list, "expired")).toBe(false);
-    await recordRevocation(database.db, subject("notified"));
-    await waitUntil("the notification", () => revokedNow(list, "notified"), 5000, 10);
-    await sync.reload();
-    const left = await database.db.selectFrom("revocations").select("sub").execute();
-    expect(left.map((r) => r.sub)).not.toContain("expired");
-  });
+  it.skipIf(skip)(
+    "loads what is stored at start, learns a committed revocation by notification, and deletes expired records on reload",
+    async () => {
+      await recordRevocation(database.db, subject("stored"));
+      await recordRevocation(database.db, subject("expired", -1000));
+      const { list, sync } = await start();
+      expect(revokedNow(list, "stored")).toBe(true);
+      expect(revokedNow(list, "expired")).toBe(false);
+      await recordRevocation(database.db, subject("notified"));
+      await waitUntil("the notification", () => revokedNow(list, "notified"), 5000, 10);
+      await sync.reload();
+      const left = await database.db.selectFrom("revocations").select("sub").execute();
+      expect(left.map((r) => r.sub)).not.toContain("expired");
+    },
+  );
 
   it.skipIf(skip)("without notifications, learns a revocation at the next reload", async () => {
     const { list } = await start({ listen: false, reloadIntervalMs: 200 });
@@ -70,7 +87,10 @@ describe.each(BACKENDS)("the revocation sync on $name", ({ postgresUrl, skip }) 
   it.skipIf(skip)("reloads when a notification cannot be read", async () => {
     const { list } = await start();
     // Stored without its notification, then a notification that is not a revocation.
-    await database.db.insertInto("revocations").values({ ...subject("quiet"), sessionId: null }).execute();
+    await database.db
+      .insertInto("revocations")
+      .values({ ...subject("quiet"), sessionId: null })
+      .execute();
     await publish(database.db, REVOCATIONS_CHANNEL, "not json");
     await waitUntil("the reload after the bad notification", () => revokedNow(list, "quiet"), 5000, 10);
   });
@@ -99,13 +119,20 @@ describe.each(BACKENDS)("the revocation sync on $name", ({ postgresUrl, skip }) 
     expect(sync.stats().rowsRead).toBe(rowsRead);
   });
 
-  it.skipIf(skip)("applies a notification without seq (the previous release's, in a rolling deploy) without moving its cursor", async () => {
-    const { list, sync } = await start({ reloadIntervalMs: null });
-    const { cursor } = sync.stats();
-    await publish(database.db, REVOCATIONS_CHANNEL, JSON.stringify({ sub: "old-release", sessionId: null, revokedBefore: Date.now(), expiresAt: Date.now() + hour }));
-    await waitUntil("the notification", () => revokedNow(list, "old-release"), 5000, 10);
-    expect(sync.stats().cursor).toBe(cursor);
-  });
+  it.skipIf(skip)(
+    "applies a notification without seq (the previous release's, in a rolling deploy) without moving its cursor",
+    async () => {
+      const { list, sync } = await start({ reloadIntervalMs: null });
+      const { cursor } = sync.stats();
+      await publish(
+        database.db,
+        REVOCATIONS_CHANNEL,
+        JSON.stringify({ sub: "old-release", sessionId: null, revokedBefore: Date.now(), expiresAt: Date.now() + hour }),
+      );
+      await waitUntil("the notification", () => revokedNow(list, "old-release"), 5000, 10);
+      expect(sync.stats().cursor).toBe(cursor);
+    },
+  );
 
   it.skipIf(skip)("logs a failed reload at error level and stops being current past its bound, then recovers", async () => {
     const logs: Record<string, any>[] = [];
@@ -118,7 +145,9 @@ describe.each(BACKENDS)("the revocation sync on $name", ({ postgresUrl, skip }) 
     } finally {
       await sql`alter table revocations_away rename to revocations`.execute(database.db);
     }
-    expect(logs).toContainEqual(expect.objectContaining({ level: 50, event: "revocations.reload_failed", err: expect.objectContaining({ code: "42P01" }) }));
+    expect(logs).toContainEqual(
+      expect.objectContaining({ level: 50, event: "revocations.reload_failed", err: expect.objectContaining({ code: "42P01" }) }),
+    );
     expect(logs).toContainEqual(expect.objectContaining({ level: 50, event: "revocations.stale" }));
     expect(await sync.reload()).toBe(true);
     expect(sync.current()).toBe(true);
@@ -146,7 +175,12 @@ describe.skipIf(!TEST_DATABASE_URL)("the revocation sync when PostgreSQL goes aw
     const target = new URL(scratch.url);
     proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
     target.port = String(proxy.port);
-    database = await openDatabase({ url: target.toString(), pgliteDir: null, connectTimeoutMs: 1000, notifications: { retryDelayMs: 100 } });
+    database = await openDatabase({
+      url: target.toString(),
+      pgliteDir: null,
+      connectTimeoutMs: 1000,
+      notifications: { retryDelayMs: 100 },
+    });
   });
   afterAll(async () => {
     sync?.close();
@@ -210,7 +244,11 @@ describe.skipIf(!TEST_DATABASE_URL)("revocations written at once on PostgreSQL",
       return row;
     });
     const waiting = async () => {
-      const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted and database = (select oid from pg_database where datname = current_database())`.execute(second.db);
+      const { rows } = await sql<{
+        n: number;
+      }>`select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted and database = (select oid from pg_database where datname = current_database())`.execute(
+        second.db,
+      );
       return rows[0]!.n > 0;
     };
     await waitUntil("the second writer waiting on the write lock", waiting, 5000, 10);

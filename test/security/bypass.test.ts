@@ -29,11 +29,23 @@ describe("reading what the rules protect", () => {
   it.each([
     // Another customer's order is answered as no order at all (test/graphql/mutation-atomicity.test.ts), so
     // these probe the staff-only note of alice's own order.
-    ["two aliases of a denied field", "{ a: order(id: \"ord-alice-1\") { internalNote } b: order(id: \"ord-alice-1\") { internalNote } }", ["a.internalNote", "b.internalNote"]],
-    ["a named fragment", "{ order(id: \"ord-alice-1\") { ...F } } fragment F on Order { internalNote }", ["order.internalNote"]],
-    ["an inline fragment", "{ order(id: \"ord-alice-1\") { ... on Order { internalNote } } }", ["order.internalNote"]],
-    ["internalNote through the customer's own list", "{ myOrders { edges { node { internalNote } } } }", ["myOrders.edges.0.node.internalNote"]],
-    ["costPriceCents through an order's items", "{ myOrders { edges { node { items { product { costPriceCents } } } } } }", ["myOrders.edges.0.node.items.0.product.costPriceCents"]],
+    [
+      "two aliases of a denied field",
+      '{ a: order(id: "ord-alice-1") { internalNote } b: order(id: "ord-alice-1") { internalNote } }',
+      ["a.internalNote", "b.internalNote"],
+    ],
+    ["a named fragment", '{ order(id: "ord-alice-1") { ...F } } fragment F on Order { internalNote }', ["order.internalNote"]],
+    ["an inline fragment", '{ order(id: "ord-alice-1") { ... on Order { internalNote } } }', ["order.internalNote"]],
+    [
+      "internalNote through the customer's own list",
+      "{ myOrders { edges { node { internalNote } } } }",
+      ["myOrders.edges.0.node.internalNote"],
+    ],
+    [
+      "costPriceCents through an order's items",
+      "{ myOrders { edges { node { items { product { costPriceCents } } } } } }",
+      ["myOrders.edges.0.node.items.0.product.costPriceCents"],
+    ],
     ["the whole list of orders", "{ orders { edges { node { id } } } }", ["orders"]],
   ])("refuses %s to alice, naming each path", async (_label, query, paths) => {
     const response = await app.graphql(query, { headers: as("alice") });
@@ -45,7 +57,7 @@ describe("reading what the rules protect", () => {
   });
 
   it("decides @include and @skip as execution does, with variables", async () => {
-    const query = "query ($show: Boolean!) { me { sub } order(id: \"ord-alice-1\") { id internalNote @include(if: $show) } }";
+    const query = 'query ($show: Boolean!) { me { sub } order(id: "ord-alice-1") { id internalNote @include(if: $show) } }';
     const hidden = await app.graphql(query, { headers: as("alice"), variables: { show: false } });
     expect(hidden.body).toEqual({ data: { me: { sub: PERSONAS.alice.sub }, order: { id: "ord-alice-1" } } });
     const shown = await app.graphql(query, { headers: as("alice"), variables: { show: true } });
@@ -56,10 +68,30 @@ describe("reading what the rules protect", () => {
 describe("writing what the rules protect", () => {
   it.each([
     ["a denied root field", "alice", 'mutation { updateOrderStatus(id: "ord-alice-1", status: PAID) { id } }', 403],
-    ["a denied field in the result selection", "alice", 'mutation { placeOrder(input: { idempotencyKey: "b-1", items: [{ productId: "prd-cable", quantity: 1 }] }) { id internalNote } }', 403],
-    ["a denied field hidden in a fragment", "alice", 'mutation { placeOrder(input: { idempotencyKey: "b-2", items: [{ productId: "prd-cable", quantity: 1 }] }) { ...N } } fragment N on Order { internalNote }', 403],
-    ["an allowed field followed by a denied one", "stella", 'mutation { a: updateOrderStatus(id: "ord-alice-1", status: PAID) { id } b: createProduct(input: { sku: "B-1", name: "x", priceCents: 1, costPriceCents: 1, stock: 1 }) { id } }', 403],
-    ["an anonymous mutation", null, 'mutation { placeOrder(input: { idempotencyKey: "b-3", items: [{ productId: "prd-cable", quantity: 1 }] }) { id } }', 401],
+    [
+      "a denied field in the result selection",
+      "alice",
+      'mutation { placeOrder(input: { idempotencyKey: "b-1", items: [{ productId: "prd-cable", quantity: 1 }] }) { id internalNote } }',
+      403,
+    ],
+    [
+      "a denied field hidden in a fragment",
+      "alice",
+      'mutation { placeOrder(input: { idempotencyKey: "b-2", items: [{ productId: "prd-cable", quantity: 1 }] }) { ...N } } fragment N on Order { internalNote }',
+      403,
+    ],
+    [
+      "an allowed field followed by a denied one",
+      "stella",
+      'mutation { a: updateOrderStatus(id: "ord-alice-1", status: PAID) { id } b: createProduct(input: { sku: "B-1", name: "x", priceCents: 1, costPriceCents: 1, stock: 1 }) { id } }',
+      403,
+    ],
+    [
+      "an anonymous mutation",
+      null,
+      'mutation { placeOrder(input: { idempotencyKey: "b-3", items: [{ productId: "prd-cable", quantity: 1 }] }) { id } }',
+      401,
+    ],
   ])("refuses %s whole, writing nothing", async (_label, persona, query, status) => {
     const before = await checksum();
     const response = await app.graphql(query, { headers: persona ? as(persona as PersonaName) : {} });
@@ -68,21 +100,29 @@ describe("writing what the rules protect", () => {
     expect(await checksum()).toBe(before);
   });
 
-  const mutation = JSON.stringify({ query: 'mutation { createProduct(input: { sku: "CSRF-1", name: "x", priceCents: 1, costPriceCents: 1, stock: 1 }) { id } }' });
+  const mutation = JSON.stringify({
+    query: 'mutation { createProduct(input: { sku: "CSRF-1", name: "x", priceCents: 1, costPriceCents: 1, stock: 1 }) { id } }',
+  });
 
   it.each([
     ["text/plain", "text/plain"],
     ["a form", "application/x-www-form-urlencoded"],
   ])("refuses a %s POST (CSRF), writing nothing", async (_label, contentType) => {
     const before = await checksum();
-    const response = await app.fetch("/graphql", { method: "POST", headers: { ...as("ada"), "content-type": contentType }, body: mutation });
+    const response = await app.fetch("/graphql", {
+      method: "POST",
+      headers: { ...as("ada"), "content-type": contentType },
+      body: mutation,
+    });
     expect(response.status).toBe(400);
     expect(await checksum()).toBe(before);
   });
 
   it("refuses a mutation over GET, and a GET query without a preflight header", async () => {
     const before = await checksum();
-    const asGet = await app.fetch(`/graphql?query=${encodeURIComponent(JSON.parse(mutation).query)}`, { headers: { ...as("ada"), "apollo-require-preflight": "1" } });
+    const asGet = await app.fetch(`/graphql?query=${encodeURIComponent(JSON.parse(mutation).query)}`, {
+      headers: { ...as("ada"), "apollo-require-preflight": "1" },
+    });
     expect(asGet.status).toBe(405);
     const simpleGet = await app.fetch(`/graphql?query=${encodeURIComponent("{ me { sub } }")}`);
     expect(simpleGet.status).toBe(400);
@@ -91,7 +131,11 @@ describe("writing what the rules protect", () => {
 
   it("refuses a batch of operations in one request", async () => {
     const before = await checksum();
-    const response = await app.fetch("/graphql", { method: "POST", headers: { ...as("ada"), "content-type": "application/json" }, body: `[${mutation},${mutation}]` });
+    const response = await app.fetch("/graphql", {
+      method: "POST",
+      headers: { ...as("ada"), "content-type": "application/json" },
+      body: `[${mutation},${mutation}]`,
+    });
     expect(response.status).toBe(400);
     expect(await checksum()).toBe(before);
   });
@@ -99,7 +143,10 @@ describe("writing what the rules protect", () => {
   it("refuses a subscription over HTTP (subscriptions run over WebSocket only), running nothing", async () => {
     const response = await app.graphql("subscription { orderEvents { order { id customerEmail } } }", { headers: as("alice") });
     expect(response.status).toBe(400);
-    expect(response.body.errors[0]).toMatchObject({ message: expect.stringMatching(/WebSocket/), extensions: { code: "GRAPHQL_VALIDATION_FAILED" } });
+    expect(response.body.errors[0]).toMatchObject({
+      message: expect.stringMatching(/WebSocket/),
+      extensions: { code: "GRAPHQL_VALIDATION_FAILED" },
+    });
     expect(response.body.data).toBeUndefined();
   });
 });
@@ -109,7 +156,7 @@ describe("stack traces in dev mode: for unexpected errors only", () => {
     (response.body.errors ?? []).map((e) => e.extensions?.stacktrace !== undefined);
 
   it.each([
-    ["a field denied to an anonymous caller", "{ order(id: \"ord-bob-1\") { id } }", null, 200],
+    ["a field denied to an anonymous caller", '{ order(id: "ord-bob-1") { id } }', null, 200],
     ["a field denied to a signed-in caller", "{ orders { edges { cursor } } }", "alice", 200],
     ["a mutation refused whole", 'mutation { updateOrderStatus(id: "ord-alice-1", status: PAID) { id } }', "alice", 403],
     ["bad input from the data layer", "{ products(first: 0) { edges { cursor } } }", null, 200],
@@ -122,7 +169,10 @@ describe("stack traces in dev mode: for unexpected errors only", () => {
     const response = await app.graphql(query, { headers: persona ? as(persona as PersonaName) : {}, variables });
     expect(response.status, response.text).toBe(status);
     expect(hasStack(response).length).toBeGreaterThan(0);
-    expect(hasStack(response).every((s) => !s), response.text).toBe(true);
+    expect(
+      hasStack(response).every((s) => !s),
+      response.text,
+    ).toBe(true);
   });
 
   it("a refused token carries none", async () => {
@@ -139,7 +189,13 @@ describe("stack traces in dev mode: for unexpected errors only", () => {
     const schema = applyAuthDirectives(
       makeExecutableSchema({
         typeDefs: [authDirectiveTypeDefs, "type Query @public { boom: String }"],
-        resolvers: { Query: { boom: () => { throw new Error("boom"); } } },
+        resolvers: {
+          Query: {
+            boom: () => {
+              throw new Error("boom");
+            },
+          },
+        },
       }),
     );
     const boom = await startApp({}, { schema });

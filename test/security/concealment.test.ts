@@ -17,7 +17,9 @@ import { idLookups, ownerRuledTypes } from "../graphql/access-cells.js";
  * that looks one up by id answers another customer's row byte for byte as an id that matches nothing (production);
  * no list argument filters on a field its caller may not read; no cursor names a row its holder may not see.
  */
-const manifest = JSON.parse(readFileSync(join(import.meta.dirname, "..", "..", "src", "__generated__", "access-manifest.json"), "utf8")) as AccessManifest;
+const manifest = JSON.parse(
+  readFileSync(join(import.meta.dirname, "..", "..", "src", "__generated__", "access-manifest.json"), "utf8"),
+) as AccessManifest;
 const schema = buildSchema();
 // alice's order; an id of the same length that matches nothing, so even Content-Length cannot differ.
 const THEIRS = "ord-alice-1";
@@ -30,7 +32,12 @@ describe("another customer's row and an absent one are answered byte for byte al
   beforeAll(async () => {
     key = generateRsaKey();
     jwks = await startJwksServer(jwksOf(key));
-    app = await startApp({ NODE_ENV: "production", COGNITO_USER_POOL_ID: TEST_POOL_ID, COGNITO_CLIENT_ID: TEST_CLIENT_ID, COGNITO_JWKS_URI: jwks.url });
+    app = await startApp({
+      NODE_ENV: "production",
+      COGNITO_USER_POOL_ID: TEST_POOL_ID,
+      COGNITO_CLIENT_ID: TEST_CLIENT_ID,
+      COGNITO_JWKS_URI: jwks.url,
+    });
     await seedDevData(app.db);
   });
   afterAll(async () => {
@@ -44,23 +51,34 @@ describe("another customer's row and an absent one are answered byte for byte al
   });
   const lookups = types.flatMap((type) => idLookups(schema, type, {}).map((lookup) => ({ ...lookup, type })));
   it("finds a lookup by id for each of them", () => {
-    for (const type of types) expect(lookups.some((l) => l.type === type), type).toBe(true);
+    for (const type of types)
+      expect(
+        lookups.some((l) => l.type === type),
+        type,
+      ).toBe(true);
   });
 
   it.each(lookups)("$coordinate ($type)", async ({ document }) => {
     const token = signToken(key, accessClaims({ sub: PERSONAS.bob.sub, "cognito:groups": [], scope: "openid" }));
-    const send = (id: string) => app.raw("/graphql", { "content-type": "application/json", authorization: `Bearer ${token}` }, JSON.stringify({ query: document, variables: { id } }));
+    const send = (id: string) =>
+      app.raw(
+        "/graphql",
+        { "content-type": "application/json", authorization: `Bearer ${token}` },
+        JSON.stringify({ query: document, variables: { id } }),
+      );
     const theirs = await send(THEIRS);
     const absent = await send(ABSENT);
     expect(theirs.status).toBe(absent.status);
-    for (const header of ["content-type", "content-length", "www-authenticate", "cache-control"]) expect(theirs.headers.get(header), header).toBe(absent.headers.get(header));
+    for (const header of ["content-type", "content-length", "www-authenticate", "cache-control"])
+      expect(theirs.headers.get(header), header).toBe(absent.headers.get(header));
     expect(theirs.text.replaceAll(THEIRS, ABSENT)).toBe(absent.text);
   });
 });
 
 /** An entry of `need` holds whenever the rule `have` holds: some entry of `have` has only atoms of it. */
 const implies = (have: FieldAccess, need: FieldAccess) =>
-  "public" in need || (!("public" in have) && need.requires.every((n) => have.requires.some((h) => h.anyOf.every((atom) => n.anyOf.includes(atom)))));
+  "public" in need ||
+  (!("public" in have) && need.requires.every((n) => have.requires.some((h) => h.anyOf.every((atom) => n.anyOf.includes(atom)))));
 
 describe("no list argument filters or sorts on a field its caller may not read", () => {
   const lists: { coordinate: string; arg: string; item: GraphQLObjectType }[] = [];
@@ -126,7 +144,8 @@ describe("cursors name only rows their holder may see", () => {
   it.each(cases)("$name as $persona", async ({ name, persona }) => {
     const token = `Bearer ${app.devIssuer.mint(PERSONAS[persona])}`;
     const response = await app.execute(`{ ${name}(first: 100) { edges { cursor node { id createdAt } } } }`, token);
-    const edges = (response.body.data?.[name] as { edges: { cursor: string; node: { id: string; createdAt: string } }[] } | null)?.edges ?? [];
+    const edges =
+      (response.body.data?.[name] as { edges: { cursor: string; node: { id: string; createdAt: string } }[] } | null)?.edges ?? [];
     for (const edge of edges) {
       // The cursor holds the row's sort key, which the caller has just been allowed to read from the row itself.
       const [createdAt, id] = JSON.parse(Buffer.from(edge.cursor, "base64url").toString("utf8")) as [string, string];

@@ -16,10 +16,7 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
-type Caller =
-  | { kind: "persona"; name: PersonaName; token: string }
-  | { kind: "invalid"; token: string }
-  | { kind: "anonymous" };
+type Caller = { kind: "persona"; name: PersonaName; token: string } | { kind: "invalid"; token: string } | { kind: "anonymous" };
 
 describe("isolation under load", () => {
   it("keeps every caller's identity and data apart, refuses every invalid token, and stays healthy", async () => {

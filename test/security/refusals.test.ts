@@ -56,10 +56,19 @@ describe.each(BACKENDS)("refusals on $name", ({ postgresUrl, skip }) => {
     const cases: [string, string][] = [
       ["order(id)", "query ($id: ID!) { order(id: $id) { id status } }"],
       ["__typename of order(id)", "query ($id: ID!) { order(id: $id) { __typename } }"],
-      ["order(id) next to other fields", "query ($id: ID!) { me { sub } a: order(id: $id) { id } b: order(id: $id) { ...F } } fragment F on Order { customerEmail internalNote }"],
+      [
+        "order(id) next to other fields",
+        "query ($id: ID!) { me { sub } a: order(id: $id) { id } b: order(id: $id) { ...F } } fragment F on Order { customerEmail internalNote }",
+      ],
       ["cancelOrder", "mutation ($id: ID!) { cancelOrder(id: $id) { id } }"],
-      ["cancelOrder after a write in the same operation", 'mutation ($id: ID!) { a: placeOrder(input: { idempotencyKey: "probe", items: [{ productId: "prd-cable", quantity: 1 }] }) { id } b: cancelOrder(id: $id) { id } }'],
-      ["updateOrderStatus (refused for customers whatever the id)", "mutation ($id: ID!) { updateOrderStatus(id: $id, status: PAID) { id } }"],
+      [
+        "cancelOrder after a write in the same operation",
+        'mutation ($id: ID!) { a: placeOrder(input: { idempotencyKey: "probe", items: [{ productId: "prd-cable", quantity: 1 }] }) { id } b: cancelOrder(id: $id) { id } }',
+      ],
+      [
+        "updateOrderStatus (refused for customers whatever the id)",
+        "mutation ($id: ID!) { updateOrderStatus(id: $id, status: PAID) { id } }",
+      ],
     ];
 
     it.each(cases)("%s: the same answer for alice's order and for an unknown id, to bob", async (_label, query) => {
@@ -70,7 +79,7 @@ describe.each(BACKENDS)("refusals on $name", ({ postgresUrl, skip }) => {
       }
     });
 
-    it("answers order(id) null without an error, and cancelOrder BAD_USER_INPUT \"No order has the id\"", async () => {
+    it('answers order(id) null without an error, and cancelOrder BAD_USER_INPUT "No order has the id"', async () => {
       const read = await both(app, "bob", "query ($id: ID!) { order(id: $id) { id } }");
       expect(read.theirs.status).toBe(200);
       expect(read.theirs.body).toEqual({ data: { order: null } });
@@ -88,7 +97,12 @@ describe.each(BACKENDS)("refusals on $name", ({ postgresUrl, skip }) => {
       const concealed = logs.filter((line) => line.event === "auth.concealed");
       expect(concealed).toEqual([
         expect.objectContaining({ sub: PERSONAS.bob.sub, reasons: ["NOT_VISIBLE"], coordinates: ["Query.order"], paths: ["order"] }),
-        expect.objectContaining({ sub: PERSONAS.bob.sub, reasons: ["NOT_VISIBLE"], coordinates: ["Mutation.cancelOrder"], paths: ["cancelOrder"] }),
+        expect.objectContaining({
+          sub: PERSONAS.bob.sub,
+          reasons: ["NOT_VISIBLE"],
+          coordinates: ["Mutation.cancelOrder"],
+          paths: ["cancelOrder"],
+        }),
       ]);
       logs.length = 0;
       await app.graphql(`{ order(id: "ord-${randomUUID()}") { id } }`, { headers: as("bob") });
@@ -111,8 +125,16 @@ describe.each(BACKENDS)("refusals on $name", ({ postgresUrl, skip }) => {
   describe.skipIf(skip)("AUTH_REJECT_PARTIAL=true refuses a query whole for a denial found during execution", () => {
     it.each([
       ["staff asking for an order's customer email", "stella", '{ me { sub } order(id: "ord-alice-1") { id customerEmail } }'],
-      ["the machine client, in an inline fragment", "fulfillment", '{ me { sub } order(id: "ord-bob-1") { id ... on Order { customerEmail } } }'],
-      ["staff, through a fragment on a second alias", "stella", '{ me { sub } a: order(id: "ord-bob-1") { id } b: order(id: "ord-alice-1") { ...E } } fragment E on Order { customerEmail }'],
+      [
+        "the machine client, in an inline fragment",
+        "fulfillment",
+        '{ me { sub } order(id: "ord-bob-1") { id ... on Order { customerEmail } } }',
+      ],
+      [
+        "staff, through a fragment on a second alias",
+        "stella",
+        '{ me { sub } a: order(id: "ord-bob-1") { id } b: order(id: "ord-alice-1") { ...E } } fragment E on Order { customerEmail }',
+      ],
     ] as const)("%s: 403, data null, like a refusal before execution", async (_label, persona, query) => {
       const before = await tableChecksum(strict.db);
       const response = await strict.graphql(query, { headers: as(persona, strict) });
@@ -140,7 +162,9 @@ describe.each(BACKENDS)("refusals on $name", ({ postgresUrl, skip }) => {
       const partial = await app.graphql(query, { headers: as("stella") });
       expect(partial.status).toBe(200);
       expect(partial.body.data).toEqual({ me: { sub: PERSONAS.stella.sub }, order: { id: "ord-alice-1", customerEmail: null } });
-      expect(partial.body.errors).toEqual([expect.objectContaining({ path: ["order", "customerEmail"], extensions: expect.objectContaining({ code: "FORBIDDEN" }) })]);
+      expect(partial.body.errors).toEqual([
+        expect.objectContaining({ path: ["order", "customerEmail"], extensions: expect.objectContaining({ code: "FORBIDDEN" }) }),
+      ]);
     });
   });
 });

@@ -118,11 +118,16 @@ function entriesOf(auth: RequestAuth): DecisionEntry[] {
     settled.add(coordinate);
     add({ coordinate, decision: "conceal", reason: "NOT_VISIBLE" });
   }
-  for (const denial of shadow) add({ coordinate: denial.coordinate, decision: "shadow-deny", reason: deniedReason }, denial.required, denial.missing);
+  for (const denial of shadow)
+    add({ coordinate: denial.coordinate, decision: "shadow-deny", reason: deniedReason }, denial.required, denial.missing);
   for (const guard of decided) {
     if (settled.has(guard.coordinate)) continue;
     settled.add(guard.coordinate);
-    const rule = !guard.authenticated ? ["public"] : guard.requirements.length > 0 ? guard.requirements.map((r) => r.text) : ["a verified caller"];
+    const rule = !guard.authenticated
+      ? ["public"]
+      : guard.requirements.length > 0
+        ? guard.requirements.map((r) => r.text)
+        : ["a verified caller"];
     add({ coordinate: guard.coordinate, decision: "allow" }, rule);
   }
   return entries;

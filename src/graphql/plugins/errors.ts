@@ -94,7 +94,10 @@ export function logErrors(
   if (!logger) return;
   const unavailable = errors.find((e) => classify(e) === "unavailable");
   if (unavailable) {
-    logger.warn({ event: "db.unavailable", requestId, ...extra, operation, err: errorSummary(unavailable.originalError ?? unavailable) }, "database unavailable; answered 503");
+    logger.warn(
+      { event: "db.unavailable", requestId, ...extra, operation, err: errorSummary(unavailable.originalError ?? unavailable) },
+      "database unavailable; answered 503",
+    );
   }
   for (const error of errors) {
     const kind = classify(error);

@@ -26,7 +26,12 @@ const subjectOf = (sub: unknown): string | null => {
 };
 
 // Whether sub is a person is unknown here: Cognito's sign-out looks the sub up and skips what is not a user.
-const subjectRequest = (subject: string, context: AppContext): RevokeRequest => ({ sub: subject, isUser: true, revokedBy: context.principal!.sub, requestId: context.requestId });
+const subjectRequest = (subject: string, context: AppContext): RevokeRequest => ({
+  sub: subject,
+  isUser: true,
+  revokedBy: context.principal!.sub,
+  requestId: context.requestId,
+});
 const ownRequest = (context: AppContext): RevokeRequest => ({ ...ownSessions(context.principal!), requestId: context.requestId });
 
 /** Cognito's sign-out of a subject, made once per request and subject, before the operation's transaction opens. */
@@ -54,10 +59,17 @@ export const sessionResolvers: Resolvers = {
     signOut: (_parent, _args, context) => {
       const principal = context.principal!;
       if (principal.sessionId === null) {
-        throw new InvalidInputError("This token has no session id (origin_jti); use signOutEverywhere to revoke all of its subject's tokens", "sessionId");
+        throw new InvalidInputError(
+          "This token has no session id (origin_jti); use signOutEverywhere to revoke all of its subject's tokens",
+          "sessionId",
+        );
       }
       // One session: Cognito is not asked (AdminUserGlobalSignOut ends every session of the user).
-      return revokerOf(context).revoke(context.db, { ...ownRequest(context), sessionId: principal.sessionId, cognitoSignedOut: false }, context.afterCommit);
+      return revokerOf(context).revoke(
+        context.db,
+        { ...ownRequest(context), sessionId: principal.sessionId, cognitoSignedOut: false },
+        context.afterCommit,
+      );
     },
     revokeSessions: async (_parent, { sub }, context) => {
       const subject = subjectOf(sub);

@@ -52,7 +52,13 @@ describe("decision records with AUTH_AUDIT=denied (the default), in dev mode", (
     });
     const ownerRule = "owner:customerId|group:support|group:admin|group:staff|scope:orders/read|scope:orders/write";
     expect(record.decisions).toEqual([
-      { coordinate: "Order.internalNote", decision: "deny", reason: "INSUFFICIENT_PERMISSION", rule: ["group:staff", ownerRule], failed: ["group:staff"] },
+      {
+        coordinate: "Order.internalNote",
+        decision: "deny",
+        reason: "INSUFFICIENT_PERMISSION",
+        rule: ["group:staff", ownerRule],
+        failed: ["group:staff"],
+      },
       { coordinate: "Query.order", decision: "allow", rule: [ownerRule] },
       { coordinate: "Order.id", decision: "allow", rule: [ownerRule] },
     ]);
@@ -130,7 +136,9 @@ describe("decision records in production", () => {
 
   it("carry coordinates and reason codes only, never the rules, and the answer only a reason code", async () => {
     const token = signToken(key, accessClaims({ sub: PERSONAS.bob.sub, "cognito:groups": [], scope: "openid" }));
-    const response = await app.graphql('query Note { a: order(id: "ord-bob-1") { internalNote } b: order(id: "ord-alice-1") { id } }', { headers: bearer(token) });
+    const response = await app.graphql('query Note { a: order(id: "ord-bob-1") { internalNote } b: order(id: "ord-alice-1") { id } }', {
+      headers: bearer(token),
+    });
     expect(response.body.errors[0].extensions).toEqual({ code: "FORBIDDEN", auth: { reason: "INSUFFICIENT_PERMISSION" } });
     const [record] = log.records();
     expect(record.outcome).toBe("denied");
