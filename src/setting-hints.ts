@@ -69,10 +69,3 @@ export function notFoundMessage(path: string, context: NotFoundContext): string 
   }
   return "Not found. The API is at /graphql.";
 }
-
-/**
- * The answer to a browser opening `/graphql` (a GET asking for HTML, with no operation) when the Sandbox page is
- * off: what to set, instead of Apollo's CSRF refusal, which is about something else.
- */
-export const SANDBOX_OFF =
-  "Apollo Sandbox is off on this server. Set GRAPHQL_SANDBOX=true on the server to serve it, or send operations with POST and content-type: application/json.";

@@ -108,7 +108,9 @@ describe("the production build", () => {
 
   it("serves Prometheus metrics on METRICS_PORT only: requests, authentication outcomes and key-set fetches", async () => {
     await graphql(url, admin(), { operationName: "Products", query: "query Products { products { edges { node { id } } } }" });
-    expect((await fetch(url.replace(/\/graphql$/, "/metrics"))).status).toBe(404);
+    const onApiPort = await fetch(url.replace(/\/graphql$/, "/metrics"));
+    expect(onApiPort.status).toBe(404);
+    expect((await onApiPort.json()).errors[0].message).toContain("set METRICS_PORT");
     expect(metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
     expect(metricsUrl).not.toContain(new URL(url).port);
     const text = await (await fetch(metricsUrl)).text();

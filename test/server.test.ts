@@ -105,6 +105,9 @@ describe("the error table over HTTP (Cognito mode, production posture)", () => {
   it("turns introspection off and hides field suggestions in production", async () => {
     const introspection = await app.graphql("{ __schema { types { name } } }");
     expect(introspection.status).toBe(400);
+    // The refusal names our setting, not Apollo's constructor option.
+    expect(introspection.body.errors[0].message).toContain("Set GRAPHQL_INTROSPECTION=true");
+    expect(introspection.text).not.toContain("ApolloServer");
     const typo = await app.graphql("{ me { usernam } }");
     expect(typo.status).toBe(400);
     expect(typo.text).not.toMatch(/Did you mean/);

@@ -3,6 +3,7 @@ import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import { RETRY_AFTER_SECONDS, serviceUnavailableFormatted } from "../auth/index.js";
 import { isDatabaseUnavailable } from "../data/database.js";
 import { InvalidInputError } from "../data/errors.js";
+import { nameOurSetting } from "../setting-hints.js";
 
 /**
  * The one classifier of what a client can be told, whatever the transport: each failure is one of these kinds,
@@ -51,14 +52,15 @@ export function errorSummary(error: unknown): { type: string; message: string; c
 
 /**
  * The client's form of an error, on every transport (Apollo's `formatError`, and the WebSocket transport's):
- * input the data layer refused becomes BAD_USER_INPUT with its message (nothing was written); the database being
+ * a library's refusal reworded to name our setting (`nameOurSetting`: introspection off, operation limits); input
+ * the data layer refused becomes BAD_USER_INPUT with its message (nothing was written); the database being
  * down becomes the fixed SERVICE_UNAVAILABLE error. In production an unexpected error says nothing about its
  * cause; expected ones keep their fixed messages. Expected errors (any code but INTERNAL_SERVER_ERROR) never carry
  * a stack trace, in dev mode either: the trace of a denial or of bad input points into our code, not at the
  * client's mistake.
  */
 export function formatError(formatted: GraphQLFormattedError, error: unknown, production: boolean): GraphQLFormattedError {
-  formatted = withoutSchemaHints(formatted, production);
+  formatted = nameOurSetting(withoutSchemaHints(formatted, production));
   if (formatted.extensions?.code !== "INTERNAL_SERVER_ERROR" && formatted.extensions?.stacktrace !== undefined) {
     const { stacktrace: _stacktrace, ...extensions } = formatted.extensions;
     formatted = { ...formatted, extensions };

@@ -5,6 +5,7 @@ import { GRAPHQL_PATH, type Exchange } from "../graphql/request-log.js";
 import { applyCors, corsMiddlewareFor, removeCorsHeaders } from "./cors.js";
 import { DEV_TOKEN_PATH, handleDevToken, type DevTokenMint } from "./dev-token.js";
 import { readBody, sendError, sendJson, TOO_LARGE } from "./respond.js";
+import { notFoundMessage } from "../setting-hints.js";
 
 /** What `/readyz` reports: ready only when every check passes. */
 export interface Readiness {
@@ -62,7 +63,10 @@ export function createHttpHandler<TContext extends BaseContext>(options: HttpHan
         return;
       }
       if (path === DEV_TOKEN_PATH && options.devToken) return await handleDevToken(req, res, options.devToken, corsOrigins);
-      if (path !== GRAPHQL_PATH) return sendJson(res, 404, { errors: [{ message: "Not found. The API is at /graphql." }] });
+      if (path !== GRAPHQL_PATH) {
+        const message = notFoundMessage(path, { metricsElsewhere: !options.metrics, devTokenAbsent: !options.devToken });
+        return sendJson(res, 404, { errors: [{ message }] });
+      }
       if (corsMiddleware && applyCors(corsMiddleware, corsOrigins, req, res)) return;
       if (req.method === "OPTIONS") {
         res.writeHead(204).end();
