@@ -22,7 +22,6 @@
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
@@ -39,6 +38,7 @@ import {
   type InstructionCell,
   type WorkOf,
 } from "./instructions.js";
+import { writeResults as writeResultsFile } from "./results-file.js";
 
 const quick = process.argv.includes("--quick");
 // `--revocations`: session revocation at 0 / 100,000 / 1,000,000 records, a bench of its own (bench/revocation.ts).
@@ -402,11 +402,7 @@ function memoryOf(server: Server): Promise<{ rss: number; heapUsed: number; heap
 
 /** Writes one run's raw figures under bench/results/ (not committed) and returns the file's path. */
 function writeResults(kind: string, results: object): string {
-  const resultsDir = join(import.meta.dirname, "results");
-  mkdirSync(resultsDir, { recursive: true });
-  const file = join(resultsDir, `${new Date().toISOString().replace(/[:.]/g, "-")}-${kind}${quick ? "-quick" : ""}.json`);
-  writeFileSync(file, JSON.stringify({ quick, node: process.version, cpus: cpus().length, listItems: BENCH_ITEMS, ...results }, null, 2));
-  return file;
+  return writeResultsFile(kind, quick, { listItems: BENCH_ITEMS, ...results });
 }
 
 async function startServer(variant: Variant, nodeFlags: readonly string[] = []): Promise<Server> {

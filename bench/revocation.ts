@@ -17,7 +17,6 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { cpus } from "node:os";
 import { join } from "node:path";
-import { mkdirSync, writeFileSync } from "node:fs";
 import autocannon from "autocannon";
 import { sql } from "kysely";
 import { RevocationList } from "../src/auth/index.js";
@@ -28,6 +27,7 @@ import { generateRsaKey, jwksOf, signToken } from "../test/helpers/keys.js";
 import { startPgCounter, type PgCounter } from "../test/helpers/pg-counter.js";
 import { BENCH_CLIENT_ID, BENCH_POOL_ID, USERS } from "./fixture.js";
 import { askServer, countInstructions, hasCallgrind, httpRequests } from "./instructions.js";
+import { writeResults } from "./results-file.js";
 
 const quick = process.argv.includes("--quick");
 const withInstructions = process.argv.includes("--instructions");
@@ -291,24 +291,11 @@ function report(): void {
     ];
     console.log(`| ${cells.join(" | ")} |`);
   }
-  const dir = join(import.meta.dirname, "results");
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${new Date().toISOString().replace(/[:.]/g, "-")}-revocations${quick ? "-quick" : ""}.json`);
-  writeFileSync(
-    file,
-    JSON.stringify(
-      {
-        quick,
-        node: process.version,
-        cpus: cpus().length,
-        rounds: ROUNDS,
-        seconds: SECONDS,
-        reloads: RELOADS,
-        sizes: sizes.slice(0, SIZES.length).map((s) => ({ records: s.records, ...s.figures })),
-      },
-      null,
-      2,
-    ),
-  );
+  const file = writeResults("revocations", quick, {
+    rounds: ROUNDS,
+    seconds: SECONDS,
+    reloads: RELOADS,
+    sizes: sizes.slice(0, SIZES.length).map((s) => ({ records: s.records, ...s.figures })),
+  });
   console.log(`raw results: ${file}`);
 }

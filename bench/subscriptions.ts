@@ -11,7 +11,6 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
@@ -20,6 +19,7 @@ import { startJwksServer } from "../test/helpers/jwks-server.js";
 import { generateRsaKey, jwksOf, signToken } from "../test/helpers/keys.js";
 import { BENCH_CLIENT_ID, BENCH_POOL_ID, USERS } from "./fixture.js";
 import { askServer } from "./instructions.js";
+import { writeResults } from "./results-file.js";
 
 const quick = process.argv.includes("--quick");
 const SIZES = quick ? [0, 10, 100] : [0, 100, 1000];
@@ -205,25 +205,12 @@ export async function runSubscriptionBench(): Promise<void> {
         `${String(size).padStart(21)}  ${String(cell.statementsPerEvent).padStart(16)}  ${f(cell.cpuMsPerEvent).padStart(12)}  ${f(cell.cpuMicrosPerExtraSubscriber, 0).padStart(23)}  ${`${f(cell.deliveryP50Ms)} / ${f(cell.deliveryP99Ms)}`.padStart(21)}  ${`${f(cell.lastDeliveryP50Ms)} / ${f(cell.lastDeliveryMaxMs)}`.padStart(26)}`,
       );
     }
-    const resultsDir = join(import.meta.dirname, "results");
-    mkdirSync(resultsDir, { recursive: true });
-    const file = join(resultsDir, `${new Date().toISOString().replace(/[:.]/g, "-")}-subscriptions${quick ? "-quick" : ""}.json`);
-    writeFileSync(
-      file,
-      JSON.stringify(
-        {
-          quick,
-          node: process.version,
-          cpus: cpus().length,
-          database: database ? "postgres" : "pglite",
-          events: EVENTS,
-          idle: { sockets: IDLE, heapPerConnection, rssPerConnection },
-          cells,
-        },
-        null,
-        2,
-      ),
-    );
+    const file = writeResults("subscriptions", quick, {
+      database: database ? "postgres" : "pglite",
+      events: EVENTS,
+      idle: { sockets: IDLE, heapPerConnection, rssPerConnection },
+      cells,
+    });
     console.log(`raw results: ${file}`);
   } finally {
     closeAll();

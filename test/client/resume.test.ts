@@ -37,6 +37,19 @@ const place = async (app: TestApp, token: string) => {
   return placed.body.data.placeOrder.id as string;
 };
 
+/**
+ * Places orders until the subscription has received one (it may not be in place yet when the first is placed):
+ * the client's anchor. Returns the id of the last order placed, which the subscription receives or has received.
+ */
+async function placeUntilReceived(app: TestApp, token: string, received: readonly string[]): Promise<string> {
+  let first = await place(app, token);
+  for (let i = 0; i < 50 && received.length === 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    if (received.length === 0) first = await place(app, token);
+  }
+  return first;
+}
+
 /** Follows orderEvents as staff through the example client, resuming with the last cursor; collects order ids. */
 function follow(app: TestApp, retry: ReturnType<typeof gate>) {
   const client = createSubscriptionClient(app.wsUrl, () => app.devIssuer!.mint(PERSONAS.stella));
@@ -81,12 +94,7 @@ describe.each(backends)("the example client resumes with its last cursor on $nam
       const staff = follow(app, retry);
       try {
         const token = app.devIssuer!.mint(PERSONAS.alice);
-        // The first event is the client's anchor; keep placing until the subscription is in place.
-        let first = await place(app, token);
-        for (let i = 0; i < 50 && staff.received.length === 0; i++) {
-          await new Promise((resolve) => setTimeout(resolve, 100));
-          if (staff.received.length === 0) first = await place(app, token);
-        }
+        const first = await placeUntilReceived(app, token, staff.received);
         await staff.until(first);
         const before = [...staff.received];
         await app.close();
@@ -117,11 +125,7 @@ describe.skipIf(!TEST_DATABASE_URL)("the example client resumes after a 1012 (Po
     const staff = follow(app, retry);
     try {
       const token = app.devIssuer!.mint(PERSONAS.bob);
-      let first = await place(app, token);
-      for (let i = 0; i < 50 && staff.received.length === 0; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        if (staff.received.length === 0) first = await place(app, token);
-      }
+      const first = await placeUntilReceived(app, token, staff.received);
       await staff.until(first);
       const before = [...staff.received];
       await sql`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and query ilike 'listen %'`.execute(
@@ -166,11 +170,7 @@ describe("the example client refreshes its token on the open socket", () => {
     })();
     try {
       const token = app.devIssuer!.mint(PERSONAS.alice);
-      let first = await place(app, token);
-      for (let i = 0; i < 50 && received.length === 0; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        if (received.length === 0) first = await place(app, token);
-      }
+      const first = await placeUntilReceived(app, token, received);
       // Past the first token's expiry (3 s after it was minted, no leeway).
       await new Promise((resolve) => setTimeout(resolve, 4000));
       const later = await place(app, token);
@@ -216,11 +216,7 @@ describe("the Apollo Client 4 example with GraphQLWsLink", () => {
     };
     try {
       const token = app.devIssuer!.mint(PERSONAS.alice);
-      let first = await place(app, token);
-      for (let i = 0; i < 50 && received.length === 0; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        if (received.length === 0) first = await place(app, token);
-      }
+      const first = await placeUntilReceived(app, token, received);
       await until(first);
       const before = [...received];
       await app.close();
