@@ -1,5 +1,6 @@
 import { connect, createServer, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
+import { splice } from "./tcp-proxy.js";
 
 export interface PgCounter {
   /** The loopback port to put in the server's DATABASE_URL instead of PostgreSQL's. */
@@ -38,18 +39,7 @@ export async function startPgCounter(target: { host: string; port: number }): Pr
         if (type === 0x44) rows++; // DataRow
       }),
     );
-    for (const [a, b] of [
-      [client, upstream],
-      [upstream, client],
-    ] as const) {
-      sockets.add(a);
-      a.on("error", () => b.destroy());
-      a.on("close", () => {
-        sockets.delete(a);
-        b.destroy();
-      });
-      a.pipe(b);
-    }
+    splice(client, upstream, sockets);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {

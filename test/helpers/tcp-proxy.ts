@@ -40,18 +40,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
         return;
       }
       const upstream = connect(target.port, target.host);
-      for (const [a, b] of [
-        [client, upstream],
-        [upstream, client],
-      ] as const) {
-        sockets.add(a);
-        a.on("error", () => b.destroy());
-        a.on("close", () => {
-          sockets.delete(a);
-          b.destroy();
-        });
-        a.pipe(b);
-      }
+      splice(client, upstream, sockets);
     });
     await new Promise<void>((resolve, reject) => {
       server!.once("error", reject);
@@ -83,4 +72,23 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     freeze,
     close: stop,
   };
+}
+
+/**
+ * Pipes `client` and `upstream` into each other, both tracked in `sockets` while open; either side's error or
+ * close destroys the other, so a half-closed pair never lingers.
+ */
+export function splice(client: Socket, upstream: Socket, sockets: Set<Socket>): void {
+  for (const [a, b] of [
+    [client, upstream],
+    [upstream, client],
+  ] as const) {
+    sockets.add(a);
+    a.on("error", () => b.destroy());
+    a.on("close", () => {
+      sockets.delete(a);
+      b.destroy();
+    });
+    a.pipe(b);
+  }
 }
