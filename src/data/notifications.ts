@@ -66,132 +66,160 @@ export interface PostgresNotificationOptions {
  * and remade after a loss.
  */
 export function postgresNotifications(url: string, options: PostgresNotificationOptions = {}): NotificationHub {
-  const handlers = new Map<string, Set<(payload: string) => void>>();
-  const resyncHandlers = new Set<() => void>();
-  const retryDelayMs = options.retryDelayMs ?? 1000;
-  let client: import("pg").Client | null = null;
-  // The channels the current connection listens to.
-  let listening = new Set<string>();
-  let connecting: Promise<void> | null = null;
-  let retry: NodeJS.Timeout | undefined;
-  let closed = false;
-  let lostOnce = false;
-  // pg deprecates overlapping queries on one client: LISTEN and UNLISTEN statements go one after another.
-  let queue: Promise<unknown> = Promise.resolve();
-  const run = (on: import("pg").Client, statement: string) => {
-    const next = queue.then(() => on.query(statement));
-    queue = next.catch(() => undefined);
-    return next;
+  const state: ListenerState = {
+    url,
+    options,
+    handlers: new Map(),
+    resyncHandlers: new Set(),
+    client: null,
+    listening: new Set(),
+    connecting: null,
+    retry: undefined,
+    closed: false,
+    lostOnce: false,
+    run: serially(),
   };
-
-  const dispatch = (channel: string, payload: string) => {
-    for (const handler of handlers.get(channel) ?? []) {
-      try {
-        handler(payload);
-      } catch {
-        // A handler's failure is its own to report; the others still get the notification.
-      }
-    }
-  };
-
-  const lose = (lost: import("pg").Client, error: Error) => {
-    if (client !== lost) return;
-    client = null;
-    lostOnce = true;
-    lost.removeAllListeners("notification");
-    lost.end().catch(() => undefined);
-    if (closed) return;
-    options.onConnectionError?.(error);
-    scheduleRetry();
-  };
-
-  const scheduleRetry = () => {
-    if (closed || retry) return;
-    retry = setTimeout(() => {
-      retry = undefined;
-      void connect();
-    }, retryDelayMs);
-    retry.unref();
-  };
-
-  const connect = (): Promise<void> => {
-    if (client || closed) return Promise.resolve();
-    connecting ??= (async () => {
-      const { default: pg } = await import("pg");
-      const next = new pg.Client({ connectionString: url, keepAlive: true, connectionTimeoutMillis: options.connectTimeoutMs ?? 5000 });
-      next.on("error", (error) => lose(next, error));
-      next.on("end", () => lose(next, new Error("Connection terminated")));
-      next.on("notification", (message) => dispatch(message.channel, message.payload ?? ""));
-      try {
-        await next.connect();
-        const channels = new Set<string>();
-        for (const channel of handlers.keys()) {
-          await next.query(`listen ${channel}`);
-          channels.add(channel);
-        }
-        listening = channels;
-      } catch (error) {
-        next.removeAllListeners("end");
-        next.end().catch(() => undefined);
-        if (!closed) {
-          options.onConnectionError?.(error as Error);
-          lostOnce = true;
-          scheduleRetry();
-        }
-        return;
-      }
-      if (closed) {
-        await next.end().catch(() => undefined);
-        return;
-      }
-      client = next;
-      if (lostOnce) {
-        options.onReconnected?.();
-        for (const handler of resyncHandlers) handler();
-      }
-    })().finally(() => {
-      connecting = null;
-    });
-    return connecting;
-  };
-
   return {
     async listen(channel, handler) {
       checkChannel(channel);
-      let set = handlers.get(channel);
-      if (!set) handlers.set(channel, (set = new Set()));
+      let set = state.handlers.get(channel);
+      if (!set) state.handlers.set(channel, (set = new Set()));
       set.add(handler);
-      if (!client) await connect();
-      const current = client;
-      if (current && !listening.has(channel)) {
-        listening.add(channel);
-        await run(current, `listen ${channel}`).catch((error: Error) => lose(current, error));
+      if (!state.client) await connect(state);
+      const current = state.client;
+      if (current && !state.listening.has(channel)) {
+        state.listening.add(channel);
+        await state.run(current, `listen ${channel}`).catch((error: Error) => lose(state, current, error));
       }
       return () => {
         set.delete(handler);
-        if (set.size > 0 || handlers.get(channel) !== set) return;
-        handlers.delete(channel);
-        listening.delete(channel);
-        if (client) run(client, `unlisten ${channel}`).catch(() => undefined);
+        if (set.size > 0 || state.handlers.get(channel) !== set) return;
+        state.handlers.delete(channel);
+        state.listening.delete(channel);
+        if (state.client) state.run(state.client, `unlisten ${channel}`).catch(() => undefined);
       };
     },
     onResync(handler) {
-      resyncHandlers.add(handler);
-      return () => resyncHandlers.delete(handler);
+      state.resyncHandlers.add(handler);
+      return () => state.resyncHandlers.delete(handler);
     },
-    connected: () => client !== null,
+    connected: () => state.client !== null,
     async close() {
-      closed = true;
-      clearTimeout(retry);
-      await connecting?.catch(() => undefined);
-      const last = client;
-      client = null;
+      state.closed = true;
+      clearTimeout(state.retry);
+      await state.connecting?.catch(() => undefined);
+      const last = state.client;
+      state.client = null;
       if (last) {
         last.removeAllListeners("end");
         await Promise.race([last.end().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
       }
     },
   };
+}
+
+type PgClient = import("pg").Client;
+
+/** The mutable state of one PostgreSQL hub, shared by its methods and the connection functions below. */
+interface ListenerState {
+  readonly url: string;
+  readonly options: PostgresNotificationOptions;
+  readonly handlers: Map<string, Set<(payload: string) => void>>;
+  readonly resyncHandlers: Set<() => void>;
+  client: PgClient | null;
+  /** The channels the current connection listens to. */
+  listening: Set<string>;
+  connecting: Promise<void> | null;
+  retry: NodeJS.Timeout | undefined;
+  closed: boolean;
+  lostOnce: boolean;
+  /** Runs a statement on a client after the previous one settled. */
+  readonly run: (on: PgClient, statement: string) => Promise<unknown>;
+}
+
+/** pg deprecates overlapping queries on one client: LISTEN and UNLISTEN statements go one after another. */
+function serially(): ListenerState["run"] {
+  let queue: Promise<unknown> = Promise.resolve();
+  return (on, statement) => {
+    const next = queue.then(() => on.query(statement));
+    queue = next.catch(() => undefined);
+    return next;
+  };
+}
+
+function dispatch(state: ListenerState, channel: string, payload: string): void {
+  for (const handler of state.handlers.get(channel) ?? []) {
+    try {
+      handler(payload);
+    } catch {
+      // A handler's failure is its own to report; the others still get the notification.
+    }
+  }
+}
+
+function lose(state: ListenerState, lost: PgClient, error: Error): void {
+  if (state.client !== lost) return;
+  state.client = null;
+  state.lostOnce = true;
+  lost.removeAllListeners("notification");
+  lost.end().catch(() => undefined);
+  if (state.closed) return;
+  state.options.onConnectionError?.(error);
+  scheduleRetry(state);
+}
+
+function scheduleRetry(state: ListenerState): void {
+  if (state.closed || state.retry) return;
+  state.retry = setTimeout(() => {
+    state.retry = undefined;
+    void connect(state);
+  }, state.options.retryDelayMs ?? 1000);
+  state.retry.unref();
+}
+
+function connect(state: ListenerState): Promise<void> {
+  if (state.client || state.closed) return Promise.resolve();
+  state.connecting ??= openListener(state).finally(() => {
+    state.connecting = null;
+  });
+  return state.connecting;
+}
+
+/** One connection attempt: connects, listens to every channel with a handler, then tells the resync handlers. */
+async function openListener(state: ListenerState): Promise<void> {
+  const { options } = state;
+  const { default: pg } = await import("pg");
+  const next = new pg.Client({ connectionString: state.url, keepAlive: true, connectionTimeoutMillis: options.connectTimeoutMs ?? 5000 });
+  next.on("error", (error) => lose(state, next, error));
+  next.on("end", () => lose(state, next, new Error("Connection terminated")));
+  next.on("notification", (message) => dispatch(state, message.channel, message.payload ?? ""));
+  try {
+    await next.connect();
+    const channels = new Set<string>();
+    for (const channel of state.handlers.keys()) {
+      await next.query(`listen ${channel}`);
+      channels.add(channel);
+    }
+    state.listening = channels;
+  } catch (error) {
+    next.removeAllListeners("end");
+    next.end().catch(() => undefined);
+    if (!state.closed) {
+      options.onConnectionError?.(error as Error);
+      state.lostOnce = true;
+      scheduleRetry(state);
+    }
+    return;
+  }
+  if (state.closed) {
+    await next.end().catch(() => undefined);
+    return;
+  }
+  state.client = next;
+  if (state.lostOnce) {
+    options.onReconnected?.();
+    for (const handler of state.resyncHandlers) handler();
+  }
 }
 
 /** The part of PGlite the hub uses. */
