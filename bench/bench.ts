@@ -292,7 +292,7 @@ async function runInstructionCounts(): Promise<void> {
       work,
       warmup,
       count,
-    ).finally(() => database.drop());
+    ).finally(() => void database.drop());
     cells.set(`${name}|${variant}`, { ...cell, warmup });
     const figure = (value: number, width: number) => Math.round(value).toLocaleString("en-US").padStart(width);
     console.log(

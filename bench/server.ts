@@ -85,7 +85,8 @@ if (variant === "yoga") {
     // (auth-on).
     ...(authOn ? {} : { verifier: trustingVerifier(), revocation: false, notifications: false, shed: false }),
   });
-  reloadRevocations = app.revocation?.sync.reload;
+  const sync = app.revocation?.sync;
+  reloadRevocations = sync && (() => sync.reload());
   const server = await app.serve();
   port = Number(new URL(server.url).port);
 }
@@ -214,7 +215,7 @@ async function startYoga(db: Db): Promise<number> {
       };
     },
   });
-  const server = createServer(yoga);
+  const server = createServer((req, res) => void yoga(req, res));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return (server.address() as AddressInfo).port;
 }

@@ -14,6 +14,7 @@ import { randomUUID } from "node:crypto";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
+import { messageText } from "../src/ws/socket.js";
 import { createTestDatabase, TEST_DATABASE_URL } from "../test/helpers/database.js";
 import { startJwksServer } from "../test/helpers/jwks-server.js";
 import { generateRsaKey, jwksOf, signToken } from "../test/helpers/keys.js";
@@ -58,7 +59,7 @@ async function subscriber(wsUrl: string, token: string): Promise<Subscriber> {
   let acked!: () => void;
   const ack = new Promise<void>((resolve) => (acked = resolve));
   socket.on("message", (data) => {
-    const message = JSON.parse(String(data));
+    const message = JSON.parse(messageText(data));
     if (message.type === "connection_ack") return acked();
     if (message.type !== "next") return;
     const at = performance.now();

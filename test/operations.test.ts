@@ -146,7 +146,7 @@ describe("graceful shutdown", () => {
         });
         req.on("error", reject);
         req.write(body.slice(0, 10));
-        setTimeout(async () => {
+        const drainWhileInFlight = async () => {
           server.child.kill("SIGTERM");
           await server.waitFor(/shutting down/);
           // Draining: new connections are no longer accepted, the request in flight goes on.
@@ -155,7 +155,8 @@ describe("graceful shutdown", () => {
             () => true,
           );
           req.end(body.slice(10));
-        }, 200);
+        };
+        setTimeout(() => void drainWhileInFlight().catch(reject), 200);
       });
       const { status, text } = await answer;
       expect(refusedWhileDraining).toBe(true);

@@ -165,7 +165,8 @@ async function abortActive(url: string, busy: Set<PgClient>): Promise<void> {
       .connect()
       .then(() => admin.query("select pg_cancel_backend(pid) from unnest($1::int[]) as pid", [pids]))
       .catch(() => undefined)
-      .finally(() => admin.end().catch(() => undefined));
+      // The catch above leaves nothing to reject: end the connection after either outcome.
+      .then(() => admin.end().catch(() => undefined));
     await withDeadline(cancel, 1500);
   }
   // Canceled transactions roll back and return their connections; whatever is still out is cut off.

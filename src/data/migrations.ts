@@ -1,3 +1,4 @@
+import { inspect } from "node:util";
 import { sql, type Kysely } from "kysely";
 // Kysely 0.29 moved the migrator to its own entry point.
 import { Migrator, type Migration, type MigrationProvider } from "kysely/migration";
@@ -140,7 +141,7 @@ export async function migrateToLatest(db: Kysely<any>): Promise<void> {
   const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";
-    throw new Error(`Migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new Error(`Migration ${failed} failed: ${error instanceof Error ? error.message : inspect(error)}`, { cause: error });
   }
 }
 

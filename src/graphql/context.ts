@@ -19,7 +19,7 @@ export interface AppContext extends AuthContext {
    * The caller's verified email (from the user pool, cached), or `null`; never throws. A remote call made once per
    * request through `remote`: mutations that need it declare it in their remote steps (before the transaction).
    */
-  callerEmail(): Promise<string | null>;
+  readonly callerEmail: () => Promise<string | null>;
   /**
    * This request's remote calls, made before a mutation's transaction opens (see remote-calls.ts). Absent where the
    * transport makes none (WebSocket subscriptions, the bench's baseline).
@@ -29,7 +29,7 @@ export interface AppContext extends AuthContext {
    * Runs `action` once what the resolver wrote is committed: during a mutation operation, after its transaction
    * commits (never if it rolls back); outside one, at once.
    */
-  afterCommit(action: () => void): void;
+  afterCommit: (action: () => void) => void;
   /** Session revocation; absent when the server was built without it (then the revocation mutations fail). */
   readonly revoker?: Revoker;
   /** The request's id (logs), when the transport has one. */

@@ -137,7 +137,7 @@ async function handleGraphQL<TContext extends BaseContext>(
   const headers = new HeaderMap();
   for (const [name, value] of Object.entries(req.headers)) {
     // Node gives header names in lower case already: Map's own set skips HeaderMap's toLowerCase of each name.
-    if (value !== undefined) setHeader.call(headers, name, Array.isArray(value) ? value.join(", ") : value);
+    if (value !== undefined) Map.prototype.set.call(headers, name, Array.isArray(value) ? value.join(", ") : value);
   }
   let parsed: unknown = body;
   if (body !== "" && (req.headers["content-type"] ?? "").toLowerCase().startsWith("application/json")) {
@@ -167,5 +167,3 @@ async function handleGraphQL<TContext extends BaseContext>(
   }
   finish(res.statusCode);
 }
-
-const setHeader = Map.prototype.set as (this: HeaderMap, name: string, value: string) => HeaderMap;

@@ -30,11 +30,11 @@ export interface LoadShedder {
    * Takes a slot for this request until its response closes, or answers it 503 itself when the replica is
    * saturated. Answers whether the request was admitted.
    */
-  admit(req: IncomingMessage, res: ServerResponse): boolean;
+  readonly admit: (req: IncomingMessage, res: ServerResponse) => boolean;
   /** Why a new request would be shed now, or `null` (`/readyz`). */
-  saturation(): ShedReason | null;
+  readonly saturation: () => ShedReason | null;
   /** Requests in progress now. */
-  inFlight(): number;
+  readonly inFlight: () => number;
 }
 
 export function createLoadShedder(options: LoadShedderOptions): LoadShedder {

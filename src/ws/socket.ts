@@ -3,13 +3,19 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Server as ProtocolServer } from "graphql-ws";
 import type { Logger } from "pino";
-import type { WebSocket } from "ws";
+import type { RawData, WebSocket } from "ws";
 import { isOriginAllowed } from "../graphql/origins.js";
 import { GRAPHQL_PATH } from "../graphql/request-log.js";
 import type { Metrics } from "../metrics.js";
 import { KEEPALIVE_MS, WS_CLOSE } from "./close-codes.js";
 import type { Connection, ConnectionRegistry } from "./connections.js";
 import type { Extra } from "./protocol.js";
+
+/** A message's text (UTF-8). ws hands a Buffer unless the socket's `binaryType` is changed, which nothing here does. */
+export function messageText(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString("utf8");
+  return (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)).toString("utf8");
+}
 
 /** Answers a client's ping (`createPingAnswer`): a pong, after taking a fresh token when the ping carries one. */
 export type PingAnswer = (
@@ -75,13 +81,11 @@ export function bindSocket(
       // fixed reasons; after our own refusal in onConnect it asks for 4403 too, which closeWith ignores (once only).
       close: (code, reason) => registry.closeWith(connection, { code: code ?? 1000, reason }, { event: "ws.protocol_close", reason }),
       onMessage: (handle) =>
-        socket.on("message", async (data) => {
-          try {
-            await handle(String(data));
-          } catch (error) {
+        socket.on("message", (data) => {
+          handle(messageText(data)).catch((error: unknown) => {
             logger?.error({ connectionId: connection.id, err: error }, "unexpected error while handling a websocket message");
             registry.closeWith(connection, WS_CLOSE.INTERNAL);
-          }
+          });
         }),
     },
     { connection },

@@ -4,6 +4,8 @@ import { describe, expect, it } from "vitest";
 import { DevIssuer } from "../../src/auth/dev-issuer.js";
 import { tempDir } from "../helpers/temp.js";
 
+const byKid = (a: string | undefined, b: string | undefined) => String(a).localeCompare(String(b));
+
 const header = (token: string) => JSON.parse(Buffer.from(token.split(".")[0]!, "base64url").toString()) as { kid: string; alg: string };
 
 describe("DevIssuer", () => {
@@ -17,8 +19,8 @@ describe("DevIssuer", () => {
       issuer
         .jwks()
         .keys.map((k) => k.kid)
-        .sort(),
-    ).toEqual([access.kid, id.kid].sort());
+        .sort(byKid),
+    ).toEqual([access.kid, id.kid].sort(byKid));
     expect(issuer.jwks().keys.every((k) => k.d === undefined)).toBe(true);
   });
 

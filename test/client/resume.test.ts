@@ -77,7 +77,7 @@ const backends = [
     skip: !TEST_DATABASE_URL,
     database: async () => {
       const scratch = await createTestDatabase(TEST_DATABASE_URL!);
-      return { database: { url: scratch.url }, drop: scratch.drop };
+      return { database: { url: scratch.url }, drop: () => scratch.drop() };
     },
   },
 ];

@@ -29,15 +29,13 @@ export function createSubscriptionClient(wsUrl: string, getToken: GetToken, opti
     clearTimeout(refresh);
     const exp = token ? expiryOf(token) : null;
     if (exp === null) return;
-    refresh = setTimeout(
-      async () => {
-        const fresh = await getToken();
-        if (!fresh || fresh === token || socket.readyState !== WebSocket.OPEN) return schedule(socket, token);
-        socket.send(JSON.stringify({ type: "ping", payload: { Authorization: `Bearer ${fresh}` } }));
-        schedule(socket, fresh);
-      },
-      Math.max(1000, exp * 1000 - refreshBeforeMs - Date.now()),
-    );
+    const refreshNow = async () => {
+      const fresh = await getToken();
+      if (!fresh || fresh === token || socket.readyState !== WebSocket.OPEN) return schedule(socket, token);
+      socket.send(JSON.stringify({ type: "ping", payload: { Authorization: `Bearer ${fresh}` } }));
+      schedule(socket, fresh);
+    };
+    refresh = setTimeout(() => void refreshNow(), Math.max(1000, exp * 1000 - refreshBeforeMs - Date.now()));
     refresh.unref?.();
   };
   return createClient({

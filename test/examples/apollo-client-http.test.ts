@@ -31,9 +31,9 @@ describe("the Apollo Client 4 recipe over HTTP", () => {
 
   /** The recipe's client for this server (its socket is opened only by a subscription). */
   const createApolloApiClient = (url: string, tokens: TokenSource): ApolloClient => {
-    const { client, dispose } = createApolloClient({ httpUrl: url, wsUrl: app.wsUrl, tokens, webSocketImpl: WebSocket });
-    open.push(dispose);
-    return client;
+    const apollo = createApolloClient({ httpUrl: url, wsUrl: app.wsUrl, tokens, webSocketImpl: WebSocket });
+    open.push(() => apollo.dispose());
+    return apollo.client;
   };
 
   const fresh = (persona: PersonaName) => app.devIssuer!.mint(PERSONAS[persona]);

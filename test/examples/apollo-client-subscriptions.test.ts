@@ -56,7 +56,7 @@ describe("the Apollo Client 4 recipe's subscriptions", () => {
       backoff: { initialMs: 20, maxMs: 200 },
       onReconnected: () => reconnections.push(true),
     });
-    open.push(apollo.dispose);
+    open.push(() => apollo.dispose());
     return { ...apollo, reconnections };
   }
 

@@ -33,7 +33,7 @@ describe("the graphql-ws recipe", () => {
       backoff: { initialMs: 20, maxMs: 200 },
       reconnect: options.reconnect,
     });
-    open.push(socket.dispose);
+    open.push(() => socket.dispose());
     return socket;
   }
 

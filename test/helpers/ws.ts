@@ -1,4 +1,5 @@
 import WebSocket from "ws";
+import { messageText } from "../../src/ws/socket.js";
 
 /** A message of the graphql-ws protocol as received. */
 export interface WsMessage {
@@ -53,7 +54,7 @@ export async function openSocket(
   );
   socket.on("error", () => undefined);
   socket.on("message", (data) => {
-    messages.push(JSON.parse(String(data)) as WsMessage);
+    messages.push(JSON.parse(messageText(data)) as WsMessage);
     for (const listener of listeners) listener();
   });
   await new Promise<void>((resolve, reject) => {
