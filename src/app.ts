@@ -99,12 +99,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const logger = options.logger === null ? undefined : (options.logger ?? createLogger(config.production, config.logLevel));
   let database: OpenDatabase | undefined;
   // Metrics exist before the database does (key-set fetches are counted from the start).
-  const metrics =
-    options.metrics instanceof Metrics
-      ? options.metrics
-      : options.metrics === false
-        ? undefined
-        : new Metrics(() => database?.poolStats() ?? null);
+  const metrics = metricsOf(options.metrics, () => database?.poolStats() ?? null);
   const auth = options.verifier
     ? { verifier: options.verifier, devIssuer: null, emailLookup: undefined }
     : await step("dev-keys", () =>
@@ -116,19 +111,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       );
   const emailLookup = options.emailLookup === null ? undefined : (options.emailLookup ?? auth.emailLookup);
   const listen = options.notifications !== false;
-  // The key-set fetch and the database's connection and migration check wait on the network: both run at once,
-  // and the schema is built while they wait.
-  const [keys, opened, built] = await Promise.allSettled([
-    step("key-sets", () => auth.verifier.hydrate()),
-    step("database", () => openDatabaseOf(config, options, { logger, metrics }, listen)),
-    new Promise<void>((resolve) => setImmediate(resolve)).then(() => options.schema ?? buildSchema()),
-  ]);
-  if (keys.status === "rejected" || opened.status === "rejected" || built.status === "rejected") {
-    // A failed start must not leave a pool open beside the next attempt's (Lambda retries on the next invocation).
-    if (opened.status === "fulfilled") await opened.value.close();
-    throw [keys, opened, built].map((r) => (r.status === "rejected" ? r.reason : undefined)).find((reason) => reason !== undefined);
-  }
-  database = opened.value;
+  const started = await startInParallel(step, auth.verifier, () => openDatabaseOf(config, options, { logger, metrics }, listen), options);
+  database = started.database;
   const open = database;
   metrics?.observeKeySets(() => auth.verifier.keySets?.() ?? []);
   let revocation: RevocationSetup | undefined;
@@ -150,35 +134,24 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           poolWaiting: () => open.poolStats()?.waiting ?? 0,
           onShed: (reason) => metrics?.shed.inc({ reason }),
         });
-  const dependencies: ServerDependencies = {
-    config,
-    schema: built.value,
-    verifier: auth.verifier,
-    revocations: options.revocations ?? revocation?.list,
-    revoker: revocation?.revoker,
-    db: open.db,
-    notifications: listen ? open.notifications() : undefined,
-    devIssuer: auth.devIssuer,
+  const dependencies = dependenciesOf(config, {
+    schema: started.schema,
+    auth,
+    revocation,
+    revocations: options.revocations,
+    database: open,
+    listen,
     emailLookup,
     logger,
     metrics,
-    // Ready: the database answers, the revocation list is current, every pool's key set is usable, and the replica
-    // is not shedding load (a load balancer may send traffic elsewhere meanwhile: docs/faults.md).
-    readinessChecks: {
-      database: () => open.ping(),
-      ...(revocation && { revocations: revocation.ready }),
-      ...keySetReadinessChecks(auth.verifier),
-      ...(shedder && { notSaturated: async () => shedder.saturation() === null }),
-    },
-    shutdownTimeoutMs: config.http.shutdownTimeoutSeconds * 1000,
-    abortInFlight: () => open.abortActive(),
-  };
+    shedder,
+  });
   let server: Promise<RunningServer> | undefined;
   return {
     config,
     logger,
     metrics,
-    schema: built.value,
+    schema: started.schema,
     verifier: auth.verifier,
     devIssuer: auth.devIssuer,
     emailLookup,
@@ -196,6 +169,78 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await open.close(2000);
     },
   };
+}
+
+/**
+ * The key-set fetch and the database's connection and migration check wait on the network: both run at once, and
+ * the schema is built while they wait. Throws the first failure, after closing the database if it opened.
+ */
+async function startInParallel(
+  step: StepRunner,
+  verifier: TokenVerifier,
+  openDb: () => Promise<OpenDatabase>,
+  options: AppOptions,
+): Promise<{ database: OpenDatabase; schema: GraphQLSchema }> {
+  const [keys, opened, built] = await Promise.allSettled([
+    step("key-sets", () => verifier.hydrate()),
+    step("database", openDb),
+    new Promise<void>((resolve) => setImmediate(resolve)).then(() => options.schema ?? buildSchema()),
+  ]);
+  if (keys.status === "rejected" || opened.status === "rejected" || built.status === "rejected") {
+    // A failed start must not leave a pool open beside the next attempt's (Lambda retries on the next invocation).
+    if (opened.status === "fulfilled") await opened.value.close();
+    throw [keys, opened, built].map((r) => (r.status === "rejected" ? r.reason : undefined)).find((reason) => reason !== undefined);
+  }
+  return { database: opened.value, schema: built.value };
+}
+
+/** What `dependenciesOf` assembles: the parts `createApp` built or opened. */
+interface Parts {
+  readonly schema: GraphQLSchema;
+  readonly auth: { readonly verifier: TokenVerifier; readonly devIssuer: DevIssuer | null };
+  readonly revocation: RevocationSetup | undefined;
+  /** Replaces the revocation list (`AppOptions.revocations`). */
+  readonly revocations: RevocationCheck | undefined;
+  readonly database: OpenDatabase;
+  readonly listen: boolean;
+  readonly emailLookup: VerifiedEmailLookup | undefined;
+  readonly logger: Logger | undefined;
+  readonly metrics: Metrics | undefined;
+  readonly shedder: LoadShedder | undefined;
+}
+
+/** The dependencies of the pipeline and every transport, with the readiness checks of `/readyz`. */
+function dependenciesOf(config: Config, parts: Parts): ServerDependencies {
+  const { auth, revocation, database, shedder } = parts;
+  return {
+    config,
+    schema: parts.schema,
+    verifier: auth.verifier,
+    revocations: parts.revocations ?? revocation?.list,
+    revoker: revocation?.revoker,
+    db: database.db,
+    notifications: parts.listen ? database.notifications() : undefined,
+    devIssuer: auth.devIssuer,
+    emailLookup: parts.emailLookup,
+    logger: parts.logger,
+    metrics: parts.metrics,
+    // Ready: the database answers, the revocation list is current, every pool's key set is usable, and the replica
+    // is not shedding load (a load balancer may send traffic elsewhere meanwhile: docs/faults.md).
+    readinessChecks: {
+      database: () => database.ping(),
+      ...(revocation && { revocations: revocation.ready }),
+      ...keySetReadinessChecks(auth.verifier),
+      ...(shedder && { notSaturated: async () => shedder.saturation() === null }),
+    },
+    shutdownTimeoutMs: config.http.shutdownTimeoutSeconds * 1000,
+    abortInFlight: () => database.abortActive(),
+  };
+}
+
+/** `AppOptions.metrics`: the instruments given, new ones reading the pool through `poolStats`, or none. */
+function metricsOf(option: AppOptions["metrics"], poolStats: ConstructorParameters<typeof Metrics>[0]): Metrics | undefined {
+  if (option === false) return undefined;
+  return option instanceof Metrics ? option : new Metrics(poolStats);
 }
 
 /** Apollo, then HTTP with the WebSocket transport beside it. */

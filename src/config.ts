@@ -1,5 +1,5 @@
 import { ConfigError, flag, host, integer, list, oneOf, origins, safeUrl, type Env } from "./config-values.js";
-import { boundSettings, metricsListener, revocationSettings, wsSettings } from "./config-sections.js";
+import { boundSettings, cognitoSettings, metricsListener, revocationSettings, wsSettings } from "./config-sections.js";
 import { SECRET_ARN } from "./data/database-secret.js";
 
 /**
@@ -136,50 +136,9 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export { ConfigError } from "./config-values.js";
 
-// The user pool id format that aws-jwt-verify accepts (region_id).
-const USER_POOL_ID = /^(?:eusc-[a-z]{2}|[a-z]{2})-(?:gov-)?[a-z]+-\d_[a-zA-Z0-9]+$/;
-// A pool id in an emulator's issuer URL: one path segment.
-const EMULATOR_POOL_ID = /^[\w-]{1,128}$/;
-// Cognito app client ids: word characters and '+', at most 128.
-const CLIENT_ID = /^[\w+]{1,128}$/;
-
 export function loadConfig(env: Env = process.env): Config {
   const production = env.NODE_ENV === "production";
-  const userPoolIds = list(env, "COGNITO_USER_POOL_ID");
-  const mode = userPoolIds.length > 0 ? "cognito" : "dev";
-  if (mode === "dev" && production) {
-    throw new ConfigError(
-      "COGNITO_USER_POOL_ID",
-      "is required when NODE_ENV=production: set your user pool id and COGNITO_CLIENT_ID, or unset NODE_ENV for dev mode",
-    );
-  }
-  const issuers = emulatorIssuers(env, production, userPoolIds);
-  for (const id of userPoolIds) {
-    // An emulator's pool ids need not carry a region (cognito-local: local_0nFa3hjY).
-    if (!(issuers ? EMULATOR_POOL_ID : USER_POOL_ID).test(id)) {
-      throw new ConfigError("COGNITO_USER_POOL_ID", `"${id}" is not a user pool id like us-east-1_AbC123`);
-    }
-  }
-  const clientIds = list(env, "COGNITO_CLIENT_ID");
-  if (mode === "cognito" && clientIds.length === 0) {
-    throw new ConfigError("COGNITO_CLIENT_ID", "is required with COGNITO_USER_POOL_ID (the accepted app client ids)");
-  }
-  if (mode === "dev" && clientIds.length > 0) {
-    throw new ConfigError("COGNITO_CLIENT_ID", "is set without COGNITO_USER_POOL_ID; set both, or neither for dev mode");
-  }
-  for (const id of clientIds) {
-    if (!CLIENT_ID.test(id)) throw new ConfigError("COGNITO_CLIENT_ID", `"${id}" is not an app client id`);
-  }
-  const jwksUris = list(env, "COGNITO_JWKS_URI");
-  if (jwksUris.length > 0 && mode === "dev") {
-    throw new ConfigError("COGNITO_JWKS_URI", "is set without COGNITO_USER_POOL_ID");
-  }
-  if (jwksUris.length > 1 && jwksUris.length !== userPoolIds.length) {
-    throw new ConfigError("COGNITO_JWKS_URI", "give one URL, or one per user pool in the same order");
-  }
-  for (const uri of jwksUris) {
-    if (!/^https?:$/.test(safeUrl(uri)?.protocol ?? "")) throw new ConfigError("COGNITO_JWKS_URI", `"${uri}" is not an http(s) URL`);
-  }
+  const { mode, userPoolIds, clientIds, jwksUris, issuers } = cognitoSettings(env, production);
   const sandbox = flag(env, "GRAPHQL_SANDBOX", !production);
   const corsOrigins = origins(env, "CORS_ORIGINS", production ? [] : "*");
   const databaseUrl = env.DATABASE_URL?.trim() || null;
@@ -228,27 +187,6 @@ export function loadConfig(env: Env = process.env): Config {
     revocation: Object.freeze(revocationSettings(env, mode)),
     bounds: Object.freeze(boundSettings(env)),
   });
-}
-
-/**
- * COGNITO_ISSUER: one issuer URL per pool, for local emulators whose issuer is not Cognito's
- * (`http://localhost:9229/<pool>` for cognito-local, `http://localhost:4566/<pool>` for LocalStack). Refused in
- * production, where only Cognito's own issuers may be trusted.
- */
-function emulatorIssuers(env: Env, production: boolean, userPoolIds: readonly string[]): string[] | null {
-  const issuers = list(env, "COGNITO_ISSUER");
-  if (issuers.length === 0) return null;
-  if (production)
-    throw new ConfigError(
-      "COGNITO_ISSUER",
-      "is for local emulators and is refused when NODE_ENV=production (only Cognito's own issuers are trusted there); unset it",
-    );
-  if (userPoolIds.length === 0) throw new ConfigError("COGNITO_ISSUER", "is set without COGNITO_USER_POOL_ID");
-  if (issuers.length !== userPoolIds.length) throw new ConfigError("COGNITO_ISSUER", "give one issuer per user pool, in the same order");
-  for (const issuer of issuers) {
-    if (!/^https?:$/.test(safeUrl(issuer)?.protocol ?? "")) throw new ConfigError("COGNITO_ISSUER", `"${issuer}" is not an http(s) URL`);
-  }
-  return issuers;
 }
 
 // Cognito as it is in 2026 (docs/tokens.md): replica regions of multi-Region replication, resource-bound access tokens.

@@ -67,13 +67,7 @@ export function operationTransactionPlugin(options: OperationTransactionOptions 
       try {
         trx = await startTransaction(contextValue.db);
       } catch (error) {
-        const err = { type: (error as Error)?.name, message: (error as Error)?.message, code: (error as { code?: string })?.code };
-        const requestId = requestIdOf(request.http);
-        options.logger?.warn(
-          { event: "db.unavailable", requestId, operation: operationName ?? undefined, err },
-          "could not open the operation's transaction; answered 503",
-        );
-        options.onUnavailable?.(error, { requestId, operation: operationName ?? undefined });
+        reportUnavailable(options, error, requestIdOf(request.http), operationName ?? undefined);
         return unavailableResponse();
       }
       const afterCommit: (() => void)[] = [];
@@ -109,16 +103,7 @@ export function operationTransactionPlugin(options: OperationTransactionOptions 
           return;
         }
         // Before the answer leaves: a client that saw the operation succeed finds its effects in this process.
-        for (const action of operation.afterCommit) {
-          try {
-            action();
-          } catch (error) {
-            options.logger?.error(
-              { err: error, event: "after_commit_failed", requestId: requestIdOf(requestContext.request.http) },
-              "an after-commit action failed",
-            );
-          }
-        }
+        runAfterCommit(operation.afterCommit, options, requestContext);
         return;
       }
       try {
@@ -139,6 +124,36 @@ export function operationTransactionPlugin(options: OperationTransactionOptions 
     },
   };
   return { requestDidStart: async () => hooks };
+}
+
+/** Logs (warn) and reports a transaction that could not be opened: the operation is answered 503. */
+function reportUnavailable(
+  options: OperationTransactionOptions,
+  error: unknown,
+  requestId: string | undefined,
+  operation: string | undefined,
+) {
+  const err = { type: (error as Error)?.name, message: (error as Error)?.message, code: (error as { code?: string })?.code };
+  options.logger?.warn({ event: "db.unavailable", requestId, operation, err }, "could not open the operation's transaction; answered 503");
+  options.onUnavailable?.(error, { requestId, operation });
+}
+
+/** Runs each after-commit action; one that throws is logged at error level and the others still run. */
+function runAfterCommit(
+  actions: readonly (() => void)[],
+  options: OperationTransactionOptions,
+  requestContext: GraphQLRequestContextWillSendResponse<AppContext>,
+): void {
+  for (const action of actions) {
+    try {
+      action();
+    } catch (error) {
+      options.logger?.error(
+        { err: error, event: "after_commit_failed", requestId: requestIdOf(requestContext.request.http) },
+        "an after-commit action failed",
+      );
+    }
+  }
 }
 
 /**

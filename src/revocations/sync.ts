@@ -66,8 +66,7 @@ const DEFAULT_PAGE_SIZE = 10_000;
 export async function startRevocationSync(options: RevocationSyncOptions): Promise<RevocationSync> {
   const { db, list, logger } = options;
   const cleanUpIntervalMs = options.cleanUpIntervalMs ?? 60_000;
-  const staleAfterMs =
-    options.staleAfterMs !== undefined ? options.staleAfterMs : options.reloadIntervalMs === null ? null : 3 * options.reloadIntervalMs;
+  const staleAfterMs = staleAfterOf(options);
   const cursor = new RevocationCursor(db, list, options.pageSize ?? DEFAULT_PAGE_SIZE);
   let reloads = 0;
   let lastReload = 0;
@@ -87,10 +86,8 @@ export async function startRevocationSync(options: RevocationSyncOptions): Promi
 
   const failed = (error: unknown) => {
     const failingForMs = lastSuccess === 0 ? null : Date.now() - lastSuccess;
-    logger?.error(
-      { event: "revocations.reload_failed", err: errorOf(error), known: list.size, cursor: cursor.position, failingForMs },
-      "could not reload revocations; keeping the ones known",
-    );
+    const context = { event: "revocations.reload_failed", err: errorOf(error), known: list.size, cursor: cursor.position, failingForMs };
+    logger?.error(context, "could not reload revocations; keeping the ones known");
     if (!stale && staleAfterMs !== null && failingForMs !== null && failingForMs > staleAfterMs) {
       stale = true;
       logger?.error(
@@ -123,18 +120,7 @@ export async function startRevocationSync(options: RevocationSyncOptions): Promi
 
   // Listening starts before the first load, so a revocation committed in between is heard, not missed until the
   // next reload (the list is a union: hearing one twice changes nothing).
-  const stops: (() => void)[] = [];
-  if (options.notifications) {
-    stops.push(
-      await options.notifications.listen(REVOCATIONS_CHANNEL, (payload) => {
-        const notice = parseNotice(payload);
-        if (notice) return cursor.apply(notice);
-        logger?.warn({ event: "revocations.bad_notification" }, "a revocation notification could not be read; reloading");
-        void reload();
-      }),
-      options.notifications.onResync(() => void reload()),
-    );
-  }
+  const stops = options.notifications ? await listenForRevocations(options.notifications, cursor, reload, logger) : [];
   try {
     await load();
   } catch (error) {
@@ -178,3 +164,30 @@ const errorOf = (error: unknown) => ({
   message: (error as Error)?.message,
   code: (error as { code?: unknown })?.code,
 });
+
+/** `staleAfterMs` as given, else three reload intervals, else (no timer) `null`. */
+function staleAfterOf(options: RevocationSyncOptions): number | null {
+  if (options.staleAfterMs !== undefined) return options.staleAfterMs;
+  return options.reloadIntervalMs === null ? null : 3 * options.reloadIntervalMs;
+}
+
+/**
+ * Applies each notification on `REVOCATIONS_CHANNEL` to the cursor (an unreadable one, and every resync, reloads
+ * instead). Returns the functions that stop listening.
+ */
+async function listenForRevocations(
+  notifications: NotificationHub,
+  cursor: RevocationCursor,
+  reload: () => Promise<boolean>,
+  logger: Logger | undefined,
+): Promise<(() => void)[]> {
+  return [
+    await notifications.listen(REVOCATIONS_CHANNEL, (payload) => {
+      const notice = parseNotice(payload);
+      if (notice) return cursor.apply(notice);
+      logger?.warn({ event: "revocations.bad_notification" }, "a revocation notification could not be read; reloading");
+      void reload();
+    }),
+    notifications.onResync(() => void reload()),
+  ];
+}
