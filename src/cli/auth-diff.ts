@@ -1,7 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import {
   ApprovalsError,
   checkApprovals,
@@ -11,6 +10,7 @@ import {
   type Approval,
 } from "../graphql/access-diff.js";
 import type { AccessManifest } from "../graphql/access-manifest.js";
+import { fail, parseCommandLine, USAGE_ERROR } from "./args.js";
 
 const MANIFEST_PATH = "src/__generated__/access-manifest.json";
 const APPROVALS_PATH = "schema/access-approvals.json";
@@ -28,11 +28,6 @@ Flags (paths relative to the repository's top level):
 
 Exit codes: 0 no unapproved widening, 1 an unapproved widening, 2 bad usage, ref, manifest or approvals file.`;
 
-function fail(message: string, code: number): never {
-  console.error(message);
-  process.exit(code);
-}
-
 function git(args: string[]): string {
   return execFileSync("git", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 * 1024 * 1024 });
 }
@@ -43,34 +38,30 @@ function parseManifest(text: string, where: string): AccessManifest {
     if (typeof manifest?.types !== "object" || manifest.types === null) throw new Error('no "types" object');
     return manifest;
   } catch (error) {
-    fail(`${where} is not an access manifest (${(error as Error).message}); run npm run codegen`, 2);
+    fail(`${where} is not an access manifest (${(error as Error).message}); run npm run codegen`, USAGE_ERROR);
   }
 }
 
 function main(): void {
-  let values;
-  try {
-    ({ values } = parseArgs({
+  const parsed = parseCommandLine(
+    {
       options: {
         base: { type: "string" },
         manifest: { type: "string" },
         approvals: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
-    }));
-  } catch (error) {
-    fail(`${(error as Error).message}\n\n${USAGE}`, 2);
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return;
-  }
-  if (!values.base) fail(`--base is required.\n\n${USAGE}`, 2);
+    },
+    USAGE,
+  );
+  if (!parsed) return;
+  const { values } = parsed;
+  if (!values.base) fail(`--base is required.\n\n${USAGE}`, USAGE_ERROR);
   let top: string;
   try {
     top = git(["rev-parse", "--show-toplevel"]).trim();
   } catch {
-    fail("auth:diff runs inside a git repository", 2);
+    fail("auth:diff runs inside a git repository", USAGE_ERROR);
   }
   const manifestPath = values.manifest ?? MANIFEST_PATH;
   const approvalsPath = values.approvals ?? APPROVALS_PATH;
@@ -78,16 +69,16 @@ function main(): void {
   try {
     commit = git(["rev-parse", "--verify", "--quiet", `${values.base}^{commit}`]).trim();
   } catch {
-    fail(`--base ${values.base}: not a commit of this repository`, 2);
+    fail(`--base ${values.base}: not a commit of this repository`, USAGE_ERROR);
   }
   let baseText: string;
   try {
     baseText = git(["-C", top, "show", `${commit}:${manifestPath}`]);
   } catch {
-    fail(`${values.base} has no ${manifestPath}: nothing to compare with`, 2);
+    fail(`${values.base} has no ${manifestPath}: nothing to compare with`, USAGE_ERROR);
   }
   const headFile = join(top, manifestPath);
-  if (!existsSync(headFile)) fail(`${manifestPath} is missing: run npm run codegen`, 2);
+  if (!existsSync(headFile)) fail(`${manifestPath} is missing: run npm run codegen`, USAGE_ERROR);
   const base = parseManifest(baseText, `${manifestPath} at ${values.base}`);
   const head = parseManifest(readFileSync(headFile, "utf8"), manifestPath);
   let approvals: Approval[] = [];
@@ -97,7 +88,7 @@ function main(): void {
       approvals = parseApprovals(readFileSync(approvalsFile, "utf8"));
     } catch (error) {
       if (!(error instanceof ApprovalsError)) throw error;
-      fail(`${approvalsPath}: ${error.message}`, 2);
+      fail(`${approvalsPath}: ${error.message}`, USAGE_ERROR);
     }
   }
   const diff = diffManifests(base, head);

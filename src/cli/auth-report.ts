@@ -1,9 +1,9 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { parseArgs } from "node:util";
 import { AuthSchemaError } from "../auth/index.js";
 import { accessManifest, formatAccessTable, manifestText } from "../graphql/access-manifest.js";
 import { buildSchema, SCHEMA_DIR } from "../graphql/schema.js";
+import { fail, parseCommandLine, USAGE_ERROR } from "./args.js";
 
 const MANIFEST_FILE = join(import.meta.dirname, "..", "__generated__", "access-manifest.json");
 
@@ -19,15 +19,9 @@ Flags:
 
 Exits 1, listing the problems, when the @auth rules refuse the schema (e.g. a root field with no decision).`;
 
-function fail(message: string, code: number): never {
-  console.error(message);
-  process.exit(code);
-}
-
 function main(): void {
-  let values;
-  try {
-    ({ values } = parseArgs({
+  const parsed = parseCommandLine(
+    {
       options: {
         write: { type: "boolean" },
         check: { type: "boolean" },
@@ -35,15 +29,12 @@ function main(): void {
         manifest: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
-    }));
-  } catch (error) {
-    fail(`${(error as Error).message}\n\n${USAGE}`, 2);
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return;
-  }
-  if (values.write && values.check) fail(`--write and --check do not go together.\n\n${USAGE}`, 2);
+    },
+    USAGE,
+  );
+  if (!parsed) return;
+  const { values } = parsed;
+  if (values.write && values.check) fail(`--write and --check do not go together.\n\n${USAGE}`, USAGE_ERROR);
 
   let schema;
   try {

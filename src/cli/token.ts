@@ -1,9 +1,9 @@
-import { parseArgs } from "node:util";
 import { DevIssuer, DevKeysFileError } from "../auth/index.js";
 import { devKeysFile } from "../auth-setup.js";
 import { ConfigError, loadConfig } from "../config.js";
 import { DEV_FULFILLMENT_CLIENT_ID, PERSONAS } from "../dev/personas.js";
 import { DevTokenOptionsError, mintDevToken } from "../dev/tokens.js";
+import { fail as exitWith, parseCommandLine, USAGE_ERROR } from "./args.js";
 
 const USAGE = `Prints a dev token that the dev server (npm start) accepts.
 
@@ -21,17 +21,14 @@ Flags (override the persona's values):
   --username U        the username
   --email E           the email (ID tokens)`;
 
-function fail(message: string): never {
-  console.error(`${message}\n\n${USAGE}`);
-  process.exit(2);
-}
+/** Bad usage: the message, then the usage, and exit code 2. */
+const fail = (message: string): never => exitWith(`${message}\n\n${USAGE}`, USAGE_ERROR);
 
 const splitList = (text: string) => text.split(/[\s,]+/).filter((s) => s !== "");
 
 function main(): void {
-  let parsed;
-  try {
-    parsed = parseArgs({
+  const parsed = parseCommandLine(
+    {
       allowPositionals: true,
       options: {
         groups: { type: "string" },
@@ -44,15 +41,11 @@ function main(): void {
         email: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
-    });
-  } catch (error) {
-    fail((error as Error).message);
-  }
+    },
+    USAGE,
+  );
+  if (!parsed) return;
   const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(USAGE);
-    return;
-  }
   let config;
   try {
     config = loadConfig();
