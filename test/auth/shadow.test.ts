@@ -46,7 +46,8 @@ describe("shadow rules over HTTP", () => {
   });
   const as = (sub: string, groups: string[] = []) =>
     bearer(app.devIssuer!.mint({ sub, username: sub, groups, clientId: DEV_APP_CLIENT_ID }));
-  const decisions = () => logs.filter((l) => l.event === "auth.decision");
+  // Over HTTP a decision record rides in its request line (`audit`).
+  const decisions = () => logs.flatMap((l) => (l.event === "auth.decision" ? [l] : l.audit ? [l.audit] : []));
   const shadowCount = async (coordinate: string) => {
     const text = (await app.fetch("/metrics")).text;
     const line = text.split("\n").find((l) => l.startsWith(`auth_shadow_denials_total{coordinate="${coordinate}"}`));
