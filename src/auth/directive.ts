@@ -19,7 +19,7 @@ import {
 } from "graphql";
 import type { FieldGuard } from "./guard.js";
 import { RequestAuth, type AuthContext } from "./request-auth.js";
-import { shadowed, shadowOf } from "./shadow.js";
+import { shadowed, shadowOf, shadowOnResult } from "./shadow.js";
 import { ownerHolds, parseRequires, RuleSyntaxError, type Requirement } from "./requirements.js";
 
 /** The directive definitions, semantics in their descriptions. `schema/auth.graphql` is kept identical (a test checks). */
@@ -158,15 +158,19 @@ export function applyAuthDirectives(schema: GraphQLSchema): GraphQLSchema {
       let members: Map<string, FieldGuard> | undefined;
       if (isAbstractType(named)) {
         for (const member of schema.getPossibleTypes(named)) {
-          const extra = typeChain(member).filter((d) => d.auth && !result.includes(d));
-          if (extra.length === 0) continue;
-          const memberRequirements = extra.flatMap((d) => d.requirements.map((r) => ({ ...r, on: "result" as const })));
+          const extra = typeChain(member).filter((d) => (d.auth || d.shadowAuth) && !result.includes(d));
+          const enforcedExtra = extra.filter((d) => d.auth);
+          const memberRequirements = enforcedExtra.flatMap((d) => d.requirements.map((r) => ({ ...r, on: "result" as const })));
+          // A member's shadow rule is tried on each object the field resolves to, as its enforced rule is checked.
+          const memberShadow = shadowOf([], extra, authenticated || enforcedExtra.length > 0, [...requirements, ...memberRequirements]);
+          if (enforcedExtra.length === 0 && !memberShadow) continue;
           (members ??= new Map()).set(member.name, {
             id: nextId++,
             coordinate,
-            authenticated: true,
+            authenticated: enforcedExtra.length > 0,
             requirements: memberRequirements,
             checksResult: memberRequirements.some((r) => r.atoms.some((a) => a.kind === "owner")),
+            ...(memberShadow ? { shadow: { ...memberShadow, id: nextId++ } } : {}),
           });
         }
       }
@@ -285,6 +289,7 @@ function checkMembers(
     for (let i = 0; i < present.length; i++) {
       const member = typeNames[i] === undefined ? undefined : members.get(typeNames[i]!);
       if (!member) continue;
+      if (member.shadow) shadowOnResult(member.shadow, member.coordinate, auth, present[i]);
       const decision = auth.decide(member);
       if (decision.outcome === "deny") return auth.refuseField(info, member, decision.missing);
       if (decision.outcome === "owner" && !ownerHolds(decision.pending, "result", present[i], auth.principal!)) {
