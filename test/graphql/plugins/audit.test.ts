@@ -3,6 +3,9 @@ import { pino } from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { PERSONAS, type PersonaName } from "../../../src/dev/personas.js";
 import { seedDevData } from "../../../src/dev/seed.js";
+import { createApp } from "../../../src/app.js";
+import { loadConfig } from "../../../src/config.js";
+import { tempDir } from "../../helpers/temp.js";
 import { bearer, startApp, type TestApp } from "../../helpers/app.js";
 import { startJwksServer, type JwksServer } from "../../helpers/jwks-server.js";
 import { accessClaims, generateRsaKey, jwksOf, signToken, TEST_CLIENT_ID, TEST_POOL_ID, type TestKey } from "../../helpers/keys.js";
@@ -157,5 +160,26 @@ describe("decision records in production", () => {
       { coordinate: "Query.order", decision: "conceal", reason: "NOT_VISIBLE" },
     ]);
     expect(JSON.stringify(record)).not.toMatch(/group:|owner:|scope:/);
+  });
+});
+
+describe("decision records on the Lambda transport", () => {
+  it("are lines of their own there, as Lambda writes no request line", async () => {
+    const log = capture();
+    const config = loadConfig({ DATA_DIR: tempDir("api-test-"), PORT: "0", HOST: "127.0.0.1" });
+    const app = await createApp(config, { logger: log.logger, metrics: false, database: { url: null, pgliteDir: null } });
+    try {
+      const apollo = app.apollo("lambda");
+      await apollo.start();
+      const token = app.devIssuer!.mint(PERSONAS.alice);
+      const contextValue = await app.contextFor({ authorization: [`Bearer ${token}`], search: "", cookie: undefined }, "req-lambda-1");
+      await apollo.executeOperation({ query: 'query Note { order(id: "ord-alice-1") { id internalNote } }' }, { contextValue });
+      const lines = log.lines.filter((l) => l.event === "auth.decision");
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({ requestId: "req-lambda-1", operation: "Note", outcome: "denied", sub: PERSONAS.alice.sub });
+      await apollo.stop();
+    } finally {
+      await app.close();
+    }
   });
 });
