@@ -82,24 +82,30 @@ export class DecisionAudit {
     if (!this.options.logger) return undefined;
     if (this.options.mode === "all") return decisionRecord(auth, facts);
     if (auth.denials.length === 0 && auth.concealed.length === 0 && shadow.length === 0) return undefined;
-    const record = decisionRecord(auth, facts);
-    if (!seen) return record;
-    let fresh = false;
-    for (const entry of record.decisions) {
-      if (entry.decision === "allow") continue;
-      const key = `${entry.decision} ${entry.coordinate}`;
-      if (!seen.has(key)) {
-        seen.add(key);
-        fresh = true;
-      }
-    }
-    return fresh ? record : undefined;
+    // Checked before the record is built: the executions that are not new (most, in a fan-out) build nothing.
+    if (seen && !markNew(auth, shadow, seen)) return undefined;
+    return decisionRecord(auth, facts);
   }
 
   /** Writes a record as a line of its own (transports without a request line: Lambda, WebSocket). */
   write(record: DecisionRecord): void {
     this.options.logger?.info(record, "auth decision");
   }
+}
+
+/** Adds this execution's denials, concealments and shadow denials to `seen`; true when one was not there yet. */
+function markNew(auth: RequestAuth, shadow: readonly { readonly coordinate: string }[], seen: Set<string>): boolean {
+  let added = false;
+  const mark = (decision: DecisionEntry["decision"], coordinate: string) => {
+    const key = `${decision} ${coordinate}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    added = true;
+  };
+  for (const denial of auth.denials) mark("deny", denial.coordinate);
+  for (const row of auth.concealed) mark("conceal", row.coordinate);
+  for (const denial of shadow) mark("shadow-deny", denial.coordinate);
+  return added;
 }
 
 /** The product's policy: `AUTH_AUDIT` from the configuration, the application's logger and metrics. */
