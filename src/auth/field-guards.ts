@@ -52,7 +52,7 @@ export function planFieldGuards(schema: GraphQLSchema, declared: DeclaredRules, 
       ];
       const authenticated = [...parent, ...result].some((d) => d.auth);
       const shadow = shadowOf(parent, result, authenticated, requirements);
-      const members = memberGuards(schema, field, coordinate, result, typeChain, ids);
+      const members = memberGuards(schema, field, coordinate, result, typeChain, ids, { authenticated, requirements });
       if (!authenticated && !members && !shadow) continue;
       guards.set(coordinate, {
         id: ids.next++,
@@ -80,20 +80,28 @@ function memberGuards(
   result: readonly Declared[],
   typeChain: (type: GraphQLObjectType) => Declared[],
   ids: { next: number },
+  fieldRule: Pick<FieldGuard, "authenticated" | "requirements">,
 ): Map<string, FieldGuard> | undefined {
   const named = getNamedType(field.type);
   if (!isAbstractType(named)) return undefined;
   let members: Map<string, FieldGuard> | undefined;
   for (const member of schema.getPossibleTypes(named)) {
-    const extra = typeChain(member).filter((d) => d.auth && !result.includes(d));
-    if (extra.length === 0) continue;
-    const memberRequirements = extra.flatMap((d) => d.requirements.map((r) => ({ ...r, on: "result" as const })));
+    const extra = typeChain(member).filter((d) => (d.auth || d.shadowAuth) && !result.includes(d));
+    const enforcedExtra = extra.filter((d) => d.auth);
+    const memberRequirements = enforcedExtra.flatMap((d) => d.requirements.map((r) => ({ ...r, on: "result" as const })));
+    // A member's shadow rule is tried on each object the field resolves to, as its enforced rule is checked.
+    const memberShadow = shadowOf([], extra, fieldRule.authenticated || enforcedExtra.length > 0, [
+      ...fieldRule.requirements,
+      ...memberRequirements,
+    ]);
+    if (enforcedExtra.length === 0 && !memberShadow) continue;
     (members ??= new Map()).set(member.name, {
       id: ids.next++,
       coordinate,
-      authenticated: true,
+      authenticated: enforcedExtra.length > 0,
       requirements: memberRequirements,
       checksResult: memberRequirements.some((r) => r.atoms.some((a) => a.kind === "owner")),
+      ...(memberShadow ? { shadow: { ...memberShadow, id: ids.next++ } } : {}),
     });
   }
   return members;

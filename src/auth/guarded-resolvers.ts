@@ -10,7 +10,7 @@ import {
 import type { FieldGuard } from "./guard.js";
 import { RequestAuth, type AuthContext } from "./request-auth.js";
 import { ownerHolds } from "./requirements.js";
-import { shadowed } from "./shadow.js";
+import { shadowed, shadowOnResult } from "./shadow.js";
 
 // Fails closed: a context without our auth state is treated as an anonymous caller.
 const ANONYMOUS = new RequestAuth(null, { explain: false });
@@ -105,6 +105,7 @@ function checkMembers(
     for (let i = 0; i < present.length; i++) {
       const member = typeNames[i] === undefined ? undefined : members.get(typeNames[i]!);
       if (!member) continue;
+      if (member.shadow) shadowOnResult(member.shadow, member.coordinate, auth, present[i]);
       const decision = auth.decide(member);
       if (decision.outcome === "deny") return auth.refuseField(info, member, decision.missing);
       if (decision.outcome === "owner" && !ownerHolds(decision.pending, "result", present[i], auth.principal!)) {

@@ -69,3 +69,18 @@ export function shadowed(shadow: ShadowGuard, coordinate: string, auth: RequestA
   const value = run();
   return value instanceof Promise ? value.then(check) : check(value);
 }
+
+/**
+ * Evaluates the shadow rule a union or interface member adds (see `FieldGuard.members`) on one object the field
+ * resolved to, and records a would-be denial (once per coordinate and request). Never refuses.
+ */
+export function shadowOnResult(shadow: ShadowGuard, coordinate: string, auth: RequestAuth, item: unknown): void {
+  const decision = auth.decideShadow(shadow);
+  if (decision.outcome === "deny") auth.shadowDeny(coordinate, shadow, decision.missing);
+  else if (decision.outcome === "owner" && !ownerHolds(decision.pending, "result", item, auth.principal!))
+    auth.shadowDeny(
+      coordinate,
+      shadow,
+      decision.pending.map((r) => r.text),
+    );
+}

@@ -76,7 +76,7 @@ export function diffManifests(base: AccessManifest, head: AccessManifest): Acces
     const before = accessAt(base, field);
     const after = accessAt(head, field);
     const widenings = wideningsOf(field, before, after);
-    const shadowChanged = JSON.stringify(before?.shadow) !== JSON.stringify(after?.shadow);
+    const shadowChanged = JSON.stringify(shadowsOf(before)) !== JSON.stringify(shadowsOf(after));
     if (JSON.stringify(stripShadow(before)) === JSON.stringify(stripShadow(after)) && !shadowChanged) continue;
     const reach: Record<string, { before: Reach; after: Reach }> = {};
     for (const name of classes) reach[name] = { before: reachOf(before, name), after: reachOf(after, name) };
@@ -87,9 +87,12 @@ export function diffManifests(base: AccessManifest, head: AccessManifest): Acces
 
 function stripShadow(access: FieldAccess | undefined) {
   if (!access) return undefined;
-  const { shadow: _shadow, type: _type, ...rest } = access;
+  const { shadow: _shadow, memberShadows: _memberShadows, type: _type, ...rest } = access;
   return rest;
 }
+
+/** A field's shadow rules, its own and its members': they refuse nobody, so they change no reach. */
+const shadowsOf = (access: FieldAccess | undefined) => (access ? [access.shadow, access.memberShadows] : undefined);
 
 const coordinates = (manifest: AccessManifest) =>
   Object.entries(manifest.types).flatMap(([type, fields]) => Object.keys(fields).map((field) => `${type}.${field}`));
@@ -113,7 +116,12 @@ function atomClasses(...manifests: AccessManifest[]): string[] {
 
 function entriesOf(access: FieldAccess): RequirementEntry[] {
   const own = "public" in access ? [] : access.requires;
-  return [...own, ...(access.shadow?.requires ?? []), ...Object.values(access.members ?? {}).flatMap((m) => m.requires)];
+  return [
+    ...own,
+    ...(access.shadow?.requires ?? []),
+    ...Object.values(access.members ?? {}).flatMap((m) => m.requires),
+    ...Object.values(access.memberShadows ?? {}).flatMap((m) => m.requires),
+  ];
 }
 
 /**

@@ -27,6 +27,11 @@ export type FieldAccess = (
    * their would-be denials logged and counted, nobody refused.
    */
   readonly shadow?: ShadowAccess;
+  /**
+   * Only on a field whose type is a union or interface: by possible type's name, what that type's shadow rules add
+   * (tried on each object the field resolves to, never refusing).
+   */
+  readonly memberShadows?: Readonly<Record<string, ShadowAccess>>;
 };
 
 /** What a field's shadow rules would add if enforced: a verified caller, and every entry. */
@@ -65,8 +70,11 @@ export function accessManifest(schema: GraphQLSchema): AccessManifest {
       const guard = guardOf(field);
       const type = String(field.type);
       let access: FieldAccess = guard?.authenticated ? restricted(type, guard) : { type, public: true };
-      if (guard?.members) access = { ...access, members: membersOf(guard.members) };
+      const members = guard?.members && membersOf(guard.members);
+      if (members) access = { ...access, members };
       if (guard?.shadow) access = { ...access, shadow: { authenticated: true, requires: entriesOf(guard.shadow) } };
+      const memberShadows = guard?.members && memberShadowsOf(guard.members);
+      if (memberShadows) access = { ...access, memberShadows };
       fields[field.name] = access;
     }
     types[type.name] = fields;
@@ -86,9 +94,17 @@ function entriesOf(guard: Pick<FieldGuard, "requirements">): RequirementEntry[] 
   });
 }
 
-function membersOf(members: ReadonlyMap<string, FieldGuard>): Record<string, MemberAccess> {
-  const names = [...members.keys()].sort();
+/** The members whose enforced rule adds something (a member may add only a shadow rule); undefined when none. */
+function membersOf(members: ReadonlyMap<string, FieldGuard>): Record<string, MemberAccess> | undefined {
+  const names = [...members.keys()].filter((name) => members.get(name)!.authenticated).sort();
+  if (names.length === 0) return undefined;
   return Object.fromEntries(names.map((name) => [name, { authenticated: true, requires: entriesOf(members.get(name)!) }]));
+}
+
+function memberShadowsOf(members: ReadonlyMap<string, FieldGuard>): Record<string, ShadowAccess> | undefined {
+  const names = [...members.keys()].filter((name) => members.get(name)!.shadow).sort();
+  if (names.length === 0) return undefined;
+  return Object.fromEntries(names.map((name) => [name, { authenticated: true, requires: entriesOf(members.get(name)!.shadow!) }]));
 }
 
 const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
@@ -117,6 +133,12 @@ export function formatAccessTable(manifest: AccessManifest): string {
       for (const [member, rule] of Object.entries(access.members ?? {})) {
         lines.push(
           `when it returns a ${member}: signed in`,
+          ...rule.requires.map((entry) => `  ${requirementLine(entry, typeName, member)}`),
+        );
+      }
+      for (const [member, rule] of Object.entries(access.memberShadows ?? {})) {
+        lines.push(
+          `when it returns a ${member}, shadow (logged, not enforced): signed in`,
           ...rule.requires.map((entry) => `  ${requirementLine(entry, typeName, member)}`),
         );
       }

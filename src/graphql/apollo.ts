@@ -16,6 +16,7 @@ import { operationLimits, subscriptionRefusal, type Transport } from "./limits.j
 import { operationTransactionPlugin } from "./operation-transaction.js";
 import { formatError } from "./outcomes.js";
 import { auditPlugin } from "./plugins/audit.js";
+import { decisionAuditOf } from "./decision-records.js";
 import { errorsPlugin } from "./plugins/errors.js";
 import { landingPagePlugin } from "./plugins/landing-page.js";
 import { subscriptionRootPlugin } from "./plugins/subscription-root.js";
@@ -36,7 +37,8 @@ export function createApolloServer(deps: ServerDependencies, transport: Transpor
     boundsReportingPlugin(deps),
     // After the transaction: it sees the errors of a failed commit too.
     errorsPlugin(deps.logger),
-    auditPlugin({ mode: config.auth.audit, logger: deps.logger, metrics: deps.metrics }),
+    // HTTP writes the record into its request line; Lambda has none, so the record is a line of its own.
+    auditPlugin({ audit: decisionAuditOf(deps), requestLine: transport === "http" }),
     // Cache hints are not used by this product and cost time on every resolved field.
     ApolloServerPluginCacheControlDisabled(),
     ApolloServerPluginUsageReportingDisabled(),

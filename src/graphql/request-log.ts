@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { Metrics } from "../metrics.js";
 import type { AppContext } from "./context.js";
+import { requestLineRecord } from "./decision-records.js";
 
 /** The path GraphQL is served on, over HTTP and WebSocket. */
 export const GRAPHQL_PATH = "/graphql";
@@ -24,7 +25,7 @@ const OPERATOR_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
 
 /**
  * The request log and request metrics: one line per answered request (pino-http's shape: id, method, path,
- * status, time and the caller), never a token. Probes and scrapes are logged at debug.
+ * status, time and the caller), never a token. A request's decision record (`AUTH_AUDIT`) rides in its line as `audit`. Probes and scrapes are logged at debug.
  */
 export function createRequestLog(logger: Logger | undefined, metrics: Metrics | undefined): (exchange: Exchange<AppContext>) => void {
   return (exchange) => {
@@ -51,6 +52,8 @@ export function createRequestLog(logger: Logger | undefined, metrics: Metrics | 
         kind: principal?.kind ?? (exchange.context ? "ANONYMOUS" : undefined),
         status: exchange.status,
         durationMs,
+        // The request's decision record, when AUTH_AUDIT asks for one: one line per request either way.
+        audit: exchange.context ? requestLineRecord(exchange.context.auth) : undefined,
       },
       "request",
     );

@@ -16,8 +16,10 @@ import {
 } from "graphql";
 import { findDenials, guardOf, type Principal } from "../auth/index.js";
 import { operationDenied } from "../auth/errors.js";
+import { createHash } from "node:crypto";
 import type { Config } from "../config.js";
 import type { AppContext } from "./context.js";
+import { subscriptionRecords, type DecisionAudit, type SubscriptionSettle } from "./decision-records.js";
 import { createDocumentCache } from "./document-cache.js";
 import { operationLimits } from "./limits.js";
 import { SafeSingleFieldSubscriptionsRule } from "./subscription-root.js";
@@ -26,6 +28,8 @@ import { SafeSingleFieldSubscriptionsRule } from "./subscription-root.js";
 export interface StartedSubscription {
   readonly args: ExecutionArgs;
   readonly stream: AsyncIterableIterator<unknown>;
+  /** Settles each event's execution for this subscriber: shadow denials counted, a decision record when AUTH_AUDIT asks. */
+  readonly settleEvent?: SubscriptionSettle;
 }
 
 /** A subscription refused before it started: the errors for the client, and for a denial, the audit facts. */
@@ -48,7 +52,7 @@ export interface SubscribePayload {
  * refused whole, as a mutation is), then open the root field's event stream. Every refusal is a value, never a
  * throw: the transport sends it as an `error` message on that subscription's id.
  */
-export function createSubscriptionStarter(schema: GraphQLSchema, config: Config) {
+export function createSubscriptionStarter(schema: GraphQLSchema, config: Config, audit?: DecisionAudit) {
   const rules: ValidationRule[] = [
     ...specifiedRules.map((rule) => (rule === SingleFieldSubscriptionsRule ? SafeSingleFieldSubscriptionsRule : rule)),
     ...operationLimits(config).validationRules,
@@ -56,6 +60,13 @@ export function createSubscriptionStarter(schema: GraphQLSchema, config: Config)
   const posture = { explain: !config.production };
   // One parsed document per distinct subscription text, shared by its subscribers (idle heap, issue #24).
   const parseDocument = createDocumentCache(config.limits.tokens);
+  // Decision records name the document by its SHA-256, as Apollo's queryHash does over HTTP: once per parsed document.
+  const hashes = new WeakMap<DocumentNode, string>();
+  const hashOf = (document: DocumentNode, text: string) => {
+    let hash = hashes.get(document);
+    if (hash === undefined) hashes.set(document, (hash = createHash("sha256").update(text).digest("hex")));
+    return hash;
+  };
   return async function start(
     payload: SubscribePayload,
     principal: Principal | null,
@@ -90,8 +101,18 @@ export function createSubscriptionStarter(schema: GraphQLSchema, config: Config)
     if (coerced.errors) return { errors: coerced.errors.map((e) => withCode(e, "BAD_USER_INPUT")) };
     const fragments: Record<string, FragmentDefinitionNode> = {};
     for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments[d.name.value] = d;
-    const denials = findDenials(schema, definition, fragments, payload.variables ?? {}, contextValue.auth);
+    const auth = contextValue.auth;
+    const denials = findDenials(schema, definition, fragments, payload.variables ?? {}, auth);
+    const records =
+      audit &&
+      subscriptionRecords(audit, {
+        operation: payload.operationName ?? definition.name?.value,
+        documentHash: hashOf(document, payload.query),
+        startRequestId: contextValue.requestId,
+      });
     if (denials.length > 0) {
+      auth.noteDenials(denials);
+      records?.start(auth, contextValue.requestId);
       return {
         errors: [operationDenied(principal === null, denials, posture)],
         denial: {
@@ -102,9 +123,10 @@ export function createSubscriptionStarter(schema: GraphQLSchema, config: Config)
     }
     const args: ExecutionArgs = { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue };
     const stream = await createSourceEventStream(args);
+    records?.start(auth, contextValue.requestId);
     if (!isAsyncIterator(stream))
       return { errors: (stream as ExecutionResult).errors ?? [new GraphQLError("The subscription could not be started.")] };
-    return { args, stream };
+    return { args, stream, settleEvent: records?.event };
   };
 }
 

@@ -2,6 +2,7 @@ import { execute, type ExecutionArgs, type ExecutionResult, type GraphQLError } 
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { AppContext } from "../graphql/context.js";
+import type { SubscriptionSettle } from "../graphql/decision-records.js";
 import { classify, isDenial } from "../graphql/outcomes.js";
 import type { Metrics } from "../metrics.js";
 import type { Connection } from "./connections.js";
@@ -18,13 +19,14 @@ export interface EventDelivery {
 /**
  * A subscription's results: each source event executed with a context of its own, delivered only without
  * errors, so an event the rules refuse this subscriber is never sent, not even as an error. `return()` stops the
- * source at once (a waiting `next()` ends).
+ * source at once (a waiting `next()` ends). `settle` (the subscription's decision records) sees each execution's auth state.
  */
 export function eventResults(
   delivery: EventDelivery,
   source: AsyncIterableIterator<unknown>,
   args: ExecutionArgs,
   connection: Connection,
+  settle?: SubscriptionSettle,
 ): AsyncGenerator<ExecutionResult> {
   const { metrics, logger } = delivery;
   metrics?.wsSubscriptions.inc();
@@ -45,11 +47,9 @@ export function eventResults(
         const requestId = randomUUID();
         let result: ExecutionResult;
         try {
-          result = await execute({
-            ...args,
-            rootValue: event.value,
-            contextValue: delivery.contextFor(connection, requestId, event.value),
-          });
+          const contextValue = delivery.contextFor(connection, requestId, event.value);
+          result = await execute({ ...args, rootValue: event.value, contextValue });
+          settle?.(contextValue.auth, requestId);
         } catch (error) {
           logger?.error(
             { requestId, connectionId: connection.id, operation, err: error },

@@ -4,6 +4,7 @@ import type { Duplex } from "node:stream";
 import { handleProtocols } from "graphql-ws";
 import { WebSocketServer, type WebSocket } from "ws";
 import { createCredentialCheck, subscriberContext } from "../graphql/context-factory.js";
+import { decisionAuditOf } from "../graphql/decision-records.js";
 import type { ServerDependencies } from "../graphql/dependencies.js";
 import { sharedEventLoaders } from "../graphql/event-loaders.js";
 import type { OrderEventFeed } from "../graphql/order-events.js";
@@ -69,7 +70,7 @@ export function startSubscriptionServer(deps: ServerDependencies, httpServer: Se
     schema: deps.schema,
     registry,
     authenticate,
-    startSubscription: createSubscriptionStarter(deps.schema, config),
+    startSubscription: createSubscriptionStarter(deps.schema, config, decisionAuditOf(deps)),
     anonymousUseful: hasPublicSubscription(deps.schema),
     contextFor: (connection, requestId, event) =>
       subscriberContext(deps, connection.principal, orderEvents, requestId, event === undefined ? undefined : eventLoaders(event)),

@@ -86,7 +86,7 @@ export function createProtocolServer(options: ProtocolOptions): Server<Extra> {
       const opened = streams.get(args.contextValue as object);
       streams.delete(args.contextValue as object);
       if (!opened) throw new Error("subscribe called without a stream opened by onSubscribe");
-      return eventResults(options, opened.started.stream, args, opened.connection);
+      return eventResults(options, opened.started.stream, args, opened.connection, opened.started.settleEvent);
     },
   });
 }

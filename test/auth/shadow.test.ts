@@ -2,6 +2,7 @@ import { makeExecutableSchema } from "@graphql-tools/schema";
 import { pino } from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { applyAuthDirectives, authDirectiveTypeDefs, AuthSchemaError } from "../../src/auth/index.js";
+import { diffManifests } from "../../src/graphql/access-diff.js";
 import { accessManifest, formatAccessTable } from "../../src/graphql/access-manifest.js";
 import { DEV_APP_CLIENT_ID } from "../../src/dev/personas.js";
 import { bearer, startApp, type TestApp } from "../helpers/app.js";
@@ -46,7 +47,8 @@ describe("shadow rules over HTTP", () => {
   });
   const as = (sub: string, groups: string[] = []) =>
     bearer(app.devIssuer!.mint({ sub, username: sub, groups, clientId: DEV_APP_CLIENT_ID }));
-  const decisions = () => logs.filter((l) => l.event === "auth.decision");
+  // Over HTTP a decision record rides in its request line (`audit`).
+  const decisions = () => logs.flatMap((l) => (l.event === "auth.decision" ? [l] : l.audit ? [l.audit] : []));
   const shadowCount = async (coordinate: string) => {
     const text = (await app.fetch("/metrics")).text;
     const line = text.split("\n").find((l) => l.startsWith(`auth_shadow_denials_total{coordinate="${coordinate}"}`));
@@ -140,5 +142,123 @@ describe("shadow rules in the manifest and the schema checks", () => {
     expect(() => build(SDL.replace("notice: String @public @auth", "notice: String @auth"))).toThrow(
       /Query\.notice: root field has no @auth or @public decision/,
     );
+  });
+});
+
+/** Shadow rules on an interface, an interface field, and union members: applied as enforced ones would be. */
+const ABSTRACT_SDL = /* GraphQL */ `
+  interface Entry @auth(requires: ["group:editors"], enforce: false) {
+    id: ID!
+    ownerId: ID!
+    secret: String @auth(requires: ["group:auditors"], enforce: false)
+  }
+  type Note implements Entry {
+    id: ID!
+    ownerId: ID!
+    secret: String
+    text: String
+  }
+  type Photo @auth(requires: ["owner:ownerId"], enforce: false) {
+    id: ID!
+    ownerId: ID!
+    url: String
+  }
+  union Item = Note | Photo
+  type Query {
+    entries: [Entry!]! @public
+    items: [Item!]! @public
+  }
+`;
+const NOTE = { id: "n1", ownerId: "owner-1", secret: "s", text: "t" };
+const PHOTO = { id: "p1", ownerId: "owner-1", url: "u" };
+const buildAbstract = () =>
+  applyAuthDirectives(
+    makeExecutableSchema({
+      typeDefs: [authDirectiveTypeDefs, ABSTRACT_SDL],
+      resolvers: {
+        Entry: { __resolveType: () => "Note" },
+        Item: { __resolveType: (item: { url?: string }) => (item.url ? "Photo" : "Note") },
+        Query: { entries: () => [NOTE], items: () => [NOTE, PHOTO] },
+      },
+    }),
+  );
+
+describe("shadow rules on interfaces and union members, over HTTP", () => {
+  let app: TestApp;
+  const logs: Record<string, any>[] = [];
+  beforeAll(async () => {
+    const logger = pino({ level: "info" }, { write: (line: string) => void logs.push(JSON.parse(line)) });
+    app = await startApp({}, { schema: buildAbstract(), logger, metrics: true });
+  });
+  afterAll(() => app.close());
+  beforeEach(() => {
+    logs.length = 0;
+  });
+  const as = (sub: string, groups: string[] = []) =>
+    bearer(app.devIssuer!.mint({ sub, username: sub, groups, clientId: DEV_APP_CLIENT_ID }));
+  /** `decision coordinate failed` of the shadow denials in the one record of the last request. */
+  const shadowDenials = () =>
+    logs
+      .flatMap((l) => (l.audit ? [l.audit] : []))
+      .flatMap((r) => r.decisions)
+      .filter((d: { decision: string }) => d.decision === "shadow-deny")
+      .map((d: { coordinate: string; failed: string[] }) => `${d.coordinate} ${d.failed.join(",")}`)
+      .sort();
+
+  it("tries a union member's shadow rule on each object the field returns, even when only __typename is selected", async () => {
+    const response = await app.graphql("{ items { __typename } }", { headers: as("editor-2", ["editors"]) });
+    // Nothing refused: both objects answered.
+    expect(response.body).toEqual({ data: { items: [{ __typename: "Note" }, { __typename: "Photo" }] } });
+    // The Note passes its interface's shadow rule (group:editors); the Photo is not this caller's.
+    expect(shadowDenials()).toEqual(["Query.items owner:ownerId"]);
+  });
+
+  it("records nothing when every member's shadow rule holds", async () => {
+    const response = await app.graphql("{ items { __typename } }", { headers: as("owner-1", ["editors"]) });
+    expect(response.body.data.items).toHaveLength(2);
+    expect(shadowDenials()).toEqual([]);
+  });
+
+  it("applies an interface's shadow rule to the fields returning it and to every implementation's fields, and an interface field's to that field", async () => {
+    const response = await app.graphql("{ entries { id ... on Note { text secret } } }", { headers: as("writer-1") });
+    expect(response.body).toEqual({ data: { entries: [{ id: "n1", text: "t", secret: "s" }] } });
+    expect(shadowDenials()).toEqual([
+      "Note.id group:editors",
+      "Note.secret group:editors,group:auditors",
+      "Note.text group:editors",
+      "Query.entries group:editors",
+    ]);
+  });
+
+  it("shows member and interface shadow rules in the manifest, and enforcing a member's is a narrowing", () => {
+    const manifest = accessManifest(buildAbstract());
+    expect(manifest.types.Query!.items).toEqual({
+      type: "[Item!]!",
+      public: true,
+      memberShadows: {
+        Note: { authenticated: true, requires: [{ anyOf: ["group:editors"] }] },
+        Photo: { authenticated: true, requires: [{ anyOf: ["owner:ownerId"], ownerFrom: "result" }] },
+      },
+    });
+    expect(manifest.types.Note!.secret!.shadow).toEqual({
+      authenticated: true,
+      requires: [{ anyOf: ["group:editors"] }, { anyOf: ["group:auditors"] }],
+    });
+    expect(formatAccessTable(manifest)).toContain("when it returns a Photo, shadow (logged, not enforced): signed in");
+    const enforced = accessManifest(
+      applyAuthDirectives(
+        makeExecutableSchema({
+          typeDefs: [
+            authDirectiveTypeDefs,
+            ABSTRACT_SDL.replace('@auth(requires: ["owner:ownerId"], enforce: false)', '@auth(requires: ["owner:ownerId"])'),
+          ],
+          resolvers: { Entry: { __resolveType: () => "Note" }, Item: { __resolveType: () => "Note" } },
+        }),
+      ),
+    );
+    const diff = diffManifests(manifest, enforced);
+    const items = diff.changes.find((c) => c.field === "Query.items")!;
+    expect(items.widenings).toEqual([]);
+    expect(items.shadowChanged).toBe(true);
   });
 });

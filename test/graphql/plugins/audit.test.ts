@@ -3,17 +3,22 @@ import { pino } from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { PERSONAS, type PersonaName } from "../../../src/dev/personas.js";
 import { seedDevData } from "../../../src/dev/seed.js";
+import { createApp } from "../../../src/app.js";
+import { loadConfig } from "../../../src/config.js";
+import { tempDir } from "../../helpers/temp.js";
 import { bearer, startApp, type TestApp } from "../../helpers/app.js";
 import { startJwksServer, type JwksServer } from "../../helpers/jwks-server.js";
 import { accessClaims, generateRsaKey, jwksOf, signToken, TEST_CLIENT_ID, TEST_POOL_ID, type TestKey } from "../../helpers/keys.js";
 
-/** Decision records (`auth.decision`, AUTH_AUDIT) over the real server, read from its log lines. */
+/** Decision records (`auth.decision`, AUTH_AUDIT) over the real server, read from its log lines (HTTP: the request line's `audit`). */
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
 function capture() {
   const lines: Record<string, any>[] = [];
   const logger = pino({ level: "info" }, { write: (line: string) => void lines.push(JSON.parse(line)) });
-  return { logger, lines, records: () => lines.filter((l) => l.event === "auth.decision") };
+  // Over HTTP a record rides in its request's line; a line of its own would be a second record of the request.
+  const records = () => lines.flatMap((l) => (l.event === "auth.decision" ? [l] : l.audit ? [l.audit] : []));
+  return { logger, lines, records };
 }
 
 describe("decision records with AUTH_AUDIT=denied (the default), in dev mode", () => {
@@ -41,6 +46,9 @@ describe("decision records with AUTH_AUDIT=denied (the default), in dev mode", (
     const records = log.records();
     expect(records).toHaveLength(1);
     const [record] = records;
+    // It is the request line's: the same request id, one line.
+    const line = log.lines.find((l) => l.audit === record || l.audit?.requestId === record.requestId);
+    expect(line).toMatchObject({ msg: "request", requestId: record.requestId, status: 200 });
     expect(record).toMatchObject({
       principal: "USER",
       sub: PERSONAS.alice.sub,
@@ -112,6 +120,10 @@ describe("decision records with AUTH_AUDIT=all", () => {
     // Only public fields: no rule was decided.
     expect(catalogue).toMatchObject({ operation: "Catalogue", outcome: "allowed", principal: "ANONYMOUS", decisions: [] });
     expect(log.records()).toHaveLength(2);
+    // One line per request: the request line carries the record, nothing else is written for it.
+    const requestLines = log.lines.filter((l) => l.msg === "request");
+    expect(requestLines.map((l) => l.audit?.operation)).toEqual(["Mine", "Catalogue"]);
+    expect(log.lines.filter((l) => l.event === "auth.decision")).toEqual([]);
   });
 });
 
@@ -148,5 +160,26 @@ describe("decision records in production", () => {
       { coordinate: "Query.order", decision: "conceal", reason: "NOT_VISIBLE" },
     ]);
     expect(JSON.stringify(record)).not.toMatch(/group:|owner:|scope:/);
+  });
+});
+
+describe("decision records on the Lambda transport", () => {
+  it("are lines of their own there, as Lambda writes no request line", async () => {
+    const log = capture();
+    const config = loadConfig({ DATA_DIR: tempDir("api-test-"), PORT: "0", HOST: "127.0.0.1" });
+    const app = await createApp(config, { logger: log.logger, metrics: false, database: { url: null, pgliteDir: null } });
+    try {
+      const apollo = app.apollo("lambda");
+      await apollo.start();
+      const token = app.devIssuer!.mint(PERSONAS.alice);
+      const contextValue = await app.contextFor({ authorization: [`Bearer ${token}`], search: "", cookie: undefined }, "req-lambda-1");
+      await apollo.executeOperation({ query: 'query Note { order(id: "ord-alice-1") { id internalNote } }' }, { contextValue });
+      const lines = log.lines.filter((l) => l.event === "auth.decision");
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({ requestId: "req-lambda-1", operation: "Note", outcome: "denied", sub: PERSONAS.alice.sub });
+      await apollo.stop();
+    } finally {
+      await app.close();
+    }
   });
 });
