@@ -51,7 +51,9 @@ export function parseOnce(verifier: { verify(token: string): Promise<unknown>; v
     const { decomposed } = handed;
     handed = null;
     const issuerConfig = internals.getIssuerConfig(decomposed.payload.iss as string);
-    return { decomposedJwt: decomposed, jwksUri: issuerConfig.jwksUri, verifyProperties: { ...issuerConfig, ...props } };
+    // The library merges per-call properties over the issuer's; without any (ours), the issuer's are those merged.
+    const verifyProperties = props === undefined ? issuerConfig : { ...issuerConfig, ...props };
+    return { decomposedJwt: decomposed, jwksUri: issuerConfig.jwksUri, verifyProperties };
   };
   return {
     verifyParsed(token, decomposed) {
