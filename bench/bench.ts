@@ -249,15 +249,16 @@ async function runInstructionCounts(): Promise<void> {
     `\nNode ${process.version}, instructions per request under callgrind, one connection; "compiler" is V8's optimizing compilers within them`,
   );
   console.log("scenario       variant      warm-up   counted   instructions/request    compiler   without compiler");
-  const cellsToCount: { name: string; variant: string; work: WorkOf; warmup: number; count: number; perUnit?: number }[] = SCENARIOS.flatMap((scenario) =>
-    scenario.variants.map((variant) => ({
-      name: scenario.name,
-      variant,
-      work: httpRequests((n) => ({ token: scenario.token(n), body: scenario.body(n) })),
-      warmup: warmupOf(scenario),
-      count: countOf(scenario),
-    })),
-  );
+  const cellsToCount: { name: string; variant: string; work: WorkOf; warmup: number; count: number; perUnit?: number }[] =
+    SCENARIOS.flatMap((scenario) =>
+      scenario.variants.map((variant) => ({
+        name: scenario.name,
+        variant,
+        work: httpRequests((n) => ({ token: scenario.token(n), body: scenario.body(n) })),
+        warmup: warmupOf(scenario),
+        count: countOf(scenario),
+      })),
+    );
   // The revocation reload is paid per second, not per request (every REVOCATION_RELOAD_SECONDS, one index lookup,
   // max(seq), when nothing changed): counted on its own, and kept out of the request cells (their servers reload
   // every hour), since under callgrind a 10 s timer would land on ~50 times fewer requests than in real use, and
@@ -318,9 +319,9 @@ async function runInstructionCounts(): Promise<void> {
       work,
       warmup,
       count,
-    ).finally(async () => {
+    ).finally(() => {
       floorInput?.remove();
-      await database.drop();
+      return database.drop();
     });
     // Per verification for verify-floor (a unit is a batch), per request otherwise.
     const cell = {
