@@ -17,12 +17,14 @@
  *                    (five batches of 10,000 distinct tokens), and the heap bytes per cached token
  *   --subscriptions  subscription cells instead (bench/subscriptions.ts): heap per idle connection, statements,
  *                    CPU and delivery p50/p99 per event at 100 and 1,000 subscribers
- *   --only a,b       only these scenarios
- *   --variants a,b   only these variants
+ *   --only a,b       only these scenarios (with --instructions also the cells `revocation-reload` and
+ *                    `verify-floor`: a bare node:crypto RSA verify, the floor of a never-seen token)
+ *   --variants a,b   only these variants (not applied to `verify-floor`, which has none)
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { cpus } from "node:os";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
 import { createTestDatabase } from "../test/helpers/database.js";
@@ -120,6 +122,15 @@ function mintDistinct(count: number): string[] {
 }
 /** The `--instructions` cell that counts one revocation reload (auth-on's periodic work) instead of a request. */
 const RELOAD_CELL = "revocation-reload";
+/**
+ * The `--instructions` cell that counts one bare `crypto.verify` of a `me-distinct` token (bench/verify-floor.ts):
+ * the floor that a never-seen token's extra cost (`me-distinct` minus `me`) is held against.
+ */
+const VERIFY_FLOOR_CELL = "verify-floor";
+/** Verifications per unit of work of the `verify-floor` cell (one IPC message each). */
+const VERIFY_BATCH = 100;
+/** The target: a never-seen token costs at most this many bare verifies on top of a cached request. */
+const NEVER_SEEN_TARGET = 1.2;
 /** Requests per wall-clock cell of a distinct-token scenario (a count, not a duration, so the tokens suffice). */
 const DISTINCT_AMOUNT = quick ? 300 : 3000;
 let distinctTokens: string[] = [];
@@ -238,15 +249,16 @@ async function runInstructionCounts(): Promise<void> {
     `\nNode ${process.version}, instructions per request under callgrind, one connection; "compiler" is V8's optimizing compilers within them`,
   );
   console.log("scenario       variant      warm-up   counted   instructions/request    compiler   without compiler");
-  const cellsToCount: { name: string; variant: Variant; work: WorkOf; warmup: number; count: number }[] = SCENARIOS.flatMap((scenario) =>
-    scenario.variants.map((variant) => ({
-      name: scenario.name,
-      variant,
-      work: httpRequests((n) => ({ token: scenario.token(n), body: scenario.body(n) })),
-      warmup: warmupOf(scenario),
-      count: countOf(scenario),
-    })),
-  );
+  const cellsToCount: { name: string; variant: string; work: WorkOf; warmup: number; count: number; perUnit?: number }[] =
+    SCENARIOS.flatMap((scenario) =>
+      scenario.variants.map((variant) => ({
+        name: scenario.name,
+        variant,
+        work: httpRequests((n) => ({ token: scenario.token(n), body: scenario.body(n) })),
+        warmup: warmupOf(scenario),
+        count: countOf(scenario),
+      })),
+    );
   // The revocation reload is paid per second, not per request (every REVOCATION_RELOAD_SECONDS, one index lookup,
   // max(seq), when nothing changed): counted on its own, and kept out of the request cells (their servers reload
   // every hour), since under callgrind a 10 s timer would land on ~50 times fewer requests than in real use, and
@@ -260,11 +272,27 @@ async function runInstructionCounts(): Promise<void> {
       count: quick ? 5 : 50,
     });
   }
-  for (const { name, variant, work, warmup, count } of cellsToCount) {
+  // Not a server variant, so --variants does not drop it; batches of VERIFY_BATCH verifications, the same number
+  // of verifications as a request cell has requests.
+  if (!ONLY || ONLY.includes(VERIFY_FLOOR_CELL)) {
+    cellsToCount.push({
+      name: VERIFY_FLOOR_CELL,
+      variant: "node-crypto",
+      work: ipcQuestions("verify"),
+      warmup: Math.ceil(Number(flag("--warmup") ?? (quick ? 20 : 15_000)) / VERIFY_BATCH),
+      count: Math.ceil(Number(flag("--requests") ?? (quick ? 20 : 2000)) / VERIFY_BATCH),
+      perUnit: VERIFY_BATCH,
+    });
+  }
+  for (const { name, variant, work, warmup, count, perUnit = 1 } of cellsToCount) {
     if (SCENARIOS.find((scenario) => scenario.name === name)?.distinct) distinctTokens = mintDistinct(warmup + count);
     // A fresh database per cell: every cell starts from the same rows, so its counts repeat.
     const database = await createTestDatabase(postgres);
-    const cell = await countInstructions(
+    const floorInput = name === VERIFY_FLOOR_CELL ? verifyFloorInput() : null;
+    const target = floorInput
+      ? [join(import.meta.dirname, "verify-floor.ts"), floorInput.file, String(VERIFY_BATCH)]
+      : [join(import.meta.dirname, "server.ts"), variant];
+    const counted = await countInstructions(
       // --predictable: V8 runs its compilers and GC on the main thread and seeds its hashes alike every time, so
       // the same requests execute the same instructions run after run.
       // --no-memory-reducer: no collection started by a timer (valgrind slows time down unevenly).
@@ -279,8 +307,7 @@ async function runInstructionCounts(): Promise<void> {
         "--max-semi-space-size=64",
         "--import",
         "tsx",
-        join(import.meta.dirname, "server.ts"),
-        variant,
+        ...target,
       ],
       {
         ...process.env,
@@ -292,11 +319,20 @@ async function runInstructionCounts(): Promise<void> {
       work,
       warmup,
       count,
-    ).finally(() => void database.drop());
-    cells.set(`${name}|${variant}`, { ...cell, warmup });
+    ).finally(() => {
+      floorInput?.remove();
+      return database.drop();
+    });
+    // Per verification for verify-floor (a unit is a batch), per request otherwise.
+    const cell = {
+      instructionsPerRequest: counted.instructionsPerRequest / perUnit,
+      compilerPerRequest: counted.compilerPerRequest / perUnit,
+      requests: counted.requests * perUnit,
+    };
+    cells.set(`${name}|${variant}`, { ...cell, warmup: warmup * perUnit });
     const figure = (value: number, width: number) => Math.round(value).toLocaleString("en-US").padStart(width);
     console.log(
-      `${name.padEnd(14)} ${variant.padEnd(10)} ${String(warmup).padStart(9)} ${String(count).padStart(9)} ${figure(cell.instructionsPerRequest, 22)} ${figure(cell.compilerPerRequest, 11)} ${figure(cell.instructionsPerRequest - cell.compilerPerRequest, 18)}`,
+      `${name.padEnd(14)} ${variant.padEnd(10)} ${String(warmup * perUnit).padStart(9)} ${String(cell.requests).padStart(9)} ${figure(cell.instructionsPerRequest, 22)} ${figure(cell.compilerPerRequest, 11)} ${figure(cell.instructionsPerRequest - cell.compilerPerRequest, 18)}`,
     );
   }
   // As throughput ratios: above 1 means auth-on executes fewer instructions per request than the other. Two sets:
@@ -332,7 +368,14 @@ async function runInstructionCounts(): Promise<void> {
       `revocation reload (nothing new): ${Math.round(reload).toLocaleString("en-US")} instructions, every 10 s by default${me ? `: ${(reload / 10 / me).toFixed(2)} me requests' worth per second` : ""}`,
     );
   }
-  const file = writeResults("instructions", { cells: Object.fromEntries(cells), ratios, totalRatios });
+  const neverSeen = neverSeenCost((id) => cells.get(id)?.instructionsPerRequest, steady);
+  if (neverSeen) console.log(neverSeen.line);
+  const file = writeResults("instructions", {
+    cells: Object.fromEntries(cells),
+    ratios,
+    totalRatios,
+    ...(neverSeen ? { neverSeenOverBareVerify: neverSeen.ratios, neverSeenTarget: NEVER_SEEN_TARGET } : {}),
+  });
   console.log(`raw results: ${file}`);
   const line = (set: Record<string, number | undefined>) =>
     Object.entries(set)
@@ -341,6 +384,41 @@ async function runInstructionCounts(): Promise<void> {
       .join(" | ");
   console.log(`ratios with the compiler's work: ${line(totalRatios)}`);
   console.log(`ratios: ${line(ratios)}`);
+}
+
+/**
+ * A never-seen token's extra cost (`me-distinct` minus `me`, auth-on) in bare verifies (`verify-floor`), without and
+ * with the compiler's work, against the target; `undefined` unless all three cells were counted. A cost ratio: lower
+ * is better, unlike the throughput ratios.
+ */
+function neverSeenCost(
+  total: (id: string) => number | undefined,
+  steady: (id: string) => number | undefined,
+): { ratios: { steady: number; total: number }; line: string } | undefined {
+  const of = (per: (id: string) => number | undefined) => {
+    const [distinct, cached, floor] = ["me-distinct|auth-on", "me|auth-on", `${VERIFY_FLOOR_CELL}|node-crypto`].map(per);
+    return distinct === undefined || cached === undefined || floor === undefined ? undefined : { extra: distinct - cached, floor };
+  };
+  const [withoutCompiler, withCompiler] = [of(steady), of(total)];
+  if (!withoutCompiler || !withCompiler) return undefined;
+  const ratios = { steady: withoutCompiler.extra / withoutCompiler.floor, total: withCompiler.extra / withCompiler.floor };
+  const figure = (value: number) => Math.round(value).toLocaleString("en-US");
+  const line =
+    `never-seen token: (me-distinct - me) = ${figure(withoutCompiler.extra)} instructions = ${ratios.steady.toFixed(3)}x a bare ` +
+    `crypto.verify (${figure(withoutCompiler.floor)}); with the compiler's work ${ratios.total.toFixed(3)}x; target <= ${NEVER_SEEN_TARGET}x: ` +
+    (ratios.steady <= NEVER_SEEN_TARGET ? "met" : "not met");
+  return { ratios, line };
+}
+
+/**
+ * The input of the `verify-floor` cell: a JSON file (in a temporary directory) with the bench key's public JWK and
+ * 100 `me-distinct` tokens, which the cell verifies in turn; `remove` deletes it.
+ */
+function verifyFloorInput(): { file: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), "bench-verify-floor-"));
+  const file = join(dir, "input.json");
+  writeFileSync(file, JSON.stringify({ jwk: key.publicJwk, tokens: mintDistinct(100) }));
+  return { file, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /**

@@ -7,7 +7,7 @@ import { AuthUnavailableError } from "./errors.js";
 import { issuersOfPool, type PoolIssuer } from "./issuers.js";
 import { KeySetCache } from "./key-set-cache.js";
 import { mapLibraryError } from "./library-errors.js";
-import { parseOnce, type ParseOnceVerifier } from "./parse-once.js";
+import { KEY_NOT_CACHED, parseOnce, type ParseOnceVerifier } from "./parse-once.js";
 import { checkClaims, precheck } from "./precheck.js";
 import { principalFromClaims, type Principal, type VerifiedClaims } from "./principal.js";
 import { VerifiedTokenCache } from "./token-cache.js";
@@ -131,9 +131,13 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       const cached = tokens.get(token, now, jwksCache.trustedKids);
       if (cached) return cached;
       const { kid, iss, decomposed } = precheck(token, issuers);
+      const library = verifierOf.get(iss)!;
       let payload;
       try {
-        payload = (await verifierOf.get(iss)!.verifyParsed(token, decomposed)) as unknown as VerifiedClaims;
+        // Synchronous when the key is cached; the async way (which fetches the key set) only when it is not.
+        let verified = library.verifyParsedSync(token, decomposed);
+        if (verified === KEY_NOT_CACHED) verified = await library.verifyParsed(token, decomposed);
+        payload = verified as VerifiedClaims;
       } catch (error) {
         throw mapLibraryError(error);
       }

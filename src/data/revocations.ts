@@ -10,6 +10,8 @@ export interface NewRevocation {
   readonly sub: string;
   /** One session (Cognito's `origin_jti`); or else `revokedBefore`. */
   readonly sessionId?: string;
+  /** With `sessionId`: the session's sign-in (`auth_time`), matched too (refresh-token rotation). */
+  readonly sessionSignedInAt?: Date | null;
   /** Every session signed in before this moment; or else `sessionId`. */
   readonly revokedBefore?: Date;
   readonly expiresAt: Date;
@@ -26,11 +28,13 @@ export interface RevocationNotice {
   readonly sub: string;
   readonly sessionId: string | null;
   readonly revokedBefore: number | null;
+  /** Absent in notices of a replica of an earlier release. */
+  readonly sessionSignedInAt?: number | null;
   readonly expiresAt: number;
 }
 
 /** The columns a replica reads: what a record matches, until when, and its cursor. */
-export type SyncedRevocation = Pick<RevocationRow, "seq" | "sub" | "sessionId" | "revokedBefore" | "expiresAt">;
+export type SyncedRevocation = Pick<RevocationRow, "seq" | "sub" | "sessionId" | "revokedBefore" | "sessionSignedInAt" | "expiresAt">;
 
 /**
  * Stores a revocation and announces it on `REVOCATIONS_CHANNEL`, both through `db`: inside a mutation operation's
@@ -44,6 +48,7 @@ export async function recordRevocation(db: Db, revocation: NewRevocation): Promi
       sub: revocation.sub,
       sessionId: revocation.sessionId ?? null,
       revokedBefore: revocation.revokedBefore ?? null,
+      sessionSignedInAt: revocation.sessionId === undefined ? null : (revocation.sessionSignedInAt ?? null),
       expiresAt: revocation.expiresAt,
       revokedBy: revocation.revokedBy,
       cognitoSignedOut: revocation.cognitoSignedOut,
@@ -59,6 +64,7 @@ const noticeOf = (row: RevocationRow): RevocationNotice => ({
   sub: row.sub,
   sessionId: row.sessionId,
   revokedBefore: row.revokedBefore?.getTime() ?? null,
+  sessionSignedInAt: row.sessionSignedInAt?.getTime() ?? null,
   expiresAt: row.expiresAt.getTime(),
 });
 
@@ -81,7 +87,7 @@ export async function latestRevocationSeq(db: Db): Promise<number> {
 export async function revocationsAfter(db: Db, after: number, upTo: number, limit: number): Promise<SyncedRevocation[]> {
   return db
     .selectFrom("revocations")
-    .select(["seq", "sub", "sessionId", "revokedBefore", "expiresAt"])
+    .select(["seq", "sub", "sessionId", "revokedBefore", "sessionSignedInAt", "expiresAt"])
     .where("seq", ">", String(after))
     .where("seq", "<=", String(upTo))
     .where("expiresAt", ">", sql<Date>`now()`)

@@ -66,6 +66,11 @@ export interface RevocationTable {
   sessionId: string | null;
   /** Every session signed in (`auth_time`) before this moment. */
   revokedBefore: Date | null;
+  /**
+   * With `sessionId`: that session's sign-in (`auth_time`), so its tokens are matched under another `origin_jti` too
+   * (refresh-token rotation); `null` for subject records and for session records made before it was kept.
+   */
+  sessionSignedInAt: Generated<Date | null>;
   /** When no token the record matches can be accepted any more; the record is deleted after it. */
   expiresAt: Date;
   /** The `sub` of who revoked (the subject itself, or support / admin). */

@@ -3,9 +3,11 @@ import type { Db } from "../data/database.js";
 import { latestRevocationSeq, revocationsAfter, type RevocationNotice, type SyncedRevocation } from "../data/revocations.js";
 
 /** A database row as the list's record. */
-export function revocationOf(row: Pick<SyncedRevocation, "sub" | "sessionId" | "revokedBefore" | "expiresAt">): Revocation {
+export function revocationOf(
+  row: Pick<SyncedRevocation, "sub" | "sessionId" | "revokedBefore" | "expiresAt"> & { readonly sessionSignedInAt?: Date | null },
+): Revocation {
   return row.sessionId !== null
-    ? { kind: "session", sub: row.sub, sessionId: row.sessionId, expiresAt: row.expiresAt }
+    ? { kind: "session", sub: row.sub, sessionId: row.sessionId, signedInAt: row.sessionSignedInAt ?? null, expiresAt: row.expiresAt }
     : { kind: "subject", sub: row.sub, before: row.revokedBefore!, expiresAt: row.expiresAt };
 }
 
@@ -53,6 +55,7 @@ export class RevocationCursor {
       revocationOf({
         ...notice,
         revokedBefore: notice.revokedBefore === null ? null : new Date(notice.revokedBefore),
+        sessionSignedInAt: typeof notice.sessionSignedInAt === "number" ? new Date(notice.sessionSignedInAt) : null,
         expiresAt: new Date(notice.expiresAt),
       }),
     );
@@ -71,6 +74,7 @@ export function parseNotice(payload: string): RevocationNotice | null {
       (notice.seq === undefined || Number.isSafeInteger(notice.seq)) &&
       typeof notice.sub === "string" &&
       typeof notice.expiresAt === "number" &&
+      (notice.sessionSignedInAt === undefined || notice.sessionSignedInAt === null || Number.isFinite(notice.sessionSignedInAt)) &&
       (typeof notice.sessionId === "string"
         ? notice.revokedBefore === null
         : notice.sessionId === null && typeof notice.revokedBefore === "number");

@@ -27,6 +27,11 @@ export interface RevokeRequest {
   readonly sub: string;
   /** One session (Cognito's `origin_jti`); absent: every session of `sub` signed in before now. */
   readonly sessionId?: string;
+  /**
+   * With `sessionId`: when that session signed in (the token's `auth_time`). Recorded with it, so the session's
+   * tokens are refused under another `origin_jti` too (refresh-token rotation).
+   */
+  readonly sessionSignedInAt?: Date;
   /** `sub`'s Cognito username and pool when known (the caller's own token), for Cognito's sign-out. */
   readonly username?: string | null;
   readonly userPoolId?: string;
@@ -92,7 +97,9 @@ export function createRevoker(options: RevokerOptions): Revoker {
       const expiresAt = new Date(now + (mintableForSeconds + MAX_LIFETIME_SECONDS + options.clockSkewSeconds) * 1000);
       const row = await recordRevocation(db, {
         sub: request.sub,
-        ...(subject ? { revokedBefore: new Date(now) } : { sessionId: request.sessionId }),
+        ...(subject
+          ? { revokedBefore: new Date(now) }
+          : { sessionId: request.sessionId, sessionSignedInAt: request.sessionSignedInAt ?? null }),
         expiresAt,
         revokedBy: request.revokedBy,
         cognitoSignedOut,

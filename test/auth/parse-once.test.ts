@@ -2,7 +2,7 @@ import { CognitoJwtVerifier } from "aws-jwt-verify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JwksFetcher } from "../../src/auth/jwks-fetcher.js";
 import { KeySetCache } from "../../src/auth/key-set-cache.js";
-import { parseOnce } from "../../src/auth/parse-once.js";
+import { KEY_NOT_CACHED, parseOnce } from "../../src/auth/parse-once.js";
 import { precheck } from "../../src/auth/precheck.js";
 import { startJwksServer, type JwksServer } from "../helpers/jwks-server.js";
 import { accessClaims, generateRsaKey, issuerOf, jwksOf, signToken, TEST_CLIENT_ID, TEST_POOL_ID, type TestKey } from "../helpers/keys.js";
@@ -56,5 +56,33 @@ describe("parseOnce", () => {
     const past = Math.floor(Date.now() / 1000) - 7200;
     const token = signToken(key, accessClaims({ iat: past, exp: past + 3600 }));
     await expect(handed.verifyParsed(token, precheck(token, issuers).decomposed)).rejects.toThrow(/expired/i);
+  });
+
+  it("verifies synchronously once the key is cached, and says so, verifying nothing, while it is not", async () => {
+    const verifier = libraryVerifier();
+    const handed = parseOnce(verifier);
+    const token = signToken(key, accessClaims());
+    const { decomposed } = precheck(token, issuers);
+    expect(handed.verifyParsedSync(token, decomposed)).toBe(KEY_NOT_CACHED);
+    // The async way fetches the key set; from then on the synchronous way answers, with the parts handed over.
+    await handed.verifyParsed(token, decomposed);
+    expect(handed.verifyParsedSync(token, decomposed)).toBe(decomposed.payload);
+    // A key id the cached key set lacks: not cached either (the async way fetches again, after the penalty box).
+    const unknown = signToken(generateRsaKey(), accessClaims());
+    expect(handed.verifyParsedSync(unknown, precheck(unknown, issuers).decomposed)).toBe(KEY_NOT_CACHED);
+  });
+
+  it("applies every check on the synchronous way too: signature, expiry, Cognito's client check", async () => {
+    const verifier = libraryVerifier();
+    const handed = parseOnce(verifier);
+    const good = signToken(key, accessClaims());
+    await handed.verifyParsed(good, precheck(good, issuers).decomposed);
+    const forged = signToken(generateRsaKey(key.kid), accessClaims({ "cognito:groups": ["admin"] }));
+    expect(() => handed.verifyParsedSync(forged, precheck(forged, issuers).decomposed)).toThrow(/Invalid signature/);
+    const past = Math.floor(Date.now() / 1000) - 7200;
+    const expired = signToken(key, accessClaims({ iat: past, exp: past + 3600 }));
+    expect(() => handed.verifyParsedSync(expired, precheck(expired, issuers).decomposed)).toThrow(/expired/i);
+    const otherClient = signToken(key, accessClaims({ client_id: "someone-else" }));
+    expect(() => handed.verifyParsedSync(otherClient, precheck(otherClient, issuers).decomposed)).toThrow(/Client ID/);
   });
 });

@@ -23,6 +23,20 @@ describe("RevocationList", () => {
     expect(list.isRevoked(principal({ sub: "mallory", sessionId: "s1" }))).toBe(false);
   });
 
+  it("revokes a session's tokens under another origin_jti by its sign-in second (refresh-token rotation), for its subject only", () => {
+    const list = new RevocationList();
+    const signedIn = at("2026-11-30T10:00:00.000Z");
+    list.add({ kind: "session", sub: "alice", sessionId: "s1", signedInAt: signedIn, expiresAt: FAR });
+    // A rotation that issued a new origin_jti: the same sign-in, the same auth_time.
+    expect(list.isRevoked(principal({ sub: "alice", sessionId: "s1-rotated", authTime: at("2026-11-30T10:00:00Z") }))).toBe(true);
+    expect(list.isRevoked(principal({ sub: "alice", sessionId: null, authTime: at("2026-11-30T10:00:00Z") }))).toBe(true);
+    // Another sign-in (another second), or another person signed in at the same second, is not revoked.
+    expect(list.isRevoked(principal({ sub: "alice", sessionId: "s2", authTime: at("2026-11-30T10:00:01Z") }))).toBe(false);
+    expect(list.isRevoked(principal({ sub: "bob", sessionId: "s1-rotated", authTime: signedIn }))).toBe(false);
+    list.prune(FAR.getTime());
+    expect(list.isRevoked(principal({ sub: "alice", sessionId: "s1-rotated", authTime: signedIn }))).toBe(false);
+  });
+
   it("keeps the latest cut-off of a subject whatever order the records arrive in", () => {
     const list = new RevocationList();
     list.add({ kind: "subject", sub: "alice", before: at("2026-11-30T12:00:00Z"), expiresAt: FAR });

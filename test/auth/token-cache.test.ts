@@ -48,7 +48,8 @@ describe("the verifier's token cache", () => {
   let key: TestKey;
   let server: JwksServer;
   let verifier: TokenVerifier;
-  const library = vi.spyOn(CognitoJwtVerifier.prototype, "verify");
+  // The library verifies synchronously once the key set is cached (parse-once.ts): that is the call to count.
+  const library = vi.spyOn(CognitoJwtVerifier.prototype, "verifySync");
 
   beforeAll(async () => {
     key = generateRsaKey();

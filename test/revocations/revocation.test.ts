@@ -2,8 +2,11 @@ import { randomUUID } from "node:crypto";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bearer, startApp, type TestApp, type TestResponse } from "../helpers/app.js";
+import { RevocationList } from "../../src/auth/index.js";
+import { RevocationCursor } from "../../src/revocations/cursor.js";
 import { BACKENDS } from "../helpers/database.js";
 import { startJwksServer, type JwksServer } from "../helpers/jwks-server.js";
+import { principal } from "../helpers/principal.js";
 import { accessClaims, generateRsaKey, idClaims, jwksOf, signToken, TEST_CLIENT_ID, TEST_POOL_ID, type TestKey } from "../helpers/keys.js";
 
 const ME = "{ me { sub } }";
@@ -11,6 +14,8 @@ const SIGN_OUT = "mutation { signOut { sub sessionId revokedBefore expiresAt cog
 const SIGN_OUT_EVERYWHERE = "mutation { signOutEverywhere { sub sessionId revokedBefore expiresAt cognitoSignedOut } }";
 const REVOKE = "mutation($sub: ID!) { revokeSessions(sub: $sub) { sub sessionId revokedBefore } }";
 const seconds = () => Math.floor(Date.now() / 1000);
+const claimsOfToken = (token: string) =>
+  JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString("utf8")) as { origin_jti: string };
 
 /**
  * Session revocation over real HTTP, in production posture, on both databases: the revocation mutations, the
@@ -70,7 +75,9 @@ describe.each(BACKENDS)("session revocation over HTTP on $name", ({ postgresUrl,
         accessClaims({ sub, username: `user-${sub}`, origin_jti: session, auth_time: seconds() - 60, iat: seconds(), jti: randomUUID() }),
       );
       const idToken = signToken(key, idClaims({ sub, origin_jti: session, auth_time: seconds() - 60 }));
-      const otherSession = userToken(sub, randomUUID());
+      // Another sign-in: another origin_jti and another auth_time (a session signed in within the same second as
+      // the revoked one would be refused too: see the test below).
+      const otherSession = userToken(sub, randomUUID(), seconds() - 600);
       const otherPerson = userToken(`sub-${randomUUID()}`, randomUUID());
       // Seen once before: the verification is cached, and the cache must obey the revocation.
       expect((await meOf(current)).body.data.me.sub).toBe(sub);
@@ -86,6 +93,33 @@ describe.each(BACKENDS)("session revocation over HTTP on $name", ({ postgresUrl,
       expect((await meOf(otherPerson)).status).toBe(200);
       expect(logs).toContainEqual(expect.objectContaining({ event: "auth.revocation", sub, kind: "SESSION", revokedBy: sub }));
       expect(logs).toContainEqual(expect.objectContaining({ event: "auth.refused", reason: "TOKEN_REVOKED" }));
+    },
+  );
+
+  it.skipIf(skip)(
+    "signOut also refuses the session's tokens if refresh-token rotation gave them a new origin_jti (same sub and auth_time), here and after a reload",
+    async () => {
+      const sub = `sub-${randomUUID()}`;
+      const signedInAt = seconds() - 120;
+      const current = userToken(sub, randomUUID(), signedInAt);
+      const rotated = signToken(
+        key,
+        accessClaims({ sub, username: `user-${sub}`, origin_jti: randomUUID(), auth_time: signedInAt, iat: seconds(), jti: randomUUID() }),
+      );
+      const laterSignIn = userToken(sub, randomUUID(), signedInAt + 1);
+      const response = await app.graphql(SIGN_OUT, { headers: bearer(current) });
+      expect(response.status).toBe(200);
+      const row = await app.db.selectFrom("revocations").select(["sessionSignedInAt"]).where("sub", "=", sub).executeTakeFirstOrThrow();
+      expect(row.sessionSignedInAt?.getTime()).toBe(signedInAt * 1000);
+
+      expectRevoked(await meOf(rotated));
+      expect((await meOf(laterSignIn)).body.data.me.sub).toBe(sub);
+      // A replica that learns it from the table (a reload) matches the same way.
+      const list = new RevocationList();
+      await new RevocationCursor(app.db, list, 1000).catchUp();
+      const rotatedPrincipal = principal({ sub, sessionId: claimsOfToken(rotated).origin_jti, authTime: new Date(signedInAt * 1000) });
+      expect(list.isRevoked(rotatedPrincipal)).toBe(true);
+      expect(list.isRevoked({ ...rotatedPrincipal, authTime: new Date((signedInAt + 1) * 1000) })).toBe(false);
     },
   );
 

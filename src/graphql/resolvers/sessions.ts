@@ -67,7 +67,7 @@ export const sessionResolvers: Resolvers = {
       // One session: Cognito is not asked (AdminUserGlobalSignOut ends every session of the user).
       return revokerOf(context).revoke(
         context.db,
-        { ...ownRequest(context), sessionId: principal.sessionId, cognitoSignedOut: false },
+        { ...ownRequest(context), sessionId: principal.sessionId, sessionSignedInAt: principal.authTime, cognitoSignedOut: false },
         context.afterCommit,
       );
     },
