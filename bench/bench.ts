@@ -17,6 +17,8 @@
  *                    (five batches of 10,000 distinct tokens), and the heap bytes per cached token
  *   --subscriptions  subscription cells instead (bench/subscriptions.ts): heap per idle connection, statements,
  *                    CPU and delivery p50/p99 per event at 100 and 1,000 subscribers
+ *   --syscalls       system calls per `me` request, auth-on against the floor, under strace -c (bench/syscalls.ts):
+ *                    what a request costs the kernel, which instruction counts do not see
  *   --only a,b       only these scenarios (with --instructions also the cells `revocation-reload` and
  *                    `verify-floor`: a bare node:crypto RSA verify, the floor of a never-seen token)
  *   --variants a,b   only these variants (not applied to `verify-floor`, which has none)
@@ -57,6 +59,11 @@ const ONLY = flag("--only")?.split(",");
 if (process.argv.includes("--subscriptions")) {
   const { runSubscriptionBench } = await import("./subscriptions.js");
   await runSubscriptionBench();
+  process.exit(0);
+}
+if (process.argv.includes("--syscalls")) {
+  const { runSyscallBench } = await import("./syscalls.js");
+  await runSyscallBench();
   process.exit(0);
 }
 const ONLY_VARIANTS = flag("--variants")?.split(",");
