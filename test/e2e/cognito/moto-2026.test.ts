@@ -5,7 +5,7 @@ import { claimsOf, createTestPool, motoUnavailableReason, startMoto, type Runnin
 
 /**
  * The shapes of Cognito 2026 that moto 5.2 can issue, proven against tokens nobody here wrote (the rest are in the
- * conformance corpus, test/cognito/corpus.test.ts). What moto 5.2.1 cannot issue, read from its source: the
+ * conformance corpus, test/e2e/cognito/corpus.test.ts). What moto 5.2.1 cannot issue, read from its source: the
  * client-credentials grant (it serves no /oauth2/token), resource-bound access tokens (CreateResourceServer is
  * stored, but no token ever carries `aud` or a resource server's scopes), pre-token-generation triggers, and
  * refresh-token rotation (no GetTokensFromRefreshToken). docs/tokens.md says the same.

@@ -21,7 +21,7 @@ import { stashEnv } from "../../helpers/env.js";
  * AWS_REGION and the credential variables.
  *
  * moto has no client-credentials grant, so machine clients (`scope:orders/read`) are covered with dev tokens
- * elsewhere (test/graphql/access-matrix.test.ts, test/server.test.ts), not here.
+ * elsewhere (test/unit/graphql/schema.access-matrix.test.ts, test/e2e/http/server.test.ts), not here.
  */
 const unavailable = motoUnavailableReason();
 

@@ -17,7 +17,7 @@ import {
 /**
  * Cognito as it is in 2026, against the real verifier and real key servers: replica-region issuers, resource-bound
  * access tokens, readiness per pool (aws-jwt-verify issue #279), EU Sovereign Cloud issuers. The token shapes
- * themselves are in the conformance corpus (test/cognito/corpus.test.ts).
+ * themselves are in the conformance corpus (test/e2e/cognito/corpus.test.ts).
  */
 
 const SECOND_POOL = "eu-west-1_SecondPool2";

@@ -85,7 +85,7 @@ describe("the generated access matrix", () => {
     expect(cells.length).toBe(fields.size * CLASSES.length);
   });
 
-  it("names the fields only a subscription's events reach (delivery is tested over WebSocket in test/ws.test.ts)", () => {
+  it("names the fields only a subscription's events reach (delivery is tested over WebSocket in test/e2e/ws/subscriptions.test.ts)", () => {
     expect(unreachable).toEqual(["OrderEvent.order"]);
   });
 

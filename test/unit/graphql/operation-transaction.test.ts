@@ -196,7 +196,7 @@ describe.each(BACKENDS)("one transaction per mutation operation on $name", ({ na
         b: cancelOrder(id: "ord-bob-1") { id }
       }`,
       );
-      // Another customer's order is answered as no order at all (test/security/refusals.test.ts).
+      // Another customer's order is answered as no order at all (test/e2e/security/refusals.test.ts).
       expect(codes(response)).toEqual(["BAD_USER_INPUT"]);
       expect(response.body.errors[0].extensions.rolledBack).toBe(true);
       expect(await stockOf(product)).toBe(5);

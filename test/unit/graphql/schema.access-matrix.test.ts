@@ -9,7 +9,7 @@ import { BACKENDS } from "../../helpers/database.js";
  * expected outcome written down as a table. Mutations use input that passes the rules but fails validation,
  * so the table can tell "allowed" (BAD_USER_INPUT, nothing written) from "refused" without changing data.
  * `signOut` and `signOutEverywhere` (any verified caller, their own sessions) have no input to fail on; they are
- * covered by test/revocations/revocation.test.ts.
+ * covered by test/e2e/revocations/revocation.test.ts.
  *
  *   ok      answered, no error
  *   none    answered, no error, the order null: another customer's order is answered as no order at all
