@@ -108,7 +108,7 @@ describe.skipIf(!haveChromium)("Apollo Sandbox in headless Chromium", () => {
       const socket = await openSocket(app.wsUrl);
       await socket.init(page.config!.initialState!.sharedHeaders!);
       socket.send({ id: "1", type: "subscribe", payload: { query: document, operationName: "MyOrderEvents" } });
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await app.waitForSubscribers(1);
       const placed = await app.graphql(
         'mutation { placeOrder(input: { idempotencyKey: "sandbox-1", items: [{ productId: "prd-cable", quantity: 1 }] }) { id } }',
         {

@@ -68,8 +68,8 @@ describe("the example typed client", () => {
         SubscriptionEvent<MyOrderEventsSubscription>
       >;
       const first = events.next();
-      // The subscription is in place once the socket is acknowledged; a short wait stands in for that signal.
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // The server's count of subscriptions in place, which the client cannot see.
+      await app.waitForSubscribers(1);
       const placed = await placeOrder(clientOf("alice"));
       const next = await first;
       if (next.done) throw new Error("the subscription ended without an event");

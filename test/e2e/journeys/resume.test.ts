@@ -6,6 +6,7 @@ import { PERSONAS } from "../../../src/dev/personas.js";
 import { bearer, startApp, type TestApp } from "../../helpers/app.js";
 import { createTestDatabase, TEST_DATABASE_URL } from "../../helpers/database.js";
 import { tempDir } from "../../helpers/temp.js";
+import { openSocket } from "../../helpers/ws.js";
 import { createSubscriptionClient, resumeSubscription } from "../../client/subscriptions.js";
 
 /** A gate the client's reconnection waits at, so the test decides what happens while it is away. */
@@ -151,9 +152,12 @@ describe("the example client refreshes its token on the open socket", () => {
   it("hands a fresh token before expiry, so the socket outlives the first token", async () => {
     const app = await startApp({ AUTH_CLOCK_SKEW_SECONDS: "0" });
     const closes: string[] = [];
-    let minted = 0;
+    const minted: string[] = [];
     // The first token lives 3 s; the next ones an hour (what a refresh would give).
-    const getToken = () => app.devIssuer!.mint({ ...PERSONAS.stella, expiresInSeconds: minted++ === 0 ? 3 : 3600 });
+    const getToken = () => {
+      minted.push(app.devIssuer!.mint({ ...PERSONAS.stella, expiresInSeconds: minted.length === 0 ? 3 : 3600 }));
+      return minted.at(-1)!;
+    };
     const client = createSubscriptionClient(app.wsUrl, getToken, {
       refreshBeforeSeconds: 2,
       onUnauthorized: (reason) => closes.push(reason),
@@ -171,13 +175,16 @@ describe("the example client refreshes its token on the open socket", () => {
     try {
       const token = app.devIssuer!.mint(PERSONAS.alice);
       const first = await placeUntilReceived(app, token, received);
-      // Past the first token's expiry (3 s after it was minted, no leeway).
-      await new Promise((resolve) => setTimeout(resolve, 4000));
+      // Past the first token's expiry (3 s after it was minted, no leeway) as the server sees it: a witness socket
+      // holding only that token is closed with 4401 when the server takes it for expired.
+      const witness = await openSocket(app.wsUrl);
+      witness.send({ type: "connection_init", payload: { Authorization: `Bearer ${minted[0]}` } });
+      expect((await witness.closed).code).toBe(4401);
       const later = await place(app, token);
       for (let i = 0; i < 100 && !received.includes(later); i++) await new Promise((resolve) => setTimeout(resolve, 100));
       expect(received).toContain(first);
       expect(received).toContain(later);
-      expect(minted).toBeGreaterThanOrEqual(2);
+      expect(minted.length).toBeGreaterThanOrEqual(2);
       // Never closed for the token, never reconnected.
       expect(closes).toEqual([]);
     } finally {

@@ -66,6 +66,15 @@ describe.skipIf(!TEST_DATABASE_URL)("two replicas on one PostgreSQL", () => {
       await new Promise((r) => setTimeout(r, 25));
     }
   };
+  /** Until the replica at `url` has `count` subscriptions in place, by its /metrics (served there in dev mode); at most 10 s. */
+  const subscriptionsInPlace = async (url: string, count: number) => {
+    const gauge = new RegExp(`^graphql_ws_subscriptions ${count}$`, "m");
+    for (let i = 0; i < 500; i++) {
+      if (gauge.test(await (await fetch(url.replace(/\/graphql$/, "/metrics"))).text())) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`the replica at ${url} never had ${count} subscriptions in place`);
+  };
   const PLACE = "mutation ($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }";
   const input = (idempotencyKey: string) => ({ input: { idempotencyKey, items: [{ productId: "prd-cable", quantity: 1 }] } });
 
@@ -88,8 +97,7 @@ describe.skipIf(!TEST_DATABASE_URL)("two replicas on one PostgreSQL", () => {
     const subscriber = await openSocket(urls[1]!.replace(/^http/, "ws"));
     await subscriber.init({ Authorization: `Bearer ${token}` });
     subscriber.subscribe("1", "subscription { myOrderEvents { kind order { id status } } }");
-    // The subscription is listening once the server has it; a short wait stands in for a readiness signal.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await subscriptionsInPlace(urls[1]!, 1);
     const placed = await graphql(urls[0]!, PLACE, input("replica-event"));
     const id = placed.data.placeOrder.id;
     const event = await subscriber.waitFor((m) => m.type === "next" && m.payload.data.myOrderEvents.order.id === id);

@@ -30,6 +30,16 @@ describe.each(BACKENDS)("resuming a subscription after a cursor on $name", ({ po
     socket.subscribe("1", query, after === undefined ? {} : { after });
     return socket;
   };
+  /**
+   * `follow` with no cursor, returned once the server has the subscription in place: the only one, since an earlier
+   * test's are awaited gone first.
+   */
+  const followInPlace = async (persona: PersonaName, query: string) => {
+    await app.waitForSubscribers(0);
+    const socket = await follow(persona, query);
+    await app.waitForSubscribers(1);
+    return socket;
+  };
   const place = async (persona: PersonaName) => {
     const placed = await app.graphql(
       `mutation { placeOrder(input: { idempotencyKey: "${randomUUID()}", items: [{ productId: "prd-cable", quantity: 1 }] }) { id } }`,
@@ -60,8 +70,7 @@ describe.each(BACKENDS)("resuming a subscription after a cursor on $name", ({ po
   it.skipIf(skip)(
     "delivers every event after the cursor in order, then live ones, with no duplicate",
     async () => {
-      const first = await follow("stella", ALL);
-      await sleep(150);
+      const first = await followInPlace("stella", ALL);
       const start = await place("bob");
       const seen = await first.waitFor((m) => m.type === "next" && m.payload.data.orderEvents.order.id === start);
       const cursor = seen.payload.data.orderEvents.cursor as string;
@@ -91,26 +100,34 @@ describe.each(BACKENDS)("resuming a subscription after a cursor on $name", ({ po
     "switches from the log to live events with no gap and no duplicate while orders are placed",
     async () => {
       const anchor = await place("alice");
-      const probe = await follow("stella", ALL);
-      await sleep(150);
+      const probe = await followInPlace("stella", ALL);
       const marker = await place("alice");
       const cursor = (await probe.waitFor((m) => m.type === "next" && m.payload.data.orderEvents.order.id === marker)).payload.data
         .orderEvents.cursor as string;
       probe.close();
       expect(anchor).toBeTruthy();
       let publishing = true;
+      let running = true;
       const placed: string[] = [];
       const publisher = (async () => {
-        for (let i = 0; i < 40 && publishing; i++) placed.push(await place(i % 2 ? "alice" : "bob"));
+        try {
+          for (let i = 0; i < 200 && publishing; i++) placed.push(await place(i % 2 ? "alice" : "bob"));
+        } finally {
+          running = false;
+        }
       })();
+      /** Until the publisher has placed `count` orders (polled, at most 10 s) or has stopped. */
+      const placedAtLeast = async (count: number) => {
+        for (let i = 0; i < 1000 && running && placed.length < count; i++) await sleep(10);
+      };
       // Subscribe while the publisher runs: some events come from the log, some live, some both.
-      await sleep(300);
+      await placedAtLeast(5);
       const subscribers = [
         await follow("stella", ALL, cursor),
         await follow("fulfillment", ALL, cursor),
         await follow("alice", MINE, cursor),
       ];
-      await sleep(300);
+      await placedAtLeast(placed.length + 5);
       publishing = false;
       await publisher;
       const last = placed.at(-1)!;
@@ -132,8 +149,7 @@ describe.each(BACKENDS)("resuming a subscription after a cursor on $name", ({ po
   it.skipIf(skip)(
     "refuses a cursor the log no longer has with CURSOR_EXPIRED, and a string that is no cursor with BAD_USER_INPUT",
     async () => {
-      const probe = await follow("stella", ALL);
-      await sleep(150);
+      const probe = await followInPlace("stella", ALL);
       const id = await place("bob");
       const cursor = (await probe.waitFor((m) => m.type === "next" && m.payload.data.orderEvents.order.id === id)).payload.data.orderEvents
         .cursor as string;

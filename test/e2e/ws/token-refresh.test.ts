@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PERSONAS } from "../../../src/dev/personas.js";
 import { bearer, startApp, type TestApp } from "../../helpers/app.js";
-import { openSocket, sleep } from "../../helpers/ws.js";
+import { openSocket } from "../../helpers/ws.js";
 
 const expOf = (token: string) => JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()).exp as number;
 
@@ -17,14 +17,18 @@ describe("token refresh on an open connection (a ping with Authorization)", () =
     const first = app.devIssuer!.mint({ ...PERSONAS.alice, expiresInSeconds: 2 });
     const socket = await openSocket(app.wsUrl);
     await socket.init({ Authorization: `Bearer ${first}` });
+    // A witness holding only the first token: the server closes it with 4401 once it takes that token for expired.
+    const witness = await openSocket(app.wsUrl);
+    witness.send({ type: "connection_init", payload: { Authorization: `Bearer ${first}` } });
     socket.subscribe("1", "subscription { myOrderEvents { kind order { id } } }");
     const fresh = app.devIssuer!.mint({ ...PERSONAS.alice, expiresInSeconds: 600 });
     socket.send({ type: "ping", payload: { Authorization: `Bearer ${fresh}` } });
     const pong = await socket.waitFor((m) => m.type === "pong");
     // The new expiry, never the token back.
     expect(pong.payload).toEqual({ expiresAt: expOf(fresh) });
-    // Wait until the first token is past its exp (no leeway), then use the socket.
-    while (Date.now() <= expOf(first) * 1000 + 500) await sleep(100);
+    await app.waitForSubscribers(1);
+    // Wait until the server takes the first token for expired (no leeway), then use the socket.
+    expect(await witness.closed).toEqual({ code: 4401, reason: expect.stringMatching(/^(Token expired|Invalid token: TOKEN_EXPIRED)$/) });
     const placed = await app.graphql(
       `mutation { placeOrder(input: { idempotencyKey: "${randomUUID()}", items: [{ productId: "prd-cable", quantity: 1 }] }) { id } }`,
       {
