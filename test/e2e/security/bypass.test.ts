@@ -27,7 +27,7 @@ async function checksum(): Promise<string> {
 
 describe("reading what the rules protect", () => {
   it.each([
-    // Another customer's order is answered as no order at all (test/graphql/mutation-atomicity.test.ts), so
+    // Another customer's order is answered as no order at all (test/e2e/security/refusals.test.ts), so
     // these probe the staff-only note of alice's own order.
     [
       "two aliases of a denied field",
