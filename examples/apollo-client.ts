@@ -10,7 +10,7 @@ import { createSubscriptionSocket, type SubscriptionSocket, type SubscriptionSoc
 /**
  * Apollo Client 4 for this API, configured as a browser frontend would configure it: queries and mutations over
  * HTTP, subscriptions over WebSocket (`GraphQLWsLink`), split by operation type. Copy this file and
- * `examples/graphql-ws.ts` (the socket it uses); `test/examples/apollo-client.test.ts` runs it against the real
+ * `examples/graphql-ws.ts` (the socket it uses); `test/e2e/examples/apollo-client-*.test.ts` run it against the real
  * server.
  *
  * The server answers `application/graphql-response+json`, so Apollo Client reports a 401 or 403 as

@@ -4,7 +4,7 @@ import { createClient, type Client, type FormattedExecutionResult } from "graphq
 
 /**
  * A plain graphql-ws client for this API's subscriptions (`ws://host:4000/graphql`, `wss://` behind TLS),
- * configured as a frontend would configure it. Copy this file; `test/examples/graphql-ws.test.ts` runs it against
+ * configured as a frontend would configure it. Copy this file; `test/e2e/examples/graphql-ws.test.ts` runs it against
  * the real server.
  *
  * - The token goes in `connection_init`'s payload and is asked for on every (re)connection, since tokens expire.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the production server into OUT_DIR: the steps of the Dockerfile's build stage, runnable on any machine
-# with Node 24 and npm (test/image.test.ts runs it here, then starts the result, since no image can be built
+# with Node 24 and npm (test/e2e/server/image.test.ts runs it here, then starts the result, since no image can be built
 # where there is no Docker daemon).
 #
 #   scripts/build-image.sh OUT_DIR

@@ -10,6 +10,8 @@ import { freePort, startEmulator, type RunningEmulator } from "./moto.js";
  * `.cognito/` under its working directory: a temporary one, removed on stop.
  */
 export async function startCognitoLocal(): Promise<RunningEmulator> {
+  // The one port asked of the OS and released before the child binds it: cognito-local builds its issuer URL from
+  // PORT, so with port 0 its tokens would name an issuer at port 0.
   const port = await freePort();
   const cwd = mkdtempSync(join(tmpdir(), "cognito-local-"));
   const bin = createRequire(import.meta.url).resolve("cognito-local/lib/bin/start.js");
