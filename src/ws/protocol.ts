@@ -86,6 +86,9 @@ export function createProtocolServer(options: ProtocolOptions): Server<Extra> {
       const opened = streams.get(args.contextValue as object);
       streams.delete(args.contextValue as object);
       if (!opened) throw new Error("subscribe called without a stream opened by onSubscribe");
+      // graphql-ws keeps these arguments as long as the subscription; the context of its start (its RequestAuth,
+      // request id, loaders) is not needed once the stream is open: each event gets a context of its own.
+      args.contextValue = undefined;
       return eventResults(options, opened.started.stream, args, opened.connection);
     },
   });
