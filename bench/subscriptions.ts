@@ -24,7 +24,7 @@ import { writeResults } from "./results-file.js";
 const quick = process.argv.includes("--quick");
 const SIZES = quick ? [0, 10, 100] : [0, 100, 1000];
 const IDLE = quick ? 200 : 2000;
-const EVENTS = quick ? 3 : 10;
+const EVENTS = quick ? 3 : 20;
 const QUERY = "subscription { orderEvents { cursor kind occurredAt order { id status totalCents } } }";
 
 const key = generateRsaKey();
@@ -112,6 +112,8 @@ async function startBenchServer(jwksUrl: string, databaseUrl: string | undefined
   return { child, url: `http://127.0.0.1:${port}/graphql` };
 }
 
+type Stats = { cpuMicros: number; systemMicros: number; queries: number };
+
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
@@ -163,9 +165,9 @@ export async function runSubscriptionBench(): Promise<void> {
       return body.data.placeOrder.id;
     };
     console.log(
-      "\nS (staff subscribers)  statements/event  CPU ms/event  CPU µs/extra subscriber  delivery p50 / p99 ms  last delivery p50 / max ms",
+      "\nS (staff subscribers)  statements/event  CPU ms/event  CPU µs/extra subscriber (system)  delivery p50 / p99 ms  last delivery p50 / max ms",
     );
-    let alone: { statements: number; cpuMs: number } | undefined;
+    let alone: { statements: number; cpuMs: number; systemMs: number } | undefined;
     for (const size of SIZES) {
       while (sockets.length < size) sockets.push(await subscriber(wsUrl, tokenOf(`bench-staff-${sockets.length}`, ["staff"])));
       await new Promise((resolve) => setTimeout(resolve, 500));
@@ -173,17 +175,19 @@ export async function runSubscriptionBench(): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 300));
       const statements: number[] = [];
       const cpu: number[] = [];
+      const system: number[] = [];
       const deliveries: number[] = [];
       const lasts: number[] = [];
       for (let n = 0; n < EVENTS; n++) {
-        const before = await askServer<{ cpuMicros: number; queries: number }>(server.child, "stats");
+        const before = await askServer<Stats>(server.child, "stats");
         const sent = performance.now();
         const id = await place();
         const times = await within(Promise.all(sockets.map((s) => s.nextEvent(id))), 60_000, `event ${n} at S=${size}`);
         if (size === 0) await new Promise((resolve) => setTimeout(resolve, 50));
-        const after = await askServer<{ cpuMicros: number; queries: number }>(server.child, "stats");
+        const after = await askServer<Stats>(server.child, "stats");
         statements.push(after.queries - before.queries);
         cpu.push((after.cpuMicros - before.cpuMicros) / 1000);
+        system.push((after.systemMicros - before.systemMicros) / 1000);
         for (const t of times) deliveries.push(t - sent);
         if (times.length > 0) lasts.push(Math.max(...times) - sent);
       }
@@ -191,18 +195,23 @@ export async function runSubscriptionBench(): Promise<void> {
         subscribers: size,
         statementsPerEvent: percentile(statements, 50),
         cpuMsPerEvent: percentile(cpu, 50),
+        systemCpuMsPerEvent: percentile(system, 50),
         deliveryP50Ms: deliveries.length ? percentile(deliveries, 50) : null,
         deliveryP99Ms: deliveries.length ? percentile(deliveries, 99) : null,
         lastDeliveryP50Ms: lasts.length ? percentile(lasts, 50) : null,
         lastDeliveryMaxMs: lasts.length ? Math.max(...lasts) : null,
         cpuMicrosPerExtraSubscriber: null as number | null,
+        systemCpuMicrosPerExtraSubscriber: null as number | null,
       };
-      if (size === 0) alone = { statements: cell.statementsPerEvent, cpuMs: cell.cpuMsPerEvent };
-      else if (alone) cell.cpuMicrosPerExtraSubscriber = ((cell.cpuMsPerEvent - alone.cpuMs) * 1000) / size;
+      if (size === 0) alone = { statements: cell.statementsPerEvent, cpuMs: cell.cpuMsPerEvent, systemMs: cell.systemCpuMsPerEvent };
+      else if (alone) {
+        cell.cpuMicrosPerExtraSubscriber = ((cell.cpuMsPerEvent - alone.cpuMs) * 1000) / size;
+        cell.systemCpuMicrosPerExtraSubscriber = ((cell.systemCpuMsPerEvent - alone.systemMs) * 1000) / size;
+      }
       cells.push(cell);
       const f = (v: number | null, digits = 1) => (v === null ? "-" : v.toFixed(digits));
       console.log(
-        `${String(size).padStart(21)}  ${String(cell.statementsPerEvent).padStart(16)}  ${f(cell.cpuMsPerEvent).padStart(12)}  ${f(cell.cpuMicrosPerExtraSubscriber, 0).padStart(23)}  ${`${f(cell.deliveryP50Ms)} / ${f(cell.deliveryP99Ms)}`.padStart(21)}  ${`${f(cell.lastDeliveryP50Ms)} / ${f(cell.lastDeliveryMaxMs)}`.padStart(26)}`,
+        `${String(size).padStart(21)}  ${String(cell.statementsPerEvent).padStart(16)}  ${f(cell.cpuMsPerEvent).padStart(12)}  ${`${f(cell.cpuMicrosPerExtraSubscriber, 0)} (${f(cell.systemCpuMicrosPerExtraSubscriber, 0)})`.padStart(32)}  ${`${f(cell.deliveryP50Ms)} / ${f(cell.deliveryP99Ms)}`.padStart(21)}  ${`${f(cell.lastDeliveryP50Ms)} / ${f(cell.lastDeliveryMaxMs)}`.padStart(26)}`,
       );
     }
     const file = writeResults("subscriptions", quick, {
