@@ -56,6 +56,9 @@ export function createSubscriptionStarter(schema: GraphQLSchema, config: Config)
   const posture = { explain: !config.production };
   // One parsed document per distinct subscription text, shared by its subscribers (idle heap, issue #24).
   const parseDocument = createDocumentCache(config.limits.tokens);
+  // The rules read the schema and the document only (no variables): each parsed document is validated once, not
+  // once per subscriber (a reconnecting crowd resubscribes with the same few documents).
+  const validated = new WeakMap<DocumentNode, readonly GraphQLError[]>();
   return async function start(
     payload: SubscribePayload,
     principal: Principal | null,
@@ -68,7 +71,8 @@ export function createSubscriptionStarter(schema: GraphQLSchema, config: Config)
       if (!(error instanceof GraphQLError)) throw error;
       return { errors: [withCode(error, "GRAPHQL_PARSE_FAILED")] };
     }
-    const invalid = validate(schema, document, rules);
+    let invalid = validated.get(document);
+    if (!invalid) validated.set(document, (invalid = validate(schema, document, rules)));
     if (invalid.length > 0) return { errors: invalid.map((e) => withCode(e, "GRAPHQL_VALIDATION_FAILED")) };
     const definition = getOperationAST(document, payload.operationName);
     if (!definition)
