@@ -8,20 +8,25 @@
  *     (from sending the mutation to each subscriber's receipt) p50 / p99 over all deliveries and of the last one.
  * Bounded: every wait has a deadline; the sockets and the server are closed at the end. Not a test: figures only.
  *   --quick   S = 10 and 100, 200 idle sockets, 3 events per cell
+ *   --heap-snapshots   also a heap snapshot of the server before and after the idle sockets, and where the bytes
+ *                      went per connection (bench/heap-diff.ts); the snapshots are left in a temporary directory
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { cpus } from "node:os";
+import { existsSync, mkdtempSync, readdirSync, statSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
 import { createTestDatabase, TEST_DATABASE_URL } from "../test/helpers/database.js";
 import { startJwksServer } from "../test/helpers/jwks-server.js";
 import { generateRsaKey, jwksOf, signToken } from "../test/helpers/keys.js";
 import { BENCH_CLIENT_ID, BENCH_POOL_ID, USERS } from "./fixture.js";
+import { heapSnapshotDiff } from "./heap-diff.js";
 import { askServer } from "./instructions.js";
 import { writeResults } from "./results-file.js";
 
 const quick = process.argv.includes("--quick");
+const snapshots = process.argv.includes("--heap-snapshots") ? mkdtempSync(join(tmpdir(), "bench-heap-")) : null;
 const SIZES = quick ? [0, 10, 100] : [0, 100, 1000];
 const IDLE = quick ? 200 : 2000;
 const EVENTS = quick ? 3 : 20;
@@ -95,7 +100,8 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 async function startBenchServer(jwksUrl: string, databaseUrl: string | undefined): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", join(import.meta.dirname, "server.ts"), "auth-on"], {
+  const heap = snapshots ? ["--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${snapshots}`] : [];
+  const child = spawn(process.execPath, ["--expose-gc", ...heap, "--import", "tsx", join(import.meta.dirname, "server.ts"), "auth-on"], {
     env: {
       ...process.env,
       BENCH_JWKS_URL: jwksUrl,
@@ -110,6 +116,22 @@ async function startBenchServer(jwksUrl: string, databaseUrl: string | undefined
     child.once("exit", (code) => reject(new Error(`auth-on server exited with ${code}`)));
   });
   return { child, url: `http://127.0.0.1:${port}/graphql` };
+}
+
+/** Has the server write a heap snapshot (SIGUSR2) and returns its file once written (its size stable for a second). */
+async function heapSnapshot(child: ChildProcess, dir: string): Promise<string> {
+  const known = new Set(readdirSync(dir));
+  child.kill("SIGUSR2");
+  const deadline = Date.now() + 300_000;
+  for (let last = -1; Date.now() < deadline;) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const file = readdirSync(dir).find((f) => f.endsWith(".heapsnapshot") && !known.has(f));
+    if (!file || !existsSync(join(dir, file))) continue;
+    const size = statSync(join(dir, file)).size;
+    if (size > 0 && size === last) return join(dir, file);
+    last = size;
+  }
+  throw new Error("timed out waiting for the heap snapshot");
 }
 
 type Stats = { cpuMicros: number; systemMicros: number; queries: number };
@@ -139,9 +161,15 @@ export async function runSubscriptionBench(): Promise<void> {
     closeAll();
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const base = await memory();
+    const before = snapshots ? await heapSnapshot(server.child, snapshots) : null;
     for (const token of idleTokens) sockets.push(await subscriber(wsUrl, token));
     await new Promise((resolve) => setTimeout(resolve, 500));
     const loaded = await memory();
+    if (snapshots && before) {
+      const after = await heapSnapshot(server.child, snapshots);
+      console.log(`\nheap snapshots in ${snapshots}; new objects per idle connection, by kind <- first retainer:`);
+      for (const line of heapSnapshotDiff(before, after, IDLE)) console.log(line);
+    }
     const heapPerConnection = (loaded.heapUsed - base.heapUsed) / IDLE;
     const rssPerConnection = (loaded.rss - base.rss) / IDLE;
     closeAll();
