@@ -108,13 +108,13 @@ class ProtocolSocket {
 
   onMessage(handle: (data: string) => Promise<void>): void {
     const { connection, registry, logger } = this;
-    connection.socket.on("message", async (data) => {
-      try {
-        await handle(String(data));
-      } catch (error) {
+    // Not an async function awaiting `handle`: a `subscribe` message's handling lasts as long as the subscription,
+    // and a suspended async function per subscription costs idle heap.
+    connection.socket.on("message", (data) => {
+      handle(String(data)).catch((error: unknown) => {
         logger?.error({ connectionId: connection.id, err: error }, "unexpected error while handling a websocket message");
         registry.closeWith(connection, WS_CLOSE.INTERNAL);
-      }
+      });
     });
   }
 
