@@ -16,7 +16,8 @@
  *   --memory         resident memory and heap of auth-on before, at and past the verified-token cache's bound
  *                    (five batches of 10,000 distinct tokens), and the heap bytes per cached token
  *   --subscriptions  subscription cells instead (bench/subscriptions.ts): heap per idle connection, statements,
- *                    CPU and delivery p50/p99 per event at 100 and 1,000 subscribers
+ *                    CPU and delivery p50/p99 per event at 100 and 1,000 subscribers (`--heap-snapshots`: also
+ *                    where an idle connection's heap goes)
  *   --syscalls       system calls per `me` request, auth-on against the floor, under strace -c (bench/syscalls.ts):
  *                    what a request costs the kernel, which instruction counts do not see
  *   --only a,b       only these scenarios (with --instructions also the cells `revocation-reload` and

@@ -9,7 +9,8 @@
  *   yoga      the peer: GraphQL Yoga with @graphql-yoga/plugin-jwt, same schema, resolvers, data and tokens
  *   floor     stock Apollo Server's standalone server with the same schema and resolvers and nothing else: no
  *             auth, limits, logging or metrics (what the framework costs on its own)
- * It reports its port, then answers `stats` messages with its CPU time and SQL statement count, `memory` with its
+ * It reports its port, then answers `stats` messages with its CPU time (user + system, and system alone) and SQL
+ * statement count, `memory` with its
  * resident, heap used and heap committed bytes after a full collection, `gc` once a full collection is done (the
  * last two need node --expose-gc), and `reload` (auth-on) with whether a revocation reload, as its timer runs it,
  * succeeded and the process CPU time it took.
@@ -97,7 +98,7 @@ process.once("SIGINT", () => process.exit(0));
 process.on("message", (message: { type: string }) => {
   if (message.type === "stats") {
     const cpu = process.cpuUsage();
-    process.send!({ type: "stats", cpuMicros: cpu.user + cpu.system, queries });
+    process.send!({ type: "stats", cpuMicros: cpu.user + cpu.system, systemMicros: cpu.system, queries });
   } else if (message.type === "memory") {
     (globalThis as { gc?: () => void }).gc?.();
     const { rss, heapUsed, heapTotal } = process.memoryUsage();

@@ -8,10 +8,13 @@
  *     (from sending the mutation to each subscriber's receipt) p50 / p99 over all deliveries and of the last one.
  * Bounded: every wait has a deadline; the sockets and the server are closed at the end. Not a test: figures only.
  *   --quick   S = 10 and 100, 200 idle sockets, 3 events per cell
+ *   --heap-snapshots   also a heap snapshot of the server before and after the idle sockets, and where the bytes
+ *                      went per connection (bench/heap-diff.ts); the snapshots are left in a temporary directory
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { cpus } from "node:os";
+import { existsSync, mkdtempSync, readdirSync, statSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
 import { messageText } from "../src/ws/socket.js";
@@ -19,13 +22,15 @@ import { createTestDatabase, TEST_DATABASE_URL } from "../test/helpers/database.
 import { startJwksServer } from "../test/helpers/jwks-server.js";
 import { generateRsaKey, jwksOf, signToken } from "../test/helpers/keys.js";
 import { BENCH_CLIENT_ID, BENCH_POOL_ID, USERS } from "./fixture.js";
+import { heapSnapshotDiff } from "./heap-diff.js";
 import { askServer } from "./instructions.js";
 import { writeResults } from "./results-file.js";
 
 const quick = process.argv.includes("--quick");
+const snapshots = process.argv.includes("--heap-snapshots") ? mkdtempSync(join(tmpdir(), "bench-heap-")) : null;
 const SIZES = quick ? [0, 10, 100] : [0, 100, 1000];
 const IDLE = quick ? 200 : 2000;
-const EVENTS = quick ? 3 : 10;
+const EVENTS = quick ? 3 : 20;
 const QUERY = "subscription { orderEvents { cursor kind occurredAt order { id status totalCents } } }";
 
 const key = generateRsaKey();
@@ -96,7 +101,8 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 async function startBenchServer(jwksUrl: string, databaseUrl: string | undefined): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", join(import.meta.dirname, "server.ts"), "auth-on"], {
+  const heap = snapshots ? ["--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${snapshots}`] : [];
+  const child = spawn(process.execPath, ["--expose-gc", ...heap, "--import", "tsx", join(import.meta.dirname, "server.ts"), "auth-on"], {
     env: {
       ...process.env,
       BENCH_JWKS_URL: jwksUrl,
@@ -112,6 +118,24 @@ async function startBenchServer(jwksUrl: string, databaseUrl: string | undefined
   });
   return { child, url: `http://127.0.0.1:${port}/graphql` };
 }
+
+/** Has the server write a heap snapshot (SIGUSR2) and returns its file once written (its size stable for a second). */
+async function heapSnapshot(child: ChildProcess, dir: string): Promise<string> {
+  const known = new Set(readdirSync(dir));
+  child.kill("SIGUSR2");
+  const deadline = Date.now() + 300_000;
+  for (let last = -1; Date.now() < deadline;) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const file = readdirSync(dir).find((f) => f.endsWith(".heapsnapshot") && !known.has(f));
+    if (!file || !existsSync(join(dir, file))) continue;
+    const size = statSync(join(dir, file)).size;
+    if (size > 0 && size === last) return join(dir, file);
+    last = size;
+  }
+  throw new Error("timed out waiting for the heap snapshot");
+}
+
+type Stats = { cpuMicros: number; systemMicros: number; queries: number };
 
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -138,9 +162,15 @@ export async function runSubscriptionBench(): Promise<void> {
     closeAll();
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const base = await memory();
+    const before = snapshots ? await heapSnapshot(server.child, snapshots) : null;
     for (const token of idleTokens) sockets.push(await subscriber(wsUrl, token));
     await new Promise((resolve) => setTimeout(resolve, 500));
     const loaded = await memory();
+    if (snapshots && before) {
+      const after = await heapSnapshot(server.child, snapshots);
+      console.log(`\nheap snapshots in ${snapshots}; new objects per idle connection, by kind <- first retainer:`);
+      for (const line of heapSnapshotDiff(before, after, IDLE)) console.log(line);
+    }
     const heapPerConnection = (loaded.heapUsed - base.heapUsed) / IDLE;
     const rssPerConnection = (loaded.rss - base.rss) / IDLE;
     closeAll();
@@ -164,9 +194,9 @@ export async function runSubscriptionBench(): Promise<void> {
       return body.data.placeOrder.id;
     };
     console.log(
-      "\nS (staff subscribers)  statements/event  CPU ms/event  CPU µs/extra subscriber  delivery p50 / p99 ms  last delivery p50 / max ms",
+      "\nS (staff subscribers)  statements/event  CPU ms/event  CPU µs/extra subscriber (system)  delivery p50 / p99 ms  last delivery p50 / max ms",
     );
-    let alone: { statements: number; cpuMs: number } | undefined;
+    let alone: { statements: number; cpuMs: number; systemMs: number } | undefined;
     for (const size of SIZES) {
       while (sockets.length < size) sockets.push(await subscriber(wsUrl, tokenOf(`bench-staff-${sockets.length}`, ["staff"])));
       await new Promise((resolve) => setTimeout(resolve, 500));
@@ -174,17 +204,19 @@ export async function runSubscriptionBench(): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 300));
       const statements: number[] = [];
       const cpu: number[] = [];
+      const system: number[] = [];
       const deliveries: number[] = [];
       const lasts: number[] = [];
       for (let n = 0; n < EVENTS; n++) {
-        const before = await askServer<{ cpuMicros: number; queries: number }>(server.child, "stats");
+        const before = await askServer<Stats>(server.child, "stats");
         const sent = performance.now();
         const id = await place();
         const times = await within(Promise.all(sockets.map((s) => s.nextEvent(id))), 60_000, `event ${n} at S=${size}`);
         if (size === 0) await new Promise((resolve) => setTimeout(resolve, 50));
-        const after = await askServer<{ cpuMicros: number; queries: number }>(server.child, "stats");
+        const after = await askServer<Stats>(server.child, "stats");
         statements.push(after.queries - before.queries);
         cpu.push((after.cpuMicros - before.cpuMicros) / 1000);
+        system.push((after.systemMicros - before.systemMicros) / 1000);
         for (const t of times) deliveries.push(t - sent);
         if (times.length > 0) lasts.push(Math.max(...times) - sent);
       }
@@ -192,18 +224,23 @@ export async function runSubscriptionBench(): Promise<void> {
         subscribers: size,
         statementsPerEvent: percentile(statements, 50),
         cpuMsPerEvent: percentile(cpu, 50),
+        systemCpuMsPerEvent: percentile(system, 50),
         deliveryP50Ms: deliveries.length ? percentile(deliveries, 50) : null,
         deliveryP99Ms: deliveries.length ? percentile(deliveries, 99) : null,
         lastDeliveryP50Ms: lasts.length ? percentile(lasts, 50) : null,
         lastDeliveryMaxMs: lasts.length ? Math.max(...lasts) : null,
         cpuMicrosPerExtraSubscriber: null as number | null,
+        systemCpuMicrosPerExtraSubscriber: null as number | null,
       };
-      if (size === 0) alone = { statements: cell.statementsPerEvent, cpuMs: cell.cpuMsPerEvent };
-      else if (alone) cell.cpuMicrosPerExtraSubscriber = ((cell.cpuMsPerEvent - alone.cpuMs) * 1000) / size;
+      if (size === 0) alone = { statements: cell.statementsPerEvent, cpuMs: cell.cpuMsPerEvent, systemMs: cell.systemCpuMsPerEvent };
+      else if (alone) {
+        cell.cpuMicrosPerExtraSubscriber = ((cell.cpuMsPerEvent - alone.cpuMs) * 1000) / size;
+        cell.systemCpuMicrosPerExtraSubscriber = ((cell.systemCpuMsPerEvent - alone.systemMs) * 1000) / size;
+      }
       cells.push(cell);
       const f = (v: number | null, digits = 1) => (v === null ? "-" : v.toFixed(digits));
       console.log(
-        `${String(size).padStart(21)}  ${String(cell.statementsPerEvent).padStart(16)}  ${f(cell.cpuMsPerEvent).padStart(12)}  ${f(cell.cpuMicrosPerExtraSubscriber, 0).padStart(23)}  ${`${f(cell.deliveryP50Ms)} / ${f(cell.deliveryP99Ms)}`.padStart(21)}  ${`${f(cell.lastDeliveryP50Ms)} / ${f(cell.lastDeliveryMaxMs)}`.padStart(26)}`,
+        `${String(size).padStart(21)}  ${String(cell.statementsPerEvent).padStart(16)}  ${f(cell.cpuMsPerEvent).padStart(12)}  ${`${f(cell.cpuMicrosPerExtraSubscriber, 0)} (${f(cell.systemCpuMicrosPerExtraSubscriber, 0)})`.padStart(32)}  ${`${f(cell.deliveryP50Ms)} / ${f(cell.deliveryP99Ms)}`.padStart(21)}  ${`${f(cell.lastDeliveryP50Ms)} / ${f(cell.lastDeliveryMaxMs)}`.padStart(26)}`,
       );
     }
     const file = writeResults("subscriptions", quick, {

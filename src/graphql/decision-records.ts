@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { RequestAuth } from "../auth/index.js";
+import type { Principal, RequestAuth } from "../auth/index.js";
 import type { Metrics } from "../metrics.js";
 import type { ServerDependencies } from "./dependencies.js";
 
@@ -49,6 +49,8 @@ export interface DecisionRecord {
 
 /** What the transport knows about the execution a record describes, beside its auth state. */
 export interface ExecutionFacts {
+  /** Whom the record names, where the auth state was another subscriber's (a shared execution); default: the auth state's principal. */
+  readonly principal?: Principal | null;
   readonly requestId?: string;
   readonly operation?: string;
   readonly documentHash?: string;
@@ -114,7 +116,7 @@ export const decisionAuditOf = (deps: ServerDependencies): DecisionAudit =>
 
 /** Builds the record of one execution from its auth state. Pure. */
 export function decisionRecord(auth: RequestAuth, facts: ExecutionFacts): DecisionRecord {
-  const principal = auth.principal;
+  const principal = facts.principal === undefined ? auth.principal : facts.principal;
   const decisions = entriesOf(auth);
   let outcome: DecisionRecord["outcome"] = "allowed";
   for (const entry of decisions) {
@@ -192,7 +194,8 @@ export function requestLineRecord(auth: RequestAuth): DecisionRecord | undefined
 }
 
 /** Settles one execution of a subscription (see `subscriptionRecords`). */
-export type SubscriptionSettle = (auth: RequestAuth, requestId: string | undefined) => void;
+/** Settles one execution for one subscriber: `principal` is the subscriber's (default: the auth state's). */
+export type SubscriptionSettle = (auth: RequestAuth, requestId: string | undefined, principal?: Principal | null) => void;
 
 /**
  * The records of one WebSocket subscription, under the same policy as a request's: its start (the subscribe message's
@@ -205,11 +208,11 @@ export function subscriptionRecords(
   facts: { readonly operation?: string; readonly documentHash: string; readonly startRequestId?: string },
 ): { readonly start: SubscriptionSettle; readonly event: SubscriptionSettle } {
   const seen = new Set<string>();
-  const settle = (phase: "start" | "event") => (auth: RequestAuth, requestId: string | undefined) => {
+  const settle = (phase: "start" | "event") => (auth: RequestAuth, requestId: string | undefined, principal?: Principal | null) => {
     const subscription = phase === "event" ? facts.startRequestId : undefined;
     const record = audit.settle(
       auth,
-      { requestId, operation: facts.operation, documentHash: facts.documentHash, phase, subscription },
+      { principal, requestId, operation: facts.operation, documentHash: facts.documentHash, phase, subscription },
       seen,
     );
     if (record) audit.write(record);

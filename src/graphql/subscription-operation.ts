@@ -60,13 +60,10 @@ export function createSubscriptionStarter(schema: GraphQLSchema, config: Config,
   const posture = { explain: !config.production };
   // One parsed document per distinct subscription text, shared by its subscribers (idle heap, issue #24).
   const parseDocument = createDocumentCache(config.limits.tokens);
-  // Decision records name the document by its SHA-256, as Apollo's queryHash does over HTTP: once per parsed document.
-  const hashes = new WeakMap<DocumentNode, string>();
-  const hashOf = (document: DocumentNode, text: string) => {
-    let hash = hashes.get(document);
-    if (hash === undefined) hashes.set(document, (hash = createHash("sha256").update(text).digest("hex")));
-    return hash;
-  };
+  const hashOf = documentHasher();
+  // The rules read the schema and the document only (no variables): each parsed document is validated once, not
+  // once per subscriber (a reconnecting crowd resubscribes with the same few documents).
+  const validated = new WeakMap<DocumentNode, readonly GraphQLError[]>();
   return async function start(
     payload: SubscribePayload,
     principal: Principal | null,
@@ -79,7 +76,8 @@ export function createSubscriptionStarter(schema: GraphQLSchema, config: Config,
       if (!(error instanceof GraphQLError)) throw error;
       return { errors: [withCode(error, "GRAPHQL_PARSE_FAILED")] };
     }
-    const invalid = validate(schema, document, rules);
+    let invalid = validated.get(document);
+    if (!invalid) validated.set(document, (invalid = validate(schema, document, rules)));
     if (invalid.length > 0) return { errors: invalid.map((e) => withCode(e, "GRAPHQL_VALIDATION_FAILED")) };
     const definition = getOperationAST(document, payload.operationName);
     if (!definition)
@@ -154,4 +152,14 @@ function withCode(error: GraphQLError, code: string): GraphQLError {
 export function hasPublicSubscription(schema: GraphQLSchema): boolean {
   const fields = Object.values(schema.getSubscriptionType()?.getFields() ?? {});
   return fields.some((field) => !guardOf(field)?.authenticated);
+}
+
+/** Decision records name the document by its SHA-256, as Apollo's queryHash does over HTTP: once per parsed document. */
+function documentHasher(): (document: DocumentNode, text: string) => string {
+  const hashes = new WeakMap<DocumentNode, string>();
+  return (document, text) => {
+    let hash = hashes.get(document);
+    if (hash === undefined) hashes.set(document, (hash = createHash("sha256").update(text).digest("hex")));
+    return hash;
+  };
 }

@@ -4,7 +4,10 @@ import type { WebSocket } from "ws";
 import type { Principal, RevocationCheck } from "../auth/index.js";
 import type { Config } from "../config.js";
 import type { Metrics } from "../metrics.js";
-import { WS_CLOSE } from "./close-codes.js";
+import { KEEPALIVE_MS, WS_CLOSE } from "./close-codes.js";
+
+/** How often the keep-alive looks for connections due a ping. */
+const KEEPALIVE_TICK_MS = 1000;
 
 /** One WebSocket connection's state, beside graphql-ws's own. */
 export interface Connection {
@@ -21,6 +24,10 @@ export interface Connection {
   /** When the token stops being accepted (expiry plus the leeway), in milliseconds since the epoch. */
   deadline: number;
   expiry: NodeJS.Timeout | undefined;
+  /** When the keep-alive pings next, in milliseconds since the epoch. */
+  pingDue: number;
+  /** Pinged and no pong since: at `pingDue` the socket is dropped. */
+  awaitingPong: boolean;
 }
 
 export type CloseSpec = { readonly code: number; readonly reason?: string };
@@ -36,6 +43,7 @@ export class ConnectionRegistry {
   private readonly anonymousByAddress = new Map<string, number>();
   private anonymousCount = 0;
   private readonly stopRevocations: (() => void) | undefined;
+  private readonly keepAlive: NodeJS.Timeout;
 
   constructor(
     private readonly config: Config,
@@ -47,6 +55,26 @@ export class ConnectionRegistry {
       for (const connection of this.all)
         if (connection.principal && revocations.isRevoked(connection.principal)) this.closeIfLapsed(connection);
     });
+    // One timer for every connection's keep-alive instead of one per socket (idle heap, issue #24).
+    this.keepAlive = setInterval(() => this.ping(Date.now()), KEEPALIVE_TICK_MS).unref();
+  }
+
+  /**
+   * The keep-alive: each connection is pinged every `KEEPALIVE_MS` (from its opening, within a tick) and dropped
+   * when the pong of the previous ping has not come by the next one.
+   */
+  private ping(now: number): void {
+    for (const connection of this.all) {
+      const socket = connection.socket;
+      if (now < connection.pingDue || socket.readyState !== socket.OPEN) continue;
+      if (connection.awaitingPong) {
+        socket.terminate();
+        continue;
+      }
+      connection.awaitingPong = true;
+      connection.pingDue = now + KEEPALIVE_MS;
+      socket.ping();
+    }
   }
 
   /** Closes a connection with one of WS_CLOSE's codes, once; counted and logged with who and why. */
@@ -146,8 +174,9 @@ export class ConnectionRegistry {
     );
   }
 
-  /** Stops following revocations. */
+  /** Stops following revocations and the keep-alive. */
   stop(): void {
+    clearInterval(this.keepAlive);
     this.stopRevocations?.();
   }
 }

@@ -9,8 +9,10 @@ import type { ServerDependencies } from "../graphql/dependencies.js";
 import { sharedEventLoaders } from "../graphql/event-loaders.js";
 import type { OrderEventFeed } from "../graphql/order-events.js";
 import { createSubscriptionStarter, hasPublicSubscription } from "../graphql/subscription-operation.js";
+import { createSharedExecution } from "../graphql/subscription-sharing.js";
 import { CLOSE_WAIT_MS, WS_CLOSE } from "./close-codes.js";
 import { ConnectionRegistry, type Connection } from "./connections.js";
+import type { EventExecution } from "./events.js";
 import { createProtocolServer } from "./protocol.js";
 import { bindSocket, refuseUpgrade, upgradeRefusal } from "./socket.js";
 import { createPingAnswer } from "./token-refresh.js";
@@ -75,6 +77,8 @@ export function startSubscriptionServer(deps: ServerDependencies, httpServer: Se
     contextFor: (connection, requestId, event) =>
       subscriberContext(deps, connection.principal, orderEvents, requestId, event === undefined ? undefined : eventLoaders(event)),
     closeIfLapsed: (connection) => registry.closeIfLapsed(connection),
+    // Subscribers of an event with the same operation and the same decision share one execution (issue #24).
+    sharedExecution: createSharedExecution<EventExecution>(),
     logger,
     metrics,
   });

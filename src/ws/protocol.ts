@@ -43,6 +43,8 @@ export function createProtocolServer(options: ProtocolOptions): Server<Extra> {
     onConnect: async (ctx) => {
       const { connection } = ctx.extra;
       const principal = await authenticate(options, connection, ctx.connectionParams);
+      // graphql-ws keeps its context as long as the connection; the credentials in it are not needed any more.
+      (ctx as { connectionParams?: unknown }).connectionParams = undefined;
       if (principal === undefined) return false;
       if (!principal && !options.anonymousUseful) {
         registry.closeWith(connection, WS_CLOSE.AUTHENTICATION_REQUIRED, {
@@ -80,12 +82,19 @@ export function createProtocolServer(options: ProtocolOptions): Server<Extra> {
         return clientErrors(options, outcome.errors, requestId, operation);
       }
       streams.set(contextValue, { started: outcome, connection });
+      // graphql-ws keeps the subscribe message's payload as long as the subscription: its query text becomes the
+      // one copy the document cache holds for every subscriber of that text.
+      const body = outcome.args.document.loc?.source.body;
+      if (body !== undefined && body === payload.query) (payload as { query: string }).query = body;
       return outcome.args;
     },
     subscribe: (args) => {
       const opened = streams.get(args.contextValue as object);
       streams.delete(args.contextValue as object);
       if (!opened) throw new Error("subscribe called without a stream opened by onSubscribe");
+      // graphql-ws keeps these arguments as long as the subscription; the context of its start (its RequestAuth,
+      // request id, loaders) is not needed once the stream is open: each event gets a context of its own.
+      args.contextValue = undefined;
       return eventResults(options, opened.started.stream, args, opened.connection, opened.started.settleEvent);
     },
   });

@@ -25,9 +25,9 @@ export type PingAnswer = (
 ) => Promise<void>;
 
 /**
- * Binds one accepted socket to the protocol server: keep-alive pings (a socket that does not answer within
- * `KEEPALIVE_MS` is dropped), the client's pings (a fresh token), message wiring (an unexpected error closes with 4500 and is logged), the close
- * bookkeeping and its log line.
+ * Binds one accepted socket to the protocol server: the keep-alive's pongs (the registry pings, see
+ * `ConnectionRegistry.keepAlive`), the client's pings (a fresh token), message wiring (an unexpected error closes
+ * with 4500 and is logged), the close bookkeeping and its log line.
  */
 export function bindSocket(
   socket: WebSocket,
@@ -38,17 +38,19 @@ export function bindSocket(
   metrics: Metrics | undefined,
   answerPing: PingAnswer,
 ): void {
-  const address = request.socket.remoteAddress ?? "unknown";
+  const openedAt = Date.now();
   const connection: Connection = {
-    id: randomUUID(),
+    id: flatId(),
     socket,
     request,
-    address,
-    openedAt: Date.now(),
+    address: request.socket.remoteAddress ?? "unknown",
+    openedAt,
     principal: null,
     anonymous: false,
     deadline: Infinity,
     expiry: undefined,
+    pingDue: openedAt + KEEPALIVE_MS,
+    awaitingPong: false,
   };
   registry.all.add(connection);
   metrics?.wsConnections.inc();
@@ -59,40 +61,9 @@ export function bindSocket(
       "websocket protocol error; closed",
     );
   });
-  let pongWait: NodeJS.Timeout | undefined;
-  const ping = setInterval(() => {
-    if (socket.readyState !== socket.OPEN) return;
-    pongWait = setTimeout(() => socket.terminate(), KEEPALIVE_MS);
-    socket.once("pong", () => clearTimeout(pongWait));
-    socket.ping();
-  }, KEEPALIVE_MS);
-  const send = (data: string) =>
-    new Promise<void>((resolve, reject) => {
-      if (socket.readyState !== socket.OPEN) return resolve();
-      socket.send(data, (error) => (error ? reject(error) : resolve()));
-    });
-  const closed = protocol.opened(
-    {
-      protocol: socket.protocol,
-      send,
-      // Our own pong: a ping may carry a fresh token, which is verified and never echoed back (token-refresh.ts).
-      onPing: (payload) => answerPing(connection, payload, send),
-      // graphql-ws closes for protocol breaches (4400, 4401 subscribe before ack, 4406, 4408, 4409, 4429), with
-      // fixed reasons; after our own refusal in onConnect it asks for 4403 too, which closeWith ignores (once only).
-      close: (code, reason) => registry.closeWith(connection, { code: code ?? 1000, reason }, { event: "ws.protocol_close", reason }),
-      onMessage: (handle) =>
-        socket.on("message", (data) => {
-          handle(messageText(data)).catch((error: unknown) => {
-            logger?.error({ connectionId: connection.id, err: error }, "unexpected error while handling a websocket message");
-            registry.closeWith(connection, WS_CLOSE.INTERNAL);
-          });
-        }),
-    },
-    { connection },
-  );
+  socket.on("pong", () => (connection.awaitingPong = false));
+  const closed = protocol.opened(new ProtocolSocket(connection, registry, logger, answerPing), { connection });
   socket.once("close", (code) => {
-    clearInterval(ping);
-    clearTimeout(pongWait);
     registry.release(connection);
     metrics?.wsConnections.dec();
     logger?.info(
@@ -108,6 +79,63 @@ export function bindSocket(
     );
     void closed(code, "");
   });
+}
+
+/**
+ * The socket as graphql-ws's protocol server sees it. A class, not an object of closures: every idle connection
+ * holds one.
+ */
+class ProtocolSocket {
+  readonly protocol: string;
+
+  constructor(
+    private readonly connection: Connection,
+    private readonly registry: ConnectionRegistry,
+    private readonly logger: Logger | undefined,
+    private readonly answerPing: PingAnswer,
+  ) {
+    this.protocol = connection.socket.protocol;
+  }
+
+  /** Sends one message; resolves once written (so a slow reader's events wait in its bounded queue, not here). */
+  send(data: string): Promise<void> {
+    const socket = this.connection.socket;
+    return new Promise<void>((resolve, reject) => {
+      if (socket.readyState !== socket.OPEN) return resolve();
+      socket.send(data, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  // graphql-ws closes for protocol breaches (4400, 4401 subscribe before ack, 4406, 4408, 4409, 4429), with
+  // fixed reasons; after our own refusal in onConnect it asks for 4403 too, which closeWith ignores (once only).
+  close(code?: number, reason?: string): void {
+    this.registry.closeWith(this.connection, { code: code ?? 1000, reason }, { event: "ws.protocol_close", reason });
+  }
+
+  onMessage(handle: (data: string) => Promise<void>): void {
+    const { connection, registry, logger } = this;
+    // Not an async function awaiting `handle`: a `subscribe` message's handling lasts as long as the subscription,
+    // and a suspended async function per subscription costs idle heap.
+    connection.socket.on("message", (data) => {
+      handle(messageText(data)).catch((error: unknown) => {
+        logger?.error({ connectionId: connection.id, err: error }, "unexpected error while handling a websocket message");
+        registry.closeWith(connection, WS_CLOSE.INTERNAL);
+      });
+    });
+  }
+
+  /** Our own pong: a ping may carry a fresh token, which is verified and never echoed back (token-refresh.ts). */
+  onPing(payload: Record<string, unknown> | undefined): Promise<void> {
+    return this.answerPing(this.connection, payload, (data) => this.send(data));
+  }
+}
+
+/**
+ * A random UUID as one flat string: `randomUUID()` builds its text by concatenation, a tree of about 20 string
+ * pieces (some 600 bytes) that a connection would otherwise keep as long as it is open.
+ */
+function flatId(): string {
+  return randomUUID().split("-").join("-");
 }
 
 /**
