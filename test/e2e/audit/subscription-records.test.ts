@@ -170,4 +170,28 @@ describe("subscription events under AUTH_AUDIT=all", () => {
     expect(events.filter((e) => e.decisions.some((d: { decision: string }) => d.decision === "shadow-deny"))).toHaveLength(2);
     for (const socket of sockets) socket.close();
   });
+
+  it("settles an execution shared by two subscribers of the same rights for each of them: same request id, each its own record and count", async () => {
+    await t.app.waitForSubscribers(0);
+    t.log.lines.length = 0;
+    // Two support members: the same document, kind, groups and scopes, so one execution per event serves both.
+    const personas = [PERSONAS.sam, { ...PERSONAS.sam, sub: randomUUID(), username: "sam-2" }];
+    const sockets: RawSocket[] = [];
+    for (const persona of personas) {
+      const socket = await openSocket(t.app.wsUrl);
+      await socket.init({ Authorization: `Bearer ${t.app.devIssuer!.mint(persona)}` });
+      socket.subscribe("1", QUERY);
+      sockets.push(socket);
+    }
+    await t.app.waitForSubscribers(2);
+    const before = await t.shadowCount();
+    await t.publish(sockets);
+    const events = t.log.records("event");
+    expect(events).toHaveLength(2);
+    expect(new Set(events.map((e) => e.sub))).toEqual(new Set(personas.map((p) => p.sub)));
+    expect(new Set(events.map((e) => e.requestId)).size).toBe(1);
+    for (const event of events) expect(event.decisions).toContainEqual(expect.objectContaining({ decision: "shadow-deny" }));
+    expect((await t.shadowCount()) - before).toBe(2);
+    for (const socket of sockets) socket.close();
+  });
 });
