@@ -69,22 +69,21 @@ export class DecisionAudit {
   }
 
   /**
-   * Settles one execution: counts its shadow denials, then returns its record when the mode asks for one (undefined
-   * otherwise, or without a logger: then nothing would read it). `seen`, kept by the caller across the executions of
-   * one subscription, limits `denied` records to the first execution that denies, conceals or shadow-denies each
-   * coordinate in a new way (later ones are counted only), so an event fanned out to many subscribers does not write
-   * a line per subscriber per event.
+   * Settles one execution: counts its shadow denials, then answers whether the mode asks for its record (false
+   * without a logger: nothing would read it). The caller builds the record (`decisionRecord`) only then, so a request
+   * that needs none allocates nothing here. `seen`, kept by the caller across the executions of one subscription,
+   * limits `denied` records to the first execution that denies, conceals or shadow-denies each coordinate in a new way
+   * (later ones are counted only), so an event fanned out to many subscribers does not write a line per subscriber
+   * per event.
    */
-  settle(auth: RequestAuth, facts: ExecutionFacts, seen?: Set<string>): DecisionRecord | undefined {
+  settle(auth: RequestAuth, seen?: Set<string>): boolean {
     const shadow = auth.shadowDenials;
     const metrics = this.options.metrics;
     if (metrics) for (const denial of shadow) metrics.shadowDenials.inc({ coordinate: denial.coordinate });
-    if (!this.options.logger) return undefined;
-    if (this.options.mode === "all") return decisionRecord(auth, facts);
-    if (auth.denials.length === 0 && auth.concealed.length === 0 && shadow.length === 0) return undefined;
-    // Checked before the record is built: the executions that are not new (most, in a fan-out) build nothing.
-    if (seen && !markNew(auth, shadow, seen)) return undefined;
-    return decisionRecord(auth, facts);
+    if (!this.options.logger) return false;
+    if (this.options.mode === "all") return true;
+    if (auth.denials.length === 0 && auth.concealed.length === 0 && shadow.length === 0) return false;
+    return seen === undefined || markNew(auth, shadow, seen);
   }
 
   /** Writes a record as a line of its own (transports without a request line: Lambda, WebSocket). */
@@ -206,13 +205,9 @@ export function subscriptionRecords(
 ): { readonly start: SubscriptionSettle; readonly event: SubscriptionSettle } {
   const seen = new Set<string>();
   const settle = (phase: "start" | "event") => (auth: RequestAuth, requestId: string | undefined) => {
+    if (!audit.settle(auth, seen)) return;
     const subscription = phase === "event" ? facts.startRequestId : undefined;
-    const record = audit.settle(
-      auth,
-      { requestId, operation: facts.operation, documentHash: facts.documentHash, phase, subscription },
-      seen,
-    );
-    if (record) audit.write(record);
+    audit.write(decisionRecord(auth, { requestId, operation: facts.operation, documentHash: facts.documentHash, phase, subscription }));
   };
   return { start: settle("start"), event: settle("event") };
 }

@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin, GraphQLRequestListener } from "@apollo/server";
 import type { AppContext } from "../context.js";
-import { holdForRequestLine, type DecisionAudit } from "../decision-records.js";
+import { decisionRecord, holdForRequestLine, type DecisionAudit } from "../decision-records.js";
 
 export interface AuditPluginOptions {
   /** The shared decision-record policy (`DecisionAudit`: AUTH_AUDIT, shadow-denial counter, logger). */
@@ -22,12 +22,12 @@ export function auditPlugin({ audit, requestLine }: AuditPluginOptions): ApolloS
     async willSendResponse({ contextValue, operationName, request, queryHash }) {
       const auth = contextValue?.auth;
       if (!auth) return;
-      const record = audit.settle(auth, {
+      if (!audit.settle(auth)) return;
+      const record = decisionRecord(auth, {
         requestId: contextValue.requestId,
         operation: operationName ?? request.operationName ?? undefined,
         documentHash: queryHash,
       });
-      if (!record) return;
       if (requestLine) holdForRequestLine(auth, record);
       else audit.write(record);
     },
