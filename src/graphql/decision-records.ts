@@ -115,11 +115,6 @@ export const decisionAuditOf = (deps: ServerDependencies): DecisionAudit =>
 export function decisionRecord(auth: RequestAuth, facts: ExecutionFacts): DecisionRecord {
   const principal = auth.principal;
   const decisions = entriesOf(auth);
-  let outcome: DecisionRecord["outcome"] = "allowed";
-  for (const entry of decisions) {
-    if (entry.decision === "deny") outcome = "denied";
-    else if (entry.decision === "conceal" && outcome === "allowed") outcome = "concealed";
-  }
   // Absent values are `undefined`, which the logger leaves out: one object, no spreads (AUTH_AUDIT=all builds this per request).
   return {
     event: "auth.decision",
@@ -129,11 +124,38 @@ export function decisionRecord(auth: RequestAuth, facts: ExecutionFacts): Decisi
     jti: principal?.tokenId ?? undefined,
     operation: facts.operation,
     documentHash: facts.documentHash,
-    outcome,
+    outcome: outcomeOf(decisions),
     decisions,
     phase: facts.phase,
     subscription: facts.subscription,
   };
+}
+
+/**
+ * A record as the HTTP request line carries it (`audit`): only what the line lacks. The line has the request id,
+ * the operation name, `sub` and `kind` (the record's `principal`) already; writing them twice cost instructions per
+ * request (bench/results/auth-audit.md).
+ */
+export interface RequestLineAudit {
+  readonly jti?: string;
+  readonly documentHash?: string;
+  readonly outcome: DecisionRecord["outcome"];
+  readonly decisions: readonly DecisionEntry[];
+}
+
+/** Builds the request line's `audit` of one request from its auth state. Pure. */
+export function requestLineAudit(auth: RequestAuth, documentHash: string | undefined): RequestLineAudit {
+  const decisions = entriesOf(auth);
+  return { jti: auth.principal?.tokenId ?? undefined, documentHash, outcome: outcomeOf(decisions), decisions };
+}
+
+function outcomeOf(decisions: readonly DecisionEntry[]): DecisionRecord["outcome"] {
+  let outcome: DecisionRecord["outcome"] = "allowed";
+  for (const entry of decisions) {
+    if (entry.decision === "deny") return "denied";
+    if (entry.decision === "conceal") outcome = "concealed";
+  }
+  return outcome;
 }
 
 const NO_ENTRIES: readonly DecisionEntry[] = Object.freeze([]);
@@ -178,15 +200,15 @@ function entriesOf(auth: RequestAuth): readonly DecisionEntry[] {
 
 // Records handed from Apollo's plugin to the request line (HTTP), by the request's auth state: the plugin runs
 // before the line is written, and Apollo hands plugins a shallow copy of the context (the auth state is shared).
-const forRequestLine = new WeakMap<RequestAuth, DecisionRecord>();
+const forRequestLine = new WeakMap<RequestAuth, RequestLineAudit>();
 
-/** Keeps `record` for the request line of the request whose auth state is `auth` (see `requestLineRecord`). */
-export function holdForRequestLine(auth: RequestAuth, record: DecisionRecord): void {
-  forRequestLine.set(auth, record);
+/** Keeps `audit` for the request line of the request whose auth state is `auth` (see `requestLineRecord`). */
+export function holdForRequestLine(auth: RequestAuth, audit: RequestLineAudit): void {
+  forRequestLine.set(auth, audit);
 }
 
 /** The decision record the request line of `auth`'s request carries, if one is due. */
-export function requestLineRecord(auth: RequestAuth): DecisionRecord | undefined {
+export function requestLineRecord(auth: RequestAuth): RequestLineAudit | undefined {
   return forRequestLine.get(auth);
 }
 
