@@ -71,22 +71,21 @@ export class DecisionAudit {
   }
 
   /**
-   * Settles one execution: counts its shadow denials, then returns its record when the mode asks for one (undefined
-   * otherwise, or without a logger: then nothing would read it). `seen`, kept by the caller across the executions of
-   * one subscription, limits `denied` records to the first execution that denies, conceals or shadow-denies each
-   * coordinate in a new way (later ones are counted only), so an event fanned out to many subscribers does not write
-   * a line per subscriber per event.
+   * Settles one execution: counts its shadow denials, then answers whether the mode asks for its record (false
+   * without a logger: nothing would read it). The caller builds the record (`decisionRecord`) only then, so a request
+   * that needs none allocates nothing here. `seen`, kept by the caller across the executions of one subscription,
+   * limits `denied` records to the first execution that denies, conceals or shadow-denies each coordinate in a new way
+   * (later ones are counted only), so an event fanned out to many subscribers does not write a line per subscriber
+   * per event.
    */
-  settle(auth: RequestAuth, facts: ExecutionFacts, seen?: Set<string>): DecisionRecord | undefined {
+  settle(auth: RequestAuth, seen?: Set<string>): boolean {
     const shadow = auth.shadowDenials;
     const metrics = this.options.metrics;
     if (metrics) for (const denial of shadow) metrics.shadowDenials.inc({ coordinate: denial.coordinate });
-    if (!this.options.logger) return undefined;
-    if (this.options.mode === "all") return decisionRecord(auth, facts);
-    if (auth.denials.length === 0 && auth.concealed.length === 0 && shadow.length === 0) return undefined;
-    // Checked before the record is built: the executions that are not new (most, in a fan-out) build nothing.
-    if (seen && !markNew(auth, shadow, seen)) return undefined;
-    return decisionRecord(auth, facts);
+    if (!this.options.logger) return false;
+    if (this.options.mode === "all") return true;
+    if (auth.denials.length === 0 && auth.concealed.length === 0 && shadow.length === 0) return false;
+    return seen === undefined || markNew(auth, shadow, seen);
   }
 
   /** Writes a record as a line of its own (transports without a request line: Lambda, WebSocket). */
@@ -118,11 +117,6 @@ export const decisionAuditOf = (deps: ServerDependencies): DecisionAudit =>
 export function decisionRecord(auth: RequestAuth, facts: ExecutionFacts): DecisionRecord {
   const principal = facts.principal === undefined ? auth.principal : facts.principal;
   const decisions = entriesOf(auth);
-  let outcome: DecisionRecord["outcome"] = "allowed";
-  for (const entry of decisions) {
-    if (entry.decision === "deny") outcome = "denied";
-    else if (entry.decision === "conceal" && outcome === "allowed") outcome = "concealed";
-  }
   // Absent values are `undefined`, which the logger leaves out: one object, no spreads (AUTH_AUDIT=all builds this per request).
   return {
     event: "auth.decision",
@@ -132,11 +126,38 @@ export function decisionRecord(auth: RequestAuth, facts: ExecutionFacts): Decisi
     jti: principal?.tokenId ?? undefined,
     operation: facts.operation,
     documentHash: facts.documentHash,
-    outcome,
+    outcome: outcomeOf(decisions),
     decisions,
     phase: facts.phase,
     subscription: facts.subscription,
   };
+}
+
+/**
+ * A record as the HTTP request line carries it (`audit`): only what the line lacks. The line has the request id,
+ * the operation name, `sub` and `kind` (the record's `principal`) already; writing them twice cost instructions per
+ * request (bench/results/auth-audit.md).
+ */
+export interface RequestLineAudit {
+  readonly jti?: string;
+  readonly documentHash?: string;
+  readonly outcome: DecisionRecord["outcome"];
+  readonly decisions: readonly DecisionEntry[];
+}
+
+/** Builds the request line's `audit` of one request from its auth state. Pure. */
+export function requestLineAudit(auth: RequestAuth, documentHash: string | undefined): RequestLineAudit {
+  const decisions = entriesOf(auth);
+  return { jti: auth.principal?.tokenId ?? undefined, documentHash, outcome: outcomeOf(decisions), decisions };
+}
+
+function outcomeOf(decisions: readonly DecisionEntry[]): DecisionRecord["outcome"] {
+  let outcome: DecisionRecord["outcome"] = "allowed";
+  for (const entry of decisions) {
+    if (entry.decision === "deny") return "denied";
+    if (entry.decision === "conceal") outcome = "concealed";
+  }
+  return outcome;
 }
 
 const NO_ENTRIES: readonly DecisionEntry[] = Object.freeze([]);
@@ -181,15 +202,15 @@ function entriesOf(auth: RequestAuth): readonly DecisionEntry[] {
 
 // Records handed from Apollo's plugin to the request line (HTTP), by the request's auth state: the plugin runs
 // before the line is written, and Apollo hands plugins a shallow copy of the context (the auth state is shared).
-const forRequestLine = new WeakMap<RequestAuth, DecisionRecord>();
+const forRequestLine = new WeakMap<RequestAuth, RequestLineAudit>();
 
-/** Keeps `record` for the request line of the request whose auth state is `auth` (see `requestLineRecord`). */
-export function holdForRequestLine(auth: RequestAuth, record: DecisionRecord): void {
-  forRequestLine.set(auth, record);
+/** Keeps `audit` for the request line of the request whose auth state is `auth` (see `requestLineRecord`). */
+export function holdForRequestLine(auth: RequestAuth, audit: RequestLineAudit): void {
+  forRequestLine.set(auth, audit);
 }
 
 /** The decision record the request line of `auth`'s request carries, if one is due. */
-export function requestLineRecord(auth: RequestAuth): DecisionRecord | undefined {
+export function requestLineRecord(auth: RequestAuth): RequestLineAudit | undefined {
   return forRequestLine.get(auth);
 }
 
@@ -209,13 +230,11 @@ export function subscriptionRecords(
 ): { readonly start: SubscriptionSettle; readonly event: SubscriptionSettle } {
   const seen = new Set<string>();
   const settle = (phase: "start" | "event") => (auth: RequestAuth, requestId: string | undefined, principal?: Principal | null) => {
+    if (!audit.settle(auth, seen)) return;
     const subscription = phase === "event" ? facts.startRequestId : undefined;
-    const record = audit.settle(
-      auth,
-      { principal, requestId, operation: facts.operation, documentHash: facts.documentHash, phase, subscription },
-      seen,
+    audit.write(
+      decisionRecord(auth, { principal, requestId, operation: facts.operation, documentHash: facts.documentHash, phase, subscription }),
     );
-    if (record) audit.write(record);
   };
   return { start: settle("start"), event: settle("event") };
 }

@@ -1,13 +1,14 @@
 import type { ApolloServerPlugin, GraphQLRequestListener } from "@apollo/server";
 import type { AppContext } from "../context.js";
-import { holdForRequestLine, type DecisionAudit } from "../decision-records.js";
+import { decisionRecord, holdForRequestLine, requestLineAudit, type DecisionAudit } from "../decision-records.js";
 
 export interface AuditPluginOptions {
   /** The shared decision-record policy (`DecisionAudit`: AUTH_AUDIT, shadow-denial counter, logger). */
   readonly audit: DecisionAudit;
   /**
-   * `true` where the transport writes a request line (the HTTP server): the record goes into that line as `audit`,
-   * so a request is one line whatever AUTH_AUDIT says. `false` (Lambda): the record is a line of its own.
+   * `true` where the transport writes a request line (the HTTP server): the record goes into that line (its `audit`
+   * holds what the line lacks), so a request is one line whatever AUTH_AUDIT says. `false` (Lambda): the record is a
+   * line of its own.
    */
   readonly requestLine: boolean;
 }
@@ -22,14 +23,15 @@ export function auditPlugin({ audit, requestLine }: AuditPluginOptions): ApolloS
     async willSendResponse({ contextValue, operationName, request, queryHash }) {
       const auth = contextValue?.auth;
       if (!auth) return;
-      const record = audit.settle(auth, {
-        requestId: contextValue.requestId,
-        operation: operationName ?? request.operationName ?? undefined,
-        documentHash: queryHash,
-      });
-      if (!record) return;
-      if (requestLine) holdForRequestLine(auth, record);
-      else audit.write(record);
+      if (!audit.settle(auth)) return;
+      if (requestLine) return holdForRequestLine(auth, requestLineAudit(auth, queryHash));
+      audit.write(
+        decisionRecord(auth, {
+          requestId: contextValue.requestId,
+          operation: operationName ?? request.operationName ?? undefined,
+          documentHash: queryHash,
+        }),
+      );
     },
   };
   return { requestDidStart: async () => hooks };

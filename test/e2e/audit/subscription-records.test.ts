@@ -6,6 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { PERSONAS, type PersonaName } from "../../../src/dev/personas.js";
 import { buildSchema, SCHEMA_DIR } from "../../../src/graphql/schema.js";
 import { bearer, startApp } from "../../helpers/app.js";
+import { BACKENDS } from "../../helpers/database.js";
 import { tempDir } from "../../helpers/temp.js";
 import { openSocket, type RawSocket } from "../../helpers/ws.js";
 
@@ -35,11 +36,11 @@ function capture() {
   return { logger, lines, records };
 }
 
-async function startWith(env: Record<string, string>) {
+async function startWith(env: Record<string, string>, postgresUrl: string | undefined) {
   const log = capture();
   const app = await startApp(
     { WS_MAX_CONNECTIONS_PER_SUBJECT: "10", ...env },
-    { schema: schemaWithShadow(), logger: log.logger, metrics: true },
+    { schema: schemaWithShadow(), logger: log.logger, metrics: true, postgresUrl },
   );
   const token = (persona: PersonaName) => app.devIssuer!.mint(PERSONAS[persona]);
   const follow = async (personas: readonly PersonaName[]) => {
@@ -71,56 +72,59 @@ async function startWith(env: Record<string, string>) {
   return { app, log, token, follow, publish, shadowCount };
 }
 
-describe("subscription events under AUTH_AUDIT=denied (the default)", () => {
+describe.each(BACKENDS)("subscription events under AUTH_AUDIT=denied (the default) on $name", ({ postgresUrl, skip }) => {
   let t: Awaited<ReturnType<typeof startWith>>;
   beforeAll(async () => {
-    t = await startWith({});
+    if (!skip) t = await startWith({}, postgresUrl);
   }, 60_000);
-  afterAll(() => t.app.close());
+  afterAll(() => t?.app.close());
   beforeEach(() => {
-    t.log.lines.length = 0;
+    if (t) t.log.lines.length = 0;
   });
 
-  it("counts every would-be denial of a shadow rule per event and subscriber, and records each subscription's first one only", async () => {
-    // Two support subscribers, whom "staff only" would refuse, and one staff subscriber, whom it lets through.
-    const sockets = await t.follow(["sam", "sam", "stella"]);
-    const before = await t.shadowCount();
-    await t.publish(sockets);
-    await t.publish(sockets);
-    // The shadow rule refused nobody: every subscriber received both events.
-    for (const socket of sockets) expect(socket.messages.filter((m) => m.type === "next")).toHaveLength(2);
-    expect(await t.shadowCount()).toBe(before + 4);
-    const records = t.log.records("event");
-    // One record per support subscription (its first event), none for staff, none for the second event.
-    expect(records).toHaveLength(2);
-    const starts = new Set<string>();
-    for (const record of records) {
-      expect(record).toMatchObject({
-        principal: "USER",
-        sub: PERSONAS.sam.sub,
-        operation: "Feed",
-        documentHash: sha256(QUERY),
-        outcome: "allowed",
-        requestId: expect.any(String),
-        subscription: expect.any(String),
-      });
-      expect(record.decisions).toContainEqual({
-        coordinate: "Subscription.orderEvents",
-        decision: "shadow-deny",
-        reason: "INSUFFICIENT_PERMISSION",
-        rule: ["group:staff"],
-        failed: ["group:staff"],
-      });
-      starts.add(record.subscription);
-    }
-    expect(starts.size).toBe(2);
-    // A subscription's start that nothing was denied in writes no record under `denied`.
-    expect(t.log.records("start")).toEqual([]);
-    for (const socket of sockets) socket.close();
-    await t.app.waitForSubscribers(0);
-  });
+  it.skipIf(skip)(
+    "counts every would-be denial of a shadow rule per event and subscriber, and records each subscription's first one only",
+    async () => {
+      // Two support subscribers, whom "staff only" would refuse, and one staff subscriber, whom it lets through.
+      const sockets = await t.follow(["sam", "sam", "stella"]);
+      const before = await t.shadowCount();
+      await t.publish(sockets);
+      await t.publish(sockets);
+      // The shadow rule refused nobody: every subscriber received both events.
+      for (const socket of sockets) expect(socket.messages.filter((m) => m.type === "next")).toHaveLength(2);
+      expect(await t.shadowCount()).toBe(before + 4);
+      const records = t.log.records("event");
+      // One record per support subscription (its first event), none for staff, none for the second event.
+      expect(records).toHaveLength(2);
+      const starts = new Set<string>();
+      for (const record of records) {
+        expect(record).toMatchObject({
+          principal: "USER",
+          sub: PERSONAS.sam.sub,
+          operation: "Feed",
+          documentHash: sha256(QUERY),
+          outcome: "allowed",
+          requestId: expect.any(String),
+          subscription: expect.any(String),
+        });
+        expect(record.decisions).toContainEqual({
+          coordinate: "Subscription.orderEvents",
+          decision: "shadow-deny",
+          reason: "INSUFFICIENT_PERMISSION",
+          rule: ["group:staff"],
+          failed: ["group:staff"],
+        });
+        starts.add(record.subscription);
+      }
+      expect(starts.size).toBe(2);
+      // A subscription's start that nothing was denied in writes no record under `denied`.
+      expect(t.log.records("start")).toEqual([]);
+      for (const socket of sockets) socket.close();
+      await t.app.waitForSubscribers(0);
+    },
+  );
 
-  it("records a subscription refused at its start, with the coordinate and the failing clause", async () => {
+  it.skipIf(skip)("records a subscription refused at its start, with the coordinate and the failing clause", async () => {
     const socket = await openSocket(t.app.wsUrl);
     await socket.init({ Authorization: `Bearer ${t.token("alice")}` });
     socket.subscribe("1", QUERY);
@@ -138,14 +142,14 @@ describe("subscription events under AUTH_AUDIT=denied (the default)", () => {
   });
 });
 
-describe("subscription events under AUTH_AUDIT=all", () => {
+describe.each(BACKENDS)("subscription events under AUTH_AUDIT=all on $name", ({ postgresUrl, skip }) => {
   let t: Awaited<ReturnType<typeof startWith>>;
   beforeAll(async () => {
-    t = await startWith({ AUTH_AUDIT: "all" });
+    if (!skip) t = await startWith({ AUTH_AUDIT: "all" }, postgresUrl);
   }, 60_000);
-  afterAll(() => t.app.close());
+  afterAll(() => t?.app.close());
 
-  it("records each start, and each event's execution for each subscriber, the start's request id tying them", async () => {
+  it.skipIf(skip)("records each start, and each event's execution for each subscriber, the start's request id tying them", async () => {
     const sockets = await t.follow(["sam", "stella"]);
     await t.publish(sockets);
     await t.publish(sockets);

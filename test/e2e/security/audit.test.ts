@@ -5,6 +5,7 @@ import { PERSONAS, type PersonaName } from "../../../src/dev/personas.js";
 import { seedDevData } from "../../../src/dev/seed.js";
 import { createApp } from "../../../src/app.js";
 import { loadConfig } from "../../../src/config.js";
+import { decisionRecordsOf } from "../../helpers/decision-records.js";
 import { tempDir } from "../../helpers/temp.js";
 import { bearer, startApp, type TestApp } from "../../helpers/app.js";
 import { startJwksServer, type JwksServer } from "../../helpers/jwks-server.js";
@@ -17,7 +18,7 @@ function capture() {
   const lines: Record<string, any>[] = [];
   const logger = pino({ level: "info" }, { write: (line: string) => void lines.push(JSON.parse(line)) });
   // Over HTTP a record rides in its request's line; a line of its own would be a second record of the request.
-  const records = () => lines.flatMap((l) => (l.event === "auth.decision" ? [l] : l.audit ? [l.audit] : []));
+  const records = () => decisionRecordsOf(lines);
   return { logger, lines, records };
 }
 
@@ -47,8 +48,10 @@ describe("decision records with AUTH_AUDIT=denied (the default), in dev mode", (
     expect(records).toHaveLength(1);
     const [record] = records;
     // It is the request line's: the same request id, one line.
-    const line = log.lines.find((l) => l.audit === record || l.audit?.requestId === record.requestId);
+    const line = log.lines.find((l) => l.audit && l.requestId === record.requestId);
     expect(line).toMatchObject({ msg: "request", requestId: record.requestId, status: 200 });
+    // The line says who and which operation once: its audit holds only what the line lacks.
+    expect(Object.keys(line!.audit).sort()).toEqual(["decisions", "documentHash", "jti", "outcome"]);
     expect(record).toMatchObject({
       principal: "USER",
       sub: PERSONAS.alice.sub,
@@ -122,7 +125,10 @@ describe("decision records with AUTH_AUDIT=all", () => {
     expect(log.records()).toHaveLength(2);
     // One line per request: the request line carries the record, nothing else is written for it.
     const requestLines = log.lines.filter((l) => l.msg === "request");
-    expect(requestLines.map((l) => l.audit?.operation)).toEqual(["Mine", "Catalogue"]);
+    expect(requestLines.map((l) => [l.operation, l.audit?.outcome])).toEqual([
+      ["Mine", "allowed"],
+      ["Catalogue", "allowed"],
+    ]);
     expect(log.lines.filter((l) => l.event === "auth.decision")).toEqual([]);
   });
 });

@@ -6,6 +6,7 @@ import { diffManifests } from "../../../src/graphql/access-diff.js";
 import { accessManifest, formatAccessTable } from "../../../src/graphql/access-manifest.js";
 import { DEV_APP_CLIENT_ID } from "../../../src/dev/personas.js";
 import { bearer, startApp, type TestApp } from "../../helpers/app.js";
+import { decisionRecordsOf } from "../../helpers/decision-records.js";
 
 /** Shadow rules (`@auth(..., enforce: false)`) over the real server: evaluated, logged and counted, never refusing. */
 const SDL = /* GraphQL */ `
@@ -48,7 +49,7 @@ describe("shadow rules over HTTP", () => {
   const as = (sub: string, groups: string[] = []) =>
     bearer(app.devIssuer!.mint({ sub, username: sub, groups, clientId: DEV_APP_CLIENT_ID }));
   // Over HTTP a decision record rides in its request line (`audit`).
-  const decisions = () => logs.flatMap((l) => (l.event === "auth.decision" ? [l] : l.audit ? [l.audit] : []));
+  const decisions = () => decisionRecordsOf(logs);
   const shadowCount = async (coordinate: string) => {
     const text = (await app.fetch("/metrics")).text;
     const line = text.split("\n").find((l) => l.startsWith(`auth_shadow_denials_total{coordinate="${coordinate}"}`));
@@ -199,7 +200,8 @@ describe("shadow rules on interfaces and union members, over HTTP", () => {
   /** `decision coordinate failed` of the shadow denials in the one record of the last request. */
   const shadowDenials = () =>
     logs
-      .flatMap((l) => (l.audit ? [l.audit] : []))
+      .filter((l) => l.audit)
+      .map((l) => l.audit)
       .flatMap((r) => r.decisions)
       .filter((d: { decision: string }) => d.decision === "shadow-deny")
       .map((d: { coordinate: string; failed: string[] }) => `${d.coordinate} ${d.failed.join(",")}`)

@@ -1,7 +1,7 @@
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { RequestAuth, type Principal } from "../../../src/auth/index.js";
-import { DecisionAudit } from "../../../src/graphql/decision-records.js";
+import { DecisionAudit, decisionRecord } from "../../../src/graphql/decision-records.js";
 import { Metrics } from "../../../src/metrics.js";
 
 const principal = { sub: "s-1", kind: "USER", tokenId: "jti-1", groups: [], scopes: [] } as unknown as Principal;
@@ -17,26 +17,31 @@ function execution(coordinate: string, denied?: string): RequestAuth {
 }
 
 describe("DecisionAudit", () => {
-  it("under denied, records a subscription's first execution per coordinate and decision, and counts every one", async () => {
+  it("under denied, asks for a subscription's first execution per coordinate and decision, and counts every one", async () => {
     const metrics = new Metrics();
     const audit = new DecisionAudit({ mode: "denied", logger, metrics });
     const seen = new Set<string>();
-    expect(audit.settle(execution("T.a"), {}, seen)?.decisions).toEqual([
+    const first = execution("T.a");
+    expect(audit.settle(first, seen)).toBe(true);
+    expect(decisionRecord(first, {}).decisions).toEqual([
       { coordinate: "T.a", decision: "shadow-deny", reason: "INSUFFICIENT_PERMISSION" },
     ]);
-    expect(audit.settle(execution("T.a"), {}, seen)).toBeUndefined();
-    expect(audit.settle(execution("T.a", "T.b"), {}, seen)?.outcome).toBe("denied");
-    expect(audit.settle(execution("T.a", "T.b"), {}, seen)).toBeUndefined();
+    expect(audit.settle(execution("T.a"), seen)).toBe(false);
+    expect(audit.settle(execution("T.a", "T.b"), seen)).toBe(true);
+    expect(audit.settle(execution("T.a", "T.b"), seen)).toBe(false);
     // Without a subscription's set (an HTTP request), every execution with a denial has its record.
-    expect(audit.settle(execution("T.a"), {})).toBeDefined();
+    expect(audit.settle(execution("T.a"))).toBe(true);
+    // Nothing denied, concealed or shadow-denied: no record under denied.
+    expect(audit.settle(new RequestAuth(principal, { explain: false }))).toBe(false);
     const text = await metrics.registry.metrics();
     expect(text).toContain('auth_shadow_denials_total{coordinate="T.a"} 5');
   });
 
-  it("under all, records every execution, also one nothing was decided in", () => {
+  it("under all, asks for every execution's record, also one nothing was decided in", () => {
     const audit = new DecisionAudit({ mode: "all", logger });
-    const record = audit.settle(new RequestAuth(null, { explain: false }), { requestId: "r-1", operation: "Op", documentHash: "h" });
-    expect(record).toEqual({
+    const auth = new RequestAuth(null, { explain: false });
+    expect(audit.settle(auth)).toBe(true);
+    expect(decisionRecord(auth, { requestId: "r-1", operation: "Op", documentHash: "h" })).toEqual({
       event: "auth.decision",
       requestId: "r-1",
       principal: "ANONYMOUS",
@@ -51,10 +56,10 @@ describe("DecisionAudit", () => {
     });
   });
 
-  it("builds no record without a logger, and still counts", async () => {
+  it("asks for none without a logger, and still counts", async () => {
     const metrics = new Metrics();
     const audit = new DecisionAudit({ mode: "all", metrics });
-    expect(audit.settle(execution("T.a"), {})).toBeUndefined();
+    expect(audit.settle(execution("T.a"))).toBe(false);
     expect(await metrics.registry.metrics()).toContain('auth_shadow_denials_total{coordinate="T.a"} 1');
   });
 });
