@@ -107,7 +107,7 @@ export function isEmailVerified(claim: unknown): boolean {
  * machine client's (`CLIENT`) when it has no `username` or its `sub` is its `client_id` (the client-credentials
  * grant), whatever else a V3 trigger added to it; a machine client has no username, groups or email.
  */
-export function principalFromClaims(claims: VerifiedClaims): Principal {
+export function principalFromClaims(claims: VerifiedClaims, issuer: string = claims.iss): Principal {
   const isAccess = claims.token_use === "access";
   const claimedUsername = asString(isAccess ? claims.username : claims["cognito:username"]);
   const isClient = isAccess && (claimedUsername === null || claims.sub === claims.client_id);
@@ -127,7 +127,7 @@ export function principalFromClaims(claims: VerifiedClaims): Principal {
     scopes: scope ? Object.freeze(scope.split(" ").filter((s) => s !== "")) : NONE,
     tokenUse: claims.token_use,
     clientId: asString(isAccess ? claims.client_id : Array.isArray(claims.aud) ? claims.aud[0] : claims.aud) ?? "",
-    issuer: claims.iss,
+    issuer: issuer === claims.iss ? issuer : claims.iss,
     expiresAt: new Date(claims.exp * 1000),
     tokenId: asString(claims.jti),
     sessionId: asString(claims.origin_jti),
