@@ -49,8 +49,9 @@ export type Mutation = {
   readonly revokeSessions: Revocation;
   /**
    * Ends the caller's current session: this token, the other tokens of the same sign-in (access and ID) and those
-   * refreshed from it. The caller's other sessions keep working. Refused (BAD_USER_INPUT) for a token without a
-   * session id (origin_jti), such as a machine client's.
+   * refreshed from it, matched by origin_jti and by the sign-in time (auth_time), so also after a refresh-token rotation
+   * that changed origin_jti. The caller's other sessions keep working, except one signed in within the same second.
+   * Refused (BAD_USER_INPUT) for a token without a session id (origin_jti), such as a machine client's.
    */
   readonly signOut: Revocation;
   /**

@@ -9,6 +9,8 @@ export class KeySetCache extends SimpleJwksCache {
   private readonly kidsByUri = new Map<string, Set<string>>();
   /** Every key id of every cached key set. */
   trustedKids: ReadonlySet<string> = new Set();
+  /** Each trusted key id to the one string instance the cache holds (see `canonicalKid`). */
+  private kidInstances = new Map<string, string>();
 
   override addJwks(jwksUri: string, jwks: Jwks): void {
     super.addJwks(jwksUri, jwks);
@@ -32,8 +34,17 @@ export class KeySetCache extends SimpleJwksCache {
     return results.filter((r) => r.status === "rejected").length;
   }
 
+  /**
+   * `kid` as the string instance the key set holds when it is a trusted key id, else `kid` itself: what the
+   * verified-token cache keeps per entry, so that its entries share one string per key instead of a copy each.
+   */
+  canonicalKid(kid: string): string {
+    return this.kidInstances.get(kid) ?? kid;
+  }
+
   private remember(jwksUri: string, jwks: Jwks): void {
     this.kidsByUri.set(jwksUri, new Set(jwks.keys.flatMap((k) => (typeof k.kid === "string" ? [k.kid] : []))));
     this.trustedKids = new Set([...this.kidsByUri.values()].flatMap((kids) => [...kids]));
+    this.kidInstances = new Map([...this.trustedKids].map((kid) => [kid, kid]));
   }
 }

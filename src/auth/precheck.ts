@@ -122,16 +122,18 @@ function parseSegment(bytes: Buffer, part: string): Record<string, unknown> {
 
 /**
  * Time, lifetime and audience rules the library does not apply; runs after the signature is verified
- * (`customJwtCheck`). Types were checked in `precheck`; they are checked again here so that this function is safe
- * on its own. `audiences`: COGNITO_ACCESS_TOKEN_AUDIENCE (`null`: an access token's `aud` is not required).
+ * (`customJwtCheck`). Types are checked here too, so that this function is safe on its own, unless `typesChecked`
+ * says `precheck` checked this very object already. `audiences`: COGNITO_ACCESS_TOKEN_AUDIENCE (`null`: an access
+ * token's `aud` is not required).
  */
 export function checkClaims(
   payload: Record<string, unknown>,
   skewSeconds: number,
   now = Date.now() / 1000,
   audiences: ReadonlySet<string> | null = null,
+  typesChecked = false,
 ): void {
-  checkClaimTypes(payload);
+  if (!typesChecked) checkClaimTypes(payload);
   const iat = payload.iat as number;
   if (iat > now + skewSeconds) throw claimError("TOKEN_ISSUED_IN_FUTURE", "iat is in the future");
   if ((payload.exp as number) - iat > MAX_LIFETIME_SECONDS) throw claimError("TOKEN_LIFETIME_TOO_LONG", "Lifetime exceeds one day");

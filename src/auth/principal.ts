@@ -107,7 +107,7 @@ export function isEmailVerified(claim: unknown): boolean {
  * machine client's (`CLIENT`) when it has no `username` or its `sub` is its `client_id` (the client-credentials
  * grant), whatever else a V3 trigger added to it; a machine client has no username, groups or email.
  */
-export function principalFromClaims(claims: VerifiedClaims): Principal {
+export function principalFromClaims(claims: VerifiedClaims, issuer: string = claims.iss): Principal {
   const isAccess = claims.token_use === "access";
   const claimedUsername = asString(isAccess ? claims.username : claims["cognito:username"]);
   const isClient = isAccess && (claimedUsername === null || claims.sub === claims.client_id);
@@ -117,6 +117,8 @@ export function principalFromClaims(claims: VerifiedClaims): Principal {
   const emailVerified = claimedEmail !== null && isEmailVerified(claims.email_verified);
   const groups = !isClient && Array.isArray(claims["cognito:groups"]) ? (claims["cognito:groups"] as string[]) : [];
   const scope = asString(claims.scope);
+  // Most scope claims have no empty member (no double, leading or trailing space): no filtered copy for those.
+  const scopes = scope ? scope.split(" ") : null;
   return Object.freeze({
     sub: claims.sub,
     kind: isClient ? "CLIENT" : "USER",
@@ -124,10 +126,10 @@ export function principalFromClaims(claims: VerifiedClaims): Principal {
     email: emailVerified ? claimedEmail : null,
     emailVerified,
     groups: groups.length === 0 ? NONE : Object.freeze([...groups]),
-    scopes: scope ? Object.freeze(scope.split(" ").filter((s) => s !== "")) : NONE,
+    scopes: scopes === null ? NONE : Object.freeze(scopes.includes("") ? scopes.filter((s) => s !== "") : scopes),
     tokenUse: claims.token_use,
     clientId: asString(isAccess ? claims.client_id : Array.isArray(claims.aud) ? claims.aud[0] : claims.aud) ?? "",
-    issuer: claims.iss,
+    issuer: issuer === claims.iss ? issuer : claims.iss,
     expiresAt: new Date(claims.exp * 1000),
     tokenId: asString(claims.jti),
     sessionId: asString(claims.origin_jti),
@@ -136,8 +138,11 @@ export function principalFromClaims(claims: VerifiedClaims): Principal {
   });
 }
 
-/** Names left out of `customClaims`, as aws-jwt-verify's own parser drops them (prototype pollution). */
-const UNSAFE_NAMES = new Set(["__proto__", "constructor"]);
+/**
+ * Names never in `customClaims`: `CLAIMS_NOT_CUSTOM`, and `__proto__` and `constructor`, which aws-jwt-verify's own
+ * parser drops (prototype pollution). One set, so each claim name costs one lookup.
+ */
+const NOT_CUSTOM_OR_UNSAFE: ReadonlySet<string> = new Set([...CLAIMS_NOT_CUSTOM, "__proto__", "constructor"]);
 
 /**
  * The `groups` or `scopes` of every token that has none: one frozen array, shared (a never-seen token's Principal is
@@ -157,7 +162,7 @@ const NO_CUSTOM_CLAIMS: Readonly<Record<string, JsonValue>> = Object.freeze({});
 function customClaimsOf(claims: VerifiedClaims): Readonly<Record<string, JsonValue>> {
   let custom: Record<string, JsonValue> | undefined;
   for (const name of Object.keys(claims)) {
-    if (CLAIMS_NOT_CUSTOM.has(name) || UNSAFE_NAMES.has(name)) continue;
+    if (NOT_CUSTOM_OR_UNSAFE.has(name)) continue;
     // "__proto__" is left out above, so an assignment defines a plain own property like any other.
     (custom ??= {})[name] = (claims as unknown as Record<string, JsonValue>)[name]!;
   }

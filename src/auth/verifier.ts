@@ -101,7 +101,12 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     fetcher: options.fetcher,
     penaltyBox: new SimplePenaltyBox({ waitSeconds: options.unknownKidWaitSeconds ?? 10 }),
   });
-  const verifierOf = libraryVerifiers(options, table, jwksCache);
+  // The payload precheck parsed and type-checked for the verification in progress: the library hands that very
+  // object to customJwtCheck (parse-once.ts), which then need not check the types again (any other object, it does).
+  let prechecked: object | null = null;
+  const verifierOf = libraryVerifiers(options, table, jwksCache, (payload) => payload === prechecked);
+  // The configured issuer strings: a cached Principal refers to one of them rather than to its token's copy.
+  const canonicalIssuer = new Map(table.map((i) => [i.issuer, i.issuer]));
   // The first issuer of each pool is its home issuer (see issuersOfPool).
   const homes = options.userPoolIds.map((id) => table.find((i) => i.userPoolId === id)!);
   const tokens = new VerifiedTokenCache(options.tokenCacheSize ?? 10_000);
@@ -134,15 +139,19 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       const library = verifierOf.get(iss)!;
       let payload;
       try {
+        prechecked = decomposed.payload;
         // Synchronous when the key is cached; the async way (which fetches the key set) only when it is not.
         let verified = library.verifyParsedSync(token, decomposed);
         if (verified === KEY_NOT_CACHED) verified = await library.verifyParsed(token, decomposed);
         payload = verified as VerifiedClaims;
       } catch (error) {
         throw mapLibraryError(error);
+      } finally {
+        prechecked = null;
       }
-      const principal = principalFromClaims(payload);
-      tokens.set(token, { principal, validUntil: payload.exp + skew, kid });
+      // Strings shared with the configuration and the key set, so a cache entry holds fewer objects of its own.
+      const principal = principalFromClaims(payload, canonicalIssuer.get(iss));
+      tokens.set(token, { principal, validUntil: payload.exp + skew, kid: jwksCache.canonicalKid(kid) });
       return principal;
     },
     refreshKeys: () => jwksCache.refresh(),
@@ -173,12 +182,17 @@ function issuerTable(options: VerifierOptions): PoolIssuer[] {
  * (ORIGINAL and UPDATED on amazonaws.com); a `JwtRsaVerifier` takes the rest (replica regions, the EU Sovereign
  * Cloud's own suffix, emulators) with the same Cognito checks of `token_use` and client and the same key-set cache.
  */
-function libraryVerifiers(options: VerifierOptions, table: readonly PoolIssuer[], jwksCache: KeySetCache): Map<string, LibraryVerifier> {
+function libraryVerifiers(
+  options: VerifierOptions,
+  table: readonly PoolIssuer[],
+  jwksCache: KeySetCache,
+  typesChecked: (payload: object) => boolean,
+): Map<string, LibraryVerifier> {
   const skew = options.clockSkewSeconds;
   const tokenUse = options.tokenUse === "any" ? null : options.tokenUse;
   const audiences = options.accessTokenAudiences && options.accessTokenAudiences.length > 0 ? new Set(options.accessTokenAudiences) : null;
   const customJwtCheck = ({ payload }: { payload: object }) =>
-    checkClaims(payload as Record<string, unknown>, skew, Date.now() / 1000, audiences);
+    checkClaims(payload as Record<string, unknown>, skew, Date.now() / 1000, audiences, typesChecked(payload));
   const byIssuer = new Map<string, LibraryVerifier>();
   const own = table.filter((i) => i.library);
   if (own.length > 0) {
