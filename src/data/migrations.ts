@@ -108,17 +108,6 @@ const migrations: Record<string, Migration> = {
         for each row execute function revocations_renumber()`.execute(db);
     },
   },
-  "2026-12-06-003-revocations-session-sign-in": {
-    async up(db: Kysely<any>) {
-      // A session record also keeps its session's sign-in time (auth_time), which tokens refreshed from the session
-      // keep: the revoked session's tokens are still matched if refresh-token rotation gives them a new origin_jti.
-      await db.schema.alterTable("revocations").addColumn("session_signed_in_at", "timestamptz").execute();
-      await db.schema
-        .alterTable("revocations")
-        .addCheckConstraint("revocations_sign_in_of_session", sql`session_signed_in_at is null or session_id is not null`)
-        .execute();
-    },
-  },
   "2026-12-06-002-order-events": {
     async up(db: Kysely<any>) {
       // The durable log of order events (src/data/order-event-log.ts): written in the mutation's transaction with
@@ -133,6 +122,17 @@ const migrations: Record<string, Migration> = {
         .execute();
       await db.schema.createIndex("order_events_customer").on("order_events").columns(["customer_id", "id"]).execute();
       await db.schema.createIndex("order_events_occurred_at").on("order_events").column("occurred_at").execute();
+    },
+  },
+  "2026-12-06-003-revocations-session-sign-in": {
+    async up(db: Kysely<any>) {
+      // A session record also keeps its session's sign-in time (auth_time), which tokens refreshed from the session
+      // keep: the revoked session's tokens are still matched if refresh-token rotation gives them a new origin_jti.
+      await db.schema.alterTable("revocations").addColumn("session_signed_in_at", "timestamptz").execute();
+      await db.schema
+        .alterTable("revocations")
+        .addCheckConstraint("revocations_sign_in_of_session", sql`session_signed_in_at is null or session_id is not null`)
+        .execute();
     },
   },
 };
