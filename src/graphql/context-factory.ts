@@ -29,18 +29,17 @@ export function createCredentialCheck(deps: ServerDependencies): (sources: Crede
     revocations: deps.revocations,
     posture: { explain: !deps.config.production },
   });
-  return async (sources) => {
-    let auth: AuthContext;
-    try {
-      auth = await authenticate(sources);
-    } catch (error) {
-      const reason = (error as GraphQLError).extensions?.auth as { reason?: string } | undefined;
-      deps.metrics?.countAuthentication(reason?.reason ?? "ERROR");
-      throw error;
-    }
+  // Callbacks on authenticate's promise, not another async function around it: this runs on every request.
+  const counted = (auth: AuthContext) => {
     deps.metrics?.countAuthentication(auth.principal ? "VERIFIED" : "ANONYMOUS");
     return auth;
   };
+  const refused = (error: unknown): never => {
+    const reason = (error as GraphQLError).extensions?.auth as { reason?: string } | undefined;
+    deps.metrics?.countAuthentication(reason?.reason ?? "ERROR");
+    throw error;
+  };
+  return (sources) => authenticate(sources).then(counted, refused);
 }
 
 /**

@@ -16,5 +16,7 @@ export function subscriptionRootPlugin<TContext extends object>(): ApolloServerP
       };
     },
   };
-  return { requestDidStart: async () => hooks };
+  // Only a document with a subscription operation can need it, and such a document contains the keyword
+  // `subscription`: every other request skips the plugin (Apollo calls each hook of every listener per request).
+  return { requestDidStart: async ({ request }) => (request.query?.includes("subscription") ? hooks : undefined) };
 }
