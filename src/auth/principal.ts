@@ -116,9 +116,6 @@ export function principalFromClaims(claims: VerifiedClaims, issuer: string = cla
   const claimedEmail = isClient ? null : asString(claims.email);
   const emailVerified = claimedEmail !== null && isEmailVerified(claims.email_verified);
   const groups = !isClient && Array.isArray(claims["cognito:groups"]) ? (claims["cognito:groups"] as string[]) : [];
-  const scope = asString(claims.scope);
-  // Most scope claims have no empty member (no double, leading or trailing space): no filtered copy for those.
-  const scopes = scope ? scope.split(" ") : null;
   return Object.freeze({
     sub: claims.sub,
     kind: isClient ? "CLIENT" : "USER",
@@ -126,7 +123,7 @@ export function principalFromClaims(claims: VerifiedClaims, issuer: string = cla
     email: emailVerified ? claimedEmail : null,
     emailVerified,
     groups: groups.length === 0 ? NONE : Object.freeze([...groups]),
-    scopes: scopes === null ? NONE : Object.freeze(scopes.includes("") ? scopes.filter((s) => s !== "") : scopes),
+    scopes: scopesOf(asString(claims.scope)),
     tokenUse: claims.token_use,
     clientId: asString(isAccess ? claims.client_id : Array.isArray(claims.aud) ? claims.aud[0] : claims.aud) ?? "",
     issuer: issuer === claims.iss ? issuer : claims.iss,
@@ -149,6 +146,24 @@ const NOT_CUSTOM_OR_UNSAFE: ReadonlySet<string> = new Set([...CLAIMS_NOT_CUSTOM,
  * kept in the verified-token cache, so each object it holds is one more for the collector to move).
  */
 const NONE: readonly string[] = Object.freeze([]);
+
+/**
+ * The last scope claim split and its scopes (frozen): the tokens of one app client mostly carry the same scope
+ * claim, so a never-seen token's Principal usually shares the array instead of holding one more of its own.
+ */
+let lastScopeClaim = "";
+let lastScopes: readonly string[] = NONE;
+
+/** A `scope` claim's scopes: split on spaces, without empty members (a double, leading or trailing space). */
+function scopesOf(scope: string | null): readonly string[] {
+  if (!scope) return NONE;
+  if (scope === lastScopeClaim) return lastScopes;
+  const split = scope.split(" ");
+  const scopes = Object.freeze(split.includes("") ? split.filter((s) => s !== "") : split);
+  lastScopeClaim = scope;
+  lastScopes = scopes;
+  return scopes;
+}
 
 /** The `customClaims` of every token that has none (most access tokens): one frozen object, shared, as `NONE`. */
 const NO_CUSTOM_CLAIMS: Readonly<Record<string, JsonValue>> = Object.freeze({});

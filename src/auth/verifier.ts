@@ -8,7 +8,7 @@ import { issuersOfPool, type PoolIssuer } from "./issuers.js";
 import { KeySetCache } from "./key-set-cache.js";
 import { mapLibraryError } from "./library-errors.js";
 import { KEY_NOT_CACHED, parseOnce, type ParseOnceVerifier } from "./parse-once.js";
-import { checkClaims, precheck } from "./precheck.js";
+import { checkClaims, KnownHeaders, precheck } from "./precheck.js";
 import { principalFromClaims, type Principal, type VerifiedClaims } from "./principal.js";
 import { VerifiedTokenCache } from "./token-cache.js";
 
@@ -110,6 +110,7 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   // The first issuer of each pool is its home issuer (see issuersOfPool).
   const homes = options.userPoolIds.map((id) => table.find((i) => i.userPoolId === id)!);
   const tokens = new VerifiedTokenCache(options.tokenCacheSize ?? 10_000);
+  const knownHeaders = new KnownHeaders();
   let refreshTimer: NodeJS.Timeout | undefined;
 
   return {
@@ -135,7 +136,7 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       const now = Date.now() / 1000;
       const cached = tokens.get(token, now, jwksCache.trustedKids);
       if (cached) return cached;
-      const { kid, iss, decomposed } = precheck(token, issuers);
+      const { kid, iss, decomposed } = precheck(token, issuers, knownHeaders);
       const library = verifierOf.get(iss)!;
       let payload;
       try {
@@ -149,6 +150,7 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       } finally {
         prechecked = null;
       }
+      knownHeaders.remember(decomposed.headerB64, decomposed.header);
       // Strings shared with the configuration and the key set, so a cache entry holds fewer objects of its own.
       const principal = principalFromClaims(payload, canonicalIssuer.get(iss));
       tokens.set(token, { principal, validUntil: payload.exp + skew, kid: jwksCache.canonicalKid(kid) });

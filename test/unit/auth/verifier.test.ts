@@ -458,6 +458,8 @@ describe("createTokenVerifier refuses", () => {
       ["a '/' in the signature", (t) => withSegment(t, 2, replaceCharAt(segmentsOf(t)[2], "/"))],
       ["a space in the header", (t) => withSegment(t, 0, replaceCharAt(segmentsOf(t)[0], " "))],
       ["a non-ASCII letter in the payload", (t) => withSegment(t, 1, replaceCharAt(segmentsOf(t)[1], "é"))],
+      // U+0142's low byte is "B": Node's base64 decoder reads it as that letter.
+      ["a character above U+00FF in the signature", (t) => withSegment(t, 2, replaceCharAt(segmentsOf(t)[2], "\u0142"))],
       ["a segment of a length no base64url encoder produces", (t) => withSegment(t, 2, impossibleLength(segmentsOf(t)[2]))],
       ["a header that is not JSON", (t) => withSegment(t, 0, b64url("{alg: RS256}"))],
       ["a header that is a JSON array", (t) => withSegment(t, 0, b64url([{ alg: "RS256", kid: keyA.kid }]))],
@@ -481,6 +483,18 @@ describe("createTokenVerifier refuses", () => {
       expect(Buffer.from(respelt, "base64url")).toEqual(Buffer.from(signature, "base64url"));
       await expect(shared.verifier.verify(token)).resolves.toMatchObject({ sub: "user-sub-1" });
       await refuse(withSegment(token, 2, respelt), "TOKEN_MALFORMED");
+    });
+
+    it("refuses other spellings of a header it has verified before, and accepts the header's own spelling", async () => {
+      const token = signToken(keyA, accessClaims());
+      await expect(shared.verifier.verify(token)).resolves.toMatchObject({ sub: "user-sub-1" });
+      const header = segmentsOf(token)[0];
+      const lowByteTwin = String.fromCharCode(0x100 + header.charCodeAt(5));
+      expect(Buffer.from(header.slice(0, 5) + lowByteTwin + header.slice(6), "base64url")).toEqual(Buffer.from(header, "base64url"));
+      for (const respelt of [header.slice(0, 5) + lowByteTwin + header.slice(6), `${header}=`, `${header} `, replaceCharAt(header, "+")]) {
+        await refuse(withSegment(token, 0, respelt), "TOKEN_MALFORMED");
+      }
+      await expect(shared.verifier.verify(signToken(keyA, accessClaims({ jti: "another" })))).resolves.toMatchObject({ sub: "user-sub-1" });
     });
 
     it("refuses a token over 8 KiB as too large", async () => {
