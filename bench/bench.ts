@@ -300,41 +300,40 @@ async function runInstructionCounts(): Promise<void> {
     const target = floorInput
       ? [join(import.meta.dirname, "verify-floor.ts"), floorInput.file, String(VERIFY_BATCH)]
       : [join(import.meta.dirname, "server.ts"), variant];
-    const counted = await (async () => {
-      try {
-        return await countInstructions(
-          // --predictable: V8 runs its compilers and GC on the main thread and seeds its hashes alike every time, so
-          // the same requests execute the same instructions run after run.
-          // --no-memory-reducer: no collection started by a timer (valgrind slows time down unevenly).
-          // A fixed 64 MiB young generation: with V8's default (1 MiB growing to 16 MiB) the same cell's count varied
-          // from run to run, almost all in scavenges (how many objects survive each one); docs/performance.md has the
-          // figures (#measurements-behind-code-choices).
-          [
-            "--predictable",
-            "--no-memory-reducer",
-            "--expose-gc",
-            "--min-semi-space-size=64",
-            "--max-semi-space-size=64",
-            "--import",
-            "tsx",
-            ...target,
-          ],
-          {
-            ...process.env,
-            BENCH_JWKS_URL: jwks.url,
-            BENCH_DATABASE_URL: database.url,
-            NODE_ENV: "production",
-            BENCH_REVOCATION_RELOAD_SECONDS: "3600",
-          },
-          work,
-          warmup,
-          count,
-        );
-      } finally {
-        floorInput?.remove();
-        await database.drop();
-      }
-    })();
+    let counted: InstructionCell;
+    try {
+      counted = await countInstructions(
+        // --predictable: V8 runs its compilers and GC on the main thread and seeds its hashes alike every time, so
+        // the same requests execute the same instructions run after run.
+        // --no-memory-reducer: no collection started by a timer (valgrind slows time down unevenly).
+        // A fixed 64 MiB young generation: with V8's default (1 MiB growing to 16 MiB) the same cell's count varied
+        // from run to run, almost all in scavenges (how many objects survive each one); docs/performance.md has the
+        // figures (#measurements-behind-code-choices).
+        [
+          "--predictable",
+          "--no-memory-reducer",
+          "--expose-gc",
+          "--min-semi-space-size=64",
+          "--max-semi-space-size=64",
+          "--import",
+          "tsx",
+          ...target,
+        ],
+        {
+          ...process.env,
+          BENCH_JWKS_URL: jwks.url,
+          BENCH_DATABASE_URL: database.url,
+          NODE_ENV: "production",
+          BENCH_REVOCATION_RELOAD_SECONDS: "3600",
+        },
+        work,
+        warmup,
+        count,
+      );
+    } finally {
+      floorInput?.remove();
+      await database.drop();
+    }
     // Per verification for verify-floor (a unit is a batch), per request otherwise.
     const cell = {
       instructionsPerRequest: counted.instructionsPerRequest / perUnit,
