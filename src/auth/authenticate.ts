@@ -1,4 +1,4 @@
-import { readBearerToken, type CredentialSources } from "./bearer.js";
+import { assertB64token, readBearerToken, type CredentialSources } from "./bearer.js";
 import { AuthError, InvalidTokenError, requestError, type ErrorPosture } from "./errors.js";
 import { RequestAuth, type AuthContext } from "./request-auth.js";
 import type { RevocationCheck } from "./revocation.js";
@@ -22,7 +22,16 @@ export function createAuthenticator(options: AuthenticatorOptions) {
   return async function authenticate(sources: CredentialSources): Promise<AuthContext> {
     try {
       const token = readBearerToken(sources);
-      const principal = token === null ? null : await verifier.verify(token);
+      let principal = null;
+      if (token !== null) {
+        try {
+          principal = await verifier.verify(token);
+        } catch (error) {
+          // RFC 6750's b64token, checked only for a token that failed: one that verifies has no character outside it.
+          assertB64token(token);
+          throw error;
+        }
+      }
       if (principal && revocations?.isRevoked(principal)) {
         throw new InvalidTokenError("TOKEN_REVOKED", "This token's session was revoked; sign in again");
       }

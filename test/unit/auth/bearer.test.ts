@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { readBearerToken, type CredentialSources } from "../../../src/auth/bearer.js";
+import { assertB64token, readBearerToken, type CredentialSources } from "../../../src/auth/bearer.js";
 import { InvalidRequestError } from "../../../src/auth/errors.js";
 
 const JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln";
@@ -9,9 +9,15 @@ const sources = (overrides: Partial<CredentialSources>): CredentialSources => ({
   cookie: undefined,
   ...overrides,
 });
+/** The whole rule, as the authenticator applies it to a token that failed: the header's form, then b64token. */
+const readChecked = (input: Partial<CredentialSources>) => {
+  const token = readBearerToken(sources(input));
+  if (token !== null) assertB64token(token);
+  return token;
+};
 const reasonOf = (input: Partial<CredentialSources>) => {
   try {
-    readBearerToken(sources(input));
+    readChecked(input);
   } catch (error) {
     expect(error).toBeInstanceOf(InvalidRequestError);
     return (error as InvalidRequestError).reason;
@@ -82,7 +88,7 @@ describe("readBearerToken", () => {
     expect(reasonOf({ authorization: [header] })).toBe("AUTHORIZATION_MALFORMED");
   });
 
-  it("reads every value exactly as the grammar's regex on the value trimmed of SP and HTAB", () => {
+  it("reads every value exactly as the grammar's regex on the value trimmed of SP and HTAB (with assertB64token)", () => {
     // The reference: the grammar's regex after the regex trim, which trimHttpWhitespace skips when no end has OWS.
     const reference = (value: string) =>
       /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i.exec(value.replace(/^[ \t]+/, "").replace(/[ \t]+$/, ""))?.[1] ?? null;
@@ -121,8 +127,15 @@ describe("readBearerToken", () => {
     for (const value of values) {
       const expected = reference(value);
       if (expected === null) expect(reasonOf({ authorization: [value] }), JSON.stringify(value)).toBe("AUTHORIZATION_MALFORMED");
-      else expect(readBearerToken(sources({ authorization: [value] })), JSON.stringify(value)).toBe(expected);
+      else expect(readChecked({ authorization: [value] }), JSON.stringify(value)).toBe(expected);
     }
+  });
+
+  it("leaves the token's characters to assertB64token", () => {
+    // The authenticator checks them only when verification fails: a token that verifies is base64url and dots.
+    expect(readBearerToken(sources({ authorization: ["Bearer a!b"] }))).toBe("a!b");
+    expect(() => assertB64token("a!b")).toThrow(InvalidRequestError);
+    expect(() => assertB64token(JWT)).not.toThrow();
   });
 
   it("refuses two Authorization headers", () => {
