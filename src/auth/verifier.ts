@@ -153,7 +153,7 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       knownHeaders.remember(decomposed.headerB64, decomposed.header);
       // Strings shared with the configuration and the key set, so a cache entry holds fewer objects of its own.
       const principal = principalFromClaims(payload, canonicalIssuer.get(iss));
-      tokens.set(token, { principal, validUntil: payload.exp + skew, kid: jwksCache.canonicalKid(kid) });
+      tokens.set(token, principal, payload.exp + skew, jwksCache.canonicalKid(kid));
       return principal;
     },
     refreshKeys: () => jwksCache.refresh(),

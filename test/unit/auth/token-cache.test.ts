@@ -13,7 +13,7 @@ const principal = { sub: "s" } as Principal;
 describe("VerifiedTokenCache", () => {
   it("returns a remembered principal until the token expires", () => {
     const cache = new VerifiedTokenCache(10);
-    cache.set("t", { principal, validUntil: 100, kid: "k" });
+    cache.set("t", principal, 100, "k");
     expect(cache.get("t", 99, new Set(["k"]))).toBe(principal);
     expect(cache.get("t", 100, new Set(["k"]))).toBeUndefined();
     expect(cache.size).toBe(0);
@@ -21,25 +21,39 @@ describe("VerifiedTokenCache", () => {
 
   it("forgets a token whose key left the key set", () => {
     const cache = new VerifiedTokenCache(10);
-    cache.set("t", { principal, validUntil: 100, kid: "k" });
+    cache.set("t", principal, 100, "k");
     expect(cache.get("t", 1, new Set(["other"]))).toBeUndefined();
     expect(cache.get("t", 1, new Set(["k"]))).toBeUndefined();
   });
 
   it("stays within its bound, dropping the least recently used entry", () => {
     const cache = new VerifiedTokenCache(3);
-    for (const token of ["a", "b", "c"]) cache.set(token, { principal, validUntil: 100, kid: "k" });
+    for (const token of ["a", "b", "c"]) cache.set(token, principal, 100, "k");
     expect(cache.get("a", 1, new Set(["k"]))).toBe(principal);
-    cache.set("d", { principal, validUntil: 100, kid: "k" });
+    cache.set("d", principal, 100, "k");
     expect(cache.size).toBe(3);
     expect(cache.get("b", 1, new Set(["k"]))).toBeUndefined();
     expect(cache.get("a", 1, new Set(["k"]))).toBe(principal);
     expect(cache.get("d", 1, new Set(["k"]))).toBe(principal);
   });
 
+  it("answers only for the very token remembered, not for one that ends like it", () => {
+    const cache = new VerifiedTokenCache(10);
+    const token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0." + "s".repeat(40);
+    cache.set(token, principal, 100, "k");
+    expect(cache.get("x" + token, 1, new Set(["k"]))).toBeUndefined();
+    expect(cache.get(token.slice(1), 1, new Set(["k"]))).toBeUndefined();
+    expect(cache.get(`${token}`, 1, new Set(["k"]))).toBe(principal);
+    // The later of two tokens that end alike takes the entry.
+    const other = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ5In0." + "s".repeat(40);
+    cache.set(other, { ...principal, sub: "y" } as Principal, 100, "k");
+    expect(cache.get(token, 1, new Set(["k"]))).toBeUndefined();
+    expect(cache.get(other, 1, new Set(["k"]))?.sub).toBe("y");
+  });
+
   it("remembers nothing with a size of 0", () => {
     const cache = new VerifiedTokenCache(0);
-    cache.set("t", { principal, validUntil: 100, kid: "k" });
+    cache.set("t", principal, 100, "k");
     expect(cache.get("t", 1, new Set(["k"]))).toBeUndefined();
   });
 });
