@@ -56,8 +56,14 @@ export function hasCallgrind(): boolean {
 /**
  * Starts `serverArgs` (a Node command line, without `node`) under callgrind, waits for its `{ type: "ready",
  * port }` IPC message, does `warmup` uncounted units of `work`, waits `SETTLE_MS`, asks it for a full garbage
- * collection (`{ type: "gc" }`, answered once done), then does `requests` counted units, and returns the count per
- * unit. Throws when the server fails or a unit of work does.
+ * collection (`{ type: "gc" }`, answered once done), does a fifth of `warmup` more uncounted units (the re-warm), then
+ * `requests` counted units, and returns the count per unit. Throws when the server fails or a unit of work does.
+ *
+ * Why the re-warm: what closes in the quiet (an idle database connection, its socket's destroy path) and the full
+ * collection (which clears weak references held by optimized code) deoptimize hot functions, Node's
+ * `process.nextTick` among them. Counted at once, V8 is still re-optimizing them: `nextTick` ran in Maglev code
+ * through the whole count in some runs and in Turbofan code in others, 25,000 instructions per `me` request apart
+ * (docs/performance.md). With 3,000 requests in between, the count window of one run saw 29 compilations and deoptimizations instead of 129.
  */
 export async function countInstructions(
   serverArgs: readonly string[],
@@ -102,6 +108,7 @@ export async function countInstructions(
       child.once("message", () => resolve());
       child.send({ type: "gc" });
     });
+    for (let i = 0; i < Math.ceil(warmup / 5); i++) await work(n++, server);
     control(child.pid!, ["--instr=on"]);
     for (let i = 0; i < requests; i++) await work(n++, server);
     control(child.pid!, ["--instr=off"]);
