@@ -22,6 +22,15 @@ export interface InstructionCell {
    * it long ago, so `instructionsPerRequest - compilerPerRequest` is the steady state's estimate.
    */
   readonly compilerPerRequest: number;
+  /**
+   * Of those, V8's garbage collector (`Heap::CollectGarbage`: scavenges and full collections, on the main thread
+   * under `--predictable`). A window of 2,000 `me` requests holds about three scavenges, and what one costs depends on
+   * how much is alive at that moment: the same commit counted 12,700 and 73,000 collector instructions per request in
+   * two runs (docs/performance.md). `instructionsPerRequest - compilerPerRequest - collectorPerRequest` (the code's
+   * own work) repeats within about 1%; compare code changes with it, and allocation with the collector column over
+   * several runs.
+   */
+  readonly collectorPerRequest: number;
   readonly requests: number;
 }
 
@@ -122,9 +131,16 @@ export async function countInstructions(
       .map((file) => /^totals: (\d+)/m.exec(readFileSync(file, "utf8"))?.[1])
       .reduce((sum, value) => sum + Number(value ?? 0), 0);
     if (total === 0) throw new Error(`callgrind counted nothing: ${stderr}`);
-    const compiler = files.map(optimizingCompilerInstructions).reduce((sum, value) => sum + value, 0);
+    const v8Work = files.map(v8WorkInstructions);
+    const compiler = v8Work.reduce((sum, work) => sum + work.compiler, 0);
+    const collector = v8Work.reduce((sum, work) => sum + work.collector, 0);
     if (profiling) writeFunctionCosts(outDir, child.pid!, requests);
-    return { instructionsPerRequest: total / requests, compilerPerRequest: compiler / requests, requests };
+    return {
+      instructionsPerRequest: total / requests,
+      compilerPerRequest: compiler / requests,
+      collectorPerRequest: collector / requests,
+      requests,
+    };
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     if (profiling) rmSync(`/tmp/perf-${child.pid}.map`, { force: true });
@@ -152,14 +168,23 @@ function writeFunctionCosts(outDir: string, pid: number, units: number): void {
   );
 }
 
-/** The inclusive count of `v8::internal::Compiler::CompileOptimized` in a callgrind profile (0 when absent). */
-function optimizingCompilerInstructions(file: string): number {
+/**
+ * The inclusive counts of `v8::internal::Compiler::CompileOptimized` (the optimizing compilers) and
+ * `v8::internal::Heap::CollectGarbage` (the collector) in a callgrind profile (0 when absent).
+ */
+function v8WorkInstructions(file: string): { compiler: number; collector: number } {
   const annotated = execFileSync("callgrind_annotate", ["--inclusive=yes", "--threshold=100", file], {
     encoding: "utf8",
     maxBuffer: 256 * 1024 * 1024,
   });
-  const line = /^\s*([\d,]+) .*v8::internal::Compiler::CompileOptimized\(/m.exec(annotated);
-  return line ? Number(line[1]!.replaceAll(",", "")) : 0;
+  const inclusive = (pattern: RegExp) => {
+    const line = pattern.exec(annotated);
+    return line ? Number(line[1]!.replaceAll(",", "")) : 0;
+  };
+  return {
+    compiler: inclusive(/^\s*([\d,]+) .*v8::internal::Compiler::CompileOptimized\(/m),
+    collector: inclusive(/^\s*([\d,]+) .*:v8::internal::Heap::CollectGarbage\(/m),
+  };
 }
 
 function control(pid: number, args: string[]): void {
