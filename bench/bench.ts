@@ -40,6 +40,7 @@ import {
   hasCallgrind,
   httpRequests,
   ipcQuestions,
+  rewarmOf,
   type InstructionCell,
   type WorkOf,
 } from "./instructions.js";
@@ -265,7 +266,12 @@ async function runInstructionCounts(): Promise<void> {
       scenario.variants.map((variant) => ({
         name: scenario.name,
         variant,
-        work: httpRequests((n) => ({ token: scenario.token(n), body: scenario.body(n) })),
+        work: httpRequests((n) => {
+          const token = scenario.token(n);
+          // Past its minted tokens a distinct-token cell would count anonymous requests: fail instead.
+          if (scenario.distinct && !token) throw new Error(`${scenario.name}: no token minted for request ${n}`);
+          return { token, body: scenario.body(n) };
+        }),
         warmup: warmupOf(scenario),
         count: countOf(scenario),
       })),
@@ -296,7 +302,7 @@ async function runInstructionCounts(): Promise<void> {
     });
   }
   for (const { name, variant, work, warmup, count, perUnit = 1 } of cellsToCount) {
-    if (SCENARIOS.find((scenario) => scenario.name === name)?.distinct) distinctTokens = mintDistinct(warmup + count);
+    if (SCENARIOS.find((scenario) => scenario.name === name)?.distinct) distinctTokens = mintDistinct(warmup + rewarmOf(warmup) + count);
     // A fresh database per cell: every cell starts from the same rows, so its counts repeat.
     const database = await createTestDatabase(postgres);
     const floorInput = name === VERIFY_FLOOR_CELL ? verifyFloorInput() : null;

@@ -62,6 +62,9 @@ export function hasCallgrind(): boolean {
   }
 }
 
+/** Uncounted units done again after the quiet and the full collection (`countInstructions`): a fifth of `warmup`. */
+export const rewarmOf = (warmup: number): number => Math.ceil(warmup / 5);
+
 /**
  * Starts `serverArgs` (a Node command line, without `node`) under callgrind, waits for its `{ type: "ready",
  * port }` IPC message, does `warmup` uncounted units of `work`, waits `SETTLE_MS`, asks it for a full garbage
@@ -117,7 +120,7 @@ export async function countInstructions(
       child.once("message", () => resolve());
       child.send({ type: "gc" });
     });
-    for (let i = 0; i < Math.ceil(warmup / 5); i++) await work(n++, server);
+    for (let i = 0; i < rewarmOf(warmup); i++) await work(n++, server);
     control(child.pid!, ["--instr=on"]);
     for (let i = 0; i < requests; i++) await work(n++, server);
     control(child.pid!, ["--instr=off"]);
