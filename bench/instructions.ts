@@ -75,7 +75,8 @@ export const rewarmOf = (warmup: number): number => Math.ceil(warmup / 5);
  * collection (which clears weak references held by optimized code) deoptimize hot functions, Node's
  * `process.nextTick` among them. Counted at once, V8 is still re-optimizing them: `nextTick` ran in Maglev code
  * through the whole count in some runs and in Turbofan code in others, 25,000 instructions per `me` request apart
- * (docs/performance.md). With 3,000 requests in between, the count window of one run saw 29 compilations and deoptimizations instead of 129.
+ * (docs/performance.md). With 3,000 requests in between, the count window of one run saw 29 compilations and
+ * deoptimizations instead of 129.
  */
 export async function countInstructions(
   serverArgs: readonly string[],
