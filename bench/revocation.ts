@@ -173,12 +173,10 @@ function pruneCpuMs(records: number): number {
   const list = new RevocationList();
   const expiresAt = new Date(Date.now() + 86_400_000);
   const before = new Date();
-  for (let n = 1; n <= records; n++)
-    list.add(
-      n % 2
-        ? { kind: "session", sub: `bulk-${n}`, sessionId: `session-${n}`, expiresAt }
-        : { kind: "subject", sub: `bulk-${n}`, before, expiresAt },
-    );
+  for (let n = 1; n <= records; n++) {
+    const sub = `bulk-${n}`;
+    list.add(n % 2 ? { kind: "session", sub, sessionId: `session-${n}`, expiresAt } : { kind: "subject", sub, before, expiresAt });
+  }
   const cpu = process.cpuUsage();
   list.prune(Date.now());
   const used = process.cpuUsage(cpu);
@@ -238,7 +236,7 @@ try {
       // A database of its own, as the bench's data is seeded once per database.
       const fresh = await prepare(size.records);
       sizes.push(fresh);
-      // As bench.ts counts `me` (15,000 warm-up requests: V8 optimizes for that long; 2,000 counted).
+      // As instruction-cells.ts counts `me` (15,000 warm-up requests: V8 optimizes for that long; 2,000 counted).
       const cell = await countInstructions(
         ["--predictable", "--no-memory-reducer", "--expose-gc", "--min-semi-space-size=64", "--max-semi-space-size=64", ...serverArgs()],
         serverEnv(fresh),

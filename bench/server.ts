@@ -55,7 +55,7 @@ const config = loadConfig({
   COGNITO_JWKS_URI: jwksUrl,
   HOST: "127.0.0.1",
   PORT: "0",
-  // --instructions counts the periodic reload on its own and keeps it out of the request cells (bench.ts).
+  // --instructions counts the periodic reload on its own and keeps it out of the request cells (instruction-cells.ts).
   ...(process.env.BENCH_REVOCATION_RELOAD_SECONDS ? { REVOCATION_RELOAD_SECONDS: process.env.BENCH_REVOCATION_RELOAD_SECONDS } : {}),
   // Decision records' cost: `AUTH_AUDIT=all npm run bench` against the default (denied).
   ...(process.env.AUTH_AUDIT ? { AUTH_AUDIT: process.env.AUTH_AUDIT } : {}),
