@@ -6,13 +6,17 @@
  * request. The last line gives the ratios the targets speak of. This file reads the flags, pins the load generator
  * and hands over to the mode asked for; what the modes share (key, tokens, scenarios) is in bench/scenarios.ts.
  *   --quick          a smoke run (well under a minute) that proves the bench works; its numbers mean little
- *   --instructions   instructions per request under callgrind instead of wall-clock time
- *                    (bench/instruction-cells.ts, counted by bench/instructions.ts): a fixed number of requests per
- *                    cell, unmoved by other load on the machine
+ *   --instructions   instructions per request under callgrind instead of wall-clock time (bench/instruction-cells.ts
+ *                    counts, bench/instruction-ratios.ts reads the counts): a fixed number of requests per cell,
+ *                    unmoved by other load on the machine
  *   --requests N     counted requests per cell with --instructions (default 2000, 200 for the large requests;
  *                    20 with --quick)
  *   --warmup N       uncounted requests before them with --instructions (default 15000, 1000 for the large
  *                    requests; 20 with --quick)
+ *   --repeat N       count every --instructions cell N times in fresh processes and read the medians (default 1): a
+ *                    cell's count moves between runs with V8's JIT and the collector (docs/performance.md#method).
+ *                    Each count prints its row, then a row `median of N` of each column's median, taken column by
+ *                    column (so its columns need not add up); the results file has the medians and every count
  *   --revocations    session revocation at 0 / 100,000 / 1,000,000 stored records: start, heap, reload rows and
  *                    CPU, `me` per request (bench/revocation.ts; needs TEST_DATABASE_URL)
  *   --memory         resident memory and heap of auth-on before, at and past the verified-token cache's bound
@@ -28,7 +32,8 @@
  */
 import { execFileSync } from "node:child_process";
 import { cpus } from "node:os";
-import { runInstructionCounts } from "./instruction-cells.js";
+import { countCells } from "./instruction-cells.js";
+import { reportCounts } from "./instruction-ratios.js";
 import { runMemory } from "./memory.js";
 import { openBenchRun } from "./scenarios.js";
 import { runWallClock } from "./wall-clock.js";
@@ -60,6 +65,9 @@ if (process.argv.includes("--syscalls")) {
   process.exit(0);
 }
 const ONLY_VARIANTS = flag("--variants")?.split(",");
+const REPEAT = numberFlag("--repeat") ?? 1;
+if (!Number.isInteger(REPEAT) || REPEAT < 1) throw new Error(`--repeat needs a whole number of 1 or more, not ${flag("--repeat")}`);
+if (REPEAT !== 1 && !instructions) throw new Error("--repeat counts --instructions cells again: add --instructions");
 
 // Server on core 0, load generator on core 1, when the machine has two cores and taskset (wall-clock mode only:
 // instruction counts do not depend on where the process runs).
@@ -85,7 +93,8 @@ if (process.argv.includes("--memory")) {
 
 if (instructions) {
   try {
-    await runInstructionCounts(run, { warmup: numberFlag("--warmup"), requests: numberFlag("--requests") });
+    const cells = await countCells(run, { warmup: numberFlag("--warmup"), requests: numberFlag("--requests"), repeat: REPEAT });
+    reportCounts(run, cells);
   } finally {
     await run.jwks.close();
   }

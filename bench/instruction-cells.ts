@@ -1,8 +1,8 @@
 /**
- * `npm run bench -- --instructions`: instructions per request of every scenario and variant, each cell counted in a
- * fresh server process under callgrind (bench/instructions.ts) on a fresh PostgreSQL database; also the revocation
- * reload's cell and the `verify-floor` cell (a bare RSA verify), the ratios and a never-seen token's cost in bare
- * verifies.
+ * `npm run bench -- --instructions`, the counting: the cells (every scenario's variants, the revocation reload, and
+ * `verify-floor`, a bare RSA verify), each counted `--repeat` times in a fresh process under callgrind
+ * (bench/instructions.ts) on a fresh PostgreSQL database, a table row per count and the medians of a cell's counts.
+ * What the counts say (ratios, a never-seen token's cost, the results file) is bench/instruction-ratios.ts's job.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,37 +20,60 @@ import {
 import type { BenchRun, Scenario } from "./scenarios.js";
 
 /** The `--instructions` cell that counts one revocation reload (auth-on's periodic work) instead of a request. */
-const RELOAD_CELL = "revocation-reload";
+export const RELOAD_CELL = "revocation-reload";
 /**
  * The `--instructions` cell that counts one bare `crypto.verify` of a `me-distinct` token (bench/verify-floor.ts):
  * the floor that a never-seen token's extra cost (`me-distinct` minus `me`) is held against.
  */
-const VERIFY_FLOOR_CELL = "verify-floor";
+export const VERIFY_FLOOR_CELL = "verify-floor";
 /** Verifications per unit of work of the `verify-floor` cell (one IPC message each). */
 const VERIFY_BATCH = 100;
-/** The target: a never-seen token costs at most this many bare verifies on top of a cached request. */
-const NEVER_SEEN_TARGET = 1.2;
 
-/** `--warmup N` and `--requests N`: the uncounted and counted units of every cell, instead of the defaults. */
+/** `--warmup N`, `--requests N` and `--repeat N`. */
 export interface InstructionOptions {
+  /** Uncounted units of every cell instead of the defaults. */
   readonly warmup: number | undefined;
+  /** Counted units of every cell instead of the defaults. */
   readonly requests: number | undefined;
+  /** Counts of every cell, each in a fresh process on a fresh database; the cell's figures are their medians. */
+  readonly repeat: number;
 }
 
-/** `--instructions`: every scenario and variant in a fresh server process under callgrind, one after another. */
-export async function runInstructionCounts(run: BenchRun, options: InstructionOptions): Promise<void> {
-  const { quick, only, onlyVariants } = run;
+/** One cell to count: what a unit of work is, how many units, and how many requests or verifications one is. */
+interface PlannedCell {
+  readonly name: string;
+  readonly variant: string;
+  readonly work: WorkOf;
+  readonly warmup: number;
+  readonly count: number;
+  readonly perUnit: number;
+}
+
+/** Figures per request (per verification for verify-floor), as the table's columns show them. */
+export interface Columns {
+  readonly instructions: number;
+  readonly compiler: number;
+  readonly withoutCompiler: number;
+  readonly collector: number;
+  readonly code: number;
+}
+
+/** A counted cell: `figures` as the results file has them (the medians, and every count's), `medians` by column. */
+export interface CountedCell {
+  readonly figures: InstructionCell & { readonly warmup: number; readonly runs: readonly InstructionCell[] };
+  readonly medians: Columns;
+}
+
+/**
+ * Counts every cell `options.repeat` times, one count after another, and prints a row per count, then (when there
+ * are several) one of their medians, each column's median taken on its own (so that row's columns need not add up).
+ * Returns the counted cells by `name|variant`.
+ */
+export async function countCells(run: BenchRun, options: InstructionOptions): Promise<Map<string, CountedCell>> {
   if (!hasCallgrind()) throw new Error("--instructions needs valgrind and callgrind_control on PATH (Debian package valgrind)");
   const postgres = process.env.TEST_DATABASE_URL ?? process.env.BENCH_POSTGRES_URL;
   if (!postgres) throw new Error("--instructions needs PostgreSQL: set TEST_DATABASE_URL (a scratch database is made and dropped there)");
-  // Warm-up: V8 keeps optimizing for a long time, and a count that catches its late burst of optimizations is far
-  // higher (docs/performance.md#measurements-behind-code-choices). So small requests get 15,000 warm-up requests; a
-  // 1,000-item list runs its per-item code 1,000 times a request and gets 1,000. The compiler work left in the count
-  // is reported apart (InstructionCell.compilerPerRequest). Counted: 2,000 small requests, so that the young
-  // generation's collections (one per ~64 MiB allocated) fall alike across variants; 200 lists.
-  const warmupOf = (scenario: Scenario) => options.warmup ?? (quick ? 20 : scenario.large ? 1000 : 15_000);
-  const countOf = (scenario: Scenario) => options.requests ?? (quick ? 20 : scenario.large ? 200 : 2000);
-  const cells = new Map<string, InstructionCell & { readonly warmup: number }>();
+  const cells = new Map<string, CountedCell>();
   console.log(
     `\nNode ${process.version}, instructions per request under callgrind, one connection; "compiler" is V8's optimizing compilers within them`,
   );
@@ -58,38 +81,88 @@ export async function runInstructionCounts(run: BenchRun, options: InstructionOp
   console.log(
     "scenario       variant      warm-up   counted   instructions/request    compiler   without compiler   collector        code",
   );
-  const cellsToCount: { name: string; variant: string; work: WorkOf; warmup: number; count: number; perUnit?: number }[] =
-    run.scenarios.flatMap((scenario) =>
-      scenario.variants.map((variant) => ({
-        name: scenario.name,
-        variant,
-        work: httpRequests((n) => {
-          const token = scenario.token(n);
-          // Past its minted tokens a distinct-token cell would count anonymous requests: fail instead.
-          if (scenario.distinct && !token) throw new Error(`${scenario.name}: no token minted for request ${n}`);
-          return { token, body: scenario.body(n) };
-        }),
-        warmup: warmupOf(scenario),
-        count: countOf(scenario),
-      })),
-    );
+  for (const planned of plannedCells(run, options)) {
+    const { name, variant, warmup, perUnit } = planned;
+    const row = (cell: Columns, requests: number, label = "") => {
+      const figure = (value: number, width: number) => Math.round(value).toLocaleString("en-US").padStart(width);
+      console.log(
+        `${name.padEnd(14)} ${variant.padEnd(10)} ${String(warmup * perUnit).padStart(9)} ${String(requests).padStart(9)} ${figure(cell.instructions, 22)} ${figure(cell.compiler, 11)} ${figure(cell.withoutCompiler, 18)} ${figure(cell.collector, 11)} ${figure(cell.code, 11)}${label}`,
+      );
+    };
+    const runs: InstructionCell[] = [];
+    for (let i = 0; i < options.repeat; i++) {
+      const counted = await countCell(run, postgres, planned);
+      runs.push(counted);
+      row(columnsOf(counted), counted.requests);
+    }
+    const median = (column: keyof Columns) => medianOf(runs.map((counted) => columnsOf(counted)[column]));
+    const medians: Columns = {
+      instructions: median("instructions"),
+      compiler: median("compiler"),
+      withoutCompiler: median("withoutCompiler"),
+      collector: median("collector"),
+      code: median("code"),
+    };
+    const requests = runs[0]!.requests;
+    if (options.repeat > 1) row(medians, requests, `   median of ${options.repeat}`);
+    cells.set(`${name}|${variant}`, {
+      figures: {
+        instructionsPerRequest: medians.instructions,
+        compilerPerRequest: medians.compiler,
+        collectorPerRequest: medians.collector,
+        requests,
+        warmup: warmup * perUnit,
+        runs,
+      },
+      medians,
+    });
+  }
+  return cells;
+}
+
+/** The cells to count, in order: the scenarios' variants, then the revocation reload's and verify-floor's cells. */
+function plannedCells(run: BenchRun, options: InstructionOptions): PlannedCell[] {
+  const { quick, only, onlyVariants } = run;
+  // Warm-up: V8 keeps optimizing for a long time, and a count that catches its late burst of optimizations is far
+  // higher (docs/performance.md#measurements-behind-code-choices). So small requests get 15,000 warm-up requests; a
+  // 1,000-item list runs its per-item code 1,000 times a request and gets 1,000. The compiler work left in the count
+  // is reported apart (InstructionCell.compilerPerRequest). Counted: 2,000 small requests, so that the young
+  // generation's collections (one per ~64 MiB allocated) fall alike across variants; 200 lists.
+  const warmupOf = (scenario: Scenario) => options.warmup ?? (quick ? 20 : scenario.large ? 1000 : 15_000);
+  const countOf = (scenario: Scenario) => options.requests ?? (quick ? 20 : scenario.large ? 200 : 2000);
+  const cells: PlannedCell[] = run.scenarios.flatMap((scenario) =>
+    scenario.variants.map((variant) => ({
+      name: scenario.name,
+      variant,
+      work: httpRequests((n) => {
+        const token = scenario.token(n);
+        // Past its minted tokens a distinct-token cell would count anonymous requests: fail instead.
+        if (scenario.distinct && !token) throw new Error(`${scenario.name}: no token minted for request ${n}`);
+        return { token, body: scenario.body(n) };
+      }),
+      warmup: warmupOf(scenario),
+      count: countOf(scenario),
+      perUnit: 1,
+    })),
+  );
   // The revocation reload is paid per second, not per request (every REVOCATION_RELOAD_SECONDS, one index lookup,
   // max(seq), when nothing changed): counted on its own, and kept out of the request cells (their servers reload
   // every hour), since under callgrind a 10 s timer would land on ~50 times fewer requests than in real use, and
   // on more or fewer of them as the machine runs faster or slower.
   if ((!only || only.includes(RELOAD_CELL)) && (!onlyVariants || onlyVariants.includes("auth-on"))) {
-    cellsToCount.push({
+    cells.push({
       name: RELOAD_CELL,
       variant: "auth-on",
       work: ipcQuestions("reload"),
       warmup: quick ? 5 : 20,
       count: quick ? 5 : 50,
+      perUnit: 1,
     });
   }
   // Not a server variant, so --variants does not drop it; batches of VERIFY_BATCH verifications, the same number
   // of verifications as a request cell has requests.
   if (!only || only.includes(VERIFY_FLOOR_CELL)) {
-    cellsToCount.push({
+    cells.push({
       name: VERIFY_FLOOR_CELL,
       variant: "node-crypto",
       work: ipcQuestions("verify"),
@@ -98,142 +171,82 @@ export async function runInstructionCounts(run: BenchRun, options: InstructionOp
       perUnit: VERIFY_BATCH,
     });
   }
-  for (const { name, variant, work, warmup, count, perUnit = 1 } of cellsToCount) {
-    if (run.scenarios.find((scenario) => scenario.name === name)?.distinct)
-      run.distinctTokens = run.mintDistinct(warmup + rewarmOf(warmup) + count);
-    // A fresh database per cell: every cell starts from the same rows, so its counts repeat.
-    const database = await createTestDatabase(postgres);
-    const floorInput = name === VERIFY_FLOOR_CELL ? verifyFloorInput(run) : null;
-    const target = floorInput
-      ? [join(import.meta.dirname, "verify-floor.ts"), floorInput.file, String(VERIFY_BATCH)]
-      : [join(import.meta.dirname, "server.ts"), variant];
-    let counted: InstructionCell;
-    try {
-      counted = await countInstructions(
-        // --predictable: V8 runs its compilers and GC on the main thread and seeds its hashes alike every time, so
-        // the same requests execute the same instructions run after run.
-        // --no-memory-reducer: no collection started by a timer (valgrind slows time down unevenly).
-        // A fixed 64 MiB young generation: with V8's default (1 MiB growing to 16 MiB) the same cell's count varied
-        // from run to run, almost all in scavenges (how many objects survive each one); docs/performance.md has the
-        // figures (#measurements-behind-code-choices).
-        [
-          "--predictable",
-          "--no-memory-reducer",
-          "--expose-gc",
-          "--min-semi-space-size=64",
-          "--max-semi-space-size=64",
-          "--import",
-          "tsx",
-          ...target,
-        ],
-        {
-          ...process.env,
-          BENCH_JWKS_URL: run.jwks.url,
-          BENCH_DATABASE_URL: database.url,
-          NODE_ENV: "production",
-          BENCH_REVOCATION_RELOAD_SECONDS: "3600",
-        },
-        work,
-        warmup,
-        count,
-      );
-    } finally {
-      floorInput?.remove();
-      await database.drop();
-    }
-    // Per verification for verify-floor (a unit is a batch), per request otherwise.
-    const cell = {
-      instructionsPerRequest: counted.instructionsPerRequest / perUnit,
-      compilerPerRequest: counted.compilerPerRequest / perUnit,
-      collectorPerRequest: counted.collectorPerRequest / perUnit,
-      requests: counted.requests * perUnit,
-    };
-    cells.set(`${name}|${variant}`, { ...cell, warmup: warmup * perUnit });
-    const figure = (value: number, width: number) => Math.round(value).toLocaleString("en-US").padStart(width);
-    console.log(
-      `${name.padEnd(14)} ${variant.padEnd(10)} ${String(warmup * perUnit).padStart(9)} ${String(cell.requests).padStart(9)} ${figure(cell.instructionsPerRequest, 22)} ${figure(cell.compilerPerRequest, 11)} ${figure(cell.instructionsPerRequest - cell.compilerPerRequest, 18)} ${figure(cell.collectorPerRequest, 11)} ${figure(cell.instructionsPerRequest - cell.compilerPerRequest - cell.collectorPerRequest, 11)}`,
-    );
-  }
-  // As throughput ratios: above 1 means auth-on executes fewer instructions per request than the other. Three sets:
-  // without the compiler's work (the steady state, what the targets are read from), in total, and the code's own work
-  // (without the collector either: it repeats run to run, where the collector's share of a window does not).
-  const ratiosOf = (per: (id: string) => number | undefined) => {
-    const ratio = (numerator: string, denominator: string) => {
-      const [a, b] = [per(numerator), per(denominator)];
-      return a === undefined || b === undefined ? undefined : a / b;
-    };
-    return {
-      "me on/floor": ratio("me|floor", "me|auth-on"),
-      "me on/off": ratio("me|auth-off", "me|auth-on"),
-      "me on/peer": ratio("me|yoga", "me|auth-on"),
-      "me-distinct on/peer": ratio("me-distinct|yoga", "me-distinct|auth-on"),
-      "list-allowed on/off": ratio("list-allowed|auth-off", "list-allowed|auth-on"),
-      "list-allowed on/peer": ratio("list-allowed|yoga", "list-allowed|auth-on"),
-      "list-denied/allowed instructions": ratio("list-denied|auth-on", "list-allowed|auth-on"),
-      "orders-page on/off": ratio("orders-page|auth-off", "orders-page|auth-on"),
-      "mutation on/off": ratio("mutation|auth-off", "mutation|auth-on"),
-    } as Record<string, number | undefined>;
-  };
-  const steady = (id: string) => {
-    const cell = cells.get(id);
-    return cell && cell.instructionsPerRequest - cell.compilerPerRequest;
-  };
-  const ratios = ratiosOf(steady);
-  const totalRatios = ratiosOf((id) => cells.get(id)?.instructionsPerRequest);
-  const codeRatios = ratiosOf((id) => {
-    const cell = cells.get(id);
-    return cell && cell.instructionsPerRequest - cell.compilerPerRequest - cell.collectorPerRequest;
-  });
-  const reload = steady(`${RELOAD_CELL}|auth-on`);
-  const me = steady("me|auth-on");
-  if (reload !== undefined) {
-    // What the reload costs a replica per second at the default interval, in `me` requests' worth.
-    console.log(
-      `revocation reload (nothing new): ${Math.round(reload).toLocaleString("en-US")} instructions, every 10 s by default${me ? `: ${(reload / 10 / me).toFixed(2)} me requests' worth per second` : ""}`,
-    );
-  }
-  const neverSeen = neverSeenCost((id) => cells.get(id)?.instructionsPerRequest, steady);
-  if (neverSeen) console.log(neverSeen.line);
-  const file = run.writeResults("instructions", {
-    cells: Object.fromEntries(cells),
-    ratios,
-    totalRatios,
-    codeRatios,
-    ...(neverSeen ? { neverSeenOverBareVerify: neverSeen.ratios, neverSeenTarget: NEVER_SEEN_TARGET } : {}),
-  });
-  console.log(`raw results: ${file}`);
-  const line = (set: Record<string, number | undefined>) =>
-    Object.entries(set)
-      .filter(([, v]) => v !== undefined)
-      .map(([k, v]) => `${k} ${v!.toFixed(3)}x`)
-      .join(" | ");
-  console.log(`ratios with the compiler's work: ${line(totalRatios)}`);
-  console.log(`ratios: ${line(ratios)}`);
-  console.log(`ratios of the code's own work: ${line(codeRatios)}`);
+  return cells;
 }
 
 /**
- * A never-seen token's extra cost (`me-distinct` minus `me`, auth-on) in bare verifies (`verify-floor`), without and
- * with the compiler's work, against the target; `undefined` unless all three cells were counted. A cost ratio: lower
- * is better, unlike the throughput ratios.
+ * Counts one cell once, in a fresh process under callgrind on a fresh database (with fresh tokens for a
+ * distinct-token cell), and returns its figures per request (per verification for verify-floor).
  */
-function neverSeenCost(
-  total: (id: string) => number | undefined,
-  steady: (id: string) => number | undefined,
-): { ratios: { steady: number; total: number }; line: string } | undefined {
-  const of = (per: (id: string) => number | undefined) => {
-    const [distinct, cached, floor] = ["me-distinct|auth-on", "me|auth-on", `${VERIFY_FLOOR_CELL}|node-crypto`].map(per);
-    return distinct === undefined || cached === undefined || floor === undefined ? undefined : { extra: distinct - cached, floor };
+async function countCell(run: BenchRun, postgres: string, cell: PlannedCell): Promise<InstructionCell> {
+  const { name, variant, work, warmup, count, perUnit } = cell;
+  if (run.scenarios.find((scenario) => scenario.name === name)?.distinct)
+    run.distinctTokens = run.mintDistinct(warmup + rewarmOf(warmup) + count);
+  // A fresh database per cell: every cell starts from the same rows, so its counts repeat.
+  const database = await createTestDatabase(postgres);
+  const floorInput = name === VERIFY_FLOOR_CELL ? verifyFloorInput(run) : null;
+  const target = floorInput
+    ? [join(import.meta.dirname, "verify-floor.ts"), floorInput.file, String(VERIFY_BATCH)]
+    : [join(import.meta.dirname, "server.ts"), variant];
+  let counted: InstructionCell;
+  try {
+    counted = await countInstructions(
+      // --predictable: V8 runs its compilers and GC on the main thread and seeds its hashes alike every time, so
+      // the same requests execute the same instructions run after run.
+      // --no-memory-reducer: no collection started by a timer (valgrind slows time down unevenly).
+      // A fixed 64 MiB young generation: with V8's default (1 MiB growing to 16 MiB) the same cell's count varied
+      // from run to run, almost all in scavenges (how many objects survive each one); docs/performance.md has the
+      // figures (#measurements-behind-code-choices).
+      [
+        "--predictable",
+        "--no-memory-reducer",
+        "--expose-gc",
+        "--min-semi-space-size=64",
+        "--max-semi-space-size=64",
+        "--import",
+        "tsx",
+        ...target,
+      ],
+      {
+        ...process.env,
+        BENCH_JWKS_URL: run.jwks.url,
+        BENCH_DATABASE_URL: database.url,
+        NODE_ENV: "production",
+        BENCH_REVOCATION_RELOAD_SECONDS: "3600",
+      },
+      work,
+      warmup,
+      count,
+    );
+  } finally {
+    floorInput?.remove();
+    await database.drop();
+  }
+  // Per verification for verify-floor (a unit is a batch), per request otherwise.
+  return {
+    instructionsPerRequest: counted.instructionsPerRequest / perUnit,
+    compilerPerRequest: counted.compilerPerRequest / perUnit,
+    collectorPerRequest: counted.collectorPerRequest / perUnit,
+    requests: counted.requests * perUnit,
   };
-  const [withoutCompiler, withCompiler] = [of(steady), of(total)];
-  if (!withoutCompiler || !withCompiler) return undefined;
-  const ratios = { steady: withoutCompiler.extra / withoutCompiler.floor, total: withCompiler.extra / withCompiler.floor };
-  const figure = (value: number) => Math.round(value).toLocaleString("en-US");
-  const line =
-    `never-seen token: (me-distinct - me) = ${figure(withoutCompiler.extra)} instructions = ${ratios.steady.toFixed(3)}x a bare ` +
-    `crypto.verify (${figure(withoutCompiler.floor)}); with the compiler's work ${ratios.total.toFixed(3)}x; target <= ${NEVER_SEEN_TARGET}x: ` +
-    (ratios.steady <= NEVER_SEEN_TARGET ? "met" : "not met");
-  return { ratios, line };
+}
+
+function columnsOf(cell: InstructionCell): Columns {
+  const withoutCompiler = cell.instructionsPerRequest - cell.compilerPerRequest;
+  return {
+    instructions: cell.instructionsPerRequest,
+    compiler: cell.compilerPerRequest,
+    withoutCompiler,
+    collector: cell.collectorPerRequest,
+    code: withoutCompiler - cell.collectorPerRequest,
+  };
+}
+
+/** The middle value (the mean of the middle two for an even count). */
+function medianOf(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /**
