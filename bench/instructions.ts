@@ -83,7 +83,7 @@ export const rewarmOf = (warmup: number): number => Math.ceil(warmup / 5);
  * 64 MiB allocated) fall at the same points of the counted requests in every run and on every commit that allocates
  * as much per request. Otherwise they fall wherever the start-up and the warm-up left the young generation, and
  * what a scavenge costs depends on what is alive at that point of a request: two commits of `orders-page` that
- * allocate the same bytes per request (2,146,130 and 2,145,908, sampled) differed by 9 to 11% in the collector's
+ * allocate the same bytes per request (2,146,130 and 2,145,908, sampled) differed by up to 11% in the collector's
  * share (docs/performance.md).
  */
 export async function countInstructions(

@@ -3,7 +3,8 @@
  * RSA-2048/SHA-256 JWT signature on a KeyObject made once, and nothing else. A child process of bench/bench.ts,
  * counted under callgrind like the server cells (same V8 flags, warm-up, quiet, collections), but with no server:
  * it reports `{ type: "ready", port: 0 }`, then answers each `{ type: "verify" }` message by verifying the next
- * `VERIFY_BATCH` tokens of its list, one `crypto.verify` each, and `{ type: "gc" }` after a collection (collect-garbage.ts).
+ * `VERIFY_BATCH` tokens of its list, one `crypto.verify` each, and `{ type: "gc" }` after a collection
+ * (collect-garbage.ts).
  * A batch per message keeps the IPC round trip (tens of thousands of instructions) out of the figure: it is spread
  * over the batch's verifications.
  *
