@@ -68,9 +68,8 @@ export const rewarmOf = (warmup: number): number => Math.ceil(warmup / 5);
 /**
  * Starts `serverArgs` (a Node command line, without `node`) under callgrind, waits for its `{ type: "ready",
  * port }` IPC message, does `warmup` uncounted units of `work`, waits `SETTLE_MS`, asks it for a full garbage
- * collection (`{ type: "gc" }`, answered once done), does a fifth of `warmup` more uncounted units (the re-warm), asks
- * for a young-generation collection (`{ type: "gc", kind: "minor" }`), then does `requests` counted units, and returns
- * the count per unit. Throws when the server fails or a unit of work does.
+ * collection (`{ type: "gc" }`, answered once done), does a fifth of `warmup` more uncounted units (the re-warm), then
+ * `requests` counted units, and returns the count per unit. Throws when the server fails or a unit of work does.
  *
  * Why the re-warm: what closes in the quiet (an idle database connection, its socket's destroy path) and the full
  * collection (which clears weak references held by optimized code) deoptimize hot functions, Node's
@@ -78,13 +77,6 @@ export const rewarmOf = (warmup: number): number => Math.ceil(warmup / 5);
  * through the whole count in some runs and in Turbofan code in others, 25,000 instructions per `me` request apart
  * (docs/performance.md). With 3,000 requests in between, the count window of one run saw 29 compilations and
  * deoptimizations instead of 129.
- *
- * Why the young collection last: the count then starts with an empty young generation, so its scavenges (one per
- * 64 MiB allocated) fall at the same points of the counted requests in every run and on every commit that allocates
- * as much per request. Otherwise they fall wherever the start-up and the warm-up left the young generation, and
- * what a scavenge costs depends on what is alive at that point of a request: two commits of `orders-page` that
- * allocate the same bytes per request (2,146,130 and 2,145,908, sampled) differed by up to 11% in the collector's
- * share (docs/performance.md).
  */
 export async function countInstructions(
   serverArgs: readonly string[],
@@ -125,9 +117,11 @@ export async function countInstructions(
     let n = 0;
     for (let i = 0; i < warmup; i++) await work(n++, server);
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-    await collect(child, "major");
+    await new Promise<void>((resolve) => {
+      child.once("message", () => resolve());
+      child.send({ type: "gc" });
+    });
     for (let i = 0; i < rewarmOf(warmup); i++) await work(n++, server);
-    await collect(child, "minor");
     control(child.pid!, ["--instr=on"]);
     for (let i = 0; i < requests; i++) await work(n++, server);
     control(child.pid!, ["--instr=off"]);
@@ -195,14 +189,6 @@ function v8WorkInstructions(file: string): { compiler: number; collector: number
     compiler: inclusive(/^\s*([\d,]+) .*v8::internal::Compiler::CompileOptimized\(/m),
     collector: inclusive(/^\s*([\d,]+) .*:v8::internal::Heap::CollectGarbage\(/m),
   };
-}
-
-/** Asks the counted process for a full (`major`) or young-generation (`minor`) collection and waits until it is done. */
-function collect(child: ChildProcess, kind: "major" | "minor"): Promise<void> {
-  return new Promise<void>((resolve) => {
-    child.once("message", () => resolve());
-    child.send({ type: "gc", kind });
-  });
 }
 
 function control(pid: number, args: string[]): void {

@@ -1,10 +1,9 @@
 /**
  * The floor of a never-seen token (`--instructions`, cell `verify-floor`): node:crypto's `crypto.verify` of an
  * RSA-2048/SHA-256 JWT signature on a KeyObject made once, and nothing else. A child process of bench/bench.ts,
- * counted under callgrind like the server cells (same V8 flags, warm-up, quiet, collections), but with no server:
+ * counted under callgrind like the server cells (same V8 flags, warm-up, quiet, full collection), but with no server:
  * it reports `{ type: "ready", port: 0 }`, then answers each `{ type: "verify" }` message by verifying the next
- * `VERIFY_BATCH` tokens of its list, one `crypto.verify` each, and `{ type: "gc" }` after a collection
- * (collect-garbage.ts).
+ * `VERIFY_BATCH` tokens of its list, one `crypto.verify` each, and `{ type: "gc" }` after a full collection.
  * A batch per message keeps the IPC round trip (tens of thousands of instructions) out of the figure: it is spread
  * over the batch's verifications.
  *
@@ -15,7 +14,6 @@
  */
 import { createPublicKey, verify, type JsonWebKey } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { collectGarbage } from "./collect-garbage.js";
 
 /** Verifications per IPC message (argv[3]). */
 const VERIFY_BATCH = Number(process.argv[3]);
@@ -43,7 +41,7 @@ process.on("message", (message: { type: string }) => {
   if (message.type === "verify") {
     process.send!({ type: "verify", ok: verifyBatch() });
   } else if (message.type === "gc") {
-    collectGarbage(message);
+    (globalThis as { gc?: () => void }).gc?.();
     process.send!({ type: "gc-done" });
   }
 });
