@@ -2,8 +2,8 @@ import { encodeCursor, type Page, type Position } from "../data/pagination.js";
 
 /**
  * One edge of a connection, its cursor encoded only when a query selects `cursor`: most pages are read for their
- * nodes and `pageInfo.endCursor` alone, and encoding every row's cursor up front was about 1% of an orders page
- * (docs/performance.md).
+ * nodes and `pageInfo.endCursor` alone, and encoding every row's cursor up front was a measurable part of an orders
+ * page (docs/performance.md, "Measurements behind code choices").
  */
 class Edge<T extends Position> {
   constructor(readonly node: T) {}
