@@ -25,10 +25,9 @@ export interface InstructionCell {
   /**
    * Of those, V8's garbage collector (`Heap::CollectGarbage`: scavenges and full collections, on the main thread
    * under `--predictable`). A window of 2,000 `me` requests holds about three scavenges, and what one costs depends on
-   * how much is alive at that moment: the same commit counted 12,700 and 73,000 collector instructions per request in
-   * two runs (docs/performance.md). `instructionsPerRequest - compilerPerRequest - collectorPerRequest` (the code's
-   * own work) moves far less (`me` within 1.5%; some cells settle at two levels, docs/performance.md): compare code
-   * changes with it, and allocation with the collector column over several runs.
+   * how much is alive at that moment, so it moves from run to run of one commit (docs/performance.md).
+   * `instructionsPerRequest - compilerPerRequest - collectorPerRequest` (the code's own work) moves less: compare
+   * code changes with it, and allocation with the collector column over several runs.
    */
   readonly collectorPerRequest: number;
   readonly requests: number;

@@ -21,9 +21,9 @@ export const LOG_FLUSH_MS = 250;
 export function logDestination(dest: string | number = 1, sync = false): DestinationStream {
   if (sync) return pino.destination({ dest, sync: true });
   // sonic-boom's own periodic flush (an unref'd timer): a quiet server's lines are not held back. Buffer mode: in
-  // its default (utf8) mode, sonic-boom measures the UTF-8 length of all it holds on every line it is given (5,200
-  // instructions per `me` request in a profile, more when writes fall behind); in buffer mode it adds up lengths
-  // (docs/performance.md). pino.destination still flushes it synchronously at exit.
+  // its default (utf8) mode, sonic-boom measures the UTF-8 length of all it holds on every line it is given, the more
+  // the further writes fall behind; in buffer mode it adds up lengths (measured in docs/performance.md).
+  // pino.destination still flushes it synchronously at exit.
   const boom = pino.destination({
     dest,
     sync: false,

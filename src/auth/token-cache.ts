@@ -14,8 +14,8 @@ interface Entry {
  * Characters at the end of a token that key its entry: the end of its signature (188 bits of an RSA-2048 one, the
  * last character carrying 2), which differ between any two tokens that verify. A map key is hashed over all its
  * characters, and a token arrives as a new string on every request, so keying by the whole token (about 1 KB) hashed
- * 1 KB per request, about 10,000 instructions (docs/performance.md); the entry holds the whole token and answers only
- * when it is the same string.
+ * 1 KB per request (its cost in docs/performance.md); the entry holds the whole token and answers only when it is the
+ * same string.
  */
 const KEY_LENGTH = 32;
 
