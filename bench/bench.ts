@@ -24,6 +24,8 @@
  *   --subscriptions  subscription cells instead (bench/subscriptions.ts): heap per idle connection, statements,
  *                    CPU and delivery p50/p99 per event at 100 and 1,000 subscribers (`--heap-snapshots`: also
  *                    where an idle connection's heap goes)
+ *   --tiering        what V8 compiles, deoptimizes and collects through each --instructions cell's sequence,
+ *                    outside callgrind (bench/tiering.ts): whether a count window falls after V8 has settled
  *   --syscalls       system calls per `me` request, auth-on against the floor, under strace -c (bench/syscalls.ts):
  *                    what a request costs the kernel, which instruction counts do not see
  *   --only a,b       only these scenarios (with --instructions also the cells `revocation-reload` and
@@ -70,8 +72,8 @@ if (!Number.isInteger(REPEAT) || REPEAT < 1) throw new Error(`--repeat needs a w
 if (REPEAT !== 1 && !instructions) throw new Error("--repeat counts --instructions cells again: add --instructions");
 
 // Server on core 0, load generator on core 1, when the machine has two cores and taskset (wall-clock mode only:
-// instruction counts do not depend on where the process runs).
-const pinning = !instructions && cpus().length >= 2 && hasTaskset();
+// instruction counts and --tiering do not depend on where the process runs).
+const pinning = !instructions && !process.argv.includes("--tiering") && cpus().length >= 2 && hasTaskset();
 if (pinning && !process.env.BENCH_PINNED) {
   execFileSync("taskset", ["-c", "1", process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
     stdio: "inherit",
@@ -85,6 +87,16 @@ const run = await openBenchRun({ quick, only: ONLY, onlyVariants: ONLY_VARIANTS,
 if (process.argv.includes("--memory")) {
   try {
     await runMemory(run);
+  } finally {
+    await run.jwks.close();
+  }
+  process.exit(0);
+}
+
+if (process.argv.includes("--tiering")) {
+  const { runTiering } = await import("./tiering.js");
+  try {
+    await runTiering(run, { warmup: numberFlag("--warmup"), requests: numberFlag("--requests"), repeat: 1 });
   } finally {
     await run.jwks.close();
   }

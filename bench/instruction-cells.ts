@@ -13,7 +13,7 @@ import {
   hasCallgrind,
   httpRequests,
   ipcQuestions,
-  rewarmOf,
+  primingOf,
   type InstructionCell,
   type WorkOf,
 } from "./instructions.js";
@@ -40,7 +40,7 @@ export interface InstructionOptions {
 }
 
 /** One cell to count: what a unit of work is, how many units, and how many requests or verifications one is. */
-interface PlannedCell {
+export interface PlannedCell {
   readonly name: string;
   readonly variant: string;
   readonly work: WorkOf;
@@ -121,7 +121,7 @@ export async function countCells(run: BenchRun, options: InstructionOptions): Pr
 }
 
 /** The cells to count, in order: the scenarios' variants, then the revocation reload's and verify-floor's cells. */
-function plannedCells(run: BenchRun, options: InstructionOptions): PlannedCell[] {
+export function plannedCells(run: BenchRun, options: InstructionOptions): PlannedCell[] {
   const { quick, only, onlyVariants } = run;
   // Warm-up: V8 keeps optimizing for a long time, and a count that catches its late burst of optimizations is far
   // higher (docs/performance.md#measurements-behind-code-choices). So small requests get 15,000 warm-up requests; a
@@ -175,13 +175,41 @@ function plannedCells(run: BenchRun, options: InstructionOptions): PlannedCell[]
 }
 
 /**
+ * The V8 flags of every counted server.
+ * --predictable: V8 runs its compilers and GC on the main thread and seeds its hashes alike every time, so the same
+ * requests execute the same instructions run after run.
+ * --no-memory-reducer: no collection started by a timer (valgrind slows time down unevenly).
+ * A fixed 64 MiB young generation: with V8's default (1 MiB growing to 16 MiB) the same cell's count varied from run
+ * to run, almost all in scavenges (how many objects survive each one); docs/performance.md has the figures
+ * (#measurements-behind-code-choices).
+ */
+export const CELL_V8_FLAGS = [
+  "--predictable",
+  "--no-memory-reducer",
+  "--expose-gc",
+  "--min-semi-space-size=64",
+  "--max-semi-space-size=64",
+] as const;
+
+/** The environment of a counted server (bench/server.ts) on the database at `databaseUrl`. */
+export function cellEnv(run: BenchRun, databaseUrl: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    BENCH_JWKS_URL: run.jwks.url,
+    BENCH_DATABASE_URL: databaseUrl,
+    NODE_ENV: "production",
+    BENCH_REVOCATION_RELOAD_SECONDS: "3600",
+  };
+}
+
+/**
  * Counts one cell once, in a fresh process under callgrind on a fresh database (with fresh tokens for a
  * distinct-token cell), and returns its figures per request (per verification for verify-floor).
  */
 async function countCell(run: BenchRun, postgres: string, cell: PlannedCell): Promise<InstructionCell> {
   const { name, variant, work, warmup, count, perUnit } = cell;
   if (run.scenarios.find((scenario) => scenario.name === name)?.distinct)
-    run.distinctTokens = run.mintDistinct(warmup + rewarmOf(warmup) + count);
+    run.distinctTokens = run.mintDistinct(primingOf(warmup) + warmup + count);
   // A fresh database per cell: every cell starts from the same rows, so its counts repeat.
   const database = await createTestDatabase(postgres);
   const floorInput = name === VERIFY_FLOOR_CELL ? verifyFloorInput(run) : null;
@@ -190,34 +218,7 @@ async function countCell(run: BenchRun, postgres: string, cell: PlannedCell): Pr
     : [join(import.meta.dirname, "server.ts"), variant];
   let counted: InstructionCell;
   try {
-    counted = await countInstructions(
-      // --predictable: V8 runs its compilers and GC on the main thread and seeds its hashes alike every time, so
-      // the same requests execute the same instructions run after run.
-      // --no-memory-reducer: no collection started by a timer (valgrind slows time down unevenly).
-      // A fixed 64 MiB young generation: with V8's default (1 MiB growing to 16 MiB) the same cell's count varied
-      // from run to run, almost all in scavenges (how many objects survive each one); docs/performance.md has the
-      // figures (#measurements-behind-code-choices).
-      [
-        "--predictable",
-        "--no-memory-reducer",
-        "--expose-gc",
-        "--min-semi-space-size=64",
-        "--max-semi-space-size=64",
-        "--import",
-        "tsx",
-        ...target,
-      ],
-      {
-        ...process.env,
-        BENCH_JWKS_URL: run.jwks.url,
-        BENCH_DATABASE_URL: database.url,
-        NODE_ENV: "production",
-        BENCH_REVOCATION_RELOAD_SECONDS: "3600",
-      },
-      work,
-      warmup,
-      count,
-    );
+    counted = await countInstructions([...CELL_V8_FLAGS, "--import", "tsx", ...target], cellEnv(run, database.url), work, warmup, count);
   } finally {
     floorInput?.remove();
     await database.drop();

@@ -43,10 +43,10 @@ export interface CountedServer {
 export type WorkOf = (n: number, server: CountedServer) => Promise<void>;
 
 /**
- * Milliseconds of quiet between the warm-up and the count. Whatever a timer closes in the server (idle pool
- * connections after pg's 10 s, idle keep-alive sockets) closes now rather than at some point of the count: under
- * callgrind a request takes about 50 times longer than without, so where such a timer fires depends on the
- * machine's speed, and it moved counts between runs.
+ * Milliseconds of quiet after the priming units. Whatever a timer closes in the server (idle pool connections after
+ * pg's 10 s, idle keep-alive sockets) closes now rather than at some point of the count: under callgrind a request
+ * takes about 50 times longer than without, so where such a timer fires depends on the machine's speed, and it moved
+ * counts between runs.
  */
 const SETTLE_MS = 11_000;
 
@@ -61,21 +61,21 @@ export function hasCallgrind(): boolean {
   }
 }
 
-/** Uncounted units done again after the quiet and the full collection (`countInstructions`): a fifth of `warmup`. */
-export const rewarmOf = (warmup: number): number => Math.ceil(warmup / 5);
+/** Uncounted units done before the quiet and the full collection (`countInstructions`): a fifth of `warmup`. */
+export const primingOf = (warmup: number): number => Math.ceil(warmup / 5);
 
 /**
  * Starts `serverArgs` (a Node command line, without `node`) under callgrind, waits for its `{ type: "ready",
- * port }` IPC message, does `warmup` uncounted units of `work`, waits `SETTLE_MS`, asks it for a full garbage
- * collection (`{ type: "gc" }`, answered once done), does a fifth of `warmup` more uncounted units (the re-warm), then
- * `requests` counted units, and returns the count per unit. Throws when the server fails or a unit of work does.
+ * port }` IPC message, does a fifth of `warmup` uncounted units of `work` (the priming), waits `SETTLE_MS`, asks it
+ * for a full garbage collection (`{ type: "gc" }`, answered once done), does `warmup` more uncounted units (the
+ * warm-up), then `requests` counted units, and returns the count per unit. Throws when the server fails or a unit of
+ * work does.
  *
- * Why the re-warm: what closes in the quiet (an idle database connection, its socket's destroy path) and the full
- * collection (which clears weak references held by optimized code) deoptimize hot functions, Node's
- * `process.nextTick` among them. Counted at once, V8 is still re-optimizing them: `nextTick` ran in Maglev code
- * through the whole count in some runs and in Turbofan code in others, 25,000 instructions per `me` request apart
- * (docs/performance.md). With 3,000 requests in between, the count window of one run saw 29 compilations and
- * deoptimizations instead of 129.
+ * Why the collection comes before the warm-up and not just before the count: it clears weak references held by
+ * optimized code, which deoptimizes the whole request path (about 150 functions on `me`), and V8 then tiers it up
+ * again as it did from the start, its large functions reaching Turbofan only after about 10,000 more requests. A
+ * count started a few thousand requests after the collection measured that re-optimization, which went differently
+ * for two builds of the same request path (docs/performance.md, Method).
  */
 export async function countInstructions(
   serverArgs: readonly string[],
@@ -112,18 +112,9 @@ export async function countInstructions(
       child.once("message", (m: { type: string; port: number }) => resolve(m.port));
       child.once("exit", (code) => reject(new Error(`server under callgrind exited with ${code}: ${stderr}`)));
     });
-    const server = { port, child };
-    let n = 0;
-    for (let i = 0; i < warmup; i++) await work(n++, server);
-    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-    await new Promise<void>((resolve) => {
-      child.once("message", () => resolve());
-      child.send({ type: "gc" });
+    await runCellSequence({ port, child }, work, warmup, requests, {
+      counting: (on) => control(child.pid!, [on ? "--instr=on" : "--instr=off"]),
     });
-    for (let i = 0; i < rewarmOf(warmup); i++) await work(n++, server);
-    control(child.pid!, ["--instr=on"]);
-    for (let i = 0; i < requests; i++) await work(n++, server);
-    control(child.pid!, ["--instr=off"]);
     // SIGINT lets the server exit cleanly, and callgrind writes its totals at exit.
     child.kill("SIGINT");
     await Promise.race([exited, new Promise((r) => setTimeout(r, 60_000))]);
@@ -151,6 +142,46 @@ export async function countInstructions(
     if (process.env.BENCH_KEEP_CALLGRIND || profiling) console.log(`callgrind profiles kept in ${outDir}`);
     else rmSync(outDir, { recursive: true, force: true });
   }
+}
+
+/** What `runCellSequence` tells its caller as it goes. */
+export interface SequenceHooks {
+  /** The count starts (`true`) or ends (`false`). */
+  readonly counting?: (on: boolean) => void;
+  /** Unit number `n` (from 0, over the whole sequence) is done. */
+  readonly unitDone?: (n: number) => void;
+  /** The full collection after the quiet is done. */
+  readonly collected?: () => void;
+}
+
+/**
+ * A cell's sequence against a started server: the priming (`primingOf(warmup)` units), `SETTLE_MS` of quiet, a full
+ * collection (`{ type: "gc" }`, answered once done), `warmup` units, then `requests` counted units between
+ * `hooks.counting(true)` and `hooks.counting(false)`. Rejects as soon as a unit of work does.
+ */
+export async function runCellSequence(
+  server: CountedServer,
+  work: WorkOf,
+  warmup: number,
+  requests: number,
+  hooks: SequenceHooks = {},
+): Promise<void> {
+  let n = 0;
+  const unit = async () => {
+    await work(n, server);
+    hooks.unitDone?.(n++);
+  };
+  for (let i = 0; i < primingOf(warmup); i++) await unit();
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  await new Promise<void>((resolve) => {
+    server.child.once("message", () => resolve());
+    server.child.send({ type: "gc" });
+  });
+  hooks.collected?.();
+  for (let i = 0; i < warmup; i++) await unit();
+  hooks.counting?.(true);
+  for (let i = 0; i < requests; i++) await unit();
+  hooks.counting?.(false);
 }
 
 /** Writes `functions.txt` beside the profile: the 80 costliest functions, in instructions per unit of work. */
