@@ -169,7 +169,9 @@ export async function runCellSequence(
   let n = 0;
   const unit = async () => {
     await work(n, server);
-    hooks.unitDone?.(n++);
+    // Not `unitDone?.(n++)`: optional chaining skips its arguments when there is no hook.
+    hooks.unitDone?.(n);
+    n++;
   };
   for (let i = 0; i < primingOf(warmup); i++) await unit();
   await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
