@@ -26,6 +26,7 @@ import { startJwksServer } from "../test/helpers/jwks-server.js";
 import { generateRsaKey, jwksOf, signToken } from "../test/helpers/keys.js";
 import { startPgCounter, type PgCounter } from "../test/helpers/pg-counter.js";
 import { BENCH_CLIENT_ID, BENCH_POOL_ID, USERS } from "./fixture.js";
+import { CELL_V8_FLAGS } from "./instruction-cells.js";
 import { askServer, countInstructions, hasCallgrind, httpRequests } from "./instructions.js";
 import { writeResults } from "./results-file.js";
 
@@ -238,7 +239,7 @@ try {
       sizes.push(fresh);
       // As instruction-cells.ts counts `me` (15,000 warm-up requests: V8 optimizes for that long; 2,000 counted).
       const cell = await countInstructions(
-        ["--predictable", "--no-memory-reducer", "--expose-gc", "--min-semi-space-size=64", "--max-semi-space-size=64", ...serverArgs()],
+        [...CELL_V8_FLAGS, ...serverArgs()],
         serverEnv(fresh),
         httpRequests(() => ({ token: adminToken, body: ME })),
         quick ? 20 : 15_000,
