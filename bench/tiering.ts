@@ -36,6 +36,7 @@ export async function runTiering(run: BenchRun, options: InstructionOptions): Pr
     const dir = mkdtempSync(join(tmpdir(), "bench-tiering-"));
     const file = join(dir, "trace.txt");
     const fd = openSync(file, "w");
+    let open = true;
     try {
       // stdbuf -oL: V8 prints its traces through C stdio, which a file would buffer by 4 KiB and so put them after
       // markers written later.
@@ -59,6 +60,7 @@ export async function runTiering(run: BenchRun, options: InstructionOptions): Pr
       const port = await new Promise<number>((resolve, reject) => {
         child.once("message", (m: { port: number }) => resolve(m.port));
         child.once("exit", (code) => reject(new Error(`${cell.variant} server exited with ${code}`)));
+        child.once("error", (error) => reject(new Error(`--tiering runs the server through stdbuf (coreutils): ${error.message}`)));
       });
       try {
         await runCellSequence({ port, child }, cell.work, cell.warmup, cell.count, {
@@ -71,8 +73,10 @@ export async function runTiering(run: BenchRun, options: InstructionOptions): Pr
         await exited;
       }
       closeSync(fd);
+      open = false;
       console.log(`${cell.name} ${cell.variant}: ${summarize(readFileSync(file, "utf8"), block)}`);
     } finally {
+      if (open) closeSync(fd);
       await database.drop();
       rmSync(dir, { recursive: true, force: true });
     }
@@ -83,7 +87,7 @@ export async function runTiering(run: BenchRun, options: InstructionOptions): Pr
  * One cell's trace, summed up: compilations per block in each phase (`*` after a block where V8 started a full
  * collection of its own), the code the forced collection marked for deoptimization, and the count window's totals.
  */
-export function summarize(trace: string, block: number): string {
+function summarize(trace: string, block: number): string {
   const phases: string[][] = [[]];
   let compiled = 0;
   // Deoptimizations since the last marker: at the collection's marker, those of the quiet and the collection.
