@@ -47,6 +47,7 @@ if (process.argv.includes("--revocations")) {
   process.exit(0);
 }
 const instructions = process.argv.includes("--instructions");
+const tiering = process.argv.includes("--tiering");
 const flag = (name: string) => {
   const index = process.argv.indexOf(name);
   return index >= 0 ? process.argv[index + 1] : undefined;
@@ -73,7 +74,7 @@ if (REPEAT !== 1 && !instructions) throw new Error("--repeat counts --instructio
 
 // Server on core 0, load generator on core 1, when the machine has two cores and taskset (wall-clock mode only:
 // instruction counts and --tiering do not depend on where the process runs).
-const pinning = !instructions && !process.argv.includes("--tiering") && cpus().length >= 2 && hasTaskset();
+const pinning = !instructions && !tiering && cpus().length >= 2 && hasTaskset();
 if (pinning && !process.env.BENCH_PINNED) {
   execFileSync("taskset", ["-c", "1", process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
     stdio: "inherit",
@@ -93,7 +94,7 @@ if (process.argv.includes("--memory")) {
   process.exit(0);
 }
 
-if (process.argv.includes("--tiering")) {
+if (tiering) {
   const { runTiering } = await import("./tiering.js");
   try {
     await runTiering(run, { warmup: numberFlag("--warmup"), requests: numberFlag("--requests"), repeat: 1 });

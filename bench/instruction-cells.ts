@@ -8,15 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTestDatabase } from "../test/helpers/database.js";
-import {
-  countInstructions,
-  hasCallgrind,
-  httpRequests,
-  ipcQuestions,
-  primingOf,
-  type InstructionCell,
-  type WorkOf,
-} from "./instructions.js";
+import { countInstructions, hasCallgrind, httpRequests, ipcQuestions, unitsOf, type InstructionCell, type WorkOf } from "./instructions.js";
 import type { BenchRun, Scenario } from "./scenarios.js";
 
 /** The `--instructions` cell that counts one revocation reload (auth-on's periodic work) instead of a request. */
@@ -71,8 +63,7 @@ export interface CountedCell {
  */
 export async function countCells(run: BenchRun, options: InstructionOptions): Promise<Map<string, CountedCell>> {
   if (!hasCallgrind()) throw new Error("--instructions needs valgrind and callgrind_control on PATH (Debian package valgrind)");
-  const postgres = process.env.TEST_DATABASE_URL ?? process.env.BENCH_POSTGRES_URL;
-  if (!postgres) throw new Error("--instructions needs PostgreSQL: set TEST_DATABASE_URL (a scratch database is made and dropped there)");
+  const postgres = cellsPostgres("--instructions");
   const cells = new Map<string, CountedCell>();
   console.log(
     `\nNode ${process.version}, instructions per request under callgrind, one connection; "compiler" is V8's optimizing compilers within them`,
@@ -175,6 +166,22 @@ export function plannedCells(run: BenchRun, options: InstructionOptions): Planne
 }
 
 /**
+ * The PostgreSQL server that cells' scratch databases are made and dropped on: TEST_DATABASE_URL, else
+ * BENCH_POSTGRES_URL. Throws, naming the variable and `mode` (the flag asked for), when neither is set.
+ */
+export function cellsPostgres(mode: string): string {
+  const postgres = process.env.TEST_DATABASE_URL ?? process.env.BENCH_POSTGRES_URL;
+  if (!postgres) throw new Error(`${mode} needs PostgreSQL: set TEST_DATABASE_URL (a scratch database is made and dropped there)`);
+  return postgres;
+}
+
+/** For a distinct-token cell, sets `run.distinctTokens`: a never-seen token for every unit of the cell's sequence. */
+export function mintCellTokens(run: BenchRun, cell: PlannedCell): void {
+  if (run.scenarios.find((scenario) => scenario.name === cell.name)?.distinct)
+    run.distinctTokens = run.mintDistinct(unitsOf(cell.warmup, cell.count));
+}
+
+/**
  * The V8 flags of every counted server.
  * --predictable: V8 runs its compilers and GC on the main thread and seeds its hashes alike every time, so the same
  * requests execute the same instructions run after run.
@@ -208,8 +215,7 @@ export function cellEnv(run: BenchRun, databaseUrl: string): NodeJS.ProcessEnv {
  */
 async function countCell(run: BenchRun, postgres: string, cell: PlannedCell): Promise<InstructionCell> {
   const { name, variant, work, warmup, count, perUnit } = cell;
-  if (run.scenarios.find((scenario) => scenario.name === name)?.distinct)
-    run.distinctTokens = run.mintDistinct(primingOf(warmup) + warmup + count);
+  mintCellTokens(run, cell);
   // A fresh database per cell: every cell starts from the same rows, so its counts repeat.
   const database = await createTestDatabase(postgres);
   const floorInput = name === VERIFY_FLOOR_CELL ? verifyFloorInput(run) : null;

@@ -61,8 +61,11 @@ export function hasCallgrind(): boolean {
   }
 }
 
-/** Uncounted units done before the quiet and the full collection (`countInstructions`): a fifth of `warmup`. */
-export const primingOf = (warmup: number): number => Math.ceil(warmup / 5);
+/** Uncounted units done before the quiet and the full collection (`runCellSequence`): a fifth of `warmup`. */
+const primingOf = (warmup: number): number => Math.ceil(warmup / 5);
+
+/** Units of work `runCellSequence` does in all (priming, warm-up and count): unit numbers run from 0 to this, less 1. */
+export const unitsOf = (warmup: number, requests: number): number => primingOf(warmup) + warmup + requests;
 
 /**
  * Starts `serverArgs` (a Node command line, without `node`) under callgrind, waits for its `{ type: "ready",

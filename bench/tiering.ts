@@ -13,8 +13,8 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTestDatabase } from "../test/helpers/database.js";
-import { CELL_V8_FLAGS, cellEnv, plannedCells, type InstructionOptions } from "./instruction-cells.js";
-import { primingOf, runCellSequence } from "./instructions.js";
+import { CELL_V8_FLAGS, cellEnv, cellsPostgres, mintCellTokens, plannedCells, type InstructionOptions } from "./instruction-cells.js";
+import { runCellSequence } from "./instructions.js";
 import type { BenchRun } from "./scenarios.js";
 
 /** Markers this process writes into the server's trace (the same open file, so their order is the file's order). */
@@ -25,12 +25,10 @@ const END = "@@end";
 
 /** Traces every request cell of `run` (not `revocation-reload` or `verify-floor`) once and prints its summary. */
 export async function runTiering(run: BenchRun, options: InstructionOptions): Promise<void> {
-  const postgres = process.env.TEST_DATABASE_URL ?? process.env.BENCH_POSTGRES_URL;
-  if (!postgres) throw new Error("--tiering needs PostgreSQL: set TEST_DATABASE_URL (a scratch database is made and dropped there)");
+  const postgres = cellsPostgres("--tiering");
   for (const cell of plannedCells(run, options)) {
-    const scenario = run.scenarios.find((candidate) => candidate.name === cell.name);
-    if (!scenario) continue;
-    if (scenario.distinct) run.distinctTokens = run.mintDistinct(primingOf(cell.warmup) + cell.warmup + cell.count);
+    if (!run.scenarios.some((scenario) => scenario.name === cell.name)) continue;
+    mintCellTokens(run, cell);
     const block = Math.max(1, Math.round(cell.warmup / 15));
     const database = await createTestDatabase(postgres);
     const dir = mkdtempSync(join(tmpdir(), "bench-tiering-"));
